@@ -1,0 +1,15 @@
+export { createScheduler, schedulerNames, isSchedulerName } from './registry.js';
+export { Scheduler } from './scheduler.js';
+export type { SchedulerName, SchedulerPlan, StepOptions, StepResult, SetTimestepsOptions, NoiseSource } from './scheduler.js';
+export { SchedulerConfigError } from './config.js';
+export type { BaseSchedulerConfig, BetaSchedule, PredictionType, TimestepSpacing } from './config.js';
+export { DdimScheduler } from './ddim.js';
+export { EulerScheduler } from './euler.js';
+export { DpmMultistepScheduler } from './dpm-multistep.js';
+export { DpmSinglestepScheduler } from './dpm-singlestep.js';
+export { LcmScheduler } from './lcm.js';
+export { TcdScheduler } from './tcd.js';
+export { TddScheduler, type TddPlan, type TddConfig } from './tdd.js';
+export { DmdScheduler } from './dmd.js';
+export { makeNoiseSchedule, type NoiseSchedule } from './noise-schedule.js';
+export * as predictionMath from './prediction.js';
