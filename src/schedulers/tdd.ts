@@ -92,13 +92,15 @@ export class TddScheduler extends DpmSinglestepScheduler<TddConfig, TddPlan> {
   }
 
   protected override stepAt(index: number, modelOutput: Float32Array, sample: Float32Array, options: StepOptions): StepResult {
-    const result = super.stepAt(index, modelOutput, sample, options);
     const eta = options.eta ?? 0;
     const { timesteps } = this.plan;
-    if (eta === 0 || index === timesteps.length - 1) return result;
+    const renoise = eta > 0 && index < timesteps.length - 1;
+    // Fetch noise first so a missing source fails before any solver state changes.
+    const noise = renoise ? this.noiseFor(options, sample.length, index) : undefined;
+    const result = super.stepAt(index, modelOutput, sample, options);
+    if (!noise) return result;
     const s = this.targets!.timestepsS[index + 1];
     const c = renoiseCoefficients(this.schedule.alphaBar(s), this.schedule.alphaBar(timesteps[index + 1]));
-    const noise = this.noiseFor(options, sample.length, index);
     return { ...result, prevSample: combine([c.keep, result.prevSample], [c.noise, noise]) };
   }
 }
