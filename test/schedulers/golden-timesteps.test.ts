@@ -23,7 +23,7 @@ for (const c of golden.cases) {
     for (const r of c.results) {
       const at = `${r.num_inference_steps} steps`;
       if (r.error) {
-        assert.throws(() => scheduler.setTimesteps(r.num_inference_steps), undefined, at);
+        assert.throws(() => scheduler.setTimesteps(r.num_inference_steps), Error, at);
         continue;
       }
       const plan = scheduler.setTimesteps(r.num_inference_steps);
