@@ -1,0 +1,12 @@
+// Other tools import the built package by name; the documented entry points must be there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+test('the package entry exports createScheduler, schedulerNames and TorchGenerator', async () => {
+  const api = await import('tdd-diffusion');
+  assert.deepEqual([...api.schedulerNames].sort(), ['ddim', 'dmd', 'dpmsolver++', 'dpmsolver-singlestep', 'euler', 'lcm', 'tcd', 'tdd']);
+  const s = api.createScheduler('tdd', { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 });
+  assert.deepEqual([...s.setTimesteps(4).timesteps], [999, 751, 499, 251]);
+  const z = new api.TorchGenerator(42).randn([1, 4, 8, 8]);
+  assert.equal(z.length, 256);
+});
