@@ -117,6 +117,21 @@ function checkField(scheduler: string, field: string, rule: FieldRule, value: un
 }
 
 /**
+ * diffusers options we do not implement, with the values that mean "off". A config that turns one on
+ * is rejected by name instead of silently sampling a different schedule.
+ */
+const unsupportedOptions: Record<string, readonly unknown[]> = {
+  use_karras_sigmas: [false],
+  use_exponential_sigmas: [false],
+  use_beta_sigmas: [false],
+  use_lu_lambdas: [false],
+  use_flow_sigmas: [false],
+  use_dynamic_shifting: [false],
+  timestep_type: ['discrete'],
+  variance_type: [null, 'fixed_small', 'fixed_small_log', 'fixed_large', 'fixed_large_log'],
+};
+
+/**
  * Merges `input` over `defaults`, keeping only the fields in `rules`, and validates each one.
  * Returns a frozen config; unknown input keys are listed in `ignored` for callers who want to report them.
  */
@@ -132,6 +147,10 @@ export function resolveConfig<C extends object>(
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   const ignored: string[] = [];
   for (const [key, value] of Object.entries(input)) {
+    const allowed = unsupportedOptions[key];
+    if (allowed && value !== undefined && !allowed.includes(value)) {
+      throw new SchedulerConfigError(scheduler, key, `= ${JSON.stringify(value)} is not supported yet`);
+    }
     if (!(key in rules)) {
       ignored.push(key);
       continue;

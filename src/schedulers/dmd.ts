@@ -2,7 +2,7 @@
 // conditioning timesteps and the sample is re-noised to the next one. 1-step mode feeds pure noise at a
 // single conditioning timestep (DMD2 uses 399).
 import { baseDefaults, baseRules, resolveConfig, sdNoiseDefaults, type BaseSchedulerConfig, type ConfigRules } from './config.js';
-import { Scheduler, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
+import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
 import { levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
 import { combine } from './tensor-math.js';
 
@@ -20,6 +20,7 @@ const defaults: DmdConfig = { ...sdNoiseDefaults, ...baseDefaults, one_step_time
 
 export class DmdScheduler extends Scheduler<DmdConfig> {
   readonly name = 'dmd';
+  protected override readonly planOptions: ReadonlySet<PlanOption> = new Set<PlanOption>(['timesteps']);
 
   static create(input?: Record<string, unknown>): DmdScheduler {
     const { config, ignored } = resolveConfig('dmd', rules, defaults, input);

@@ -82,6 +82,12 @@ export class EulerScheduler extends Scheduler<EulerConfig> {
     return sample.map((v) => v * scale);
   }
 
+  /** Euler's samples live in σ-space: x_t = x0 + σ_t·ε, with σ from the plan entry of t. */
+  protected override noisingAt(timestep: number): { x0: number; noise: number } {
+    const index = this.plan.timesteps.indexOf(timestep);
+    return { x0: 1, noise: this.plan.sigmas![this.resolveIndex(timestep, index)] };
+  }
+
   protected stepAt(index: number, modelOutput: Float32Array, sample: Float32Array, options: EulerStepOptions): StepResult {
     const sigmas = this.plan.sigmas!;
     const sigma = sigmas[index];

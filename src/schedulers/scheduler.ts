@@ -13,6 +13,8 @@ export interface NoiseSource {
   randn(shape: readonly number[]): Float32Array;
 }
 
+export type PlanOption = 'strength' | 'timesteps' | 'originalInferenceSteps';
+
 export interface SetTimestepsOptions {
   /** img2img strength for schedulers that cut their own grid (LCM, TCD); 1 = full schedule. */
   strength?: number;
@@ -58,6 +60,8 @@ export interface StepResult {
 export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerConfig, P extends SchedulerPlan = SchedulerPlan> {
   abstract readonly name: SchedulerName;
   readonly schedule: NoiseSchedule;
+  /** Which setTimesteps options this sampler implements; others are rejected, not ignored. */
+  protected readonly planOptions: ReadonlySet<PlanOption> = new Set();
   private currentPlan: P | undefined;
   private nextIndex: number | null = null;
 
@@ -79,6 +83,11 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
   }
 
   setTimesteps(numInferenceSteps: number, options: SetTimestepsOptions = {}): P {
+    for (const [key, value] of Object.entries(options)) {
+      if (value !== undefined && !this.planOptions.has(key as PlanOption)) {
+        throw new RangeError(`${this.name}: setTimesteps option \`${key}\` is not supported by this scheduler`);
+      }
+    }
     const custom = options.timesteps;
     if (custom === undefined && (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1)) {
       throw new RangeError(`${this.name}: steps must be a positive integer (got ${numInferenceSteps})`);
@@ -117,7 +126,7 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
     return result;
   }
 
-  /** Forward process for per-batch-item timesteps: sqrt(ᾱ_t)·x0 + sqrt(1−ᾱ_t)·noise. */
+  /** Forward process for per-batch-item timesteps (img2img, training): x_t from x0 and noise. */
   addNoise(original: Float32Array, noise: Float32Array, timesteps: number | readonly number[]): Float32Array {
     const ts = typeof timesteps === 'number' ? [timesteps] : timesteps;
     if (noise.length !== original.length || original.length % ts.length !== 0) {
@@ -126,11 +135,17 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
     const per = original.length / ts.length;
     const out = new Float32Array(original.length);
     ts.forEach((t, b) => {
-      const { alpha, sigmaT } = levelFromAlphaBar(this.schedule.alphaBar(t));
+      const c = this.noisingAt(t);
       const span = [b * per, (b + 1) * per] as const;
-      out.set(combine([alpha, original.subarray(...span)], [sigmaT, noise.subarray(...span)]), b * per);
+      out.set(combine([c.x0, original.subarray(...span)], [c.noise, noise.subarray(...span)]), b * per);
     });
     return out;
+  }
+
+  /** Coefficients of (x0, noise) in x_t; the VP form sqrt(ᾱ_t)·x0 + sqrt(1−ᾱ_t)·ε by default. */
+  protected noisingAt(timestep: number): { x0: number; noise: number } {
+    const { alpha, sigmaT } = levelFromAlphaBar(this.schedule.alphaBar(timestep));
+    return { x0: alpha, noise: sigmaT };
   }
 
   protected abstract makePlan(numInferenceSteps: number, options: SetTimestepsOptions): P;

@@ -35,6 +35,24 @@ test('scheduler-specific fields are validated', () => {
   rejects('tdd', { special_jump: true, tdd_train_step: 50 }, 'special_jump');
 });
 
+test('diffusers options we do not implement are rejected when switched on, accepted when off', () => {
+  rejects('dpmsolver++', { use_lu_lambdas: true }, 'use_lu_lambdas');
+  rejects('dpmsolver-singlestep', { use_exponential_sigmas: true }, 'use_exponential_sigmas');
+  rejects('euler', { use_beta_sigmas: true }, 'use_beta_sigmas');
+  rejects('euler', { timestep_type: 'continuous' }, 'timestep_type');
+  rejects('tdd', { use_flow_sigmas: true }, 'use_flow_sigmas');
+  rejects('dpmsolver++', { variance_type: 'learned_range' }, 'variance_type');
+  const s = createScheduler('euler', { use_karras_sigmas: false, use_lu_lambdas: false, timestep_type: 'discrete', variance_type: null });
+  assert.ok(s.ignoredKeys.includes('use_lu_lambdas'));
+});
+
+test('setTimesteps options a sampler does not implement are rejected, not ignored', () => {
+  assert.throws(() => createScheduler('dpmsolver++').setTimesteps(3, { timesteps: [900, 500, 100] }), /option `timesteps` is not supported/);
+  assert.throws(() => createScheduler('ddim').setTimesteps(4, { strength: 0.5 }), /option `strength` is not supported/);
+  assert.deepEqual([...createScheduler('lcm').setTimesteps(0, { timesteps: [999, 499] }).timesteps], [999, 499]);
+  assert.deepEqual([...createScheduler('dmd').setTimesteps(0, { timesteps: [999, 499] }).timesteps], [999, 499]);
+});
+
 test('unknown keys are ignored and reported, as diffusers from_config does', () => {
   const s = createScheduler('ddim', { _class_name: 'PNDMScheduler', skip_prk_steps: true, beta_schedule: 'scaled_linear' });
   assert.deepEqual([...s.ignoredKeys].sort(), ['_class_name', 'skip_prk_steps']);
