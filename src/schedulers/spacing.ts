@@ -30,8 +30,8 @@ export function interpTable(x: number, table: ArrayLike<number>): number {
   if (x >= last) return table[last];
   const j = Math.floor(x);
   if (j === x) return table[j];
-  const slope = (table[j + 1] - table[j]) / 1;
-  return slope * (x - j) + table[j];
+  // The grid spacing is 1, so the slope is the difference of neighbours (as numpy computes it).
+  return (table[j + 1] - table[j]) * (x - j) + table[j];
 }
 
 export type Spacing = 'leading' | 'trailing' | 'linspace';
