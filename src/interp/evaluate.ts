@@ -1,6 +1,7 @@
 import {
   formatShape,
   GraphError,
+  liveSet,
   path,
   ref,
   shapesEqual,
@@ -61,22 +62,6 @@ export function evaluate(graph: Graph, outputs: readonly Value[], feeds: Feeds, 
   return outputs.map((v) => env.get(v)!);
 }
 
-/** Nodes and leaf values (inputs, params, constants) reachable backwards from `outputs`. */
-function liveSet(outputs: readonly Value[]): { nodes: Set<Node>; leaves: Set<Value> } {
-  const nodes = new Set<Node>();
-  const leaves = new Set<Value>();
-  const stack = [...outputs];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    if (v.source.kind !== 'node') {
-      leaves.add(v);
-    } else if (!nodes.has(v.source.node)) {
-      nodes.add(v.source.node);
-      stack.push(...v.source.node.inputs);
-    }
-  }
-  return { nodes, leaves };
-}
 
 function bindLeaves(graph: Graph, leaves: Set<Value>, feeds: ReadonlyMap<string, HostArray>, env: Map<Value, HostArray>): void {
   for (const name of feeds.keys()) {

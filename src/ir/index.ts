@@ -5,3 +5,4 @@ export * from './host-array.js';
 export * from './graph.js';
 export * from './value.js';
 export { path, ref, describeOperands } from './path.js';
+export { liveSet } from './live-set.js';

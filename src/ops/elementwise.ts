@@ -9,7 +9,7 @@ import {
   type DType,
   type HostArray,
 } from '../ir/index.js';
-import { defineOp, type OpDef } from './op-def.js';
+import { defineOp, lowerTo, type OpDef } from './op-def.js';
 import { broadcastOffsets, expectArity, expectFloat, expectNumeric, expectSameDType } from './util.js';
 
 /** Integer results are truncated toward zero (C/ONNX integer division), floats stay float64. */
@@ -17,9 +17,10 @@ function fixInt(x: number, dtype: DType): number {
   return isInt(dtype) ? Math.trunc(x) : x;
 }
 
-function binary(name: string, fn: (a: number, b: number) => number): OpDef {
+function binary(name: string, onnxOp: string, fn: (a: number, b: number) => number): OpDef {
   return defineOp({
     name,
+    lower: lowerTo(onnxOp),
     infer(inputs) {
       expectArity(inputs, 2);
       expectNumeric(inputs[0], 0);
@@ -43,9 +44,10 @@ function binary(name: string, fn: (a: number, b: number) => number): OpDef {
   });
 }
 
-function unary(name: string, fn: (x: number) => number, floatOnly: boolean): OpDef {
+function unary(name: string, onnxOp: string, fn: (x: number) => number, floatOnly: boolean): OpDef {
   return defineOp({
     name,
+    lower: lowerTo(onnxOp),
     infer(inputs) {
       expectArity(inputs, 1);
       (floatOnly ? expectFloat : expectNumeric)(inputs[0], 0);
@@ -59,19 +61,19 @@ function unary(name: string, fn: (x: number) => number, floatOnly: boolean): OpD
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
-export const add = binary('add', (a, b) => a + b);
-export const sub = binary('sub', (a, b) => a - b);
-export const mul = binary('mul', (a, b) => a * b);
-export const div = binary('div', (a, b) => a / b);
-export const pow = binary('pow', (a, b) => a ** b);
+export const add = binary('add', 'Add', (a, b) => a + b);
+export const sub = binary('sub', 'Sub', (a, b) => a - b);
+export const mul = binary('mul', 'Mul', (a, b) => a * b);
+export const div = binary('div', 'Div', (a, b) => a / b);
+export const pow = binary('pow', 'Pow', (a, b) => a ** b);
 
-export const neg = unary('neg', (x) => -x, false);
-export const relu = unary('relu', (x) => (x > 0 ? x : 0), false);
-export const exp = unary('exp', Math.exp, true);
-export const log = unary('log', Math.log, true);
-export const sqrt = unary('sqrt', Math.sqrt, true);
-export const tanh = unary('tanh', Math.tanh, true);
-export const sigmoidOp = unary('sigmoid', sigmoid, true);
+export const neg = unary('neg', 'Neg', (x) => -x, false);
+export const relu = unary('relu', 'Relu', (x) => (x > 0 ? x : 0), false);
+export const exp = unary('exp', 'Exp', Math.exp, true);
+export const log = unary('log', 'Log', Math.log, true);
+export const sqrt = unary('sqrt', 'Sqrt', Math.sqrt, true);
+export const tanh = unary('tanh', 'Tanh', Math.tanh, true);
+export const sigmoidOp = unary('sigmoid', 'Sigmoid', sigmoid, true);
 
 interface CastAttrs extends Attrs {
   readonly dtype: DType;
@@ -88,6 +90,9 @@ export const cast = defineOp<CastAttrs>({
   evaluate([x], { dtype }): HostArray[] {
     const conv = dtype === 'bool' ? (v: number) => (v !== 0 ? 1 : 0) : isInt(dtype) ? Math.trunc : (v: number) => v;
     return [hostArray(x.shape, dtype, x.data.map(conv))];
+  },
+  lower: (ctx, _node, { dtype }) => {
+    ctx.emit('Cast', ctx.inputs, { to: ctx.dataType(dtype) }, { outputs: ctx.outputs });
   },
 });
 

@@ -1,5 +1,5 @@
 import { broadcastShapes, formatShape, hostArray, InferError, type Shape, type TensorType } from '../ir/index.js';
-import { defineOp, type OpDef } from './op-def.js';
+import { defineOp, lowerTo, type OpDef } from './op-def.js';
 import { broadcastOffsets, expectArity, expectNumeric, expectSameDType } from './util.js';
 
 interface MatmulPlan {
@@ -65,6 +65,7 @@ export const matmul = defineOp({
     }
     return [hostArray(outShape, a.dtype, out)];
   },
+  lower: lowerTo('MatMul'), // ONNX MatMul has numpy semantics, 1-D promotion and batch broadcast included
 });
 
 export const matmulOps: readonly OpDef[] = [matmul];

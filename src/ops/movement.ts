@@ -1,5 +1,5 @@
 import { formatShape, hostArray, InferError, numel, stridesOf, type Attrs, type Shape } from '../ir/index.js';
-import { defineOp, type OpDef } from './op-def.js';
+import { defineOp, lowerTo, type OpDef } from './op-def.js';
 import { expectArity, intArrayAttr } from './util.js';
 
 /** Target shape: non-negative dims plus at most one -1, inferred from the element count. */
@@ -28,6 +28,12 @@ export const reshape = defineOp<{ readonly shape: readonly number[] } & Attrs>({
   },
   evaluate([x], attrs) {
     return [hostArray(resolveReshape(x.shape, attrs.shape), x.dtype, x.data.slice())];
+  },
+  // The resolved static shape with allowzero=1: a 0 is a literal empty dim (the IR meaning), never "copy".
+  lower: (ctx, node) => {
+    const shape = node.outputs[0].shape;
+    const target = ctx.constant(hostArray([shape.length], 'int64', shape));
+    ctx.emit('Reshape', [ctx.inputs[0], target], { allowzero: 1 }, { outputs: ctx.outputs });
   },
 });
 
@@ -64,6 +70,7 @@ export const transpose = defineOp<{ readonly perm: readonly number[] } & Attrs>(
     }
     return [hostArray(shape, x.dtype, out)];
   },
+  lower: lowerTo('Transpose', (_node, { perm }) => ({ perm })),
 });
 
 export const movementOps: readonly OpDef[] = [reshape, transpose];

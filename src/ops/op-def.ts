@@ -1,4 +1,4 @@
-import type { Attrs, HostArray, Node, OpSignature, TensorType, Value } from '../ir/index.js';
+import type { Attrs, DType, HostArray, Node, OpSignature, TensorType, Value } from '../ir/index.js';
 
 /**
  * Context a VJP rule builds its gradient graph in (implemented by src/autodiff). Rules receive the
@@ -31,8 +31,21 @@ export interface LowerContext {
   ): string[];
   /** Embeds an initializer (e.g. a shape or axes tensor) and returns its name. */
   constant(data: HostArray): string;
+  /** ONNX TensorProto.DataType number of an IR dtype (e.g. for Cast's `to`). */
+  dataType(dtype: DType): number;
 }
+/**
+ * Attribute values passed to `emit`: integers → INT, other numbers → FLOAT, integer arrays → INTS,
+ * other number arrays → FLOATS, strings → STRING; pass `{ kind: 'float', value }` for an integral float.
+ */
 export type LowerRule<A extends Attrs = Attrs> = (ctx: LowerContext, node: Node, attrs: A) => void;
+
+/** Lowers a node to one ONNX op with the same inputs and outputs. */
+export function lowerTo<A extends Attrs = Attrs>(opType: string, attrs?: (node: Node, a: A) => Record<string, unknown>): LowerRule<A> {
+  return (ctx, node, a) => {
+    ctx.emit(opType, ctx.inputs, attrs?.(node, a), { outputs: ctx.outputs });
+  };
+}
 
 /**
  * Everything about one op, kept together in its family file:

@@ -1,5 +1,5 @@
-import { hostArray, InferError, normalizeAxis, numel, stridesOf, type Attrs, type Shape, type TensorType } from '../ir/index.js';
-import { defineOp, type OpDef } from './op-def.js';
+import { hostArray, InferError, type Node, normalizeAxis, numel, stridesOf, type Attrs, type Shape, type TensorType } from '../ir/index.js';
+import { defineOp, type LowerContext, type OpDef } from './op-def.js';
 import { boolAttr, expectArity, expectFloat, expectNumeric } from './util.js';
 
 /** `axes: null` reduces every axis; negative axes count from the end. */
@@ -66,7 +66,22 @@ function reduceOp(name: string, isMean: boolean): OpDef {
       }
       return [hostArray(shape, x.dtype, out)];
     },
+    lower: (ctx, node: Node, attrs) => lowerReduce(ctx, node, attrs, isMean),
   });
+}
+
+/**
+ * ReduceSum takes axes as an int64 input (opset 13+), ReduceMean still as an attribute (opset 17).
+ * Empty axes reduce nothing in the IR but everything in ONNX, hence Identity.
+ */
+function lowerReduce(ctx: LowerContext, node: Node, attrs: ReduceAttrs, isMean: boolean): void {
+  const rank = node.inputs[0].rank;
+  const axes = resolveAxes(attrs, rank);
+  const keepdims = attrs.keepdims ? 1 : 0;
+  const outputs = { outputs: ctx.outputs };
+  if (axes.length === 0) ctx.emit('Identity', ctx.inputs, {}, outputs);
+  else if (isMean) ctx.emit('ReduceMean', ctx.inputs, { axes, keepdims }, outputs);
+  else ctx.emit('ReduceSum', [ctx.inputs[0], ctx.constant(hostArray([axes.length], 'int64', axes))], { keepdims }, outputs);
 }
 
 export const sum = reduceOp('sum', false);

@@ -1,0 +1,192 @@
+/**
+ * IR graph → plain OnnxModel. Walks only the nodes the requested outputs need, in graph order, and
+ * calls each op's `lower` rule through a LowerContext. Constants become initializers; inputs and
+ * parameters become ONNX graph inputs (named by their feed keys) with static shapes and dtypes.
+ */
+import { GraphError, liveSet, ref, type DType, type Graph, type HostArray, type Node, type Value } from '../ir/index.js';
+import { registry as defaultRegistry, type LowerContext, type OpRegistry } from '../ops/index.js';
+import {
+  OnnxDataType,
+  type OnnxAttributeValue,
+  type OnnxModel,
+  type OnnxNode,
+  type OnnxTensor,
+  type OnnxValueInfo,
+} from './model.js';
+
+export interface EmitOptions {
+  /** ONNX graph inputs, in order (default: graph inputs then params reachable from the outputs). */
+  readonly inputs?: readonly Value[];
+  /** Graph name (default 'main'). */
+  readonly name?: string;
+  /** Op table providing the lower rules (defaults to the standard registry). */
+  readonly ops?: OpRegistry;
+}
+
+export interface EmittedModel {
+  model: OnnxModel;
+  inputNames: string[];
+  outputNames: string[];
+}
+
+export class EmitError extends GraphError {
+  override name = 'EmitError';
+}
+
+const DTYPE_TO_ONNX: Readonly<Record<DType, OnnxDataType>> = {
+  float32: OnnxDataType.FLOAT,
+  float16: OnnxDataType.FLOAT16,
+  int64: OnnxDataType.INT64,
+  int32: OnnxDataType.INT32,
+  bool: OnnxDataType.BOOL,
+};
+
+export function onnxDataType(dtype: DType): OnnxDataType {
+  const t = DTYPE_TO_ONNX[dtype];
+  if (t === undefined) throw new EmitError(`no ONNX data type for dtype '${String(dtype)}'`);
+  return t;
+}
+
+/** HostArray (float64 storage) → ONNX tensor with the typed array its dtype needs. */
+export function hostArrayToTensor(name: string, a: HostArray): OnnxTensor {
+  const dims = [...a.shape];
+  const dataType = onnxDataType(a.dtype);
+  switch (a.dtype) {
+    case 'float32':
+      return { name, dataType, dims, data: Float32Array.from(a.data) };
+    case 'int64':
+      return { name, dataType, dims, data: BigInt64Array.from(a.data, (x) => BigInt(x)) };
+    case 'int32':
+      return { name, dataType, dims, data: Int32Array.from(a.data) };
+    case 'bool':
+      return { name, dataType, dims, data: Uint8Array.from(a.data, (x) => (x !== 0 ? 1 : 0)) };
+    case 'float16':
+      throw new EmitError(`constant '${name}': float16 constants are not supported by the emitter yet (cast a float32 constant instead)`);
+  }
+}
+
+function toAttribute(op: string, key: string, v: unknown): OnnxAttributeValue {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && 'kind' in v) return v as OnnxAttributeValue;
+  if (typeof v === 'bigint') return { kind: 'int', value: v };
+  if (typeof v === 'number') return Number.isInteger(v) ? { kind: 'int', value: v } : { kind: 'float', value: v };
+  if (typeof v === 'boolean') return { kind: 'int', value: v ? 1 : 0 };
+  if (typeof v === 'string') return { kind: 'string', value: v };
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === 'string')) return { kind: 'strings', value: v as string[] };
+    if (v.every((x) => Number.isInteger(x) || typeof x === 'bigint')) return { kind: 'ints', value: v as (number | bigint)[] };
+    if (v.every((x) => typeof x === 'number')) return { kind: 'floats', value: v as number[] };
+  }
+  throw new EmitError(`${op}: attribute '${key}' has an unsupported value ${JSON.stringify(v)}`);
+}
+
+
+export function emitModel(graph: Graph, outputs: readonly Value[], options: EmitOptions = {}): EmittedModel {
+  const ops = options.ops ?? defaultRegistry;
+  if (outputs.length === 0) throw new EmitError('emitModel: no outputs requested');
+  for (const v of outputs) {
+    if (v.graph !== graph) throw new EmitError(`emitModel: output ${ref(v)} belongs to another graph`);
+  }
+  const { nodes, leaves } = liveSet(outputs);
+
+  // Graph inputs: explicit list (must cover every reachable input/param) or the reachable ones, in order.
+  const fed = (v: Value): boolean => v.source.kind === 'input' || v.source.kind === 'param';
+  let inputValues: Value[];
+  if (options.inputs) {
+    inputValues = [...options.inputs];
+    for (const v of inputValues) {
+      if (v.graph !== graph || !fed(v)) throw new EmitError(`emitModel: ${ref(v)} is not an input or parameter of this graph`);
+    }
+    if (new Set(inputValues).size !== inputValues.length) throw new EmitError('emitModel: duplicate value in options.inputs');
+    const missing = [...leaves].filter((v) => fed(v) && !inputValues.includes(v));
+    if (missing.length > 0) throw new EmitError(`emitModel: outputs need ${missing.map((v) => ref(v)).join(', ')}, absent from options.inputs`);
+  } else {
+    inputValues = [...graph.inputs, ...graph.params].filter((v) => leaves.has(v));
+  }
+
+  const used = new Set<string>();
+  const fresh = (base: string): string => {
+    const stem = base.replace(/[^A-Za-z0-9_./:-]/g, '_') || 't';
+    let name = stem;
+    for (let i = 1; used.has(name); i++) name = `${stem}_${i}`;
+    used.add(name);
+    return name;
+  };
+  const names = new Map<Value, string>();
+  const info = (v: Value, name: string): OnnxValueInfo => ({ name, dataType: onnxDataType(v.dtype), shape: [...v.shape] });
+
+  const inputs: OnnxValueInfo[] = [];
+  for (const v of inputValues) {
+    if (used.has(v.name!)) throw new EmitError(`emitModel: input name "${v.name}" is used twice`);
+    used.add(v.name!);
+    names.set(v, v.name!);
+    inputs.push(info(v, v.name!));
+  }
+
+  const initializers: OnnxTensor[] = [];
+  const constant = (data: HostArray, base: string): string => {
+    const name = fresh(base);
+    initializers.push(hostArrayToTensor(name, data));
+    return name;
+  };
+  for (const v of leaves) {
+    if (v.source.kind === 'const') names.set(v, constant(v.source.data, v.name ?? `const${v.id}`));
+  }
+
+  const onnxNodes: OnnxNode[] = [];
+  for (const node of graph.nodes) {
+    if (!nodes.has(node)) continue;
+    const def = ops.get(node.op);
+    if (!def) throw new EmitError(`emitModel: unknown op '${node.op}'`);
+    if (!def.lower) {
+      throw new EmitError(`emitModel: op '${node.op}' has no ONNX lower rule (needed for ${node.outputs.map((v) => ref(v)).join(', ')})`);
+    }
+    for (const v of node.outputs) names.set(v, fresh(v.name ?? `${node.op}${v.id}`));
+    let count = 0;
+    const ctx: LowerContext = {
+      inputs: node.inputs.map((v) => names.get(v)!),
+      outputs: node.outputs.map((v) => names.get(v)!),
+      emit(opType, ins, attrs = {}, opts = {}) {
+        const outs = opts.outputs ? [...opts.outputs] : Array.from({ length: opts.nOutputs ?? 1 }, () => fresh(`${node.op}${node.id}_${opType}`));
+        const attributes: Record<string, OnnxAttributeValue> = {};
+        for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attributes[k] = toAttribute(opType, k, v);
+        onnxNodes.push({
+          opType,
+          domain: opts.domain,
+          name: `${node.op}${node.id}_${count++}`,
+          inputs: [...ins],
+          outputs: outs,
+          attributes,
+        });
+        return outs;
+      },
+      constant: (data) => constant(data, `${node.op}${node.id}_const`),
+      dataType: onnxDataType,
+    };
+    def.lower(ctx, node, node.attrs);
+  }
+
+  // Outputs: a leaf or a repeated value is routed through Identity so every output has its own name.
+  const outputNames: string[] = [];
+  const outputInfos: OnnxValueInfo[] = [];
+  const taken = new Set<Value>();
+  for (const v of outputs) {
+    let name = names.get(v)!;
+    if (v.source.kind !== 'node' || taken.has(v)) {
+      const alias = fresh(`${v.name ?? 'output'}_out`);
+      onnxNodes.push({ opType: 'Identity', name: alias, inputs: [name], outputs: [alias] });
+      name = alias;
+    }
+    taken.add(v);
+    outputNames.push(name);
+    outputInfos.push(info(v, name));
+  }
+
+  return {
+    model: {
+      producerName: 'tdd-diffusion',
+      graph: { name: options.name ?? 'main', nodes: onnxNodes, inputs, outputs: outputInfos, initializers },
+    },
+    inputNames: inputs.map((i) => i.name),
+    outputNames,
+  };
+}
