@@ -46,9 +46,9 @@ export function consistencyPlan(name: string, c: ConsistencyConfig, n: number, o
   if (!Number.isInteger(original) || original < 1 || original > c.num_train_timesteps) {
     throw new RangeError(`${name}: originalInferenceSteps must be an integer in [1, ${c.num_train_timesteps}] (got ${original})`);
   }
+  if (options.timesteps) return customPlan(name, c, options.timesteps, strength);
   const k = Math.floor(c.num_train_timesteps / original);
   const gridSize = Math.floor(original * strength);
-  if (options.timesteps) return customPlan(name, c, options.timesteps, strength);
   if (n > original) {
     throw new RangeError(`${name}: steps (${n}) cannot exceed original_inference_steps (${original})`);
   }

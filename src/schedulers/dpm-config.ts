@@ -1,5 +1,5 @@
 // Configuration and σ-plan pieces shared by DPM-Solver++ multistep, singlestep and TDD.
-import { baseRules, SchedulerConfigError, type BaseSchedulerConfig, type ConfigRules } from './config.js';
+import { baseRules, type BaseSchedulerConfig, type ConfigRules } from './config.js';
 import type { SolverType } from './dpm-solver-math.js';
 import type { NoiseSchedule } from './noise-schedule.js';
 import { interpTable } from './spacing.js';
@@ -11,7 +11,6 @@ export interface DpmConfig extends BaseSchedulerConfig {
   lower_order_final: boolean;
   final_sigmas_type: 'zero' | 'sigma_min';
   lambda_min_clipped: number;
-  use_karras_sigmas: boolean;
 }
 
 export const dpmRules: ConfigRules<DpmConfig> = {
@@ -22,12 +21,7 @@ export const dpmRules: ConfigRules<DpmConfig> = {
   lower_order_final: { kind: 'boolean' },
   final_sigmas_type: { kind: 'enum', values: ['zero', 'sigma_min'] },
   lambda_min_clipped: { kind: 'number', allowInfinite: true },
-  use_karras_sigmas: { kind: 'boolean' },
 };
-
-export function rejectUnsupportedDpm(name: string, c: DpmConfig): void {
-  if (c.use_karras_sigmas) throw new SchedulerConfigError(name, 'use_karras_sigmas', 'is not supported yet (use false)');
-}
 
 /** How many of the noisiest training steps λ_min_clipped cuts off (diffusers' searchsorted). */
 export function clippedSteps(schedule: NoiseSchedule, lambdaMin: number): number {

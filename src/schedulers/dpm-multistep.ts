@@ -1,6 +1,6 @@
 // DPM-Solver++ multistep (Lu et al. 2022), orders 1–2, matching diffusers' DPMSolverMultistepScheduler.
 import { baseDefaults, ddpmNoiseDefaults, resolveConfig, type ConfigRules, type TimestepSpacing } from './config.js';
-import { clippedSteps, dpmRules, rejectUnsupportedDpm, sigmasAt, type DpmConfig } from './dpm-config.js';
+import { clippedSteps, dpmRules, sigmasAt, type DpmConfig } from './dpm-config.js';
 import { dpmFirstOrder, dpmSecondOrder } from './dpm-solver-math.js';
 import { levelFromSigma } from './prediction.js';
 import { Scheduler, type SchedulerPlan, type StepOptions, type StepResult } from './scheduler.js';
@@ -29,7 +29,6 @@ const defaults: DpmMultistepConfig = {
   lower_order_final: true,
   final_sigmas_type: 'zero',
   lambda_min_clipped: -Infinity,
-  use_karras_sigmas: false,
   timestep_spacing: 'linspace',
   steps_offset: 0,
   euler_at_final: false,
@@ -42,7 +41,6 @@ export class DpmMultistepScheduler extends Scheduler<DpmMultistepConfig> {
 
   static create(input?: Record<string, unknown>): DpmMultistepScheduler {
     const { config, ignored } = resolveConfig('dpmsolver++', rules, defaults, input);
-    rejectUnsupportedDpm('dpmsolver++', config);
     return new DpmMultistepScheduler(config, ignored);
   }
 

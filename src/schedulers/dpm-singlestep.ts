@@ -2,7 +2,7 @@
 // Second-order steps pair up: the first of a pair stores its input sample; the second uses both
 // model outputs and restarts from that stored sample. TDD extends this with its own target σ.
 import { baseDefaults, ddpmNoiseDefaults, resolveConfig, type ConfigRules } from './config.js';
-import { clippedSteps, dpmRules, rejectUnsupportedDpm, sigmasAt, type DpmConfig } from './dpm-config.js';
+import { clippedSteps, dpmRules, sigmasAt, type DpmConfig } from './dpm-config.js';
 import { dpmFirstOrder, dpmSecondOrder } from './dpm-solver-math.js';
 import { levelFromSigma } from './prediction.js';
 import { Scheduler, type SchedulerPlan, type StepOptions, type StepResult } from './scheduler.js';
@@ -24,7 +24,6 @@ export const singlestepDefaults: DpmConfig = {
   lower_order_final: false,
   final_sigmas_type: 'zero',
   lambda_min_clipped: -Infinity,
-  use_karras_sigmas: false,
 };
 
 /** diffusers' get_order_list for orders 1–2; a zero final σ always ends on a first-order step. */
@@ -46,7 +45,6 @@ export class DpmSinglestepScheduler<C extends DpmConfig = DpmConfig, P extends S
 
   static create(input?: Record<string, unknown>): DpmSinglestepScheduler {
     const { config, ignored } = resolveConfig('dpmsolver-singlestep', dpmRules as ConfigRules<DpmConfig>, singlestepDefaults, input);
-    rejectUnsupportedDpm('dpmsolver-singlestep', config);
     return new DpmSinglestepScheduler(config, ignored);
   }
 

@@ -10,7 +10,6 @@ export interface EulerConfig extends BaseSchedulerConfig {
   timestep_spacing: TimestepSpacing;
   interpolation_type: 'linear' | 'log_linear';
   final_sigmas_type: 'zero' | 'sigma_min';
-  use_karras_sigmas: boolean;
 }
 
 export interface EulerStepOptions extends StepOptions {
@@ -26,7 +25,6 @@ const rules: ConfigRules<EulerConfig> = {
   timestep_spacing: { kind: 'enum', values: ['leading', 'trailing', 'linspace'] },
   interpolation_type: { kind: 'enum', values: ['linear', 'log_linear'] },
   final_sigmas_type: { kind: 'enum', values: ['zero', 'sigma_min'] },
-  use_karras_sigmas: { kind: 'boolean' },
 };
 
 const defaults: EulerConfig = {
@@ -36,7 +34,6 @@ const defaults: EulerConfig = {
   timestep_spacing: 'linspace',
   interpolation_type: 'linear',
   final_sigmas_type: 'zero',
-  use_karras_sigmas: false,
 };
 
 const f32 = Math.fround;
@@ -46,9 +43,6 @@ export class EulerScheduler extends Scheduler<EulerConfig> {
 
   static create(input?: Record<string, unknown>): EulerScheduler {
     const { config, ignored } = resolveConfig('euler', rules, defaults, input);
-    if (config.use_karras_sigmas) {
-      throw new SchedulerConfigError('euler', 'use_karras_sigmas', 'is not supported yet (use false)');
-    }
     if (config.interpolation_type !== 'linear') {
       throw new SchedulerConfigError('euler', 'interpolation_type', 'supports only "linear" for now');
     }

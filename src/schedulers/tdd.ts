@@ -3,7 +3,7 @@
 // fresh noise from s_{k+1} back up to t_{k+1}. Optional non-equidistant "special jump" schedules and
 // x0 clipping (dynamic thresholding) on the first t_l + 1 steps.
 import { resolveConfig, SchedulerConfigError, type ConfigRules } from './config.js';
-import { dpmRules, rejectUnsupportedDpm, sigmasAt, type DpmConfig } from './dpm-config.js';
+import { dpmRules, sigmasAt, type DpmConfig } from './dpm-config.js';
 import { DpmSinglestepScheduler, singlestepDefaults, type SinglestepPlan } from './dpm-singlestep.js';
 import { renoiseCoefficients } from './prediction.js';
 import type { StepOptions, StepResult } from './scheduler.js';
@@ -46,7 +46,6 @@ export class TddScheduler extends DpmSinglestepScheduler<TddConfig, TddPlan> {
 
   static override create(input?: Record<string, unknown>): TddScheduler {
     const { config, ignored } = resolveConfig('tdd', rules, defaults, input);
-    rejectUnsupportedDpm('tdd', config);
     if (config.tdd_train_step > config.num_train_timesteps) {
       throw new SchedulerConfigError('tdd', 'tdd_train_step', `cannot exceed num_train_timesteps (${config.num_train_timesteps})`);
     }
