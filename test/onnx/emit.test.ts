@@ -1,71 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { evaluate } from '../../src/interp/index.js';
-import { hostArray, InferError, isInt, type DType, type Graph, type HostArray, type Value } from '../../src/ir/index.js';
+import { hostArray, InferError, type Graph, type HostArray, type Value } from '../../src/ir/index.js';
 import { emitModel, EmitError } from '../../src/onnx/emit.js';
-import { encodeModel } from '../../src/onnx/encode.js';
 import { createGraph, defineOp, makeRegistry, allOps } from '../../src/ops/index.js';
-import { createSession } from '../../src/runtime/session.js';
-import type { HostTensor } from '../../src/runtime/tensors.js';
-import { assertAllClose } from '../helpers/assert-close.js';
+import { checkOrtMatchesInterp, data, ortErrors } from '../helpers/ort-check.js';
 
-const TOL = { atol: 1e-5, rtol: 1e-5 };
-let maxErr = 0;
-
-/** Deterministic pseudo-random data in [lo, hi) (integers for int dtypes). */
-function data(shape: readonly number[], dtype: DType = 'float32', lo = -1, hi = 1, seed = 1): HostArray {
-  let s = seed * 7919 + shape.reduce((a, b) => a * 31 + b, 17);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const vals = Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    const u = lo + (s / 2147483648) * (hi - lo);
-    return isInt(dtype) ? Math.floor(u) : Math.fround(u);
-  });
-  return hostArray(shape, dtype, vals);
-}
-
-function toHost(a: HostArray): HostTensor {
-  const dims = [...a.shape];
-  switch (a.dtype) {
-    case 'float32':
-      return { dtype: 'float32', dims, data: Float32Array.from(a.data) };
-    case 'int64':
-      return { dtype: 'int64', dims, data: BigInt64Array.from(a.data, (x) => BigInt(x)) };
-    case 'int32':
-      return { dtype: 'int32', dims, data: Int32Array.from(a.data) };
-    case 'bool':
-      return { dtype: 'bool', dims, data: Uint8Array.from(a.data) };
-    default:
-      throw new Error(`test feeds: unsupported dtype ${a.dtype}`);
-  }
-}
-
-/** Emits, encodes, runs on ORT CPU (optimization 'all') and compares with the float64 interpreter. */
-async function check(graph: Graph, outputs: Value[], feeds: Record<string, HostArray>, inputs?: Value[]): Promise<void> {
-  const { model, inputNames, outputNames } = emitModel(graph, outputs, { inputs });
-  const expected = evaluate(graph, outputs, feeds);
-  const session = await createSession(encodeModel(model), { graphOptimizationLevel: 'all' });
-  try {
-    const ortFeeds = Object.fromEntries(inputNames.map((n) => [n, toHost(feeds[n])]));
-    const got = await session.run(ortFeeds);
-    outputNames.forEach((name, i) => {
-      const out = got[name];
-      const exp = expected[i];
-      assert.deepEqual(out.dims, [...exp.shape], `${name}: dims`);
-      assert.equal(out.dtype, exp.dtype, `${name}: dtype`);
-      const actual = out.dtype === 'int64' ? Array.from(out.data as BigInt64Array, Number) : Array.from(out.data as ArrayLike<number>);
-      if (isInt(exp.dtype) || exp.dtype === 'bool') {
-        // + 0 folds -0 (the interpreter's truncation of -0.5 to an int) into 0.
-        assert.deepEqual(actual, Array.from(exp.data, (x) => x + 0), `${name}: exact`);
-      } else {
-        assertAllClose(actual, exp.data, TOL, name);
-        actual.forEach((a, k) => (maxErr = Math.max(maxErr, Math.abs(a - exp.data[k]))));
-      }
-    });
-  } finally {
-    await session.release();
-  }
-}
+const check = (graph: Graph, outputs: Value[], feeds: Record<string, HostArray>, inputs?: Value[]): Promise<void> =>
+  checkOrtMatchesInterp(graph, outputs, feeds, { inputs });
 
 describe('emitModel → ORT CPU matches the interpreter', () => {
   test('binary ops with broadcasting', async () => {
@@ -168,8 +109,8 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
   });
 
   test('max observed ORT-vs-interpreter float error stays within tolerance', () => {
-    assert.ok(maxErr < 1e-5, `max error ${maxErr}`);
-    console.log(`# max |ORT - interp| (float32 outputs): ${maxErr.toExponential(2)}`);
+    assert.ok(ortErrors.max < 1e-5, `max error ${ortErrors.max}`);
+    console.log(`# max |ORT - interp| (float32 outputs): ${ortErrors.max.toExponential(2)}`);
   });
 });
 
