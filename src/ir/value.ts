@@ -100,6 +100,10 @@ export class Value {
     return this.graph.apply('mean', [this], { axes: axesAttr(axes), keepdims });
   }
 
+  // --- elementwise extras ---
+
+  // --- movement extras ---
+
   private binary(op: string, y: Operand): Value {
     const other = typeof y === 'number' ? this.graph.scalar(y, this.dtype) : y;
     return this.graph.apply(op, [this, other]);

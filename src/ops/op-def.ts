@@ -14,6 +14,9 @@ export interface VjpArgs<A extends Attrs = Attrs> {
 }
 export type VjpRule<A extends Attrs = Attrs> = (args: VjpArgs<A>) => (Value | null)[];
 
+/** Rebuilds a composite op from primitive ops on `inputs` (values of the same graph); one Value per output. */
+export type DecomposeRule<A extends Attrs = Attrs> = (inputs: readonly Value[], attrs: A) => Value[];
+
 /**
  * What an ONNX lowering can do (implemented by src/onnx/emit.ts, which imports ops — never the reverse).
  * Tensor names are strings as in ONNX NodeProto.
@@ -51,13 +54,18 @@ export function lowerTo<A extends Attrs = Attrs>(opType: string, attrs?: (node: 
  * Everything about one op, kept together in its family file:
  * - `infer`: static shape/dtype inference; throws InferError (the graph adds op name, operands and paths);
  * - `evaluate`: the float64 reference kernel used by src/interp (the executable spec);
- * - `vjp`, `lower`: attached in the autodiff / ONNX steps, next to the op.
+ * - `vjp`: reverse-mode rule (src/autodiff calls it);
+ * - `decompose`: for composite ops (GELU, norms, attention...), the same function built from primitive
+ *   ops in the node's graph. Autodiff differentiates through it when there is no `vjp` (recomputing the
+ *   composite's internals in the backward pass), and tests check it against `evaluate`;
+ * - `lower`: ONNX emission (a fused ONNX/contrib op where ORT has one).
  */
 export interface OpDef<A extends Attrs = Attrs> extends OpSignature {
   readonly name: string;
   infer(inputs: readonly TensorType[], attrs: A): TensorType[];
   evaluate(inputs: readonly HostArray[], attrs: A): HostArray[];
   readonly vjp?: VjpRule<A>;
+  readonly decompose?: DecomposeRule<A>;
   readonly lower?: LowerRule<A>;
 }
 
