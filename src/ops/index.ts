@@ -4,3 +4,7 @@ export { elementwiseOps } from './elementwise.js';
 export { reduceOps, resolveAxes } from './reduce.js';
 export { movementOps, resolveReshape } from './movement.js';
 export { matmulOps } from './matmul.js';
+export { gradientControlOps } from './gradient-control.js';
+export { sumToShape } from './unbroadcast.js';
+export { convOps, conv2d, convTranspose2d, upsampleNearest2d, type Conv2dOptions, type ConvTranspose2dOptions } from './conv.js';
+export { normOps, groupNorm, layerNorm, softmax } from './norm.js';

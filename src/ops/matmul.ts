@@ -1,5 +1,6 @@
-import { broadcastShapes, formatShape, hostArray, InferError, type Shape, type TensorType } from '../ir/index.js';
-import { defineOp, lowerTo, type OpDef } from './op-def.js';
+import { broadcastShapes, formatShape, hostArray, InferError, type Shape, type TensorType, type Value } from '../ir/index.js';
+import { defineOp, lowerTo, type OpDef, type VjpArgs } from './op-def.js';
+import { sumToShape } from './unbroadcast.js';
 import { broadcastOffsets, expectArity, expectNumeric, expectSameDType } from './util.js';
 
 interface MatmulPlan {
@@ -66,6 +67,23 @@ export const matmul = defineOp({
     return [hostArray(outShape, a.dtype, out)];
   },
   lower: lowerTo('MatMul'), // ONNX MatMul has numpy semantics, 1-D promotion and batch broadcast included
+  vjp: matmulVjp,
 });
+
+const swapLast = (v: Value): Value => v.transpose(v.shape.map((_, i) => (i < v.rank - 2 ? i : 2 * v.rank - 3 - i)));
+
+/**
+ * With 1-D operands promoted to matrices: dA = G·Bᵀ, dB = Aᵀ·G, each summed over the batch dims its
+ * operand was broadcast along, then reshaped back (which drops the promoted dims).
+ */
+function matmulVjp({ inputs: [a, b], cotangents: [g] }: VjpArgs): Value[] {
+  const a2 = a.rank === 1 ? a.reshape([1, a.shape[0]]) : a;
+  const b2 = b.rank === 1 ? b.reshape([b.shape[0], 1]) : b;
+  const { batch, m, n } = plan(a.shape, b.shape);
+  const g2 = g!.reshape([...batch, m, n]);
+  const da = sumToShape(g2.matmul(swapLast(b2)), a2.shape).reshape(a.shape);
+  const db = sumToShape(swapLast(a2).matmul(g2), b2.shape).reshape(b.shape);
+  return [da, db];
+}
 
 export const matmulOps: readonly OpDef[] = [matmul];

@@ -1,12 +1,15 @@
 import { Graph } from '../ir/index.js';
+import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
+import { gradientControlOps } from './gradient-control.js';
 import { matmulOps } from './matmul.js';
 import { movementOps } from './movement.js';
+import { normOps } from './norm.js';
 import type { OpDef } from './op-def.js';
 import { reduceOps } from './reduce.js';
 
 /** Every op, listed explicitly by family (no side-effect registration). */
-export const allOps: readonly OpDef[] = [...elementwiseOps, ...reduceOps, ...movementOps, ...matmulOps];
+export const allOps: readonly OpDef[] = [...elementwiseOps, ...reduceOps, ...movementOps, ...matmulOps, ...gradientControlOps, ...convOps, ...normOps];
 
 export type OpRegistry = ReadonlyMap<string, OpDef>;
 

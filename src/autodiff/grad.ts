@@ -1,0 +1,105 @@
+/**
+ * Reverse-mode autodiff over the IR. `grad` appends the backward graph to the same Graph, so forward and
+ * backward are emitted together as one ONNX model. Per-op rules live next to their op (OpDef.vjp);
+ * this walker owns everything shared: ordering, accumulation of values used several times, reduction of
+ * broadcast cotangents (once, here), stop-gradient, and differentiating composite ops through their
+ * primitive decomposition.
+ */
+import { formatShape, GraphError, isFloat, liveSet, path, shapesEqual, type Node, type Value } from '../ir/index.js';
+import { registry as defaultRegistry, sumToShape, type OpRegistry } from '../ops/index.js';
+
+export interface GradOptions {
+  /** Cotangent of `output` (default: 1, which requires a scalar output). */
+  readonly seed?: Value;
+  /** Op table providing the VJP rules (default: the standard registry). */
+  readonly ops?: OpRegistry;
+}
+
+/** d(output)/d(wrt) for each `wrt` value (inputs, params or intermediates), as new values of the graph. */
+export function grad(output: Value, wrt: readonly Value[], options: GradOptions = {}): Value[] {
+  let seed = options.seed;
+  if (!seed) {
+    if (output.rank !== 0) {
+      throw new GraphError(`grad: output must be a scalar without a seed, got ${formatShape(output.shape)}\n  ${path(output, 2)}`);
+    }
+    seed = output.graph.scalar(1, output.dtype);
+  }
+  return vjp([output], [seed], wrt, options.ops ?? defaultRegistry);
+}
+
+/** Pulls cotangents `seeds` of `outputs` back to `wrt`. Values that do not affect the outputs get zeros. */
+export function vjp(outputs: readonly Value[], seeds: readonly (Value | null)[], wrt: readonly Value[], ops: OpRegistry = defaultRegistry): Value[] {
+  if (seeds.length !== outputs.length) throw new GraphError(`vjp: ${outputs.length} outputs but ${seeds.length} seeds`);
+  outputs.forEach((o, i) => {
+    const s = seeds[i];
+    if (s && !shapesEqual(s.shape, o.shape)) {
+      throw new GraphError(`vjp: seed ${i} has shape ${formatShape(s.shape)}, output has ${formatShape(o.shape)}`);
+    }
+  });
+  wrt.forEach((w) => {
+    if (!isFloat(w.dtype)) throw new GraphError(`grad: cannot differentiate w.r.t. ${w.dtype} value\n  ${path(w, 2)}`);
+  });
+  const cotangents = new Map<Value, Value>();
+  outputs.forEach((o, i) => accumulate(cotangents, o, seeds[i]));
+  for (const node of nodesBetween(outputs, wrt)) backpropNode(node, cotangents, ops);
+  return wrt.map((w) => cotangents.get(w) ?? zerosLike(w));
+}
+
+/** Nodes in reverse topological order that lie on a path from some `wrt` to some output. */
+function nodesBetween(outputs: readonly Value[], wrt: readonly Value[]): Node[] {
+  const live = liveSet(outputs).nodes;
+  const dependent = new Set<Value>(wrt);
+  const graph = outputs[0]?.graph;
+  const onPath: Node[] = [];
+  for (const node of graph?.nodes ?? []) {
+    if (!live.has(node) || node.op === 'stop_gradient') continue;
+    if (node.inputs.some((x) => dependent.has(x))) {
+      node.outputs.forEach((o) => dependent.add(o));
+      onPath.push(node);
+    }
+  }
+  return onPath.reverse();
+}
+
+function backpropNode(node: Node, cotangents: Map<Value, Value>, ops: OpRegistry): void {
+  const outCots = node.outputs.map((o) => cotangents.get(o) ?? null);
+  if (outCots.every((c) => c === null)) return;
+  const def = ops.get(node.op);
+  let inCots: (Value | null)[];
+  if (def?.vjp) {
+    inCots = def.vjp({ node, inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, cotangents: outCots });
+  } else if (def?.decompose) {
+    // Rebuild the composite from primitives (recomputing its internals) and differentiate through that.
+    const rebuilt = def.decompose(node.inputs, node.attrs);
+    const wrt = node.inputs.filter((x) => isFloat(x.dtype));
+    const grads = vjp(rebuilt, outCots, wrt, ops);
+    inCots = node.inputs.map((x) => (isFloat(x.dtype) ? grads[wrt.indexOf(x)] : null));
+  } else {
+    throw new GraphError(`grad: op '${node.op}' has no VJP rule or decomposition\n  ${path(node.outputs[0], 2)}`);
+  }
+  if (inCots.length !== node.inputs.length) {
+    throw new GraphError(`grad: VJP of '${node.op}' returned ${inCots.length} cotangents for ${node.inputs.length} inputs`);
+  }
+  node.inputs.forEach((x, i) => {
+    const c = inCots[i];
+    if (c && isFloat(x.dtype)) accumulate(cotangents, x, reduceTo(c, x, node.op));
+  });
+}
+
+/** Un-broadcasts a rule's cotangent to its input's shape and checks dtype. */
+function reduceTo(c: Value, x: Value, op: string): Value {
+  if (c.dtype !== x.dtype) {
+    throw new GraphError(`grad: VJP of '${op}' returned a ${c.dtype} cotangent for a ${x.dtype} input\n  ${path(x, 2)}`);
+  }
+  return sumToShape(c, x.shape);
+}
+
+function accumulate(cotangents: Map<Value, Value>, x: Value, c: Value | null): void {
+  if (!c) return;
+  const prev = cotangents.get(x);
+  cotangents.set(x, prev ? prev.add(c) : c);
+}
+
+function zerosLike(x: Value): Value {
+  return x.graph.apply('expand', [x.graph.scalar(0, x.dtype)], { shape: [...x.shape] });
+}

@@ -1,0 +1,1 @@
+export { grad, vjp, type GradOptions } from './grad.js';
