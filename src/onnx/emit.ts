@@ -6,11 +6,13 @@
 import { GraphError, liveSet, ref, type DType, type Graph, type HostArray, type Node, type Value } from '../ir/index.js';
 import { registry as defaultRegistry, type LowerContext, type OpRegistry } from '../ops/index.js';
 import {
+  DATA_TYPE_INFO,
   OnnxDataType,
   type OnnxAttributeValue,
   type OnnxModel,
   type OnnxNode,
   type OnnxTensor,
+  type OnnxTensorData,
   type OnnxValueInfo,
 } from './model.js';
 
@@ -21,6 +23,11 @@ export interface EmitOptions {
   readonly name?: string;
   /** Op table providing the lower rules (defaults to the standard registry). */
   readonly ops?: OpRegistry;
+  /**
+   * Parameters baked into the model as initializers, by name (e.g. frozen teacher weights): they are not
+   * graph inputs, so they are not fed or copied per run. Data must match the parameter's shape and dtype.
+   */
+  readonly weights?: ReadonlyMap<string, OnnxTensorData>;
 }
 
 export interface EmittedModel {
@@ -80,6 +87,21 @@ function toAttribute(op: string, key: string, v: unknown): OnnxAttributeValue {
 }
 
 
+/** A parameter's data as a named initializer, after checking it fits the parameter. */
+function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], used: Set<string>): string {
+  const name = v.name!;
+  const dataType = onnxDataType(v.dtype);
+  const array = DATA_TYPE_INFO[dataType].array;
+  const count = v.shape.reduce((a, b) => a * b, 1);
+  if (!(data instanceof array) || data.length !== count) {
+    throw new EmitError(`weight "${name}": expected ${count} ${v.dtype} values (${array.name}), got ${data.length} in a ${data.constructor.name}`);
+  }
+  if (used.has(name)) throw new EmitError(`emitModel: weight name "${name}" is used twice`);
+  used.add(name);
+  initializers.push({ name, dataType, dims: [...v.shape], data });
+  return name;
+}
+
 export function emitModel(graph: Graph, outputs: readonly Value[], options: EmitOptions = {}): EmittedModel {
   const ops = options.ops ?? defaultRegistry;
   if (outputs.length === 0) throw new EmitError('emitModel: no outputs requested');
@@ -87,9 +109,11 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
     if (v.graph !== graph) throw new EmitError(`emitModel: output ${ref(v)} belongs to another graph`);
   }
   const { nodes, leaves } = liveSet(outputs);
+  const weights = options.weights ?? new Map<string, OnnxTensorData>();
 
   // Graph inputs: explicit list (must cover every reachable input/param) or the reachable ones, in order.
-  const fed = (v: Value): boolean => v.source.kind === 'input' || v.source.kind === 'param';
+  const baked = (v: Value): boolean => v.source.kind === 'param' && weights.has(v.name!);
+  const fed = (v: Value): boolean => (v.source.kind === 'input' || v.source.kind === 'param') && !baked(v);
   let inputValues: Value[];
   if (options.inputs) {
     inputValues = [...options.inputs];
@@ -130,6 +154,7 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
   };
   for (const v of leaves) {
     if (v.source.kind === 'const') names.set(v, constant(v.source.data, v.name ?? `const${v.id}`));
+    if (baked(v)) names.set(v, bakeWeight(v, weights.get(v.name!)!, initializers, used));
   }
 
   const onnxNodes: OnnxNode[] = [];
