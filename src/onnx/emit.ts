@@ -124,7 +124,7 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
     const missing = [...leaves].filter((v) => fed(v) && !inputValues.includes(v));
     if (missing.length > 0) throw new EmitError(`emitModel: outputs need ${missing.map((v) => ref(v)).join(', ')}, absent from options.inputs`);
   } else {
-    inputValues = [...graph.inputs, ...graph.params].filter((v) => leaves.has(v));
+    inputValues = [...graph.inputs, ...graph.params].filter((v) => leaves.has(v) && fed(v));
   }
 
   const used = new Set<string>();

@@ -15,6 +15,8 @@ export interface SessionOptions {
   /** Default min(2, availableParallelism): tests and small graphs gain nothing from more. */
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Where ORT writes the model after its graph optimizations (used by the session cache). */
+  optimizedModelFilePath?: string;
 }
 
 /** A model input/output as ORT reports it; string dims are symbolic (any size). */
@@ -46,7 +48,8 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
   return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
 }
 
-export async function createSession(modelBytes: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+/** Creates a session from model bytes or from a model file path. */
+export async function createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
   const ep = options.executionProvider ?? 'cpu';
   if (ep !== 'cpu') {
     const listed = availableExecutionProviders().find((b) => b.name === ep);
@@ -62,10 +65,11 @@ export async function createSession(modelBytes: Uint8Array, options: SessionOpti
     executionMode: 'sequential',
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     logSeverityLevel: 3, // errors only; ORT warnings about unused initializers etc. are noise here
+    ...(options.optimizedModelFilePath ? { optimizedModelFilePath: options.optimizedModelFilePath } : {}),
   };
   let inner: ort.InferenceSession;
   try {
-    inner = await ort.InferenceSession.create(modelBytes, sessionOptions);
+    inner = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const hint = ep === 'cpu' ? '' : ` (execution provider '${ep}' may be unusable on this machine; no CPU fallback is attempted)`;

@@ -3,7 +3,11 @@ import { describe, test } from 'node:test';
 import { hostArray, InferError, type Graph, type HostArray, type Value } from '../../src/ir/index.js';
 import { emitModel, EmitError } from '../../src/onnx/emit.js';
 import { createGraph, defineOp, makeRegistry, allOps } from '../../src/ops/index.js';
-import { checkOrtMatchesInterp, data, ortErrors } from '../helpers/ort-check.js';
+import { evaluate } from '../../src/interp/index.js';
+import { encodeModel } from '../../src/onnx/encode.js';
+import { createSession } from '../../src/runtime/session.js';
+import { assertAllClose } from '../helpers/assert-close.js';
+import { checkOrtMatchesInterp, data, ORT_TOL, ortErrors, toHost } from '../helpers/ort-check.js';
 
 const check = (graph: Graph, outputs: Value[], feeds: Record<string, HostArray>, inputs?: Value[]): Promise<void> =>
   checkOrtMatchesInterp(graph, outputs, feeds, { inputs });
@@ -85,6 +89,21 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
       'layer2.weight': data([8, 2], 'float32', -1, 1, 4),
     };
     await check(g, [y], feeds, [w2, x, b1, w1]);
+  });
+
+  test('weights baked as initializers are not graph inputs and give the same result', async () => {
+    const g = createGraph();
+    const x = g.input('x', [4, 3]);
+    const w = g.param('w', [3, 2]);
+    const y = x.matmul(w).tanh();
+    const wData = data([3, 2], 'float32', -1, 1, 5);
+    const { model, inputNames, outputNames } = emitModel(g, [y], { weights: new Map([['w', Float32Array.from(wData.data)]]) });
+    assert.deepEqual(inputNames, ['x']);
+    assert.throws(() => emitModel(g, [y], { weights: new Map([['w', new Float32Array(5)]]) }), /weight "w": expected 6 float32 values \(Float32Array\), got 5/);
+    const xData = data([4, 3]);
+    await using session = await createSession(encodeModel(model));
+    const got = await session.run({ x: toHost(xData) });
+    assertAllClose(got[outputNames[0]].data as Float32Array, evaluate(g, [y], { x: xData, w: wData })[0].data, ORT_TOL, 'baked');
   });
 
   test('int64 graph: add/mul/sub/div exact, with int64 constants', async () => {
