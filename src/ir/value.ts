@@ -100,9 +100,106 @@ export class Value {
     return this.graph.apply('mean', [this], { axes: axesAttr(axes), keepdims });
   }
 
+  /** Same value, but autodiff treats it as a constant. */
+  stopGradient(): Value {
+    return this.graph.apply('stop_gradient', [this]);
+  }
+
   // --- elementwise extras ---
 
+  sin(): Value {
+    return this.graph.apply('sin', [this]);
+  }
+  cos(): Value {
+    return this.graph.apply('cos', [this]);
+  }
+  abs(): Value {
+    return this.graph.apply('abs', [this]);
+  }
+  erf(): Value {
+    return this.graph.apply('erf', [this]);
+  }
+  maximum(y: Operand): Value {
+    return this.binary('maximum', y);
+  }
+  minimum(y: Operand): Value {
+    return this.binary('minimum', y);
+  }
+  less(y: Operand): Value {
+    return this.binary('less', y);
+  }
+  greater(y: Operand): Value {
+    return this.binary('greater', y);
+  }
+  equal(y: Operand): Value {
+    return this.binary('equal', y);
+  }
+
+  /** `this` (bool) selects `a` where true, else `b`; a number becomes a scalar of the other branch's dtype. */
+  where(a: Operand, b: Operand): Value {
+    const dtype = typeof a !== 'number' ? a.dtype : typeof b !== 'number' ? b.dtype : 'float32';
+    const branch = (v: Operand): Value => (typeof v === 'number' ? this.graph.scalar(v, dtype) : v);
+    return this.graph.apply('where', [this, branch(a), branch(b)]);
+  }
+
+  /** Limits to [min, max]; a null or omitted bound is absent. */
+  clamp(min: number | null = null, max: number | null = null): Value {
+    return this.graph.apply('clamp', [this], { min, max });
+  }
+
+  /** x·sigmoid(x). */
+  silu(): Value {
+    return this.graph.apply('silu', [this]);
+  }
+  /** GELU as torch: exact (erf) by default, or the tanh approximation. */
+  gelu(approximate: 'none' | 'tanh' = 'none'): Value {
+    return this.graph.apply('gelu', [this], { approximate });
+  }
+  /** x·sigmoid(1.702x) (CLIP). */
+  quickGelu(): Value {
+    return this.graph.apply('quick_gelu', [this]);
+  }
+
+  /** Maximum over `axes` (all axes when omitted), like torch.amax. */
+  max(axes?: number | readonly number[], keepdims = false): Value {
+    return this.graph.apply('reduce_max', [this], { axes: axesAttr(axes), keepdims });
+  }
+
   // --- movement extras ---
+
+  /**
+   * Static numpy-style slice of the listed `axes` (default 0..n-1): negative bounds count from the end,
+   * out-of-range bounds clamp; `steps` (default 1) must be positive.
+   */
+  slice(starts: readonly number[], ends: readonly number[], axes?: readonly number[], steps?: readonly number[]): Value {
+    const attrs = { starts: [...starts], ends: [...ends], axes: axes ? [...axes] : null, steps: steps ? [...steps] : null };
+    return this.graph.apply('slice', [this], attrs);
+  }
+
+  /** x[..., start:end:step, ...] along one axis. */
+  sliceAxis(axis: number, start: number, end: number, step = 1): Value {
+    return this.slice([start], [end], [axis], [step]);
+  }
+
+  /** Constant padding; `pads` = [begin per axis..., end per axis...] as in ONNX Pad (non-negative). */
+  pad(pads: readonly number[], value = 0): Value {
+    return this.graph.apply('pad', [this], { pads: [...pads], value });
+  }
+
+  /** numpy.broadcast_to: may add leading axes; size-1 axes stretch. */
+  expand(shape: readonly number[]): Value {
+    return this.graph.apply('expand', [this], { shape: [...shape] });
+  }
+
+  /** Splits along `axis` into pieces of `sizes` (summing to that dim). */
+  split(sizes: readonly number[], axis = 0): Value[] {
+    return this.graph.addNode('split', [this], { axis, sizes: [...sizes] });
+  }
+
+  /** ONNX Gather: rows of this table picked by int indices along `axis` (negative indices wrap). */
+  gather(indices: Value, axis = 0): Value {
+    return this.graph.apply('gather', [this, indices], { axis });
+  }
 
   private binary(op: string, y: Operand): Value {
     const other = typeof y === 'number' ? this.graph.scalar(y, this.dtype) : y;

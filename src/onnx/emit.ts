@@ -79,6 +79,8 @@ function toAttribute(op: string, key: string, v: unknown): OnnxAttributeValue {
   if (typeof v === 'boolean') return { kind: 'int', value: v ? 1 : 0 };
   if (typeof v === 'string') return { kind: 'string', value: v };
   if (Array.isArray(v)) {
+    // An empty list is ambiguous; every empty list attribute this project emits is integral (shapes, axes).
+    if (v.length === 0) return { kind: 'ints', value: [] };
     if (v.every((x) => typeof x === 'string')) return { kind: 'strings', value: v as string[] };
     if (v.every((x) => Number.isInteger(x) || typeof x === 'bigint')) return { kind: 'ints', value: v as (number | bigint)[] };
     if (v.every((x) => typeof x === 'number')) return { kind: 'floats', value: v as number[] };

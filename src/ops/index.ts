@@ -1,10 +1,13 @@
 export * from './op-def.js';
 export * from './registry.js';
 export { elementwiseOps } from './elementwise.js';
+export { activationOps, type GeluApproximation } from './activation.js';
+export { randomOps, randomNormal, randomNormalLike, type RandomNormalOptions } from './random.js';
 export { reduceOps, resolveAxes } from './reduce.js';
-export { movementOps, resolveReshape } from './movement.js';
+export { movementOps, resolveReshape, concat, planSlice } from './movement.js';
 export { matmulOps } from './matmul.js';
 export { gradientControlOps } from './gradient-control.js';
 export { sumToShape } from './unbroadcast.js';
 export { convOps, conv2d, convTranspose2d, upsampleNearest2d, type Conv2dOptions, type ConvTranspose2dOptions } from './conv.js';
 export { normOps, groupNorm, layerNorm, softmax } from './norm.js';
+export { attentionOps, attention, type AttentionAttrs } from './attention.js';

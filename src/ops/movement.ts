@@ -1,5 +1,7 @@
 import { formatShape, hostArray, InferError, numel, stridesOf, type Attrs, type Shape } from '../ir/index.js';
 import { defineOp, lowerTo, type OpDef } from './op-def.js';
+import { indexingOps } from './indexing.js';
+import { layoutOps } from './layout.js';
 import { expectArity, intArrayAttr } from './util.js';
 
 /** Target shape: non-negative dims plus at most one -1, inferred from the element count. */
@@ -29,6 +31,7 @@ export const reshape = defineOp<{ readonly shape: readonly number[] } & Attrs>({
   evaluate([x], attrs) {
     return [hostArray(resolveReshape(x.shape, attrs.shape), x.dtype, x.data.slice())];
   },
+  vjp: ({ inputs: [x], cotangents: [g] }) => [g!.reshape(x.shape)],
   // The resolved static shape with allowzero=1: a 0 is a literal empty dim (the IR meaning), never "copy".
   lower: (ctx, node) => {
     const shape = node.outputs[0].shape;
@@ -40,6 +43,12 @@ export const reshape = defineOp<{ readonly shape: readonly number[] } & Attrs>({
 function checkPerm(perm: readonly number[], rank: number): void {
   const ok = perm.length === rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
   if (!ok) throw new InferError(`perm ${formatShape(perm)} is not a permutation of 0..${rank - 1}`, 0);
+}
+
+function inversePermutation(perm: readonly number[]): number[] {
+  const inv = new Array<number>(perm.length);
+  perm.forEach((p, i) => (inv[p] = i));
+  return inv;
 }
 
 /** out.shape[i] = x.shape[perm[i]] (numpy.transpose / ONNX Transpose). */
@@ -71,6 +80,10 @@ export const transpose = defineOp<{ readonly perm: readonly number[] } & Attrs>(
     return [hostArray(shape, x.dtype, out)];
   },
   lower: lowerTo('Transpose', (_node, { perm }) => ({ perm })),
+  vjp: ({ cotangents: [g], attrs: { perm } }) => [g!.transpose(inversePermutation(perm))],
 });
 
-export const movementOps: readonly OpDef[] = [reshape, transpose];
+export { concat, planSlice } from './layout.js';
+
+/** The movement family: reshape/transpose here, slicing and joining in layout.ts, gather in indexing.ts. */
+export const movementOps: readonly OpDef[] = [reshape, transpose, ...layoutOps, ...indexingOps];

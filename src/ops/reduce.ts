@@ -1,4 +1,4 @@
-import { hostArray, InferError, type Node, normalizeAxis, numel, stridesOf, type Attrs, type Shape, type TensorType } from '../ir/index.js';
+import { hostArray, InferError, type HostArray, type Node, normalizeAxis, numel, stridesOf, type Attrs, type Shape, type TensorType } from '../ir/index.js';
 import { defineOp, type LowerContext, type OpDef } from './op-def.js';
 import { boolAttr, expectArity, expectFloat, expectNumeric } from './util.js';
 
@@ -31,6 +31,28 @@ function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean):
   return out;
 }
 
+/** Folds `combine` over `axes` of x, starting every output element at `init`. */
+function foldAxes(x: HostArray, axes: readonly number[], keepdims: boolean, init: number, combine: (acc: number, v: number) => number): HostArray {
+  const shape = reducedShape(x.shape, axes, keepdims);
+  // Output strides in input-axis space: reduced axes contribute 0.
+  const keptStrides = stridesOf(reducedShape(x.shape, axes, true));
+  const strides = x.shape.map((_, i) => (axes.includes(i) ? 0 : keptStrides[i]));
+  const out = new Float64Array(numel(shape)).fill(init);
+  const idx = new Array<number>(x.shape.length).fill(0);
+  let o = 0;
+  for (let k = 0; k < x.data.length; k++) {
+    out[o] = combine(out[o], x.data[k]);
+    for (let ax = x.shape.length - 1; ax >= 0; ax--) {
+      idx[ax]++;
+      o += strides[ax];
+      if (idx[ax] < x.shape[ax]) break;
+      o -= strides[ax] * idx[ax];
+      idx[ax] = 0;
+    }
+  }
+  return hostArray(shape, x.dtype, out);
+}
+
 function reduceOp(name: string, isMean: boolean): OpDef {
   return defineOp<ReduceAttrs>({
     name,
@@ -43,30 +65,20 @@ function reduceOp(name: string, isMean: boolean): OpDef {
     },
     evaluate([x], attrs) {
       const axes = resolveAxes(attrs, x.shape.length);
-      const shape = reducedShape(x.shape, axes, attrs.keepdims);
-      // Output strides in input-axis space: reduced axes contribute 0.
-      const keptStrides = stridesOf(reducedShape(x.shape, axes, true));
-      const strides = x.shape.map((_, i) => (axes.includes(i) ? 0 : keptStrides[i]));
-      const out = new Float64Array(numel(shape));
-      const idx = new Array<number>(x.shape.length).fill(0);
-      let o = 0;
-      for (let k = 0; k < x.data.length; k++) {
-        out[o] += x.data[k];
-        for (let ax = x.shape.length - 1; ax >= 0; ax--) {
-          idx[ax]++;
-          o += strides[ax];
-          if (idx[ax] < x.shape[ax]) break;
-          o -= strides[ax] * idx[ax];
-          idx[ax] = 0;
-        }
-      }
+      const out = foldAxes(x, axes, attrs.keepdims, 0, (acc, v) => acc + v);
       if (isMean) {
         const count = axes.reduce((n, a) => n * x.shape[a], 1);
-        for (let i = 0; i < out.length; i++) out[i] /= count;
+        for (let i = 0; i < out.data.length; i++) out.data[i] /= count;
       }
-      return [hostArray(shape, x.dtype, out)];
+      return [out];
     },
     lower: (ctx, node: Node, attrs) => lowerReduce(ctx, node, attrs, isMean),
+    // Each input element receives its output's cotangent (÷ count for mean).
+    vjp: ({ inputs: [x], cotangents: [g], attrs }) => {
+      const axes = resolveAxes(attrs, x.rank);
+      const spread = x.graph.apply('expand', [g!.reshape(reducedShape(x.shape, axes, true))], { shape: [...x.shape] });
+      return [isMean ? spread.div(axes.reduce((n, a) => n * x.shape[a], 1)) : spread];
+    },
   });
 }
 
@@ -87,4 +99,35 @@ function lowerReduce(ctx: LowerContext, node: Node, attrs: ReduceAttrs, isMean: 
 export const sum = reduceOp('sum', false);
 export const mean = reduceOp('mean', true);
 
-export const reduceOps: readonly OpDef[] = [sum, mean];
+/**
+ * Maximum over axes (torch.amax). Its VJP shares each output's cotangent equally among the input
+ * elements equal to the maximum (torch.amax's rule; torch.max(dim) instead picks one index).
+ */
+export const reduceMax = defineOp<ReduceAttrs>({
+  name: 'reduce_max',
+  infer(inputs, attrs) {
+    expectArity(inputs, 1);
+    expectNumeric(inputs[0], 0);
+    const { shape, dtype } = inputs[0];
+    const axes = resolveAxes(attrs, shape.length);
+    const empty = axes.find((a) => shape[a] === 0);
+    if (empty !== undefined) throw new InferError(`cannot take the max over axis ${empty}: it has size 0`, 0);
+    return [{ shape: reducedShape(shape, axes, boolAttr(attrs, 'keepdims', false)), dtype }];
+  },
+  evaluate: ([x], attrs) => [foldAxes(x, resolveAxes(attrs, x.shape.length), attrs.keepdims, -Infinity, Math.max)],
+  // Opset 17 ReduceMax takes axes as an attribute; empty axes mean "all" there, hence Identity.
+  lower: (ctx, node, attrs) => {
+    const axes = resolveAxes(attrs, node.inputs[0].rank);
+    const outputs = { outputs: ctx.outputs };
+    if (axes.length === 0) ctx.emit('Identity', ctx.inputs, {}, outputs);
+    else ctx.emit('ReduceMax', ctx.inputs, { axes, keepdims: attrs.keepdims ? 1 : 0 }, outputs);
+  },
+  vjp: ({ inputs: [x], outputs: [y], cotangents: [g], attrs }) => {
+    const axes = resolveAxes(attrs, x.rank);
+    const kept = reducedShape(x.shape, axes, true);
+    const isMax = x.equal(y.reshape(kept)).cast(x.dtype);
+    return [isMax.div(isMax.sum(axes, true)).mul(g!.reshape(kept))];
+  },
+});
+
+export const reduceOps: readonly OpDef[] = [sum, mean, reduceMax];

@@ -1,4 +1,6 @@
 import { Graph } from '../ir/index.js';
+import { attentionOps } from './attention.js';
+import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { gradientControlOps } from './gradient-control.js';
@@ -6,10 +8,22 @@ import { matmulOps } from './matmul.js';
 import { movementOps } from './movement.js';
 import { normOps } from './norm.js';
 import type { OpDef } from './op-def.js';
+import { randomOps } from './random.js';
 import { reduceOps } from './reduce.js';
 
 /** Every op, listed explicitly by family (no side-effect registration). */
-export const allOps: readonly OpDef[] = [...elementwiseOps, ...reduceOps, ...movementOps, ...matmulOps, ...gradientControlOps, ...convOps, ...normOps];
+export const allOps: readonly OpDef[] = [
+  ...elementwiseOps,
+  ...activationOps,
+  ...reduceOps,
+  ...movementOps,
+  ...matmulOps,
+  ...convOps,
+  ...normOps,
+  ...attentionOps,
+  ...randomOps,
+  ...gradientControlOps,
+];
 
 export type OpRegistry = ReadonlyMap<string, OpDef>;
 

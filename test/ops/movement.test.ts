@@ -1,7 +1,10 @@
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertArray, f32, run } from './op-harness.js';
-import { createGraph } from '../../src/ops/index.js';
+import { concat, createGraph } from '../../src/ops/index.js';
+import { hostArray } from '../../src/ir/index.js';
+import { data } from '../helpers/ort-check.js';
+import { checkOrtGradients, gradcheck } from '../helpers/gradcheck.js';
 
 const x = f32([2, 3], [0, 1, 2, 3, 4, 5]);
 
@@ -42,5 +45,28 @@ describe('transpose', () => {
     assert.deepEqual(v.transpose().shape, [4, 3, 2]);
     assert.throws(() => v.transpose([0, 0, 1]), /transpose: perm \[0,0,1\] is not a permutation of 0\.\.2[\s\S]*input "v" float32\[2,3,4\]/);
     assert.throws(() => v.transpose([1, 0]), /not a permutation/);
+  });
+});
+
+describe('movement gradients', () => {
+  test('reshape and transpose pass the cotangent back through their inverses', async () => {
+    const g = createGraph();
+    const v = g.input('v', [2, 3, 4]);
+    const c = { graph: g, output: v.transpose([2, 0, 1]).reshape([4, 6]).transpose(), wrt: [v], feeds: { v: data([2, 3, 4]) } };
+    gradcheck(c);
+    await checkOrtGradients(c);
+  });
+
+  test('a chain of every movement op (embedding → pad → split → concat → slice → expand)', async () => {
+    const g = createGraph();
+    const emb = g.param('emb', [5, 3]);
+    const ids = g.input('ids', [2, 4], 'int64');
+    const h = emb.gather(ids).pad([0, 1, 0, 0, 0, 2], 0.25); // [2,5,5]
+    const [a, b] = h.split([2, 3], 1);
+    const joined = concat([b, a.mul(a)], 1).slice([1, 0], [5, 5], [1, 2], [2, 2]); // [2,2,3]
+    const output = joined.reshape([2, 1, 2, 3]).expand([3, 2, 2, 2, 3]);
+    const c = { graph: g, output, wrt: [emb], feeds: { emb: data([5, 3]), ids: hostArray([2, 4], 'int64', [0, 4, -1, 2, 2, 3, 1, 0]) } };
+    gradcheck(c);
+    await checkOrtGradients(c);
   });
 });

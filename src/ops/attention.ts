@@ -1,0 +1,110 @@
+import { formatShape, hostArray, InferError, type Attrs, type Value } from '../ir/index.js';
+import { defineOp, type OpDef } from './op-def.js';
+import { expectArity, expectFloat, expectSameDType } from './util.js';
+
+/** `scale` null = 1/√(head dim), as torch's scaled_dot_product_attention. */
+export interface AttentionAttrs extends Attrs {
+  readonly heads: number;
+  readonly scale: number | null;
+}
+
+interface AttentionDims {
+  batch: number;
+  queries: number;
+  keys: number;
+  heads: number;
+  headDim: number;
+  valueDim: number;
+}
+
+/** q [B,Sq,H·D], k [B,Sk,H·D], v [B,Sk,H·Dv] (the packed layout of diffusers' Attention projections). */
+function attentionDims(q: readonly number[], k: readonly number[], v: readonly number[], heads: unknown): AttentionDims {
+  if (!Number.isInteger(heads) || (heads as number) < 1) throw new InferError(`attribute 'heads' must be an integer >= 1, got ${JSON.stringify(heads)}`);
+  const h = heads as number;
+  [q, k, v].forEach((s, i) => {
+    if (s.length !== 3) throw new InferError(`operand ${i} must be [batch, tokens, heads·dim], got ${formatShape(s)}`, i);
+    if (s[2] % h !== 0) throw new InferError(`operand ${i}: last dim ${s[2]} is not divisible by heads=${h}`, i);
+  });
+  if (k[0] !== q[0] || v[0] !== q[0]) throw new InferError(`batch sizes differ: ${formatShape(q)}, ${formatShape(k)}, ${formatShape(v)}`, 1);
+  if (k[2] !== q[2]) throw new InferError(`key width ${k[2]} differs from query width ${q[2]}`, 1);
+  if (v[1] !== k[1]) throw new InferError(`value has ${v[1]} tokens, key has ${k[1]}`, 2);
+  return { batch: q[0], queries: q[1], keys: k[1], heads: h, headDim: q[2] / h, valueDim: v[2] / h };
+}
+
+function scaleOf(attrs: AttentionAttrs, headDim: number): number {
+  return attrs.scale ?? 1 / Math.sqrt(headDim);
+}
+
+/** Splits the packed last dim into heads: [B,S,H·D] → [B,H,S,D]. */
+function splitHeads(x: Value, heads: number): Value {
+  const [b, s, hd] = x.shape;
+  return x.reshape([b, s, heads, hd / heads]).transpose([0, 2, 1, 3]);
+}
+
+/**
+ * Multi-head scaled dot-product attention softmax(q·kᵀ·scale)·v, without mask or dropout (what the SD
+ * UNet, VAE and CLIP-without-causal-mask need). Lowered to com.microsoft MultiHeadAttention, which
+ * keeps the per-head work in one kernel; differentiated through its matmul/softmax decomposition.
+ */
+export const attentionOp = defineOp<AttentionAttrs>({
+  name: 'attention',
+  infer(inputs, attrs) {
+    expectArity(inputs, 3);
+    inputs.forEach((t, i) => expectFloat(t, i));
+    const dtype = expectSameDType(inputs);
+    const d = attentionDims(inputs[0].shape, inputs[1].shape, inputs[2].shape, attrs.heads);
+    if (attrs.scale !== null && typeof attrs.scale !== 'number') throw new InferError(`attribute 'scale' must be a number or null, got ${JSON.stringify(attrs.scale)}`);
+    return [{ shape: [d.batch, d.queries, d.heads * d.valueDim], dtype }];
+  },
+  evaluate([q, k, v], attrs) {
+    const d = attentionDims(q.shape, k.shape, v.shape, attrs.heads);
+    const scale = scaleOf(attrs, d.headDim);
+    const width = d.heads * d.headDim;
+    const vWidth = d.heads * d.valueDim;
+    const out = new Float64Array(d.batch * d.queries * vWidth);
+    const scores = new Float64Array(d.keys);
+    for (let b = 0; b < d.batch; b++) {
+      for (let h = 0; h < d.heads; h++) {
+        for (let i = 0; i < d.queries; i++) {
+          const qo = (b * d.queries + i) * width + h * d.headDim;
+          let max = -Infinity;
+          for (let j = 0; j < d.keys; j++) {
+            const ko = (b * d.keys + j) * width + h * d.headDim;
+            let dot = 0;
+            for (let c = 0; c < d.headDim; c++) dot += q.data[qo + c] * k.data[ko + c];
+            scores[j] = dot * scale;
+            max = Math.max(max, scores[j]);
+          }
+          let total = 0;
+          for (let j = 0; j < d.keys; j++) total += scores[j] = Math.exp(scores[j] - max);
+          const oo = (b * d.queries + i) * vWidth + h * d.valueDim;
+          for (let j = 0; j < d.keys; j++) {
+            const vo = (b * d.keys + j) * vWidth + h * d.valueDim;
+            const p = scores[j] / total;
+            for (let c = 0; c < d.valueDim; c++) out[oo + c] += p * v.data[vo + c];
+          }
+        }
+      }
+    }
+    return [hostArray([d.batch, d.queries, vWidth], q.dtype, out)];
+  },
+  decompose([q, k, v], attrs) {
+    const heads = attrs.heads;
+    const [b, sq] = q.shape;
+    const scale = scaleOf(attrs, q.shape[2] / heads);
+    const scores = splitHeads(q, heads).matmul(splitHeads(k, heads).transpose([0, 1, 3, 2])).mul(scale);
+    const probs = q.graph.apply('softmax', [scores], { axis: -1 });
+    return [probs.matmul(splitHeads(v, heads)).transpose([0, 2, 1, 3]).reshape([b, sq, -1])];
+  },
+  lower(ctx, node, attrs) {
+    const scale = scaleOf(attrs, node.inputs[0].shape[2] / attrs.heads);
+    ctx.emit('MultiHeadAttention', ctx.inputs, { num_heads: attrs.heads, scale: { kind: 'float', value: scale } }, { outputs: ctx.outputs, domain: 'com.microsoft' });
+  },
+});
+
+export const attentionOps: readonly OpDef[] = [attentionOp];
+
+/** softmax(q·kᵀ·scale)·v over `heads` heads of packed [batch, tokens, heads·dim] projections. */
+export function attention(q: Value, k: Value, v: Value, { heads, scale = null }: { heads: number; scale?: number | null }): Value {
+  return q.graph.apply('attention', [q, k, v], { heads, scale });
+}
