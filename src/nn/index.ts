@@ -1,0 +1,2 @@
+export { Scope } from './scope.js';
+export { linear, conv, groupNormLayer, layerNormLayer, embedding, type ConvLayerOptions } from './layers.js';
