@@ -1,0 +1,19 @@
+/** `npm run bench -- [engine] [--rounds N]`: speed targets as ratios measured side by side in one run. */
+import { benchConvStack, printConvStack } from './engine-conv.js';
+
+const args = process.argv.slice(2);
+const roundsAt = args.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
+const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
+const wanted = suites.length > 0 ? suites : ['engine'];
+const known = ['engine'];
+for (const s of wanted) {
+  if (!known.includes(s)) {
+    console.error(`unknown benchmark '${s}' (known: ${known.join(', ')})`);
+    process.exit(2);
+  }
+}
+
+if (wanted.includes('engine')) {
+  printConvStack(await benchConvStack(rounds));
+}
