@@ -7,6 +7,7 @@
  */
 import { formatShape, GraphError, isFloat, liveSet, path, shapesEqual, type Node, type Value } from '../ir/index.js';
 import { registry as defaultRegistry, sumToShape, type OpRegistry } from '../ops/index.js';
+import { rebuildSegment, segmentOf, type Segment } from './checkpoint.js';
 
 export interface GradOptions {
   /** Cotangent of `output` (default: 1, which requires a scalar output). */
@@ -29,6 +30,11 @@ export function grad(output: Value, wrt: readonly Value[], options: GradOptions 
 
 /** Pulls cotangents `seeds` of `outputs` back to `wrt`. Values that do not affect the outputs get zeros. */
 export function vjp(outputs: readonly Value[], seeds: readonly (Value | null)[], wrt: readonly Value[], ops: OpRegistry = defaultRegistry): Value[] {
+  return pullback(outputs, seeds, wrt, ops, 0);
+}
+
+/** `vjp` over the nodes with id ≥ `firstNode` only (a rebuilt segment must not walk into the original). */
+function pullback(outputs: readonly Value[], seeds: readonly (Value | null)[], wrt: readonly Value[], ops: OpRegistry, firstNode: number): Value[] {
   if (seeds.length !== outputs.length) throw new GraphError(`vjp: ${outputs.length} outputs but ${seeds.length} seeds`);
   outputs.forEach((o, i) => {
     const s = seeds[i];
@@ -41,24 +47,64 @@ export function vjp(outputs: readonly Value[], seeds: readonly (Value | null)[],
   });
   const cotangents = new Map<Value, Value>();
   outputs.forEach((o, i) => accumulate(cotangents, o, seeds[i]));
-  for (const node of nodesBetween(outputs, wrt)) backpropNode(node, cotangents, ops);
+  const { nodes, dependent } = nodesBetween(outputs, wrt, firstNode);
+  const done = new Set<Segment>();
+  for (const node of nodes) {
+    const segment = segmentOf(node, node.outputs[0].graph);
+    if (!segment) backpropNode(node, cotangents, ops);
+    else if (!done.has(segment)) {
+      done.add(segment);
+      backpropSegment(segment, dependent, cotangents, ops);
+    }
+  }
   return wrt.map((w) => cotangents.get(w) ?? zerosLike(w));
 }
 
-/** Nodes in reverse topological order that lie on a path from some `wrt` to some output. */
-function nodesBetween(outputs: readonly Value[], wrt: readonly Value[]): Node[] {
+/**
+ * A checkpointed segment: rebuild it from its inputs, gated on a cotangent so ORT cannot schedule the
+ * recomputation before the backward pass needs it, and differentiate the copy. Gradients flow to the
+ * segment inputs and to any other on-path value its nodes read directly (e.g. parameters).
+ */
+function backpropSegment(segment: Segment, dependent: ReadonlySet<Value>, cotangents: Map<Value, Value>, ops: OpRegistry): void {
+  const outCots = segment.outputs.map((o) => cotangents.get(o) ?? null);
+  const first = outCots.find((c) => c !== null);
+  if (!first) return;
+  // x + 0·g₀ is x, but depends on the cotangent (multiplying by zero is not folded away, because of NaN).
+  const firstNode = first.graph.nodes.length;
+  const gate = first.reshape([-1]).sliceAxis(0, 0, 1).reshape([]).mul(0);
+  const gated = segment.inputs.map((x) => (isFloat(x.dtype) ? x.add(gate.cast(x.dtype)) : x));
+  const rebuilt = rebuildSegment(segment, gated);
+  const reads = new Set<Value>();
+  for (const node of segment.nodes) {
+    for (const x of node.inputs) {
+      const internal = x.source.kind === 'node' && segment.nodes.has(x.source.node);
+      if (!internal && dependent.has(x) && !segment.inputs.includes(x)) reads.add(x);
+    }
+  }
+  const external = [...reads];
+  const floatInputs = segment.inputs.map((x, i) => (dependent.has(x) ? i : -1)).filter((i) => i >= 0);
+  const grads = pullback(rebuilt, outCots, [...floatInputs.map((i) => gated[i]), ...external], ops, firstNode);
+  floatInputs.forEach((i, k) => accumulate(cotangents, segment.inputs[i], grads[k]));
+  external.forEach((x, k) => accumulate(cotangents, x, grads[floatInputs.length + k]));
+}
+
+/**
+ * Nodes in reverse topological order that lie on a path from some `wrt` to some output, and the values
+ * that depend on some `wrt` (only those need cotangents).
+ */
+function nodesBetween(outputs: readonly Value[], wrt: readonly Value[], firstNode: number): { nodes: Node[]; dependent: Set<Value> } {
   const live = liveSet(outputs).nodes;
   const dependent = new Set<Value>(wrt);
   const graph = outputs[0]?.graph;
   const onPath: Node[] = [];
   for (const node of graph?.nodes ?? []) {
-    if (!live.has(node) || node.op === 'stop_gradient') continue;
+    if (node.id < firstNode || !live.has(node) || node.op === 'stop_gradient') continue;
     if (node.inputs.some((x) => dependent.has(x))) {
       node.outputs.forEach((o) => dependent.add(o));
       onPath.push(node);
     }
   }
-  return onPath.reverse();
+  return { nodes: onPath.reverse(), dependent };
 }
 
 function backpropNode(node: Node, cotangents: Map<Value, Value>, ops: OpRegistry): void {
@@ -70,9 +116,10 @@ function backpropNode(node: Node, cotangents: Map<Value, Value>, ops: OpRegistry
     inCots = def.vjp({ node, inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, cotangents: outCots });
   } else if (def?.decompose) {
     // Rebuild the composite from primitives (recomputing its internals) and differentiate through that.
+    const firstNode = node.outputs[0].graph.nodes.length;
     const rebuilt = def.decompose(node.inputs, node.attrs);
     const wrt = node.inputs.filter((x) => isFloat(x.dtype));
-    const grads = vjp(rebuilt, outCots, wrt, ops);
+    const grads = pullback(rebuilt, outCots, wrt, ops, firstNode);
     inCots = node.inputs.map((x) => (isFloat(x.dtype) ? grads[wrt.indexOf(x)] : null));
   } else {
     throw new GraphError(`grad: op '${node.op}' has no VJP rule or decomposition\n  ${path(node.outputs[0], 2)}`);

@@ -1,1 +1,2 @@
 export { grad, vjp, type GradOptions } from './grad.js';
+export { checkpoint } from './checkpoint.js';

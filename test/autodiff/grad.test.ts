@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { grad } from '../../src/autodiff/index.js';
+import { checkpoint, grad } from '../../src/autodiff/index.js';
 import { evaluate } from '../../src/interp/index.js';
-import { hostArray, InferError } from '../../src/ir/index.js';
+import { hostArray, InferError, liveSet, type Value } from '../../src/ir/index.js';
 import { allOps, createGraph, defineOp, makeRegistry } from '../../src/ops/index.js';
 import { checkOrtGradients, gradcheck } from '../helpers/gradcheck.js';
+import { assertAllClose } from '../helpers/assert-close.js';
 import { data } from '../helpers/ort-check.js';
 
 const pos = (shape: number[], seed = 1) => data(shape, 'float32', 0.5, 2, seed);
@@ -161,5 +162,49 @@ describe('grad: errors', () => {
     const g = createGraph(ops);
     const x = g.input('x', [2]);
     assert.throws(() => grad(g.apply('test_opaque', [x]).sum(), [x], { ops }), /op 'test_opaque' has no VJP rule or decomposition/);
+  });
+});
+
+describe('grad: checkpointed segments', () => {
+  function network(useCheckpoint: boolean) {
+    const g = createGraph();
+    const x = g.input('x', [3, 4]);
+    const w1 = g.param('w1', [4, 4]);
+    const w2 = g.param('w2', [4, 4]);
+    const block = ([h]: readonly Value[]) => [h.matmul(w1).tanh().matmul(w2).sigmoid().add(h)];
+    const h = useCheckpoint ? checkpoint([x], block)[0] : block([x])[0];
+    const y = checkpoint([h], ([v]) => [v.mul(v).exp()])[0].matmul(w2);
+    return { g, x, w1, w2, y };
+  }
+  const feeds = { x: data([3, 4]), w1: data([4, 4], 'float32', -1, 1, 2), w2: data([4, 4], 'float32', -1, 1, 3) };
+
+  test('recomputed segments give the same gradients as plain ones, also through ORT', async () => {
+    const plain = network(false);
+    const ckpt = network(true);
+    const gp = grad(plain.y.sum(), [plain.x, plain.w1, plain.w2]);
+    const gc = grad(ckpt.y.sum(), [ckpt.x, ckpt.w1, ckpt.w2]);
+    const a = evaluate(plain.g, gp, feeds);
+    const b = evaluate(ckpt.g, gc, feeds);
+    a.forEach((t, i) => assertAllClose(b[i].data, t.data, { atol: 1e-12, rtol: 1e-12 }, `grad ${i}`));
+    gradcheck({ graph: ckpt.g, output: ckpt.y, wrt: [ckpt.x, ckpt.w1, ckpt.w2], feeds });
+    await checkOrtGradients({ graph: ckpt.g, output: ckpt.y, wrt: [ckpt.x, ckpt.w1, ckpt.w2], feeds });
+  });
+
+  test('the backward pass reads no value computed inside a segment: it uses a recomputed copy', () => {
+    const ckpt = network(true);
+    const forwardNodes = ckpt.g.nodes.length;
+    const [dw1] = grad(ckpt.y.sum(), [ckpt.w1]);
+    const internals = new Set(
+      ckpt.g.nodes
+        .slice(0, forwardNodes)
+        .filter((n) => n.op === 'tanh' || n.op === 'sigmoid') // internal to the first segment
+        .flatMap((n) => n.outputs),
+    );
+    const { nodes } = liveSet([dw1]);
+    const backward = [...nodes].filter((n) => n.id >= forwardNodes);
+    assert.ok(backward.some((n) => n.op === 'tanh'), 'tanh is recomputed in the backward pass');
+    for (const n of backward) {
+      for (const x of n.inputs) assert.ok(!internals.has(x), `backward node ${n.op}#${n.id} reads a forward internal`);
+    }
   });
 });
