@@ -1,5 +1,6 @@
 /** `npm run bench -- [engine] [--rounds N]`: speed targets as ratios measured side by side in one run. */
 import { benchConvStack, printConvStack } from './engine-conv.js';
+import { runUnetStepBench } from './engine-unet-step.js';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
@@ -16,4 +17,5 @@ for (const s of wanted) {
 
 if (wanted.includes('engine')) {
   printConvStack(await benchConvStack(rounds));
+  await runUnetStepBench(Math.max(3, Math.min(rounds, 8)));
 }

@@ -1,3 +1,29 @@
 // Public API of tdd-diffusion (Node entry).
 export * from './schedulers/index.js';
 export { TorchGenerator, type TorchGeneratorState, type Shape } from './util/torch-generator.js';
+
+// Engine: graphs, ops, autodiff, ONNX emission, ONNX Runtime sessions, training.
+export { Graph, Value, GraphError, type DType, type HostArray } from './ir/index.js';
+export {
+  createGraph,
+  conv2d,
+  convTranspose2d,
+  upsampleNearest2d,
+  groupNorm,
+  layerNorm,
+  softmax,
+  attention,
+  concat,
+  randomNormal,
+} from './ops/index.js';
+export { grad, vjp, checkpoint, type GradOptions } from './autodiff/index.js';
+export { evaluate } from './interp/index.js';
+export { emitModel, type EmitOptions } from './onnx/emit.js';
+export { encodeModel } from './onnx/encode.js';
+export { createSession, SessionError, type Session, type SessionOptions, type ExecutionProvider } from './runtime/session.js';
+export { createCachedSession, defaultCacheDir, type CachedSessionOptions } from './runtime/session-cache.js';
+export type { HostTensor } from './runtime/tensors.js';
+export * from './train/index.js';
+export { Scope, linear, conv, groupNormLayer, layerNormLayer, embedding } from './nn/index.js';
+export { unet2DConditionModel, parseUNetConfig, UNetConfigError, type UNetConfig } from './models/unet/index.js';
+export { SafetensorsFile, SafetensorsError, writeSafetensors, refusePickle } from './weights/index.js';

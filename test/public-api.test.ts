@@ -10,3 +10,14 @@ test('the package entry exports createScheduler, schedulerNames and TorchGenerat
   const z = new api.TorchGenerator(42).randn([1, 4, 8, 8]);
   assert.equal(z.length, 256);
 });
+
+test('the package entry exports the engine: graphs, autodiff, training, sessions, UNet, safetensors', async () => {
+  const api = await import('tdd-diffusion');
+  for (const name of ['createGraph', 'conv2d', 'attention', 'grad', 'checkpoint', 'TrainStep', 'createSession', 'createCachedSession', 'emitModel', 'encodeModel', 'evaluate', 'Scope', 'unet2DConditionModel', 'SafetensorsFile', 'writeSafetensors']) {
+    assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
+  }
+  const g = api.createGraph();
+  const x = g.input('x', [3]);
+  const [dx] = api.grad(x.mul(x).sum(), [x]);
+  assert.deepEqual([...api.evaluate(g, [dx], { x: { shape: [3], dtype: 'float32', data: Float64Array.of(1, 2, 3) } })[0].data], [2, 4, 6]);
+});

@@ -92,7 +92,8 @@ export const attentionOp = defineOp<AttentionAttrs>({
     const heads = attrs.heads;
     const [b, sq] = q.shape;
     const scale = scaleOf(attrs, q.shape[2] / heads);
-    const scores = splitHeads(q, heads).matmul(splitHeads(k, heads).transpose([0, 1, 3, 2])).mul(scale);
+    // Scaling q (S·D values) rather than the scores (S·S values) saves two passes over the largest tensor.
+    const scores = splitHeads(q.mul(scale), heads).matmul(splitHeads(k, heads).transpose([0, 1, 3, 2]));
     const probs = q.graph.apply('softmax', [scores], { axis: -1 });
     return [probs.matmul(splitHeads(v, heads)).transpose([0, 2, 1, 3]).reshape([b, sq, -1])];
   },
