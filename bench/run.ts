@@ -16,6 +16,6 @@ for (const s of wanted) {
 }
 
 if (wanted.includes('engine')) {
-  printConvStack(await benchConvStack(rounds));
+  printConvStack(await benchConvStack(rounds * 3)); // cheap: more rounds steady the ratio
   await runUnetStepBench(Math.max(3, Math.min(rounds, 8)));
 }
