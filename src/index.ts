@@ -20,6 +20,7 @@ export { grad, vjp, checkpoint, type GradOptions } from './autodiff/index.js';
 export { evaluate } from './interp/index.js';
 export { emitModel, type EmitOptions } from './onnx/emit.js';
 export { encodeModel } from './onnx/encode.js';
+export { saveModel, type SaveModelOptions } from './onnx/save.js';
 export { createSession, SessionError, type Session, type SessionOptions, type ExecutionProvider } from './runtime/session.js';
 export { createCachedSession, defaultCacheDir, type CachedSessionOptions } from './runtime/session-cache.js';
 export type { HostTensor } from './runtime/tensors.js';

@@ -69,13 +69,32 @@ const DIM_PARAM = 2;
 /** raw_data is defined as little-endian; we write typed-array memory as-is. */
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+const TENSOR_EXTERNAL_DATA = 13;
+const TENSOR_DATA_LOCATION = 14;
+const DATA_LOCATION_EXTERNAL = 1;
+const ENTRY_KEY = 1;
+const ENTRY_VALUE = 2;
+
+/** Where an initializer's bytes live when they are not inline (ONNX external data). */
+export interface ExternalRef {
+  /** File name relative to the model file. */
+  location: string;
+  offset: number;
+  length: number;
+}
+
+export interface EncodeOptions {
+  /** Initializers given a reference here are written as external data instead of raw_data. */
+  external?: ReadonlyMap<OnnxTensor, ExternalRef>;
+}
+
 /** Encode a model to ModelProto bytes. Throws early on malformed graphs. */
-export function encodeModel(model: OnnxModel): Uint8Array {
+export function encodeModel(model: OnnxModel, options: EncodeOptions = {}): Uint8Array {
   validateGraph(model.graph);
   const w = new ProtoWriter(64);
   w.int64Field(MODEL_IR_VERSION, model.irVersion ?? DEFAULT_IR_VERSION);
   w.stringField(MODEL_PRODUCER_NAME, model.producerName ?? 'tdd-diffusion');
-  w.messageField(MODEL_GRAPH, (g) => writeGraph(g, model.graph), 1024);
+  w.messageField(MODEL_GRAPH, (g) => writeGraph(g, model.graph, options.external), 1024);
   for (const op of resolveOpsets(model)) {
     w.messageField(MODEL_OPSET_IMPORT, (o) => {
       o.stringField(OPSET_DOMAIN, op.domain);
@@ -93,10 +112,10 @@ export function resolveOpsets(model: OnnxModel): OnnxOpsetImport[] {
   return ops;
 }
 
-function writeGraph(w: ProtoWriter, graph: OnnxGraph): void {
+function writeGraph(w: ProtoWriter, graph: OnnxGraph, external?: ReadonlyMap<OnnxTensor, ExternalRef>): void {
   for (const node of graph.nodes) w.messageField(GRAPH_NODE, (n) => writeNode(n, node));
   w.stringField(GRAPH_NAME, graph.name);
-  for (const t of graph.initializers) writeTensorField(w, GRAPH_INITIALIZER, t);
+  for (const t of graph.initializers) writeTensorField(w, GRAPH_INITIALIZER, t, external);
   for (const v of graph.inputs) w.messageField(GRAPH_INPUT, (m) => writeValueInfo(m, v));
   for (const v of graph.outputs) w.messageField(GRAPH_OUTPUT, (m) => writeValueInfo(m, v));
   for (const v of graph.valueInfo ?? []) w.messageField(GRAPH_VALUE_INFO, (m) => writeValueInfo(m, v));
@@ -152,20 +171,23 @@ function writeAttribute(w: ProtoWriter, name: string, attr: OnnxAttributeValue):
   }
 }
 
-/**
- * TensorProto with inline raw_data. External data (needed past protobuf's 2 GB
- * limit) would slot in here: instead of raw_data, set data_location=EXTERNAL
- * (field 14) and external_data (field 13: location/offset/length entries) and
- * have the caller write the bytes to a side file.
- */
-function writeTensorField(w: ProtoWriter, field: number, t: OnnxTensor): void {
+/** TensorProto with inline raw_data, or an external-data reference (for models past protobuf's 2 GB limit). */
+function writeTensorField(w: ProtoWriter, field: number, t: OnnxTensor, external?: ReadonlyMap<OnnxTensor, ExternalRef>): void {
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error('encodeModel: big-endian hosts are not supported');
-  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const ref = external?.get(t);
   w.messageField(field, (m) => {
     m.packedInt64(TENSOR_DIMS, t.dims);
     m.uintField(TENSOR_DATA_TYPE, t.dataType);
     m.stringField(TENSOR_NAME, t.name);
-    m.bytesField(TENSOR_RAW_DATA, bytes);
+    if (!ref) {
+      m.bytesField(TENSOR_RAW_DATA, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      return;
+    }
+    const entries: [string, string][] = [['location', ref.location], ['offset', String(ref.offset)], ['length', String(ref.length)]];
+    for (const [key, value] of entries) {
+      m.messageField(TENSOR_EXTERNAL_DATA, (e) => e.stringField(ENTRY_KEY, key).stringField(ENTRY_VALUE, value));
+    }
+    m.uintField(TENSOR_DATA_LOCATION, DATA_LOCATION_EXTERNAL);
   });
 }
 

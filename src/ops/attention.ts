@@ -44,7 +44,8 @@ function splitHeads(x: Value, heads: number): Value {
 /**
  * Multi-head scaled dot-product attention softmax(q·kᵀ·scale)·v, without mask or dropout (what the SD
  * UNet, VAE and CLIP-without-causal-mask need). Lowered to com.microsoft MultiHeadAttention, which
- * keeps the per-head work in one kernel; differentiated through its matmul/softmax decomposition.
+ * keeps the per-head work in one kernel (measured at [8, 1024, 8×4] on ORT CPU: 68 ms vs 76 ms for the
+ * MatMul/Softmax/MatMul decomposition); differentiated through that decomposition.
  */
 export const attentionOp = defineOp<AttentionAttrs>({
   name: 'attention',
