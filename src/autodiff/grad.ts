@@ -6,7 +6,7 @@
  * primitive decomposition.
  */
 import { formatShape, GraphError, isFloat, liveSet, path, shapesEqual, type Node, type Value } from '../ir/index.js';
-import { registry as defaultRegistry, sumToShape, type OpRegistry } from '../ops/index.js';
+import { registry as defaultRegistry, sumToShape, zerosLike, type OpRegistry } from '../ops/index.js';
 import { rebuildSegment, segmentOf, type Segment } from './checkpoint.js';
 
 export interface GradOptions {
@@ -147,6 +147,3 @@ function accumulate(cotangents: Map<Value, Value>, x: Value, c: Value | null): v
   cotangents.set(x, prev ? prev.add(c) : c);
 }
 
-function zerosLike(x: Value): Value {
-  return x.graph.apply('expand', [x.graph.scalar(0, x.dtype)], { shape: [...x.shape] });
-}

@@ -7,7 +7,6 @@ import {
   shapesEqual,
   type Graph,
   type HostArray,
-  type Node,
   type Value,
 } from '../ir/index.js';
 import { registry as defaultRegistry, type OpRegistry } from '../ops/index.js';

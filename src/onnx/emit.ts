@@ -3,7 +3,7 @@
  * calls each op's `lower` rule through a LowerContext. Constants become initializers; inputs and
  * parameters become ONNX graph inputs (named by their feed keys) with static shapes and dtypes.
  */
-import { GraphError, liveSet, ref, type DType, type Graph, type HostArray, type Node, type Value } from '../ir/index.js';
+import { GraphError, liveSet, ref, type DType, type Graph, type HostArray, type Value } from '../ir/index.js';
 import { registry as defaultRegistry, type LowerContext, type OpRegistry } from '../ops/index.js';
 import {
   DATA_TYPE_INFO,
@@ -15,6 +15,7 @@ import {
   type OnnxTensorData,
   type OnnxValueInfo,
 } from './model.js';
+import { float32ToFloat16 } from '../util/half.js';
 
 export interface EmitOptions {
   /** ONNX graph inputs, in order (default: graph inputs then params reachable from the outputs). */
@@ -68,7 +69,7 @@ export function hostArrayToTensor(name: string, a: HostArray): OnnxTensor {
     case 'bool':
       return { name, dataType, dims, data: Uint8Array.from(a.data, (x) => (x !== 0 ? 1 : 0)) };
     case 'float16':
-      throw new EmitError(`constant '${name}': float16 constants are not supported by the emitter yet (cast a float32 constant instead)`);
+      return { name, dataType, dims, data: float32ToFloat16(Float32Array.from(a.data)) };
   }
 }
 

@@ -15,7 +15,7 @@ import {
   type Value,
 } from '../ir/index.js';
 import { erf } from '../util/erf.js';
-import { defineOp, lowerTo, type LowerContext, type OpDef, type VjpArgs } from './op-def.js';
+import { defineOp, lowerTo, type OpDef, type VjpArgs } from './op-def.js';
 import { broadcastOffsets, expectArity, expectFloat, expectNumeric, expectSameDType } from './util.js';
 
 /** Integer results are truncated toward zero (C/ONNX integer division), floats stay float64. */
@@ -239,7 +239,7 @@ export const clamp = defineOp<ClampAttrs>({
   lower: (ctx, node, attrs) => {
     const { min, max } = clampBounds(attrs);
     const dtype = node.inputs[0].dtype;
-    const bound = (v: number | null): string => (v === null ? '' : scalarConstant(ctx, v, dtype));
+    const bound = (v: number | null): string => (v === null ? '' : ctx.constant(scalarArray(v, dtype)));
     const bounds = max === null ? (min === null ? [] : [bound(min)]) : [bound(min), bound(max)];
     ctx.emit(bounds.length === 0 ? 'Identity' : 'Clip', [ctx.inputs[0], ...bounds], {}, { outputs: ctx.outputs });
   },
@@ -251,12 +251,6 @@ export const clamp = defineOp<ClampAttrs>({
     return [gx];
   },
 });
-
-/** A scalar initializer of `dtype`; float16 goes through a float32 constant and a Cast (the emitter has no float16 constants). */
-function scalarConstant(ctx: LowerContext, value: number, dtype: DType): string {
-  if (dtype !== 'float16') return ctx.constant(scalarArray(value, dtype));
-  return ctx.emit('Cast', [ctx.constant(scalarArray(value, 'float32'))], { to: ctx.dataType('float16') })[0];
-}
 
 export const elementwiseOps: readonly OpDef[] = [
   ...[add, sub, mul, div, pow, neg, relu, exp, log, sqrt, tanh, sigmoidOp, cast],

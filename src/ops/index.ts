@@ -5,6 +5,7 @@ export { activationOps, type GeluApproximation } from './activation.js';
 export { randomOps, randomNormal, randomNormalLike, type RandomNormalOptions } from './random.js';
 export { reduceOps, resolveAxes } from './reduce.js';
 export { movementOps, resolveReshape, concat, planSlice } from './movement.js';
+export { zerosLike } from './layout.js';
 export { matmulOps } from './matmul.js';
 export { gradientControlOps } from './gradient-control.js';
 export { sumToShape } from './unbroadcast.js';

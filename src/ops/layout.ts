@@ -11,7 +11,7 @@ import {
   type Shape,
   type Value,
 } from '../ir/index.js';
-import { defineOp, type LowerContext, type OpDef, type VjpArgs } from './op-def.js';
+import { defineOp, type OpDef, type VjpArgs } from './op-def.js';
 import { axisAttr, copyStrided } from './strided.js';
 import { expectArity, expectSameDType, intArrayAttr } from './util.js';
 
@@ -160,16 +160,9 @@ export const pad = defineOp<PadAttrs>({
     const x = node.inputs[0];
     const { pads, value } = checkPad(x.shape, x.dtype, attrs);
     const padsName = ctx.constant(hostArray([pads.length], 'int64', pads));
-    ctx.emit('Pad', [ctx.inputs[0], padsName, scalarConstant(ctx, value, x.dtype)], { mode: 'constant' }, { outputs: ctx.outputs });
+    ctx.emit('Pad', [ctx.inputs[0], padsName, ctx.constant(hostArray([], x.dtype, [value]))], { mode: 'constant' }, { outputs: ctx.outputs });
   },
 });
-
-/** A scalar initializer of `dtype` (float16 via a Cast: the emitter has no float16 initializers). */
-function scalarConstant(ctx: LowerContext, value: number, dtype: DType): string {
-  if (dtype !== 'float16') return ctx.constant(hostArray([], dtype, [value]));
-  const f32 = ctx.constant(hostArray([], 'float32', [value]));
-  return ctx.emit('Cast', [f32], { to: ctx.dataType('float16') })[0];
-}
 
 /** Numpy broadcast_to: `shape` may add leading axes; existing dims must match it or be 1. */
 export interface ExpandAttrs extends Attrs {
@@ -277,10 +270,9 @@ function splitPlan(shape: Shape, attrs: Attrs): { axis: number; sizes: number[] 
   return { axis, sizes };
 }
 
-/** Zeros of v's type; the scalar is float32 cast when needed because float16 initializers cannot be emitted. */
-function zerosLike(v: Value): Value {
-  const zero = v.graph.scalar(0, v.dtype === 'float16' ? 'float32' : v.dtype);
-  return (zero.dtype === v.dtype ? zero : zero.cast(v.dtype)).expand(v.shape);
+/** Zeros of v's shape and dtype (a broadcast scalar, not a full-size constant). */
+export function zerosLike(v: Value): Value {
+  return v.graph.scalar(0, v.dtype).expand(v.shape);
 }
 
 export const split = defineOp<SplitAttrs>({

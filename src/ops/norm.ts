@@ -38,10 +38,9 @@ function standardize(src: Float64Array, dst: Float64Array, start: number, count:
   for (let k = start; k < start + count; k++) dst[k] = (src[k] - mean) * inv;
 }
 
-/** A float32 ONNX constant in the node's dtype (the emitter only embeds float32 floats). */
+/** An ONNX constant in the node's dtype. */
 function floatConstant(ctx: LowerContext, shape: number[], values: number[], dtype: DType): string {
-  const name = ctx.constant(hostArray(shape, 'float32', values));
-  return dtype === 'float32' ? name : ctx.emit('Cast', [name], { to: ctx.dataType(dtype) })[0];
+  return ctx.constant(hostArray(shape, dtype, values));
 }
 
 function int64Constant(ctx: LowerContext, values: readonly number[]): string {

@@ -6,6 +6,7 @@ import { createGraph, defineOp, makeRegistry, allOps } from '../../src/ops/index
 import { evaluate } from '../../src/interp/index.js';
 import { encodeModel } from '../../src/onnx/encode.js';
 import { createSession } from '../../src/runtime/session.js';
+import { float16ToFloat32, float32ToFloat16 } from '../../src/util/half.js';
 import { assertAllClose } from '../helpers/assert-close.js';
 import { checkOrtMatchesInterp, data, ORT_TOL, ortErrors, toHost } from '../helpers/ort-check.js';
 
@@ -160,9 +161,14 @@ describe('emitModel errors', () => {
     assert.throws(() => emitModel(g, [x.mul(w)], { inputs: [x] }), /absent from options\.inputs/);
   });
 
-  test('float16 constants are rejected clearly', () => {
+  test('float16 constants are emitted as binary16 initializers', async () => {
     const g = createGraph();
-    const x = g.input('x', [2], 'float16');
-    assert.throws(() => emitModel(g, [x.add(1)]), /float16 constants are not supported/);
+    const x = g.input('x', [3], 'float16');
+    const y = x.add(0.5).mul(x.graph.constant(hostArray([3], 'float16', [1, 2, -3])));
+    const { model, outputNames } = emitModel(g, [y]);
+    await using session = await createSession(encodeModel(model));
+    // x = [1, 0.25, 2]: (x + 0.5)·[1, 2, −3] = [1.5, 1.5, −7.5], all exact in float16
+    const got = await session.run({ x: { dtype: 'float16', dims: [3], data: float32ToFloat16(Float32Array.of(1, 0.25, 2)) } });
+    assert.deepEqual([...float16ToFloat32(got[outputNames[0]].data as Uint16Array)], [1.5, 1.5, -7.5]);
   });
 });
