@@ -72,7 +72,7 @@ function backpropSegment(segment: Segment, dependent: ReadonlySet<Value>, cotang
   // x + 0·g₀ is x, but depends on the cotangent (multiplying by zero is not folded away, because of NaN).
   const firstNode = first.graph.nodes.length;
   const gate = first.reshape([-1]).sliceAxis(0, 0, 1).reshape([]).mul(0);
-  const gated = segment.inputs.map((x) => (isFloat(x.dtype) ? x.add(gate.cast(x.dtype)) : x));
+  const gated = segment.inputs.map((x) => (isFloat(x.dtype) ? x.add(x.dtype === gate.dtype ? gate : gate.cast(x.dtype)) : x));
   const rebuilt = rebuildSegment(segment, gated);
   const reads = new Set<Value>();
   for (const node of segment.nodes) {
@@ -82,10 +82,10 @@ function backpropSegment(segment: Segment, dependent: ReadonlySet<Value>, cotang
     }
   }
   const external = [...reads];
-  const floatInputs = segment.inputs.map((x, i) => (dependent.has(x) ? i : -1)).filter((i) => i >= 0);
-  const grads = pullback(rebuilt, outCots, [...floatInputs.map((i) => gated[i]), ...external], ops, firstNode);
-  floatInputs.forEach((i, k) => accumulate(cotangents, segment.inputs[i], grads[k]));
-  external.forEach((x, k) => accumulate(cotangents, x, grads[floatInputs.length + k]));
+  const needed = segment.inputs.map((x, i) => (dependent.has(x) ? i : -1)).filter((i) => i >= 0);
+  const grads = pullback(rebuilt, outCots, [...needed.map((i) => gated[i]), ...external], ops, firstNode);
+  needed.forEach((i, k) => accumulate(cotangents, segment.inputs[i], grads[k]));
+  external.forEach((x, k) => accumulate(cotangents, x, grads[needed.length + k]));
 }
 
 /**

@@ -3,7 +3,7 @@
  * calls each op's `lower` rule through a LowerContext. Constants become initializers; inputs and
  * parameters become ONNX graph inputs (named by their feed keys) with static shapes and dtypes.
  */
-import { GraphError, liveSet, ref, type DType, type Graph, type HostArray, type Value } from '../ir/index.js';
+import { GraphError, liveSet, numel, ref, type DType, type Graph, type HostArray, type Value } from '../ir/index.js';
 import { registry as defaultRegistry, type LowerContext, type OpRegistry } from '../ops/index.js';
 import {
   DATA_TYPE_INFO,
@@ -95,7 +95,7 @@ function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], 
   const name = v.name!;
   const dataType = onnxDataType(v.dtype);
   const array = DATA_TYPE_INFO[dataType].array;
-  const count = v.shape.reduce((a, b) => a * b, 1);
+  const count = numel(v.shape);
   if (!(data instanceof array) || data.length !== count) {
     throw new EmitError(`weight "${name}": expected ${count} ${v.dtype} values (${array.name}), got ${data.length} in a ${data.constructor.name}`);
   }

@@ -5,6 +5,7 @@
  */
 import { grad } from '../autodiff/index.js';
 import { formatShape, GraphError, type Graph, type Value } from '../ir/index.js';
+import { zerosLike } from '../ops/index.js';
 import { clipByGlobalNorm } from './clip.js';
 import { adamwUpdate, type AdamWConfig } from './optim/adamw.js';
 
@@ -77,11 +78,10 @@ export function buildStepGraph(graph: Graph, o: StepGraphOptions): StepGraph {
     if (!accumulate) return { name, param, m, v, newParam: next.param, newM: next.m, newV: next.v };
     // Micro-steps that do not apply keep param/m/v exactly (where, not blending) and carry the sum on.
     const keep = (updated: Value, old: Value) => scalars.apply!.where(updated, old);
-    const zero = graph.scalar(0, param.dtype);
     return {
       name, param, m, v, acc: accs[i],
       newParam: keep(next.param, param), newM: keep(next.m, m), newV: keep(next.v, v),
-      newAcc: scalars.apply!.where(zero.expand(param.shape), grads[i]),
+      newAcc: scalars.apply!.where(zerosLike(param), grads[i]),
     };
   });
   return { slots, scalars, gradNorm };

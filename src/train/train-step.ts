@@ -3,7 +3,7 @@
  * and optimizer state live on the host between calls (ORT's outputs become the next call's inputs, with
  * no copies); the model is compiled once.
  */
-import type { Graph, Value } from '../ir/index.js';
+import { numel, type Graph, type Value } from '../ir/index.js';
 import { encodeModel } from '../onnx/encode.js';
 import { emitModel } from '../onnx/emit.js';
 import type { OnnxTensorData } from '../onnx/model.js';
@@ -150,19 +150,17 @@ export class TrainStep {
 
   /** Restores a state saved by `saveState` (same parameters and shapes). */
   loadState(s: TrainState): void {
-    const expect = (label: string, m: Map<string, Float32Array>, needed: boolean) => {
+    const expect = (label: string, m: Map<string, Float32Array>) => {
       for (const slot of this.stepGraph.slots) {
-        if (!needed) continue;
         const a = m.get(slot.name);
-        const n = slot.param.shape.reduce((x, y) => x * y, 1);
+        const n = numel(slot.param.shape);
         if (!a || a.length !== n) throw new RangeError(`train state: ${label} of "${slot.name}" needs ${n} values, got ${a?.length ?? 'none'}`);
       }
     };
-    const accumulate = (this.options.gradAccumulationSteps ?? 1) > 1;
-    expect('params', s.params, true);
-    expect('adam m', s.m, true);
-    expect('adam v', s.v, true);
-    expect('grad accumulator', s.acc, accumulate);
+    expect('params', s.params);
+    expect('adam m', s.m);
+    expect('adam v', s.v);
+    if ((this.options.gradAccumulationSteps ?? 1) > 1) expect('grad accumulator', s.acc);
     this.state = { optimizerSteps: s.optimizerSteps, microSteps: s.microSteps, params: new Map(s.params), m: new Map(s.m), v: new Map(s.v), acc: new Map(s.acc) };
   }
 
@@ -176,11 +174,11 @@ export class TrainStep {
 }
 
 function initialState(o: TrainStepOptions): TrainState {
-  const zeros = (p: Value) => new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+  const zeros = (p: Value) => new Float32Array(numel(p.shape));
   const params = new Map<string, Float32Array>();
   for (const p of o.trainable) {
     const init = o.initial.get(p.name!);
-    const n = p.shape.reduce((a, b) => a * b, 1);
+    const n = numel(p.shape);
     if (!init) throw new RangeError(`no initial value for trainable parameter "${p.name}"`);
     if (init.length !== n) throw new RangeError(`initial value of "${p.name}" has ${init.length} values, shape needs ${n}`);
     params.set(p.name!, init.slice());

@@ -3,7 +3,7 @@
  * diffusers'): normalisation layers get weight 1 / bias 0, other biases 0, every other weight N(0, std²)
  * drawn from one seeded torch-compatible generator in parameter order.
  */
-import type { Value } from '../../ir/index.js';
+import { numel, type Value } from '../../ir/index.js';
 import { TorchGenerator } from '../../util/torch-generator.js';
 
 /** True for GroupNorm/LayerNorm parameters by their diffusers key (`norm`, `norm1`, `conv_norm_out`, ...). */
@@ -19,7 +19,7 @@ export function randomUNetWeights(params: readonly Value[], seed = 0, std = 0.02
   for (const p of params) {
     if (p.dtype !== 'float32') throw new Error(`randomUNetWeights: parameter "${p.name}" is ${p.dtype}, only float32 is supported`);
     const key = p.name!;
-    const count = p.shape.reduce((a, b) => a * b, 1);
+    const count = numel(p.shape);
     const isBias = key.endsWith('.bias');
     let data: Float32Array;
     if (isNormParam(key)) data = new Float32Array(count).fill(isBias ? 0 : 1);

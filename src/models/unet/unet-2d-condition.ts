@@ -62,7 +62,7 @@ function textTimeEmbedding(scope: Scope, config: UNetConfig, layout: UNetLayout,
   if (!textEmbeds || !timeIds) return fail('addition_embed_type "text_time" needs inputs textEmbeds and timeIds');
   const batch = textEmbeds.shape[0];
   const timeDim = config.addition_time_embed_dim!;
-  const flat = timeIds.reshape([timeIds.shape.reduce((a, b) => a * b, 1)]);
+  const flat = timeIds.reshape([-1]);
   const options = { flipSinToCos: config.flip_sin_to_cos, downscaleFreqShift: config.freq_shift };
   const timeEmbeds = sinusoidalTimestepEmbedding(flat, timeDim, options).reshape([batch, -1]);
   const addEmbeds = concat([textEmbeds, castTo(timeEmbeds, textEmbeds.dtype)], 1);
