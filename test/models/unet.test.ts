@@ -14,15 +14,11 @@ import {
   type UNetInputs,
 } from '../../src/models/unet/index.js';
 import { Scope } from '../../src/nn/index.js';
-import { emitModel } from '../../src/onnx/emit.js';
-import { encodeModel } from '../../src/onnx/encode.js';
 import { createGraph } from '../../src/ops/index.js';
-import { createSession } from '../../src/runtime/session.js';
 import type { HostTensor } from '../../src/runtime/tensors.js';
 import { SafetensorsFile } from '../../src/weights/index.js';
-import { sharedPath } from '../helpers/shared.js';
+import { assertWeightsMatch, compare, f32, fixture, loadWeights, runOrt } from '../helpers/model-parity.js';
 
-const fixture = (...parts: string[]): string => sharedPath('fixtures', ...parts);
 const readConfig = (dir: string): UNetConfig => parseUNetConfig(JSON.parse(readFileSync(fixture(dir, 'unet', 'config.json'), 'utf8')));
 
 // --- graph + ORT plumbing ---
@@ -52,47 +48,8 @@ function buildUNet(config: UNetConfig, batch: number, hw: number, ehsShape: numb
   return { graph, scope, out, activations };
 }
 
-function loadWeights(file: SafetensorsFile, params: readonly Value[]): Map<string, Float32Array> {
-  return new Map(params.map((p) => [p.name!, file.float32(p.name!)]));
-}
-
-async function runOrt(graph: Graph, outputs: Value[], weights: Map<string, Float32Array>, feeds: Record<string, HostTensor>): Promise<Float32Array[]> {
-  const { model, outputNames } = emitModel(graph, outputs, { weights });
-  await using session = await createSession(encodeModel(model));
-  const result = await session.run(feeds);
-  return outputNames.map((n) => result[n].data as Float32Array);
-}
-
-const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
-
 /** The integer timesteps of the reference as the float32 graph input. */
 const timestepsAsFloat = (ref: SafetensorsFile): Float32Array => Float32Array.from(ref.int64('unet.in.timesteps'), Number);
-
-/** README tolerance for single forward passes and intermediates: max|a−b| ≤ 1e-4 + 1e-4·max|ref|. */
-function compare(name: string, actual: Float32Array, expected: Float32Array): { maxAbs: number; bound: number } {
-  assert.equal(actual.length, expected.length, `${name}: ${actual.length} values, reference has ${expected.length}`);
-  let maxAbs = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  const bound = 1e-4 + 1e-4 * maxRef;
-  console.log(`  ${name}: max|diff| ${maxAbs.toExponential(2)} (bound ${bound.toExponential(2)}, max|ref| ${maxRef.toFixed(3)})`);
-  assert.ok(maxAbs <= bound, `${name}: max |diff| ${maxAbs} exceeds ${bound}`);
-  return { maxAbs, bound };
-}
-
-/** Every weight of the file is a graph parameter and every parameter is in the file, with equal shapes. */
-function assertWeightsMatch(file: SafetensorsFile, params: readonly Value[], expectedCount: number): void {
-  const names = new Set(params.map((p) => p.name!));
-  const unused = [...file.tensors.keys()].filter((k) => !names.has(k));
-  const missing = [...names].filter((k) => !file.has(k));
-  assert.deepEqual(unused, [], 'weights in the file that the graph does not use');
-  assert.deepEqual(missing, [], 'graph parameters absent from the file');
-  assert.equal(params.length, expectedCount);
-  for (const p of params) assert.deepEqual([...p.shape], file.info(p.name!).shape, `shape of ${p.name}`);
-}
 
 /** Runs the full model plus every `unet.act.*` the reference has, and compares them all. */
 async function checkParity(built: BuiltUNet, weightsFile: SafetensorsFile, ref: SafetensorsFile, feeds: Record<string, HostTensor>): Promise<void> {
