@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { numel } from '../ir/shape.js';
 import { SafetensorsError } from './errors.js';
-import { SafetensorsFile } from './safetensors.js';
+import { SafetensorsFile, type SafetensorsDType } from './safetensors.js';
 import { closestNames } from './suggest.js';
 
 export interface TensorSource {
@@ -16,6 +16,8 @@ export interface TensorSource {
   keys(): string[];
   has(key: string): boolean;
   shape(key: string): readonly number[];
+  /** The stored element type (safetensors spelling: F32, F16, BF16, ...). */
+  dtype(key: string): SafetensorsDType;
   /** Any float dtype converted to float32 (a new array the caller may keep). */
   float32(key: string): Float32Array;
   close(): void;
@@ -45,6 +47,9 @@ export class FileTensorSource implements TensorSource {
   }
   shape(key: string): readonly number[] {
     return this.file.info(key).shape;
+  }
+  dtype(key: string): SafetensorsDType {
+    return this.file.info(key).dtype;
   }
   float32(key: string): Float32Array {
     return this.file.float32(key);
@@ -92,6 +97,9 @@ export class ShardedTensorSource implements TensorSource {
   shape(key: string): readonly number[] {
     return this.shardOf(key).info(key).shape;
   }
+  dtype(key: string): SafetensorsDType {
+    return this.shardOf(key).info(key).dtype;
+  }
   float32(key: string): Float32Array {
     return this.shardOf(key).float32(key);
   }
@@ -135,6 +143,10 @@ export class MemoryTensorSource implements TensorSource {
   }
   shape(key: string): readonly number[] {
     return this.get(key).shape;
+  }
+  dtype(key: string): SafetensorsDType {
+    this.get(key);
+    return 'F32';
   }
   float32(key: string): Float32Array {
     return this.get(key).data.slice();
