@@ -43,7 +43,8 @@ type FieldRule =
 export type ConfigRules<C> = { [K in keyof C]: FieldRule };
 
 export const baseRules: ConfigRules<BaseSchedulerConfig> = {
-  num_train_timesteps: { kind: 'number', integer: true, min: 2 },
+  // Bounded so a corrupt config cannot ask for a gigantic schedule (diffusers models use 1000).
+  num_train_timesteps: { kind: 'number', integer: true, min: 2, max: 1_000_000 },
   beta_start: { kind: 'number', min: 0, max: 1 },
   beta_end: { kind: 'number', min: 0, max: 1 },
   beta_schedule: { kind: 'enum', values: ['linear', 'scaled_linear', 'squaredcos_cap_v2'] },

@@ -79,9 +79,16 @@ type Raw = Readonly<Record<string, unknown>>;
 
 const show = (v: unknown): string => JSON.stringify(v);
 
+/** Widths past this are corrupt configs, not models; bounding them keeps array sizes sane. */
+const MAX_WIDTH = 1 << 16;
+/** Repeat counts (layers per block, transformer depth); SDXL's largest is 10. */
+const MAX_LAYERS = 64;
+
 function positiveInt(raw: Raw, field: string, fallback: number, min = 1): number {
   const v = raw[field] ?? fallback;
-  if (!Number.isInteger(v) || (v as number) < min) throw new UNetConfigError(field, `must be an integer >= ${min}, got ${show(v)}`);
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > MAX_WIDTH) {
+    throw new UNetConfigError(field, `must be an integer in [${min}, ${MAX_WIDTH}], got ${show(v)}`);
+  }
   return v as number;
 }
 
@@ -150,8 +157,9 @@ function perBlock<T>(raw: Raw, field: string, fallback: T | T[], isItem: (x: unk
   return v as T;
 }
 
-const isPosInt = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1;
-const isDepth = (x: unknown): boolean => isPosInt(x) || (Array.isArray(x) && x.length > 0 && x.every(isPosInt));
+const isPosInt = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_WIDTH;
+const isLayerCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= MAX_LAYERS;
+const isDepth = (x: unknown): boolean => isLayerCount(x) || (Array.isArray(x) && x.length > 0 && x.length <= MAX_LAYERS && x.every(isLayerCount));
 
 function rejectUnsupported(raw: Raw): void {
   requireValue(raw, 'attention_type', 'default', 'GLIGEN gated attention');
@@ -239,7 +247,7 @@ export function parseUNetConfig(json: unknown): UNetConfig {
     up_block_types: up,
     only_cross_attention: perBlock<boolean>(raw, 'only_cross_attention', false, (x) => typeof x === 'boolean', n),
     block_out_channels: channels,
-    layers_per_block: perBlock<number>(raw, 'layers_per_block', 2, isPosInt, n),
+    layers_per_block: perBlock<number>(raw, 'layers_per_block', 2, isLayerCount, n),
     downsample_padding: positiveInt(raw, 'downsample_padding', 1, 0),
     mid_block_scale_factor: finite(raw, 'mid_block_scale_factor', 1, { positive: true }),
     dropout: finite(raw, 'dropout', 0),
