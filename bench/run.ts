@@ -1,13 +1,16 @@
 /** `npm run bench -- [engine] [--rounds N]`: speed targets as ratios measured side by side in one run. */
 import { benchConvStack, printConvStack } from './engine-conv.js';
 import { runUnetStepBench } from './engine-unet-step.js';
+import { benchModelCase } from './models-unet.js';
+import { sd15UnetCase } from './sd15-cases.js';
+import { createGraph } from '../src/ops/index.js';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
 const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 const wanted = suites.length > 0 ? suites : ['engine'];
-const known = ['engine'];
+const known = ['engine', 'unet'];
 for (const s of wanted) {
   if (!known.includes(s)) {
     console.error(`unknown benchmark '${s}' (known: ${known.join(', ')})`);
@@ -18,4 +21,8 @@ for (const s of wanted) {
 if (wanted.includes('engine')) {
   printConvStack(await benchConvStack(rounds * 3)); // cheap: more rounds steady the ratio
   await runUnetStepBench(Math.max(3, Math.min(rounds, 8)));
+}
+
+if (wanted.includes('unet')) {
+  await benchModelCase(sd15UnetCase(), createGraph(), Math.max(2, Math.min(rounds, 5)));
 }

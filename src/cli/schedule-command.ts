@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { createScheduler, schedulerNames, type SchedulerPlan, type TddPlan } from '../schedulers/index.js';
+import { parsePythonJson } from '../util/python-json.js';
 import { UsageError, parseInteger, parseNumber } from './errors.js';
 
 /** Stable Diffusion 1.5's scheduler config: the base every SD-family model shares. */
@@ -45,9 +46,7 @@ export function readSchedulerConfig(path: string): Record<string, unknown> {
   }
   let parsed: unknown;
   try {
-    // diffusers writes Python's Infinity/NaN literals, which JSON.parse rejects.
-    const text = readFileSync(file, 'utf8').replace(/(:\s*)(-?)Infinity\b/g, '$1"$2Infinity"').replace(/(:\s*)NaN\b/g, '$1"NaN"');
-    parsed = JSON.parse(text, (_k, v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v === 'NaN' ? NaN : v));
+    parsed = parsePythonJson(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UsageError(`--config: cannot read ${file}: ${(e as Error).message}`);
   }

@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parsePythonJson } from '../util/python-json.js';
 import { pickleRefusal } from '../weights/pickle-refusal.js';
 import { FileTensorSource, ShardedTensorSource, type TensorSource } from '../weights/tensor-source.js';
 import { LoaderError } from './errors.js';
@@ -41,7 +42,7 @@ export function readJsonFile(path: string): Record<string, unknown> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parsePythonJson(text);
   } catch (err) {
     throw new LoaderError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
