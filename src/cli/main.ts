@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { SchedulerConfigError } from '../schedulers/index.js';
 import { UsageError } from './errors.js';
 import { registerScheduleCommand } from './schedule-command.js';
+import { registerInfoCommand } from './info-command.js';
+import { LoaderError } from '../loaders/errors.js';
+import { SafetensorsError } from '../weights/errors.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -15,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerScheduleCommand(program);
+  registerInfoCommand(program);
   return program;
 }
 
@@ -24,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError || e instanceof SchedulerConfigError || e instanceof RangeError) {
+    if (e instanceof UsageError || e instanceof SchedulerConfigError || e instanceof RangeError || e instanceof LoaderError || e instanceof SafetensorsError) {
       process.stderr.write(`error: ${e.message}\n`);
       return 2;
     }
