@@ -83,13 +83,13 @@ export async function benchModelCase(c: ModelCase, graph: Graph, rounds: number)
   }
 }
 
-/** GFLOP from the baseline's flops.json when present (same counting as BASELINES.md), else the fallback. */
+/** GFLOP (2·GMAC) from the baseline's flops.json when present (same counting as BASELINES.md), else the fallback. */
 export function baselineGflop(key: string, batch: number, fallbackPerItem: number): number {
   const file = path.join(benchWork(), 'flops.json');
   if (existsSync(file)) {
-    const table = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    const entry = table[key];
-    if (typeof entry === 'number') return entry * batch;
+    const table = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { gmac?: unknown } | undefined>;
+    const gmac = table[key]?.gmac;
+    if (typeof gmac === 'number') return 2 * gmac * batch;
   }
   return fallbackPerItem * batch;
 }

@@ -2,7 +2,7 @@
 import { benchConvStack, printConvStack } from './engine-conv.js';
 import { runUnetStepBench } from './engine-unet-step.js';
 import { benchModelCase } from './models-unet.js';
-import { sd15UnetCase } from './sd15-cases.js';
+import { sd15UnetCase, sdVaeDecodeCase } from './sd15-cases.js';
 import { createGraph } from '../src/ops/index.js';
 
 const args = process.argv.slice(2);
@@ -25,4 +25,5 @@ if (wanted.includes('engine')) {
 
 if (wanted.includes('unet')) {
   await benchModelCase(sd15UnetCase(), createGraph(), Math.max(2, Math.min(rounds, 5)));
+  await benchModelCase(sdVaeDecodeCase(), createGraph(), Math.max(2, Math.min(rounds, 4)));
 }

@@ -10,3 +10,4 @@ export {
 } from './dtype-convert.js';
 export { FileTensorSource, ShardedTensorSource, MemoryTensorSource, missingKeyError, type TensorSource, type MemoryTensor } from './tensor-source.js';
 export { loadParams, type LoadedParams } from './load-params.js';
+export * from './lora-formats.js';

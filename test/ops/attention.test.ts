@@ -51,6 +51,52 @@ describe('attention', () => {
     await checkOrtGradients(c);
   });
 
+  test('causal hand case: query 0 sees only key 0, query 1 sees keys 0 and 1', () => {
+    // q=k=[[1,0],[0,1]], v=[3,5], scale 1: query 0 → v₀ = 3 (key 1 masked); query 1 scores [0, 1]:
+    // p₁ = e/(1+e), out = 3·(1−p₁) + 5·p₁
+    const { g, q, k, v } = qkv(1, 2, 2, 2, 1);
+    const out = evaluate(g, [attention(q, k, v, { heads: 1, scale: 1, causal: true })], {
+      q: hostArray([1, 2, 2], 'float32', [1, 0, 0, 1]),
+      k: hostArray([1, 2, 2], 'float32', [1, 0, 0, 1]),
+      v: hostArray([1, 2, 1], 'float32', [3, 5]),
+    })[0];
+    const p1 = Math.E / (1 + Math.E);
+    assertAllClose(out.data, [3, 3 * (1 - p1) + 5 * p1], { atol: 1e-14 }, 'out');
+  });
+
+  test('causal: decomposition (additive finfo.min mask) equals the reference kernel, and the mask matters', () => {
+    const { g, q, k, v, feeds } = qkv(2, 6, 6, 12, 8);
+    const fused = attention(q, k, v, { heads: 4, causal: true });
+    const [dec] = registry.get('attention')!.decompose!([q, k, v], { heads: 4, scale: null, causal: true });
+    const [a, b, full] = evaluate(g, [fused, dec, attention(q, k, v, { heads: 4 })], feeds);
+    assertAllClose(a.data, b.data, { atol: 1e-12 }, 'decompose');
+    // The last query sees every key, so only its row is unchanged by the mask.
+    const row = 6 * 8;
+    assertAllClose(a.data.slice(5 * 8, row), full.data.slice(5 * 8, row), { atol: 1e-12 }, 'last query');
+    assert.ok(Math.abs(a.data[0] - full.data[0]) > 1e-3, 'the first query must differ from unmasked attention');
+  });
+
+  test('causal: ORT MultiHeadAttention (unidirectional) matches the interpreter, CLIP shape included', async () => {
+    for (const [b, s, width, heads] of [[2, 5, 12, 3], [2, 77, 32, 4]]) {
+      const c = qkv(b, s, s, width);
+      await checkOrtMatchesInterp(c.g, [attention(c.q, c.k, c.v, { heads, causal: true })], c.feeds);
+    }
+  });
+
+  test('causal: gradients through the decomposition, finite differences and ORT', async () => {
+    const { g, q, k, v, feeds } = qkv(2, 4, 4, 6);
+    const c = { graph: g, output: attention(q, k, v, { heads: 2, causal: true }), wrt: [q, k, v], feeds };
+    gradcheck(c);
+    await checkOrtGradients(c);
+  });
+
+  test('causal errors: non-square attention, non-boolean attribute', () => {
+    const { g, q, k, v } = qkv(1, 3, 4, 6);
+    assert.throws(() => attention(q, k, v, { heads: 2, causal: true }), /'causal' needs as many queries as keys, got 3 queries and 4 keys/);
+    const k3 = g.input('k3', [1, 3, 6]);
+    assert.throws(() => g.apply('attention', [q, k3, g.input('v3', [1, 3, 6])], { heads: 2, scale: null, causal: 1 }), /'causal' must be a boolean, got 1/);
+  });
+
   test('shape errors name the operand', () => {
     const { q, k, v } = qkv(1, 3, 4, 6);
     assert.throws(() => attention(q, k, v, { heads: 4 }), /last dim 6 is not divisible by heads=4/);
