@@ -62,3 +62,8 @@ export {
   type ClipTextConfig, type ClipActivation, type ClipTextOutputs, type ClipTextProjectionOutputs, type ClipTextModelOptions,
 } from './models/clip/index.js';
 export type { AttentionOptions } from './ops/attention.js';
+export {
+  openSingleFile, readSingleFile, toSingleFile, writeSingleFile, SingleFileError,
+  type OpenSingleFileOptions, type SingleFileCheckpoint, type SingleFileComponent, type IgnoredKey, type DiffusersComponent,
+  type SingleFileExport, type WriteSingleFileOptions, type Architecture as SingleFileArchitecture, type ComponentName as SingleFileComponentName,
+} from './loaders/single-file/index.js';
