@@ -1,0 +1,149 @@
+/**
+ * What every generation mode shares: validating the request, encoding prompts into the batch layout the
+ * UNet sees ([negatives; prompts] with guidance), SDXL time ids, the scheduler from the model's own
+ * scheduler_config, and turning decoded images into results.
+ */
+import { createScheduler, type Scheduler } from '../schedulers/index.js';
+import { TorchGenerator } from '../util/torch-generator.js';
+import { usesGuidance } from './guidance.js';
+import type { StepInfo } from './denoise.js';
+import { GeneratedImage } from './image.js';
+import type { StableDiffusionPipeline, UNetConditioning } from './pipeline.js';
+import type { LongPromptMode, PromptEmbeddings } from './prompt-encoding.js';
+
+export interface GenerationRequest {
+  prompt: string | string[];
+  negativePrompt?: string | string[];
+  /** Precomputed embeddings instead of prompts (diffusers' prompt_embeds / negative_prompt_embeds). */
+  promptEmbeds?: PromptEmbeddings;
+  negativePromptEmbeds?: PromptEmbeddings;
+  /** Images per prompt (default 1). */
+  numImages?: number;
+  width?: number;
+  height?: number;
+  steps?: number;
+  /** A scheduler name (tdd, tcd, lcm, ddim, euler, dpmsolver++, ...); default: tdd. */
+  scheduler?: string;
+  /** Extra scheduler_config fields (e.g. tdd_train_step, special_jump). */
+  schedulerConfig?: Record<string, unknown>;
+  guidanceScale?: number;
+  guidanceRescale?: number;
+  /** Stochasticity: DDIM/TDD η, TCD γ. */
+  eta?: number;
+  seed?: number | bigint;
+  longPrompts?: LongPromptMode;
+  signal?: AbortSignal;
+  /** Called after every step with the latents and the x0 preview. */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+}
+
+export interface PreparedGeneration {
+  batch: number;
+  cfg: boolean;
+  guidanceScale: number;
+  cond: UNetConditioning;
+  scheduler: Scheduler<any, any>;
+  generator: TorchGenerator;
+  height: number;
+  width: number;
+  truncated: string[];
+}
+
+export class GenerationError extends RangeError {
+  override name = 'GenerationError';
+}
+
+const asList = (x: string | string[] | undefined, fallback: string): string[] => (x === undefined ? [fallback] : Array.isArray(x) ? x : [x]);
+
+export function checkSize(pipe: StableDiffusionPipeline, width: number, height: number): void {
+  const f = pipe.vaeScaleFactor;
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v <= 0 || v % f !== 0) throw new GenerationError(`${name} must be a positive multiple of ${f} (got ${v})`);
+  }
+}
+
+export async function prepareGeneration(pipe: StableDiffusionPipeline, r: GenerationRequest): Promise<PreparedGeneration> {
+  const sampleSize = Number(pipe.components.unet.config.sample_size ?? 64) * pipe.vaeScaleFactor;
+  const width = r.width ?? sampleSize;
+  const height = r.height ?? sampleSize;
+  checkSize(pipe, width, height);
+  const steps = r.steps ?? 4;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new GenerationError(`steps must be an integer in [1, 1000] (got ${steps})`);
+  const numImages = r.numImages ?? 1;
+  if (!Number.isInteger(numImages) || numImages < 1) throw new GenerationError(`numImages must be a positive integer (got ${numImages})`);
+  const guidanceScale = r.guidanceScale ?? 1;
+  const cfg = usesGuidance(guidanceScale);
+  const prompts = asList(r.prompt, '');
+  const negatives = asList(r.negativePrompt, '');
+  if (negatives.length !== 1 && negatives.length !== prompts.length) {
+    throw new GenerationError(`negativePrompt has ${negatives.length} entries for ${prompts.length} prompts`);
+  }
+  const positive = r.promptEmbeds ?? (await pipe.encodePrompts(prompts, { longPrompts: r.longPrompts }));
+  const batchPrompts = positive.dims[0];
+  let negative: PromptEmbeddings | undefined;
+  if (cfg) negative = r.negativePromptEmbeds ?? (await encodeNegatives(pipe, negatives, batchPrompts, positive, r.longPrompts));
+  const cond = layoutConditioning(pipe, positive, negative, numImages, width, height);
+  const scheduler = createScheduler(r.scheduler ?? 'tdd', { ...pipe.components.schedulerConfig, ...r.schedulerConfig });
+  return {
+    batch: batchPrompts * numImages,
+    cfg,
+    guidanceScale,
+    cond,
+    scheduler,
+    generator: new TorchGenerator(r.seed ?? 0),
+    height,
+    width,
+    truncated: [...positive.truncated, ...(negative?.truncated ?? [])],
+  };
+}
+
+async function encodeNegatives(pipe: StableDiffusionPipeline, negatives: string[], batch: number, positive: PromptEmbeddings, longPrompts?: LongPromptMode): Promise<PromptEmbeddings> {
+  const list = negatives.length === 1 ? Array<string>(batch).fill(negatives[0]) : negatives;
+  // SDXL's force_zeros_for_empty_prompt: an empty negative prompt is zero conditioning.
+  if (pipe.components.forceZerosForEmptyPrompt && list.every((n) => n === '')) {
+    return { embeds: new Float32Array(positive.embeds.length), dims: positive.dims, pooled: positive.pooled && new Float32Array(positive.pooled.length), pooledDims: positive.pooledDims, truncated: [] };
+  }
+  const encoded = await pipe.encodePrompts(list, { longPrompts });
+  if (encoded.dims[1] !== positive.dims[1]) {
+    throw new GenerationError(`prompt and negative prompt encode to ${positive.dims[1]} and ${encoded.dims[1]} tokens; with long-prompt chunking both must need the same number of chunks`);
+  }
+  return encoded;
+}
+
+/** Repeats each prompt's rows numImages times (diffusers' repeat_interleave) and stacks [uncond; cond]. */
+function layoutConditioning(pipe: StableDiffusionPipeline, positive: PromptEmbeddings, negative: PromptEmbeddings | undefined, numImages: number, width: number, height: number): UNetConditioning {
+  const repeat = (data: Float32Array, rows: number): Float32Array => {
+    const per = data.length / rows;
+    const out = new Float32Array(data.length * numImages);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < numImages; k++) out.set(data.subarray(r * per, (r + 1) * per), (r * numImages + k) * per);
+    return out;
+  };
+  const rows = positive.dims[0];
+  const parts = negative ? [negative, positive] : [positive];
+  const embeds = concat(parts.map((p) => repeat(p.embeds, rows)));
+  const n = rows * numImages * parts.length;
+  const cond: UNetConditioning = { embeds, dims: [n, positive.dims[1], positive.dims[2]] };
+  if (pipe.family === 'sdxl') {
+    cond.pooled = concat(parts.map((p) => repeat(p.pooled!, rows)));
+    // add_time_ids: original size, crop top-left, target size (diffusers' defaults: the output size, no crop).
+    cond.timeIds = new Float32Array(n * 6);
+    for (let i = 0; i < n; i++) cond.timeIds.set([height, width, 0, 0, height, width], i * 6);
+  }
+  return cond;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Decoded images [n,3,H,W] in [-1,1] → results with their parameters. */
+export function toImages(decoded: Float32Array, n: number, height: number, width: number, parameters: Record<string, unknown>): GeneratedImage[] {
+  const per = 3 * height * width;
+  return Array.from({ length: n }, (_, i) => GeneratedImage.fromNCHW(decoded.subarray(i * per, (i + 1) * per), width, height, { ...parameters, index: i }));
+}

@@ -1,0 +1,137 @@
+/**
+ * A Stable Diffusion (1.x/2.x/XL) pipeline: load a model folder once, then generate. Sessions are compiled
+ * per shape on first use and kept; LoRAs are fused into the weights (sessions rebuilt). See txt2img/img2img.
+ */
+import type { Graph } from '../ir/index.js';
+import { unet2DConditionModel, type UNetInputs } from '../models/unet/index.js';
+import { vaeDecode, vaeEncode } from '../models/vae/index.js';
+import { Scope } from '../nn/index.js';
+import type { HostTensor } from '../runtime/tensors.js';
+import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
+import { loadFolderComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
+import { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
+import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
+
+export interface LoadPipelineOptions extends LoadComponentsOptions, CompiledModelOptions {}
+
+const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
+
+export class StableDiffusionPipeline implements AsyncDisposable {
+  readonly unet: CompiledModel;
+  readonly vae: CompiledModel;
+  readonly prompts: PromptEncoder;
+  readonly loras: LoraManager;
+
+  private constructor(readonly components: PipelineComponents, options: CompiledModelOptions) {
+    this.unet = new CompiledModel('unet', components.unet.source, options);
+    this.vae = new CompiledModel('vae', components.vae.source, options);
+    this.prompts = new PromptEncoder(components.family, components.textEncoders, options);
+    this.loras = new LoraManager(this);
+  }
+
+  static async load(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
+    const { variant, ...compile } = options;
+    return new StableDiffusionPipeline(loadFolderComponents(path, { variant }), compile);
+  }
+
+  get family(): 'sd' | 'sdxl' {
+    return this.components.family;
+  }
+
+  /** Pixels per latent cell (8 for SD models). */
+  get vaeScaleFactor(): number {
+    return vaeScaleFactor(this.components.vae.config);
+  }
+
+  get latentChannels(): number {
+    return this.components.unet.config.in_channels === 9 ? 4 : this.components.unet.config.in_channels;
+  }
+
+  encodePrompts(prompts: readonly string[], options: { longPrompts?: LongPromptMode } = {}): Promise<PromptEmbeddings> {
+    return this.prompts.encode(prompts, options);
+  }
+
+  /** The UNet's noise prediction for latents [n,C,h,w] at one timestep. */
+  async predictNoise(latents: Float32Array, n: number, h: number, w: number, timestep: number, cond: UNetConditioning): Promise<Float32Array> {
+    const c = this.components.unet.config;
+    const channels = latents.length / (n * h * w);
+    const [, tokens, width] = cond.dims;
+    const sdxl = this.family === 'sdxl';
+    const build = (graph: Graph) => {
+      const inputs: UNetInputs = {
+        sample: graph.input('sample', [n, channels, h, w]),
+        timestep: graph.input('timestep', []),
+        encoderHiddenStates: graph.input('encoder_hidden_states', [n, tokens, width]),
+      };
+      if (sdxl) {
+        inputs.textEmbeds = graph.input('text_embeds', [n, cond.pooled!.length / n]);
+        inputs.timeIds = graph.input('time_ids', [n, 6]);
+      }
+      return { out: unet2DConditionModel(new Scope(graph), c, inputs) };
+    };
+    const feeds: Record<string, HostTensor> = {
+      sample: f32([n, channels, h, w], latents),
+      timestep: f32([], Float32Array.of(timestep)),
+      encoder_hidden_states: f32([n, tokens, width], cond.embeds),
+    };
+    if (sdxl) {
+      if (!cond.pooled || !cond.timeIds) throw new Error('SDXL UNet needs pooled text embeddings and time ids');
+      feeds.text_embeds = f32([n, cond.pooled.length / n], cond.pooled);
+      feeds.time_ids = f32([n, 6], cond.timeIds);
+    }
+    const result = await this.unet.run(`${n}x${channels}x${h}x${w}x${tokens}`, build, feeds);
+    return result.out.data as Float32Array;
+  }
+
+  /** Latents (diffusion scale) [n,4,h,w] → images in [-1, 1], [n,3,h·f,w·f]. */
+  async decodeLatents(latents: Float32Array, n: number, h: number, w: number): Promise<Float32Array> {
+    const { config } = this.components.vae;
+    const c = this.latentChannels;
+    const raw = latents.map((v) => v / config.scaling_factor + (config.shift_factor ?? 0));
+    const result = await this.vae.run(`decode:${n}x${h}x${w}`, (graph) => ({
+      image: vaeDecode(new Scope(graph), config, graph.input('latents', [n, c, h, w])),
+    }), { latents: f32([n, c, h, w], raw) });
+    return result.image.data as Float32Array;
+  }
+
+  /** Images in [-1, 1] [n,3,H,W] → the latent distribution's mean and std (VAE scale, not yet scaled). */
+  async encodeImages(images: Float32Array, n: number, height: number, width: number): Promise<{ mean: Float32Array; std: Float32Array }> {
+    const { config } = this.components.vae;
+    const result = await this.vae.run(`encode:${n}x${height}x${width}`, (graph) => {
+      const moments = vaeEncode(new Scope(graph), config, graph.input('image', [n, 3, height, width]));
+      return { mean: moments.mean, std: moments.std };
+    }, { image: f32([n, 3, height, width], images) });
+    return { mean: result.mean.data as Float32Array, std: result.std.data as Float32Array };
+  }
+
+  loadLora(path: string, options: LoadLoraOptions = {}): Promise<LoadedLora> {
+    return this.loras.load(path, options);
+  }
+
+  setAdapters(names: readonly string[], weights?: readonly number[]): Promise<void> {
+    return this.loras.setAdapters(names, weights);
+  }
+
+  unloadLora(): Promise<void> {
+    return this.loras.unloadAll();
+  }
+
+  async release(): Promise<void> {
+    await this.unet.release();
+    await this.vae.release();
+    await this.prompts.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+/** What the UNet is conditioned on, for a batch already laid out as the UNet sees it ([uncond; cond] with CFG). */
+export interface UNetConditioning {
+  embeds: Float32Array;
+  dims: [number, number, number];
+  pooled?: Float32Array;
+  timeIds?: Float32Array;
+}
+

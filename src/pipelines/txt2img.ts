@@ -1,0 +1,58 @@
+/**
+ * Text-to-image: initial latents from the seeded generator (diffusers' prepare_latents: randn × the
+ * scheduler's init_noise_sigma), the denoising loop, then the VAE decode.
+ */
+import { denoise } from './denoise.js';
+import { prepareGeneration, toImages, type GenerationRequest } from './generation.js';
+import type { GeneratedImage } from './image.js';
+import type { StableDiffusionPipeline } from './pipeline.js';
+
+export interface GenerationResult {
+  images: GeneratedImage[];
+  /** Final latents [n, 4, h, w] (diffusion scale). */
+  latents: Float32Array;
+  /** Prompts that were cut at 77 tokens. */
+  truncated: string[];
+  timesteps: readonly number[];
+}
+
+export async function txt2img(pipe: StableDiffusionPipeline, request: GenerationRequest): Promise<GenerationResult> {
+  const p = await prepareGeneration(pipe, request);
+  const f = pipe.vaeScaleFactor;
+  const [h, w] = [p.height / f, p.width / f];
+  const plan = p.scheduler.setTimesteps(request.steps ?? 4);
+  const noise = p.generator.randn([p.batch, pipe.latentChannels, h, w]);
+  const sigma = plan.initNoiseSigma;
+  const latents = await denoise({
+    scheduler: p.scheduler,
+    timesteps: plan.timesteps,
+    firstIndex: 0,
+    latents: sigma === 1 ? noise : noise.map((v) => v * sigma),
+    batch: p.batch,
+    unet: (x, n, t) => pipe.predictNoise(x, n, h, w, t, p.cond),
+    guidanceScale: p.guidanceScale,
+    cfg: p.cfg,
+    guidanceRescale: request.guidanceRescale,
+    eta: request.eta,
+    generator: p.generator,
+    signal: request.signal,
+    onStep: request.onStep,
+  });
+  const decoded = await pipe.decodeLatents(latents, p.batch, h, w);
+  const images = toImages(decoded, p.batch, p.height, p.width, generationParameters(request, p.scheduler.name, plan.timesteps));
+  return { images, latents, truncated: p.truncated, timesteps: plan.timesteps };
+}
+
+/** What a result records about how it was made (PNG metadata, JSON sidecars). */
+export function generationParameters(r: GenerationRequest, scheduler: string, timesteps: readonly number[]): Record<string, unknown> {
+  return {
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt ?? '',
+    steps: timesteps.length,
+    scheduler,
+    guidanceScale: r.guidanceScale ?? 1,
+    eta: r.eta,
+    seed: String(r.seed ?? 0),
+    timesteps: [...timesteps],
+  };
+}
