@@ -67,3 +67,4 @@ export {
   type OpenSingleFileOptions, type SingleFileCheckpoint, type SingleFileComponent, type IgnoredKey, type DiffusersComponent,
   type SingleFileExport, type WriteSingleFileOptions, type Architecture as SingleFileArchitecture, type ComponentName as SingleFileComponentName,
 } from './loaders/single-file/index.js';
+export * from './pipelines/index.js';

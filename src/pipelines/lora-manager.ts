@@ -10,6 +10,7 @@ import { describeLora, LoraError, matchLora, parseLora, type LoraComponent, type
 import { refusePickle } from '../weights/pickle-refusal.js';
 import { FileTensorSource } from '../weights/tensor-source.js';
 import type { CompiledModel } from './compiled-model.js';
+import { ldmKohyaResolver } from './kohya-ldm-names.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 
 export interface LoadLoraOptions {
@@ -54,7 +55,11 @@ export class LoraManager {
     } finally {
       source.close();
     }
-    const matches = this.components().map(([component, model]) => matchLora(adapter, component, model.paramShapes()));
+    const matches = this.components().map(([component, model]) => {
+      const shapes = model.paramShapes();
+      const resolveKohyaModule = component === 'unet' ? ldmKohyaResolver(this.pipe.components.unet.rawConfig, shapes.keys()) : undefined;
+      return matchLora(adapter, component, shapes, { resolveKohyaModule });
+    });
     const matchedCount = matches.reduce((s, m) => s + m.matched.size, 0);
     const report = describeLora(adapter, matches);
     if (matchedCount === 0) throw new LoraError(`${path}: no LoRA module matches this model's weights, so it was made for another base model.\n${report}`);

@@ -8,8 +8,10 @@ import { vaeDecode, vaeEncode } from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
-import { loadFolderComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
+import { loadComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
 import { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
+import type { GenerationRequest } from './generation.js';
+import { txt2img, type GenerationResult } from './txt2img.js';
 import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
 
 export interface LoadPipelineOptions extends LoadComponentsOptions, CompiledModelOptions {}
@@ -30,8 +32,8 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   }
 
   static async load(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
-    const { variant, ...compile } = options;
-    return new StableDiffusionPipeline(loadFolderComponents(path, { variant }), compile);
+    const { variant, tokenizerDir, configOverrides, ...compile } = options;
+    return new StableDiffusionPipeline(loadComponents(path, { variant, tokenizerDir, configOverrides }), compile);
   }
 
   get family(): 'sd' | 'sdxl' {
@@ -104,6 +106,11 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     return { mean: result.mean.data as Float32Array, std: result.std.data as Float32Array };
   }
 
+  /** Text-to-image; see GenerationRequest for the options. */
+  txt2img(request: GenerationRequest): Promise<GenerationResult> {
+    return txt2img(this, request);
+  }
+
   loadLora(path: string, options: LoadLoraOptions = {}): Promise<LoadedLora> {
     return this.loras.load(path, options);
   }
@@ -135,3 +142,8 @@ export interface UNetConditioning {
   timeIds?: Float32Array;
 }
 
+
+/** Opens a diffusers folder or a single-file checkpoint (see StableDiffusionPipeline). */
+export function loadPipeline(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
+  return StableDiffusionPipeline.load(path, options);
+}

@@ -1,0 +1,10 @@
+export { StableDiffusionPipeline, loadPipeline, type LoadPipelineOptions, type UNetConditioning } from './pipeline.js';
+export { txt2img, type GenerationResult } from './txt2img.js';
+export { GenerationError, type GenerationRequest } from './generation.js';
+export { GeneratedImage } from './image.js';
+export { CompiledModel, type CompiledModelOptions, type GraphBuilder } from './compiled-model.js';
+export { loadComponents, loadFolderComponents, loadSingleFileComponents, type PipelineComponents, type LoadComponentsOptions, type ModelFamily } from './components.js';
+export { PromptEncoder, type PromptEmbeddings, type LongPromptMode } from './prompt-encoding.js';
+export { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
+export { guide, rescaleGuided, usesGuidance } from './guidance.js';
+export { denoise, type StepInfo, type DenoiseOptions, type UNetCall } from './denoise.js';
