@@ -2,7 +2,7 @@
 // and configs only (no tensor data is read), as text or JSON.
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { inspectPath } from '../loaders/inspect-path.js';
+import { inspectPath } from './inspect-path.js';
 import { formatReport } from '../loaders/inspect.js';
 import { UsageError } from './errors.js';
 

@@ -112,7 +112,7 @@ export function formatReport(report: ModelReport): string {
   if (report.components.length > 0) lines.push(`  parameters:   ${formatCount(total)}`, '  components:');
   for (const c of report.components) {
     const dtypes = Object.entries(c.dtypes).map(([d, n]) => `${d}×${n}`).join(' ');
-    const weights = c.weights ? `${c.weights}, ${formatCount(c.parameters)} params, ${dtypes}` : 'no weights';
+    const weights = c.weights ? [c.weights, `${formatCount(c.parameters)} params`, dtypes].filter(Boolean).join(', ') : 'no weights';
     lines.push(`    ${c.name.padEnd(15)} ${c.className}  [${weights}]${c.summary ? `  ${c.summary}` : ''}`);
   }
   for (const note of report.notes) lines.push(`  note: ${note}`);

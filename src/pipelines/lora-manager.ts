@@ -10,7 +10,7 @@ import { describeLora, LoraError, matchLora, parseLora, type LoraComponent, type
 import { refusePickle } from '../weights/pickle-refusal.js';
 import { FileTensorSource } from '../weights/tensor-source.js';
 import type { CompiledModel } from './compiled-model.js';
-import { ldmKohyaResolver } from './kohya-ldm-names.js';
+import { ldmKohyaResolver } from '../loaders/kohya-ldm-names.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 
 export interface LoadLoraOptions {

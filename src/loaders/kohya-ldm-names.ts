@@ -4,7 +4,7 @@
  * LDM keys to diffusers keys for a given config, so the resolver is built from it: every diffusers weight
  * key is mapped to its LDM key, underscored, and indexed.
  */
-import { keyMapperFor } from '../loaders/single-file/component-maps.js';
+import { keyMapperFor } from './single-file/component-maps.js';
 import type { LoraComponent } from '../weights/lora-formats.js';
 
 export function ldmKohyaResolver(unetConfig: Readonly<Record<string, unknown>>, weightKeys: Iterable<string>): (underscored: string, component: LoraComponent) => string | undefined {
