@@ -3,6 +3,7 @@ import { benchConvStack, printConvStack } from './engine-conv.js';
 import { runUnetStepBench } from './engine-unet-step.js';
 import { benchModelCase } from './models-unet.js';
 import { sd15UnetCase, sdVaeDecodeCase } from './sd15-cases.js';
+import { runGenerateBench } from './generate.js';
 import { createGraph } from '../src/ops/index.js';
 
 const args = process.argv.slice(2);
@@ -10,7 +11,7 @@ const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
 const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 const wanted = suites.length > 0 ? suites : ['engine'];
-const known = ['engine', 'unet'];
+const known = ['engine', 'unet', 'generate'];
 for (const s of wanted) {
   if (!known.includes(s)) {
     console.error(`unknown benchmark '${s}' (known: ${known.join(', ')})`);
@@ -27,3 +28,5 @@ if (wanted.includes('unet')) {
   await benchModelCase(sd15UnetCase(), createGraph(), Math.max(2, Math.min(rounds, 5)));
   await benchModelCase(sdVaeDecodeCase(), createGraph(), Math.max(2, Math.min(rounds, 4)));
 }
+
+if (wanted.includes('generate')) await runGenerateBench(Math.max(1, Math.min(rounds, 3)));

@@ -31,6 +31,11 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     this.loras = new LoraManager(this);
   }
 
+  /** A pipeline over components assembled by the caller (e.g. weights held in memory). */
+  static fromComponents(components: PipelineComponents, options: CompiledModelOptions = {}): StableDiffusionPipeline {
+    return new StableDiffusionPipeline(components, options);
+  }
+
   static async load(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
     const { variant, tokenizerDir, configOverrides, ...compile } = options;
     return new StableDiffusionPipeline(loadComponents(path, { variant, tokenizerDir, configOverrides }), compile);
