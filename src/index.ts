@@ -27,6 +27,7 @@ export type { HostTensor } from './runtime/tensors.js';
 export * from './train/index.js';
 export { Scope, linear, conv, groupNormLayer, layerNormLayer, embedding } from './nn/index.js';
 export { unet2DConditionModel, parseUNetConfig, UNetConfigError, type UNetConfig } from './models/unet/index.js';
+export { controlNetModel, parseControlNetConfig, controlNetConfigFromUNet, ControlNetConfigError, type ControlNetConfig, type ControlNetInputs, type ControlNetOutputs } from './models/controlnet/index.js';
 export {
   parseAutoencoderKLConfig,
   parseAutoencoderTinyConfig,

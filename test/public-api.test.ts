@@ -21,3 +21,13 @@ test('the package entry exports the engine: graphs, autodiff, training, sessions
   const [dx] = api.grad(x.mul(x).sum(), [x]);
   assert.deepEqual([...api.evaluate(g, [dx], { x: { shape: [3], dtype: 'float32', data: Float64Array.of(1, 2, 3) } })[0].data], [2, 4, 6]);
 });
+
+test('the package entry exports models, tokenizer, loaders, LoRA and the pipeline', async () => {
+  const api = (await import('tdd-diffusion')) as Record<string, unknown>;
+  const names = [
+    'vaeEncode', 'vaeDecode', 'taesdDecode', 'parseAutoencoderKLConfig', 'clipTextModel', 'clipTextModelWithProjection', 'ClipTokenizer',
+    'parseLora', 'matchLora', 'fuseLora', 'LoraAdapterSet', 'UnfusedLora', 'writeLora', 'openSingleFile', 'writeSingleFile',
+    'loadPipeline', 'StableDiffusionPipeline', 'txt2img', 'GeneratedImage',
+  ];
+  for (const name of names) assert.equal(typeof api[name], 'function', name);
+});

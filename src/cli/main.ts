@@ -6,6 +6,12 @@ import { SchedulerConfigError } from '../schedulers/index.js';
 import { UsageError } from './errors.js';
 import { registerScheduleCommand } from './schedule-command.js';
 import { registerInfoCommand } from './info-command.js';
+import { registerGenerateCommand } from './generate-command.js';
+import { TokenizerError } from '../tokenizer/errors.js';
+import { UNetConfigError } from '../models/unet/config.js';
+import { VaeConfigError } from '../models/vae/config-fields.js';
+import { ClipConfigError } from '../models/clip/config.js';
+import { ControlNetConfigError } from '../models/controlnet/config.js';
 import { LoaderError } from '../loaders/errors.js';
 import { SafetensorsError } from '../weights/errors.js';
 
@@ -19,8 +25,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerScheduleCommand(program);
   registerInfoCommand(program);
+  registerGenerateCommand(program);
   return program;
 }
+
+/** Errors that are the user's input or files at fault: one-line message (no stack), exit code 2. */
+const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError];
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -28,8 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError || e instanceof SchedulerConfigError || e instanceof RangeError || e instanceof LoaderError || e instanceof SafetensorsError) {
-      process.stderr.write(`error: ${e.message}\n`);
+    if (EXPECTED_ERRORS.some((kind) => e instanceof kind)) {
+      // RangeError covers GenerationError (bad sizes, steps), SafetensorsError covers LoraError.
+      process.stderr.write(`error: ${(e as Error).message}\n`);
       return 2;
     }
     if (e instanceof Error && /^unknown scheduler/.test(e.message)) {

@@ -107,7 +107,8 @@ export class Graph {
       outputs.push(this.makeValue({ kind: 'node', node, index }, t.shape, t.dtype));
     });
     this.nodes.push(node);
-    return outputs;
+    // A copy: callers may reorder what they get (e.g. split(...).reverse()) without touching the node.
+    return [...outputs];
   }
 
   /** `addNode` for single-output ops. */

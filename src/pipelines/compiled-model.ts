@@ -52,6 +52,13 @@ export class CompiledModel {
       const loaded = loadParams(this.source, params, this.name);
       this.weights = loaded.weights;
       this.unusedKeys = loaded.unused;
+    } else {
+      // Another graph of the same component (the VAE's encoder after its decoder) needs keys not read yet.
+      const absent = params.filter((p) => !this.weights!.has(p.name!));
+      if (absent.length > 0) {
+        for (const [key, value] of loadParams(this.source, absent, this.name).weights) this.weights.set(key, value);
+        this.unusedKeys = this.unusedKeys.filter((k) => !this.weights!.has(k));
+      }
     }
     return this.weights;
   }

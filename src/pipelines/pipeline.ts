@@ -4,14 +4,17 @@
  */
 import type { Graph } from '../ir/index.js';
 import { unet2DConditionModel, type UNetInputs } from '../models/unet/index.js';
-import { vaeDecode, vaeEncode } from '../models/vae/index.js';
+import { vaeEncode } from '../models/vae/index.js';
+import { LatentDecoder, type TilingMode } from './latent-decoder.js';
 import { Scope } from '../nn/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
 import { loadComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
 import { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
-import type { GenerationRequest } from './generation.js';
-import { txt2img, type GenerationResult } from './txt2img.js';
+import { txt2img, type GenerationResult, type Txt2ImgRequest } from './txt2img.js';
+import { residualFeeds, residualInputs, type UNetResiduals } from './controlnet.js';
+import { img2img, type Img2ImgRequest, type Img2ImgResult } from './img2img.js';
+import { inpaint, type InpaintRequest, type InpaintResult } from './inpaint.js';
 import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
 
 export interface LoadPipelineOptions extends LoadComponentsOptions, CompiledModelOptions {}
@@ -23,12 +26,14 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   readonly vae: CompiledModel;
   readonly prompts: PromptEncoder;
   readonly loras: LoraManager;
+  readonly decoder: LatentDecoder;
 
   private constructor(readonly components: PipelineComponents, options: CompiledModelOptions) {
     this.unet = new CompiledModel('unet', components.unet.source, options);
     this.vae = new CompiledModel('vae', components.vae.source, options);
     this.prompts = new PromptEncoder(components.family, components.textEncoders, options);
     this.loras = new LoraManager(this);
+    this.decoder = new LatentDecoder(this.vae, components.vae.config, options);
   }
 
   /** A pipeline over components assembled by the caller (e.g. weights held in memory). */
@@ -58,8 +63,8 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     return this.prompts.encode(prompts, options);
   }
 
-  /** The UNet's noise prediction for latents [n,C,h,w] at one timestep. */
-  async predictNoise(latents: Float32Array, n: number, h: number, w: number, timestep: number, cond: UNetConditioning): Promise<Float32Array> {
+  /** The UNet's noise prediction for latents [n,C,h,w] at one timestep (with ControlNet residuals when given). */
+  async predictNoise(latents: Float32Array, n: number, h: number, w: number, timestep: number, cond: UNetConditioning, residuals?: UNetResiduals): Promise<Float32Array> {
     const c = this.components.unet.config;
     const channels = latents.length / (n * h * w);
     const [, tokens, width] = cond.dims;
@@ -74,6 +79,7 @@ export class StableDiffusionPipeline implements AsyncDisposable {
         inputs.textEmbeds = graph.input('text_embeds', [n, cond.pooled!.length / n]);
         inputs.timeIds = graph.input('time_ids', [n, 6]);
       }
+      if (residuals) Object.assign(inputs, residualInputs(graph, residuals));
       return { out: unet2DConditionModel(new Scope(graph), c, inputs) };
     };
     const feeds: Record<string, HostTensor> = {
@@ -86,19 +92,19 @@ export class StableDiffusionPipeline implements AsyncDisposable {
       feeds.text_embeds = f32([n, cond.pooled.length / n], cond.pooled);
       feeds.time_ids = f32([n, 6], cond.timeIds);
     }
-    const result = await this.unet.run(`${n}x${channels}x${h}x${w}x${tokens}`, build, feeds);
+    if (residuals) Object.assign(feeds, residualFeeds(residuals));
+    const result = await this.unet.run(`${n}x${channels}x${h}x${w}x${tokens}${residuals ? ':control' : ''}`, build, feeds);
     return result.out.data as Float32Array;
   }
 
-  /** Latents (diffusion scale) [n,4,h,w] → images in [-1, 1], [n,3,h·f,w·f]. */
-  async decodeLatents(latents: Float32Array, n: number, h: number, w: number): Promise<Float32Array> {
-    const { config } = this.components.vae;
-    const c = this.latentChannels;
-    const raw = latents.map((v) => v / config.scaling_factor + (config.shift_factor ?? 0));
-    const result = await this.vae.run(`decode:${n}x${h}x${w}`, (graph) => ({
-      image: vaeDecode(new Scope(graph), config, graph.input('latents', [n, c, h, w])),
-    }), { latents: f32([n, c, h, w], raw) });
-    return result.image.data as Float32Array;
+  /** Latents (diffusion scale) [n,4,h,w] → images in [-1, 1], [n,3,h·f,w·f]; `fast` uses the TAESD decoder. */
+  decodeLatents(latents: Float32Array, n: number, h: number, w: number, options: { fast?: boolean; tiling?: TilingMode } = {}): Promise<Float32Array> {
+    return this.decoder.decode(latents, n, h, w, options);
+  }
+
+  /** A TAESD (AutoencoderTiny) folder for fast decoding and previews. */
+  useTinyDecoder(dir: string): void {
+    this.decoder.useTinyDecoder(dir);
   }
 
   /** Images in [-1, 1] [n,3,H,W] → the latent distribution's mean and std (VAE scale, not yet scaled). */
@@ -111,9 +117,19 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     return { mean: result.mean.data as Float32Array, std: result.std.data as Float32Array };
   }
 
-  /** Text-to-image; see GenerationRequest for the options. */
-  txt2img(request: GenerationRequest): Promise<GenerationResult> {
+  /** Text-to-image; see Txt2ImgRequest for the options (ControlNet included). */
+  txt2img(request: Txt2ImgRequest): Promise<GenerationResult> {
     return txt2img(this, request);
+  }
+
+  /** Image-to-image: the request's image noised by `strength`, then denoised (see Img2ImgRequest). */
+  img2img(request: Img2ImgRequest): Promise<Img2ImgResult> {
+    return img2img(this, request);
+  }
+
+  /** Inpainting: repaints the mask's white region (latent blending, or a 9-channel inpainting UNet). */
+  inpaint(request: InpaintRequest): Promise<InpaintResult> {
+    return inpaint(this, request);
   }
 
   loadLora(path: string, options: LoadLoraOptions = {}): Promise<LoadedLora> {
@@ -131,6 +147,7 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   async release(): Promise<void> {
     await this.unet.release();
     await this.vae.release();
+    await this.decoder.release();
     await this.prompts.release();
   }
 

@@ -3,6 +3,7 @@
  * scheduler's init_noise_sigma), the denoising loop, then the VAE decode.
  */
 import { denoise } from './denoise.js';
+import { prepareControl, type ControlNetRequest } from './controlnet.js';
 import { prepareGeneration, toImages, type GenerationRequest } from './generation.js';
 import type { GeneratedImage } from './image.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
@@ -16,8 +17,14 @@ export interface GenerationResult {
   timesteps: readonly number[];
 }
 
-export async function txt2img(pipe: StableDiffusionPipeline, request: GenerationRequest): Promise<GenerationResult> {
-  const p = await prepareGeneration(pipe, request);
+export interface Txt2ImgRequest extends GenerationRequest {
+  /** Conditions the UNet on a hint image through a ControlNet (default size: the image's). */
+  controlnet?: ControlNetRequest;
+}
+
+export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgRequest): Promise<GenerationResult> {
+  const control = request.controlnet && (await prepareControl(pipe, request.controlnet, request));
+  const p = await prepareGeneration(pipe, control ? { ...request, width: control.width, height: control.height } : request);
   const f = pipe.vaeScaleFactor;
   const [h, w] = [p.height / f, p.width / f];
   const plan = p.scheduler.setTimesteps(request.steps ?? 4);
@@ -29,7 +36,7 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Generation
     firstIndex: 0,
     latents: sigma === 1 ? noise : noise.map((v) => v * sigma),
     batch: p.batch,
-    unet: (x, n, t) => pipe.predictNoise(x, n, h, w, t, p.cond),
+    unet: control ? control.unetCall(p, h, w, plan.timesteps.length) : (x, n, t) => pipe.predictNoise(x, n, h, w, t, p.cond),
     guidanceScale: p.guidanceScale,
     cfg: p.cfg,
     guidanceRescale: request.guidanceRescale,
@@ -39,7 +46,7 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Generation
     onStep: request.onStep,
   });
   const decoded = await pipe.decodeLatents(latents, p.batch, h, w);
-  const images = toImages(decoded, p.batch, p.height, p.width, generationParameters(request, p.scheduler.name, plan.timesteps));
+  const images = toImages(decoded, p.batch, p.height, p.width, { ...generationParameters(request, p.scheduler.name, plan.timesteps), ...control?.parameters });
   return { images, latents, truncated: p.truncated, timesteps: plan.timesteps };
 }
 

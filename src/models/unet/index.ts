@@ -4,5 +4,5 @@ export { ACTIVATIONS, activation, sinusoidalTimestepEmbedding, timestepFrequenci
 export { resnetBlock2D, type ResnetOptions } from './resnet.js';
 export { transformer2D, basicTransformerBlock, attentionLayer, gegluFeedForward, type Transformer2DOptions } from './transformer-2d.js';
 export { downBlock, midBlock, upBlock, downsample2D, upsample2D, type BlockInputs, type DownBlockResult } from './blocks.js';
-export { unet2DConditionModel, type UNetInputs, type UNetBuildOptions } from './unet-2d-condition.js';
+export { unet2DConditionModel, unetTimeEmbedding, type UNetInputs, type UNetBuildOptions } from './unet-2d-condition.js';
 export { randomUNetWeights } from './init.js';

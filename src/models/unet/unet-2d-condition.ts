@@ -57,7 +57,7 @@ function batchTimesteps(timestep: Value, batch: number): Value {
 }
 
 /** SDXL add_embedding(concat(text_embeds, flatten(add_time_proj(time_ids)))). */
-function textTimeEmbedding(scope: Scope, config: UNetConfig, layout: UNetLayout, inputs: UNetInputs): Value {
+function textTimeEmbedding(scope: Scope, config: UNetConfig, layout: UNetLayout, inputs: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>): Value {
   const { textEmbeds, timeIds } = inputs;
   if (!textEmbeds || !timeIds) return fail('addition_embed_type "text_time" needs inputs textEmbeds and timeIds');
   const batch = textEmbeds.shape[0];
@@ -73,8 +73,17 @@ function textTimeEmbedding(scope: Scope, config: UNetConfig, layout: UNetLayout,
   return timestepMlp(scope.sub('add_embedding'), addEmbeds, { outDim: layout.timeEmbedDim });
 }
 
-/** The embedding fed to every resnet: time_embedding(time_proj(t)) [+ add_embedding] [→ time_embed_act]. */
-function timeEmbedding(scope: Scope, config: UNetConfig, layout: UNetLayout, inputs: UNetInputs, record: (k: string, v: Value) => void): Value {
+/**
+ * The embedding fed to every resnet: time_embedding(time_proj(t)) [+ add_embedding] [→ time_embed_act].
+ * Shared with ControlNetModel, whose time embedding is the same module tree.
+ */
+export function unetTimeEmbedding(
+  scope: Scope,
+  config: UNetConfig,
+  layout: UNetLayout,
+  inputs: Pick<UNetInputs, 'sample' | 'timestep' | 'timestepCond' | 'textEmbeds' | 'timeIds'>,
+  record: (k: string, v: Value) => void = () => {},
+): Value {
   const batch = inputs.sample.shape[0];
   const sinusoid = sinusoidalTimestepEmbedding(batchTimesteps(inputs.timestep, batch), layout.timestepInputDim, {
     flipSinToCos: config.flip_sin_to_cos,
@@ -129,7 +138,7 @@ export function unet2DConditionModel(scope: Scope, config: UNetConfig, inputs: U
   const layout = resolveUNetLayout(config);
   checkInputs(config, layout, inputs);
   const record = (name: string, v: Value): void => void options.activations?.set(name, v);
-  const io: BlockInputs = { temb: timeEmbedding(scope, config, layout, inputs, record), context: inputs.encoderHiddenStates, common: layout.common };
+  const io: BlockInputs = { temb: unetTimeEmbedding(scope, config, layout, inputs, record), context: inputs.encoderHiddenStates, common: layout.common };
 
   const input = config.center_input_sample ? inputs.sample.mul(2).sub(1) : inputs.sample;
   const k = config.conv_in_kernel;

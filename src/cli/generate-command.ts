@@ -1,0 +1,257 @@
+// `tdd generate "<prompt>"`: loads a model (and LoRAs), samples with a preset or explicit settings, and
+// writes PNGs carrying A1111-style `parameters` (optionally JSON sidecars). Progress on stderr; with --json
+// one JSON object on stdout. Flag parsing is in generate-options.ts, output naming in generate-output.ts.
+import { basename, extname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { formatA1111Parameters, type ImageMetadata, type LoraUse } from '../pipelines/metadata.js';
+import { loadPipeline, type StableDiffusionPipeline } from '../pipelines/pipeline.js';
+import type { GenerationRequest } from '../pipelines/generation.js';
+import type { GenerationResult } from '../pipelines/txt2img.js';
+import { loadControlNet, type ControlNet } from '../pipelines/controlnet.js';
+import { createScheduler, SchedulerConfigError } from '../schedulers/index.js';
+import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
+import { LoraError } from '../weights/lora-formats.js';
+import { UsageError } from './errors.js';
+import { addGenerateOptions, settingsFrom, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
+import { outputPaths, planOutput, sidecarPath, writeImages, type ImageOutput } from './generate-output.js';
+import { StepProgress } from './progress.js';
+
+interface AppliedLora extends LoraUse {
+  path: string;
+}
+
+/** What a run reports (the --json object). */
+export interface GenerateReport {
+  images: { path: string; index: number; width: number; height: number; sidecar?: string }[];
+  parameters: Record<string, unknown>;
+  timings: Record<string, number | undefined>;
+  warnings: string[];
+  truncated: string[];
+}
+
+export function registerGenerateCommand(program: Command): void {
+  const command = program
+    .command('generate')
+    .description('generate images from a prompt (PNG with A1111-style parameters; see --preset)')
+    .argument('<prompt>', 'the text prompt');
+  addGenerateOptions(command).action(async (prompt: string, flags: GenerateFlags) => {
+    const version = `tdd-diffusion ${program.version() ?? 'unknown'}`;
+    const report = await runGenerate(settingsFrom(prompt, flags), version);
+    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else process.stdout.write(report.images.map((i) => `${i.path}\n`).join(''));
+  });
+}
+
+const elapsed = (since: number) => Math.round(performance.now() - since);
+
+/** Warnings are kept for the report and shown on stderr unless --quiet or --json. */
+class RunLog {
+  readonly warnings: string[] = [];
+  constructor(private readonly flags: GenerateFlags) {}
+  say(line: string): void {
+    if (!this.flags.quiet && !this.flags.json) process.stderr.write(`${line}\n`);
+  }
+  warn(message: string): void {
+    this.warnings.push(message);
+    this.say(`warning: ${message}`);
+  }
+}
+
+export async function runGenerate(s: GenerateSettings, version: string): Promise<GenerateReport> {
+  const t0 = performance.now();
+  const timings: Record<string, number | undefined> = {};
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = elapsed(t);
+    }
+  };
+  const log = new RunLog(s.flags);
+  const plan = planOutput(s.flags.out, s.flags.batch);
+  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer }));
+  let controlnet: ControlNet | undefined;
+  try {
+    controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet);
+    checkAgainstModel(pipe, s);
+    s.sampling.warnings.forEach((w) => log.warn(w));
+    const loras = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
+    const model = await timed('hashMs', () => hashModelAndLoras(pipe, loras));
+    log.say(`seed: ${s.seed}`);
+    const { result, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
+    for (const p of result.truncated) log.warn(`prompt truncated to the text encoder's 77 tokens (use --long-prompts chunk): ${JSON.stringify(p)}`);
+    const parameters = runParameters(s, result, model, loras, pipe);
+    const outputs = imageOutputs(s, result, parameters, model, loras, version, outputPaths(plan, result.images.length, s.seed, new Date()));
+    await timed('saveMs', () => writeImages(outputs));
+    return {
+      images: outputs.map((o, index) => ({ path: o.path, index, width: o.image.width, height: o.image.height, sidecar: o.sidecar ? sidecarPath(o.path) : undefined })),
+      parameters,
+      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0) },
+      warnings: log.warnings,
+      truncated: result.truncated,
+    };
+  } finally {
+    await controlnet?.release();
+    await pipe.release();
+  }
+}
+
+/** Size vs. the VAE factor and steps vs. the scheduler, before any heavy work, naming the flag at fault. */
+function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): void {
+  const f = pipe.vaeScaleFactor;
+  for (const [flag, v] of [['--width', s.flags.width], ['--height', s.flags.height]] as const) {
+    if (v !== undefined && v % f !== 0) throw new UsageError(`${flag} must be a multiple of ${f}, this model's VAE factor (got ${v})`);
+  }
+  const { scheduler, steps } = s.sampling;
+  const planner = createScheduler(scheduler, { ...pipe.components.schedulerConfig }); // a bad model config is not a --steps problem
+  try {
+    planner.setTimesteps(steps);
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof SchedulerConfigError) throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
+    throw e;
+  }
+}
+
+async function applyLoras(pipe: StableDiffusionPipeline, specs: readonly LoraSpec[], log: RunLog): Promise<AppliedLora[]> {
+  const applied: AppliedLora[] = [];
+  for (const spec of specs) {
+    try {
+      const loaded = await pipe.loadLora(spec.path, { scale: spec.scale });
+      if (loaded.matches.some((m) => m.unmatched.length > 0)) log.warn(`--lora ${spec.path}: not every module matched this model:\n${loaded.report}`);
+      applied.push({ name: loaded.name, weight: spec.scale, path: spec.path });
+    } catch (e) {
+      if (e instanceof LoraError) throw new UsageError(`--lora: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+  return applied;
+}
+
+interface ModelIdentity {
+  path: string;
+  name: string;
+  hash?: string;
+}
+
+const isFile = (path: string): boolean => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A1111 hashes the checkpoint file; for a diffusers folder the UNet's weights file stands in for it (its
+ * shard index for a sharded UNet). LoRAs get the safetensors-data hash A1111 shows as "Lora hashes".
+ */
+async function hashModelAndLoras(pipe: StableDiffusionPipeline, loras: AppliedLora[]): Promise<ModelIdentity> {
+  const cache = new FileHashCache(defaultHashCacheFile());
+  const path = pipe.components.path;
+  const singleFile = isFile(path);
+  const weights = singleFile ? path : pipe.components.unet.source.origin;
+  const name = singleFile ? basename(path, extname(path)) : basename(resolve(path));
+  const hash = isFile(weights) ? await cache.hash(weights, 'file') : undefined;
+  for (const lora of loras) lora.hash = await cache.hash(lora.path, 'safetensors-data');
+  return { path, name, hash };
+}
+
+function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): GenerationRequest {
+  const { flags, sampling } = s;
+  return {
+    prompt: s.prompt,
+    negativePrompt: flags.negative,
+    numImages: flags.batch,
+    width: flags.width,
+    height: flags.height,
+    steps: sampling.steps,
+    scheduler: sampling.scheduler,
+    guidanceScale: sampling.guidanceScale,
+    guidanceRescale: flags.guidanceRescale,
+    eta: sampling.eta,
+    seed: s.seed,
+    longPrompts: flags.longPrompts,
+    onStep,
+  };
+}
+
+async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, controlnet?: ControlNet) {
+  const { flags } = s;
+  const progress = new StepProgress({ enabled: !flags.quiet && process.stderr.isTTY === true });
+  progress.start(s.sampling.steps);
+  const request = requestFor(s, ({ step, steps }) => progress.step(step + 1, steps));
+  let result: GenerationResult;
+  try {
+    if (flags.mask) result = await pipe.inpaint({ ...request, image: flags.initImage!, mask: flags.mask, strength: flags.strength });
+    else if (flags.initImage) result = await pipe.img2img({ ...request, image: flags.initImage, strength: flags.strength });
+    else if (controlnet) result = await pipe.txt2img({ ...request, controlnet: { model: controlnet, image: flags.controlImage!, conditioningScale: flags.controlnetScale } });
+    else result = await pipe.txt2img(request);
+  } finally {
+    progress.stop();
+  }
+  return { result, stepTimings: progress.timings() };
+}
+
+function runParameters(s: GenerateSettings, result: GenerationResult, model: ModelIdentity, loras: AppliedLora[], pipe: StableDiffusionPipeline): Record<string, unknown> {
+  const { flags, sampling } = s;
+  const first = result.images[0];
+  return {
+    prompt: s.prompt,
+    negativePrompt: flags.negative ?? '',
+    preset: sampling.preset ?? null,
+    scheduler: sampling.scheduler,
+    steps: sampling.steps,
+    timesteps: [...result.timesteps],
+    guidanceScale: sampling.guidanceScale,
+    guidanceRescale: flags.guidanceRescale ?? null,
+    eta: sampling.eta ?? null,
+    seed: String(s.seed),
+    randomSeed: s.randomSeed,
+    width: first.width,
+    height: first.height,
+    batch: flags.batch,
+    mode: flags.mask ? 'inpaint' : flags.initImage ? 'img2img' : 'txt2img',
+    strength: flags.initImage ? (first.parameters.strength ?? null) : null,
+    initImage: flags.initImage ?? null,
+    mask: flags.mask ?? null,
+    controlnet: flags.controlnet ? { path: flags.controlnet, image: flags.controlImage, scale: flags.controlnetScale ?? 1 } : null,
+    longPrompts: flags.longPrompts,
+    model: { path: model.path, name: model.name, sha256: model.hash ?? null, family: pipe.family },
+    loras: loras.map((l) => ({ name: l.name, path: l.path, weight: l.weight, sha256: l.hash ?? null })),
+  };
+}
+
+function imageOutputs(s: GenerateSettings, result: GenerationResult, parameters: Record<string, unknown>, model: ModelIdentity, loras: AppliedLora[], version: string, paths: string[]): ImageOutput[] {
+  return result.images.map((image, index) => {
+    const metadata: ImageMetadata = {
+      prompt: s.prompt,
+      negativePrompt: s.flags.negative,
+      steps: s.sampling.steps,
+      scheduler: s.sampling.scheduler,
+      guidanceScale: s.sampling.guidanceScale,
+      seed: s.seed,
+      width: image.width,
+      height: image.height,
+      model: { name: model.name, hash: model.hash },
+      loras,
+      eta: s.sampling.eta,
+      guidanceRescale: s.flags.guidanceRescale,
+      strength: typeof parameters.strength === 'number' ? parameters.strength : undefined,
+      batchSize: result.images.length,
+      batchIndex: index,
+      extra: controlNetFields(s.flags),
+      version,
+    };
+    const text = formatA1111Parameters(metadata);
+    const sidecar = s.flags.jsonSidecar ? { image: basename(paths[index]), index, parameters: text, ...parameters, version } : undefined;
+    return { image, path: paths[index], parameters: text, sidecar };
+  });
+}
+
+/** As sd-webui-controlnet records a unit (no preprocessor here: the control image is used as given). */
+function controlNetFields(flags: GenerateFlags): Record<string, string> | undefined {
+  if (!flags.controlnet) return undefined;
+  return { 'ControlNet 0': `Module: none, Model: ${basename(resolve(flags.controlnet))}, Weight: ${flags.controlnetScale ?? 1}` };
+}

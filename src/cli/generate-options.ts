@@ -1,0 +1,159 @@
+// `tdd generate` flags: their declaration, parsing (each error names its flag) and the checks that need no
+// model. Checks that need the model (size vs. the VAE factor, steps vs. the scheduler) are in generate-command.
+import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { usesGuidance } from '../pipelines/guidance.js';
+import { presetNames, presets, resolveSampling, type ResolvedSampling } from '../pipelines/presets.js';
+import type { LongPromptMode } from '../pipelines/prompt-encoding.js';
+import { isSchedulerName, schedulerNames } from '../schedulers/index.js';
+import { UsageError, parseInteger, parseNumber } from './errors.js';
+
+export interface LoraSpec {
+  path: string;
+  scale: number;
+}
+
+/** The flags as commander hands them over (undefined = not given). */
+export interface GenerateFlags {
+  model?: string;
+  tokenizer?: string;
+  variant?: string;
+  lora: LoraSpec[];
+  preset?: string;
+  scheduler?: string;
+  steps?: number;
+  guidance?: number;
+  guidanceRescale?: number;
+  eta?: number;
+  seed?: bigint;
+  negative?: string;
+  width?: number;
+  height?: number;
+  batch: number;
+  initImage?: string;
+  strength?: number;
+  mask?: string;
+  controlnet?: string;
+  controlImage?: string;
+  controlnetScale?: number;
+  longPrompts: LongPromptMode;
+  out?: string;
+  jsonSidecar?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Everything a run needs that could be decided without loading the model. */
+export interface GenerateSettings {
+  prompt: string;
+  flags: GenerateFlags;
+  sampling: ResolvedSampling;
+  seed: bigint;
+  /** True when the seed was drawn at random (it is printed so the image can be remade). */
+  randomSeed: boolean;
+}
+
+export const HOW_TO_GET_A_MODEL = [
+  'no model given: pass --model <diffusers folder | checkpoint.safetensors> (the built-in model comes in a later release).',
+  'To get one, download a Stable Diffusion 1.5 or SDXL model in diffusers layout, e.g.',
+  '  huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir sd15 --include model_index.json "*/*.json" "*/*.txt" \\',
+  '    text_encoder/model.safetensors unet/diffusion_pytorch_model.safetensors vae/diffusion_pytorch_model.safetensors',
+  'then add a distillation LoRA for few-step sampling: --model sd15 --lora <TDD/TCD/LCM LoRA>.safetensors --preset tdd',
+].join('\n');
+
+/** `FILE[:SCALE]`: the scale is split off only when what follows the last ':' is a number (so C:\ paths work). */
+export function parseLoraSpec(value: string, previous: LoraSpec[] = []): LoraSpec[] {
+  const colon = value.lastIndexOf(':');
+  const tail = colon >= 0 ? value.slice(colon + 1) : '';
+  const hasScale = tail.trim() !== '' && Number.isFinite(Number(tail));
+  const spec = hasScale ? { path: value.slice(0, colon), scale: Number(tail) } : { path: value, scale: 1 };
+  if (spec.path === '') throw new UsageError(`--lora needs a file (got "${value}")`);
+  return [...previous, spec];
+}
+
+/** Seeds are torch's: any integer in [-2^63, 2^64); negative values wrap as torch's do. */
+export function parseSeed(value: string): bigint {
+  if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--seed must be an integer (got "${value}")`);
+  const seed = BigInt(value.trim());
+  if (seed < -(1n << 63n) || seed >= 1n << 64n) throw new UsageError(`--seed must be in [-2^63, 2^64) (got ${value})`);
+  return seed;
+}
+
+const integer = (flag: string) => (v: string) => parseInteger(flag, v);
+const number = (flag: string) => (v: string) => parseNumber(flag, v);
+
+export function addGenerateOptions(command: Command): Command {
+  const presetHelp = presetNames.map((n) => `${n} = ${presets[n].summary}`).join('; ');
+  return command
+    .option('-m, --model <path>', 'a diffusers model folder or a single-file .safetensors checkpoint (required for now)')
+    .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
+    .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
+    .addOption(new Option('--lora <file[:scale]>', 'LoRA to apply (repeatable; scale default 1)').argParser(parseLoraSpec).default([], 'none'))
+    .addOption(new Option('-p, --preset <name>', `sampling preset (${presetHelp}); default: tdd, or the family of --scheduler`).choices(presetNames))
+    .option('-s, --scheduler <name>', `scheduler, overrides the preset's (${schedulerNames.join(', ')})`)
+    .option('-n, --steps <n>', 'inference steps (overrides the preset)', integer('--steps'))
+    .option('-g, --guidance <scale>', 'classifier-free guidance scale; ≤ 1 disables CFG (overrides the preset)', number('--guidance'))
+    .option('--guidance-rescale <phi>', 'guidance rescale φ in [0, 1]', number('--guidance-rescale'))
+    .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
+    .option('--seed <seed>', 'random seed (default: random, printed)', parseSeed)
+    .option('--negative <text>', 'negative prompt (used when guidance > 1)')
+    .option('-W, --width <px>', "image width (default: the model's native size)", integer('--width'))
+    .option('-H, --height <px>', "image height (default: the model's native size)", integer('--height'))
+    .option('-b, --batch <n>', 'images per prompt (one seed, one generator, as diffusers)', integer('--batch'), 1)
+    .option('--init-image <file>', 'image-to-image: start from this image')
+    .option('--strength <s>', 'image-to-image strength in (0, 1] (default 0.8; inpainting 1)', number('--strength'))
+    .option('--mask <file>', 'inpainting mask (white = repaint), with --init-image')
+    .option('--controlnet <dir>', 'ControlNet model folder, with --control-image')
+    .option('--control-image <file>', 'ControlNet conditioning image (edges, depth ...); sets the default size')
+    .option('--controlnet-scale <s>', 'ControlNet conditioning scale (default 1)', number('--controlnet-scale'))
+    .addOption(new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk').choices(['truncate', 'chunk']).default('truncate'))
+    .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
+    .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')
+    .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')
+    .option('-q, --quiet', 'no progress bar or messages on stderr');
+}
+
+function checkRange(flag: string, value: number | undefined, min: number, max: number, { minOpen = false } = {}): void {
+  if (value === undefined) return;
+  if (value > max || value < min || (minOpen && value === min)) {
+    throw new UsageError(`${flag} must be in ${minOpen ? '(' : '['}${min}, ${max}] (got ${value})`);
+  }
+}
+
+function checkPairs(f: GenerateFlags): void {
+  if (f.strength !== undefined && !f.initImage) throw new UsageError('--strength applies only with --init-image');
+  if (f.mask && !f.initImage) throw new UsageError('--mask needs --init-image (the image to inpaint)');
+  if (f.controlnet && !f.controlImage) throw new UsageError('--controlnet needs --control-image');
+  if (f.controlImage && !f.controlnet) throw new UsageError('--control-image needs --controlnet');
+  if (f.controlnetScale !== undefined && !f.controlnet) throw new UsageError('--controlnet-scale applies only with --controlnet');
+  if (f.controlnet && f.initImage) throw new UsageError('--controlnet works with text-to-image only (not with --init-image or --mask)');
+  for (const [flag, path] of [['--init-image', f.initImage], ['--mask', f.mask], ['--control-image', f.controlImage], ['--controlnet', f.controlnet]] as const) {
+    if (path && !existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
+  }
+}
+
+/** Validates the flags that need no model and resolves preset + explicit values. */
+export function settingsFrom(prompt: string, f: GenerateFlags): GenerateSettings {
+  if (!f.model) throw new UsageError(HOW_TO_GET_A_MODEL);
+  if (!existsSync(f.model)) throw new UsageError(`--model: ${f.model} does not exist`);
+  if (f.scheduler !== undefined && !isSchedulerName(f.scheduler)) {
+    throw new UsageError(`--scheduler: unknown scheduler "${f.scheduler}"; choose one of: ${schedulerNames.join(', ')}`);
+  }
+  checkRange('--steps', f.steps, 1, 1000);
+  checkRange('--guidance', f.guidance, 0, Number.MAX_VALUE);
+  checkRange('--guidance-rescale', f.guidanceRescale, 0, 1);
+  checkRange('--eta', f.eta, 0, 1);
+  checkRange('--strength', f.strength, 0, 1, { minOpen: true });
+  checkRange('--batch', f.batch, 1, 64);
+  checkRange('--width', f.width, 1, 16384);
+  checkRange('--height', f.height, 1, 16384);
+  checkRange('--controlnet-scale', f.controlnetScale, 0, Number.MAX_VALUE);
+  checkPairs(f);
+  for (const l of f.lora) if (!existsSync(l.path)) throw new UsageError(`--lora: ${l.path} does not exist`);
+  const sampling = resolveSampling({ preset: f.preset, scheduler: f.scheduler, steps: f.steps, guidanceScale: f.guidance, eta: f.eta });
+  if (f.negative && !usesGuidance(sampling.guidanceScale)) sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
+  const randomSeed = f.seed === undefined;
+  const seed = f.seed ?? BigInt(randomInt(0, 2 ** 32));
+  return { prompt, flags: f, sampling, seed, randomSeed };
+}

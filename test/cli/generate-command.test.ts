@@ -1,0 +1,249 @@
+// `tdd generate` run as a user would: the built binary (npm test builds dist/ first) on the tiny-sd fixture
+// (64×64, 1–4 steps), each run in its own temp folder with its own hash cache.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { StepProgress, formatSeconds } from '../../src/cli/progress.js';
+import { parseLoraSpec, parseSeed } from '../../src/cli/generate-options.js';
+import { fileTimestamp, planOutput } from '../../src/cli/generate-output.js';
+import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
+import { readPngText } from '../../src/util/png.js';
+import { SafetensorsFile } from '../../src/weights/index.js';
+import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
+import { sharedPath } from '../helpers/shared.js';
+
+const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
+const model = sharedPath('fixtures', 'tiny-sd');
+const kohyaLora = sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors');
+const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
+/** sha256 of tiny-sd/unet/diffusion_pytorch_model.safetensors, cut to A1111's 10 digits. */
+const MODEL_HASH = '15ee4085f9';
+
+function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-gen-'))) {
+  const r = spawnSync(process.execPath, [bin, 'generate', ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') } });
+  return { ...r, cwd };
+}
+
+function assertOk(r: ReturnType<typeof tdd>): void {
+  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+}
+
+/**
+ * A diffusers ControlNet folder for tiny-sd: the ControlNet golden's config, its `controlnet_*` weights, and
+ * the fixture UNet's weights for everything else (diffusers' ControlNetModel.from_unet).
+ */
+function tinyControlNetFolder(): string {
+  const golden = (ext: string) => fileURLToPath(new URL(`../golden/controlnet-tiny-sd.${ext}`, import.meta.url));
+  const index = JSON.parse(readFileSync(golden('json'), 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'tdd-controlnet-'));
+  const own = SafetensorsFile.open(golden('safetensors'));
+  const unet = SafetensorsFile.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
+  const tensors = Object.entries(index.state_dict as Record<string, number[]>).map(([name, shape]) => ({
+    name, shape, dtype: 'F32' as const, data: (own.has(name) ? own : unet).float32(name),
+  }));
+  writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(index.config));
+  own.close();
+  unet.close();
+  return dir;
+}
+
+async function readPng(path: string) {
+  const bytes = readFileSync(path);
+  const meta = await sharp(bytes).metadata();
+  const pixels = await sharp(bytes).raw().toBuffer();
+  return { meta, pixels, text: readPngText(bytes), parsed: parseA1111Parameters(readPngText(bytes).parameters) };
+}
+
+describe('tdd generate', () => {
+  test('--json: one image with the TDD defaults, PNG parameters as A1111 writes them; --out FILE gives the same pixels', async () => {
+    const r = tdd(['a photo of a cat', '--model', model, '--steps', '2', '--seed', '7', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.images.length, 1);
+    assert.match(out.images[0].path, /^outputs\/\d{8}-\d{6}-7-0\.png$/);
+    assert.deepEqual(
+      [out.parameters.preset, out.parameters.scheduler, out.parameters.steps, out.parameters.guidanceScale, out.parameters.eta, out.parameters.seed],
+      ['tdd', 'tdd', 2, 1.7, 0.2, '7'],
+    );
+    assert.deepEqual(out.parameters.timesteps, [999, 499]);
+    assert.equal(out.parameters.model.sha256.slice(0, 10), MODEL_HASH);
+    assert.ok(out.timings.generateMs > 0 && out.timings.totalMs >= out.timings.generateMs);
+    assert.deepEqual(out.warnings, ['2 steps is outside what tdd was distilled for (4–8 steps); expect lower quality']);
+    assert.deepEqual(out.truncated, []);
+    const png = await readPng(join(r.cwd, out.images[0].path));
+    assert.deepEqual([png.meta.width, png.meta.height, png.meta.channels, png.meta.format], [64, 64, 3, 'png']);
+    assert.equal(
+      png.text.parameters,
+      `a photo of a cat\nSteps: 2, Sampler: TDD, CFG scale: 1.7, Seed: 7, Size: 64x64, Model hash: ${MODEL_HASH}, Model: tiny-sd, Eta: 0.2, Version: tdd-diffusion 0.1.0`,
+    );
+    const again = tdd(['a photo of a cat', '--model', model, '--steps', '2', '--seed', '7', '--out', 'sub/cat.png', '-q'], r.cwd);
+    assertOk(again);
+    assert.equal(again.stdout, 'sub/cat.png\n');
+    assert.equal(again.stderr, '', '--quiet prints nothing on stderr');
+    assert.ok((await readPng(join(r.cwd, 'sub', 'cat.png'))).pixels.equals(png.pixels), 'same seed and settings, same pixels');
+  });
+
+  test('LoRA FILE:SCALE, negative prompt, batch of 2 and JSON sidecars', async () => {
+    const r = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '3', '--lora', `${kohyaLora}:0.5`, '--negative', 'blurry, dark', '--batch', '2', '--json-sidecar', '--out', 'imgs', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.images.length, 2);
+    assert.deepEqual(out.parameters.loras.map((l: any) => [l.name, l.weight]), [['tiny-sd-lora-kohya', 0.5]]);
+    const pngs = await Promise.all(out.images.map((i: any) => readPng(join(r.cwd, i.path))));
+    assert.ok(!pngs[0].pixels.equals(pngs[1].pixels), 'one generator, two different images');
+    for (const [index, png] of pngs.entries()) {
+      assert.equal(png.parsed.prompt, 'a cat <lora:tiny-sd-lora-kohya:0.5>');
+      assert.equal(png.parsed.negativePrompt, 'blurry, dark');
+      assert.equal(png.parsed.fields['Lora hashes'], 'tiny-sd-lora-kohya: 36d93b7dc30b');
+      assert.deepEqual([png.parsed.fields['Batch size'], png.parsed.fields['Batch pos'], png.parsed.fields.Seed], ['2', String(index), '3']);
+      const sidecarPath = join(r.cwd, out.images[index].sidecar);
+      assert.equal(sidecarPath, join(r.cwd, out.images[index].path.replace(/\.png$/, '.json')));
+      const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
+      assert.equal(sidecar.parameters, png.text.parameters);
+      assert.deepEqual([sidecar.index, sidecar.seed, sidecar.negativePrompt, sidecar.loras[0].weight], [index, '3', 'blurry, dark', 0.5]);
+    }
+    const plain = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '3', '--negative', 'blurry, dark', '--out', 'plain.png', '-q'], r.cwd);
+    assertOk(plain);
+    assert.ok(!(await readPng(join(r.cwd, 'plain.png'))).pixels.equals(pngs[0].pixels), 'the LoRA changes the image');
+  });
+
+  test('text mode: a random seed is printed and names the file; dmd2 1-step preset; truncation warned', async () => {
+    const longPrompt = `a dog ${'very '.repeat(100)}happy`;
+    const r = tdd([longPrompt, '--model', model, '--preset', 'dmd2', '--steps', '1']);
+    assertOk(r);
+    assert.match(r.stderr, /warning: prompt truncated to the text encoder's 77 tokens \(use --long-prompts chunk\)/);
+    const seed = /^seed: (\d+)$/m.exec(r.stderr)?.[1];
+    assert.ok(seed, r.stderr);
+    const [path] = r.stdout.trim().split('\n');
+    assert.match(path, new RegExp(`^outputs/\\d{8}-\\d{6}-${seed}-0\\.png$`));
+    const { parsed } = await readPng(join(r.cwd, path));
+    assert.deepEqual([parsed.fields.Sampler, parsed.fields.Steps, parsed.fields['CFG scale'], parsed.fields.Seed, parsed.fields.Eta], ['DMD2', '1', '0', seed, undefined]);
+    assert.equal(parsed.prompt, longPrompt, 'the PNG keeps the whole prompt');
+    const chunked = tdd([longPrompt, '--model', model, '--preset', 'dmd2', '--steps', '1', '--long-prompts', 'chunk', '--json'], r.cwd);
+    assertOk(chunked);
+    const out = JSON.parse(chunked.stdout);
+    assert.deepEqual([out.truncated, out.warnings, out.parameters.longPrompts], [[], [], 'chunk']);
+  });
+
+  test('--init-image/--strength run image-to-image and record the strength', async () => {
+    const r = tdd(['a cat', '--model', model, '--steps', '4', '--init-image', initImage, '--strength', '0.5', '--seed', '1', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.parameters.mode, out.parameters.strength, out.parameters.timesteps], ['img2img', 0.5, [499, 251]]);
+    const { parsed } = await readPng(join(r.cwd, out.images[0].path));
+    assert.equal(parsed.fields['Denoising strength'], '0.5');
+  });
+
+  test('--controlnet/--control-image/--controlnet-scale condition text-to-image and are recorded', async () => {
+    const controlnet = tinyControlNetFolder();
+    const args = ['a cat', '--model', model, '--steps', '2', '--seed', '5', '--json'];
+    const r = tdd([...args, '--controlnet', controlnet, '--control-image', initImage, '--controlnet-scale', '0.7']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(out.parameters.controlnet, { path: controlnet, image: initImage, scale: 0.7 });
+    const png = await readPng(join(r.cwd, out.images[0].path));
+    assert.equal(png.parsed.fields['ControlNet 0'], `Module: none, Model: ${controlnet.split('/').at(-1)}, Weight: 0.7`);
+    const plain = tdd(args, r.cwd);
+    assertOk(plain);
+    assert.ok(!(await readPng(join(r.cwd, JSON.parse(plain.stdout).images[0].path))).pixels.equals(png.pixels), 'the ControlNet changes the image');
+  });
+
+  test('a LoRA for another model: exit 2 with the unmatched modules, nothing written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tdd-gen-'));
+    const lora = join(dir, 'sdxl-style.safetensors');
+    const zeros = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape[0] * shape[1]) });
+    const modules = ['lora_unet_input_blocks_7_1_transformer_blocks_0_attn1_to_q', 'lora_unet_output_blocks_8_1_proj_out'];
+    writeSafetensors(lora, modules.flatMap((m) => [{ name: `${m}.lora_down.weight`, ...zeros([4, 640]) }, { name: `${m}.lora_up.weight`, ...zeros([640, 4]) }]));
+    const r = tdd(['a cat', '--model', model, '--steps', '2', '--lora', `${lora}:0.8`], dir);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /error: --lora: .*sdxl-style\.safetensors: no LoRA module matches this model's weights/);
+    assert.match(r.stderr, /unet: 0 of 2 LoRA modules matched; no weight for input_blocks_7_1_transformer_blocks_0_attn1_to_q, output_blocks_8_1_proj_out/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(!existsSync(join(dir, 'outputs')) || readdirSync(join(dir, 'outputs')).length === 0);
+  });
+
+  test('no --model: exit 2 with how to get a model', () => {
+    const r = tdd(['a cat']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^error: no model given: pass --model/);
+    assert.match(r.stderr, /huggingface-cli download stable-diffusion-v1-5\/stable-diffusion-v1-5/);
+  });
+
+  test('bad flags: exit 2, one message naming the flag, no stack trace', () => {
+    const cases: [string[], RegExp][] = [
+      [['--width', '63'], /--width must be a multiple of 2, this model's VAE factor \(got 63\)/],
+      [['--height', '0'], /--height must be in \[1, 16384\] \(got 0\)/],
+      [['--steps', '0'], /--steps must be in \[1, 1000\] \(got 0\)/],
+      [['--steps', '300'], /--steps 300 with the tdd scheduler: tdd: steps \(300\) cannot exceed tdd_train_step \(250\)/],
+      [['--steps', 'four'], /--steps must be an integer \(got "four"\)/],
+      [['--guidance', '-1'], /--guidance must be in \[0, /],
+      [['--eta', '2'], /--eta must be in \[0, 1\] \(got 2\)/],
+      [['--seed', '1.5'], /--seed must be an integer/],
+      [['--preset', 'turbo'], /option '-p, --preset <name>' argument 'turbo' is invalid/],
+      [['--scheduler', 'pndm'], /--scheduler: unknown scheduler "pndm"/],
+      [['--batch', '2', '--out', 'one.png'], /--out names one file but this run makes 2 images/],
+      [['--out', 'x.jpg'], /--out: only PNG output is supported/],
+      [['--strength', '0.5'], /--strength applies only with --init-image/],
+      [['--init-image', '/nonexistent.png'], /--init-image: \/nonexistent\.png does not exist/],
+      [['--lora', '/nonexistent.safetensors:0.5'], /--lora: \/nonexistent\.safetensors does not exist/],
+      [['--controlnet', model], /--controlnet needs --control-image/],
+      [['--controlnet', model, '--control-image', initImage, '--init-image', initImage], /--controlnet works with text-to-image only/],
+      [['--controlnet-scale', '0.5'], /--controlnet-scale applies only with --controlnet/],
+    ];
+    for (const [args, message] of cases) {
+      const r = tdd(['a cat', '--model', model, ...args]);
+      assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status} ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+    const missing = tdd(['a cat', '--model', '/nonexistent/model']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--model: \/nonexistent\/model does not exist/);
+  });
+});
+
+describe('generate helpers', () => {
+  test('--lora FILE[:SCALE] keeps colons that are not a scale', () => {
+    assert.deepEqual(parseLoraSpec('a.safetensors:0.5'), [{ path: 'a.safetensors', scale: 0.5 }]);
+    assert.deepEqual(parseLoraSpec('C:\\loras\\x.safetensors', [{ path: 'a', scale: 1 }]), [{ path: 'a', scale: 1 }, { path: 'C:\\loras\\x.safetensors', scale: 1 }]);
+    assert.deepEqual(parseLoraSpec('C:\\x.safetensors:-1'), [{ path: 'C:\\x.safetensors', scale: -1 }]);
+    assert.throws(() => parseLoraSpec(':0.5'), /--lora needs a file/);
+  });
+
+  test('--seed takes torch\'s whole uint64 range', () => {
+    assert.equal(parseSeed('18446744073709551615'), 18446744073709551615n);
+    assert.equal(parseSeed('-1'), -1n);
+    assert.throws(() => parseSeed('18446744073709551616'), /--seed must be in/);
+  });
+
+  test('output plan and names', () => {
+    assert.deepEqual(planOutput(undefined, 3), { kind: 'dir', path: 'outputs' });
+    assert.deepEqual(planOutput('shots', 2), { kind: 'dir', path: 'shots' });
+    assert.deepEqual(planOutput('one.PNG', 1), { kind: 'file', path: 'one.PNG' });
+    assert.equal(fileTimestamp(new Date(2025, 0, 2, 3, 4, 5)), '20250102-030405');
+  });
+
+  test('progress bar: steps, it/s and ETA on a TTY stream; nothing when disabled', () => {
+    const render = (enabled: boolean) => {
+      let text = '';
+      const stream = Object.assign(new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) }), { isTTY: true, columns: 120 });
+      const progress = new StepProgress({ enabled, stream });
+      progress.start(4);
+      for (let i = 1; i <= 4; i++) progress.step(i);
+      progress.stop();
+      return { text, timings: progress.timings() };
+    };
+    const on = render(true);
+    assert.match(on.text, /denoising \|.*\| 4\/4 steps \| [\d.]+ it\/s \| ETA 0s/);
+    assert.ok(on.timings.stepsPerSecond! > 0 && on.timings.firstStepMs! >= 0);
+    assert.equal(render(false).text, '');
+    assert.deepEqual([formatSeconds(5.4), formatSeconds(125), formatSeconds(7260)], ['5s', '2m05s', '2h01m']);
+  });
+});
