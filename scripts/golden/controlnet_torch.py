@@ -24,6 +24,8 @@ import struct
 import sys
 
 import compat  # noqa: F401  (must precede the diffusers import)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import write_safetensors  # noqa: E402  (our own writer: safetensors is stubbed there)
 import diffusers
 import numpy
 import torch
@@ -54,23 +56,6 @@ def read_safetensors(path):
         start, end = info["data_offsets"]
         out[name] = torch.from_numpy(numpy.frombuffer(data[start:end], dtype="<f4").copy()).reshape(info["shape"])
     return out
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        data = tensors[name].detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"format": "pt"}
-    text = json.dumps(header, separators=(",", ":"))
-    text += " " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text.encode())
-        for b in blobs:
-            f.write(b)
 
 
 def build(fixtures, spec):

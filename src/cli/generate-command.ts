@@ -76,6 +76,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
   try {
     controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet);
     checkAgainstModel(pipe, s);
+    if (s.flags.fastDecode) pipe.useTinyDecoder(s.flags.fastDecode);
     s.sampling.warnings.forEach((w) => log.warn(w));
     const loras = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
     const model = await timed('hashMs', () => hashModelAndLoras(pipe, loras));
@@ -173,6 +174,7 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
     eta: sampling.eta,
     seed: s.seed,
     longPrompts: flags.longPrompts,
+    decode: { fast: flags.fastDecode !== undefined, tiling: flags.vaeTiling ? true : 'auto' },
     onStep,
   };
 }

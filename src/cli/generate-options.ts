@@ -37,6 +37,8 @@ export interface GenerateFlags {
   controlnet?: string;
   controlImage?: string;
   controlnetScale?: number;
+  fastDecode?: string;
+  vaeTiling?: boolean;
   longPrompts: LongPromptMode;
   out?: string;
   jsonSidecar?: boolean;
@@ -107,6 +109,8 @@ export function addGenerateOptions(command: Command): Command {
     .option('--controlnet <dir>', 'ControlNet model folder, with --control-image')
     .option('--control-image <file>', 'ControlNet conditioning image (edges, depth ...); sets the default size')
     .option('--controlnet-scale <s>', 'ControlNet conditioning scale (default 1)', number('--controlnet-scale'))
+    .option('--fast-decode <dir>', 'decode with this TAESD (AutoencoderTiny, diffusers format) folder instead of the full VAE')
+    .option('--vae-tiling', 'decode the full VAE in tiles (automatic for images over twice the native size)')
     .addOption(new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk').choices(['truncate', 'chunk']).default('truncate'))
     .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
     .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')

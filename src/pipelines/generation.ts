@@ -7,6 +7,7 @@ import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { usesGuidance } from './guidance.js';
 import type { StepInfo } from './denoise.js';
+import type { TilingMode } from './latent-decoder.js';
 import { GeneratedImage } from './image.js';
 import type { StableDiffusionPipeline, UNetConditioning } from './pipeline.js';
 import type { LongPromptMode, PromptEmbeddings } from './prompt-encoding.js';
@@ -32,6 +33,8 @@ export interface GenerationRequest {
   eta?: number;
   seed?: number | bigint;
   longPrompts?: LongPromptMode;
+  /** VAE decoding: `fast` uses the TAESD decoder (pipe.useTinyDecoder first); `tiling` as LatentDecoder. */
+  decode?: { fast?: boolean; tiling?: TilingMode };
   signal?: AbortSignal;
   /** Called after every step with the latents and the x0 preview. */
   onStep?: (info: StepInfo) => void | Promise<void>;

@@ -5,6 +5,7 @@
  */
 import { vaeDecode, taesdDecode, parseAutoencoderTinyConfig, type AutoencoderKLConfig, type AutoencoderTinyConfig } from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
+import { LoaderError } from '../loaders/errors.js';
 import { openComponentWeights, readComponentConfig } from '../loaders/diffusers-folder.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
@@ -36,6 +37,10 @@ export class LatentDecoder {
   /** Loads a TAESD (AutoencoderTiny) folder: config.json + diffusion_pytorch_model.safetensors. */
   useTinyDecoder(dir: string): void {
     const config = parseAutoencoderTinyConfig(readComponentConfig(dir));
+    const factor = config.upsampling_scaling_factor ** (config.decoder_block_out_channels.length - 1);
+    if (factor !== this.factor || config.latent_channels !== this.config.latent_channels) {
+      throw new LoaderError(`${dir}: this tiny decoder upsamples ×${factor} from ${config.latent_channels} latent channels; the model's VAE is ×${this.factor} from ${this.config.latent_channels} (a TAESD for another model family?)`);
+    }
     this.tiny = { config, model: new CompiledModel('taesd', openComponentWeights(dir), this.options) };
   }
 

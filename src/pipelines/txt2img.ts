@@ -45,7 +45,7 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgReq
     signal: request.signal,
     onStep: request.onStep,
   });
-  const decoded = await pipe.decodeLatents(latents, p.batch, h, w);
+  const decoded = await pipe.decodeLatents(latents, p.batch, h, w, request.decode);
   const images = toImages(decoded, p.batch, p.height, p.width, { ...generationParameters(request, p.scheduler.name, plan.timesteps), ...control?.parameters });
   return { images, latents, truncated: p.truncated, timesteps: plan.timesteps };
 }

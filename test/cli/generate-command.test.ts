@@ -247,3 +247,31 @@ describe('generate helpers', () => {
     assert.deepEqual([formatSeconds(5.4), formatSeconds(125), formatSeconds(7260)], ['5s', '2m05s', '2h01m']);
   });
 });
+
+describe('tdd generate --fast-decode', () => {
+  /** A TAESD folder whose decoder upsamples ×2 like tiny-sd's VAE (random weights: only the path is tested). */
+  async function tinyTaesdFolder(factor: number): Promise<string> {
+    const { createGraph } = await import('../../src/ops/index.js');
+    const { Scope } = await import('../../src/nn/index.js');
+    const { parseAutoencoderTinyConfig, taesdDecode } = await import('../../src/models/vae/index.js');
+    const { randomUNetWeights } = await import('../../src/models/unet/index.js');
+    const raw = { encoder_block_out_channels: [8, 8], decoder_block_out_channels: [8, 8], num_encoder_blocks: [1, 1], num_decoder_blocks: [1, 1], upsampling_scaling_factor: factor };
+    const g = createGraph();
+    taesdDecode(new Scope(g), parseAutoencoderTinyConfig(raw), g.input('z', [1, 4, 4, 4]));
+    const weights = randomUNetWeights(g.params, 3, 0.2);
+    const dir = mkdtempSync(join(tmpdir(), 'tdd-taesd-'));
+    writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), g.params.map((p) => ({ name: p.name!, dtype: 'F32' as const, shape: [...p.shape], data: weights.get(p.name!)! })));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ _class_name: 'AutoencoderTiny', ...raw }));
+    return dir;
+  }
+
+  test('decodes with the TAESD folder; one for another VAE factor is refused', async () => {
+    const r = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '1', '--fast-decode', await tinyTaesdFolder(2), '--out', 'fast.png', '--quiet']);
+    assertOk(r);
+    const { meta } = await readPng(join(r.cwd, 'fast.png'));
+    assert.deepEqual([meta.width, meta.height], [64, 64]);
+    const wrong = tdd(['a cat', '--model', model, '--steps', '1', '--fast-decode', await tinyTaesdFolder(4), '--quiet']);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /upsamples ×4 .* the model's VAE is ×2/);
+  });
+});

@@ -53,3 +53,16 @@ export function assertWeightsMatch(file: SafetensorsFile, params: readonly Value
   assert.equal(params.length, expectedCount);
   for (const p of params) assert.deepEqual([...p.shape], file.info(p.name!).shape, `shape of ${p.name}`);
 }
+
+/** e2e tolerance of the fixtures README: max|a−b| ≤ tol·max|ref| (default 1e-4), for values that grow over steps. */
+export function compareRelative(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${name}: length`);
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  console.log(`  ${name}: max|diff| ${maxDiff.toExponential(2)} (${(maxDiff / maxRef).toExponential(2)} of max ${maxRef.toFixed(2)})`);
+  assert.ok(maxDiff <= tol * maxRef, `${name}: max|diff| ${maxDiff} > ${tol}·${maxRef}`);
+}

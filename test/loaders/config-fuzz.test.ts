@@ -14,17 +14,7 @@ import { LoaderError } from '../../src/loaders/errors.js';
 import { parseUNetConfig, resolveUNetLayout, UNetConfigError } from '../../src/models/unet/index.js';
 import { createScheduler, SchedulerConfigError } from '../../src/schedulers/index.js';
 import { fixture } from '../helpers/model-parity.js';
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const ODD_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', 'x', 'DownBlock2D', [], [0], [1, 2, 3], [[1]], {}, { a: 1 }, [null], ['x', 'y'], [-5, 7]];
 

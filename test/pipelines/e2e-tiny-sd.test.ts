@@ -11,19 +11,7 @@ import { StableDiffusionPipeline } from '../../src/pipelines/pipeline.js';
 import { txt2img } from '../../src/pipelines/txt2img.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 import { SafetensorsFile } from '../../src/weights/index.js';
-import { compare, fixture } from '../helpers/model-parity.js';
-
-function relativeMax(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${name}: length`);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  console.log(`  ${name}: max|diff| ${maxDiff.toExponential(2)} (${(maxDiff / maxRef).toExponential(2)} of max ${maxRef.toFixed(2)})`);
-  assert.ok(maxDiff <= tol * maxRef, `${name}: max|diff| ${maxDiff} > ${tol}·${maxRef}`);
-}
+import { compare, compareRelative, fixture } from '../helpers/model-parity.js';
 
 interface RunSpec {
   file: string;
@@ -79,7 +67,7 @@ describe('tiny-sd end to end matches diffusers', () => {
           const input = cfg ? Float32Array.from([...x, ...x]) : x;
           const out = await pipe.predictNoise(input, embeds.length, 32, 32, t, { embeds: joined, dims: [embeds.length, 77, 32] });
           const eps = cfg ? guide(out, run.guidance) : out;
-          relativeMax(`step${i}.noise_pred`, eps, ref.float32(`step${i}.noise_pred`));
+          compareRelative(`step${i}.noise_pred`, eps, ref.float32(`step${i}.noise_pred`));
         }
       });
 
@@ -93,8 +81,8 @@ describe('tiny-sd end to end matches diffusers', () => {
         assert.deepEqual(result.timesteps, [...ref.int64('timesteps')].map(Number));
         // diffusers' prepare_latents: the first draw of the seeded CPU generator, bit for bit.
         assert.deepEqual(new TorchGenerator(run.seed).randn([1, 4, 32, 32]), ref.float32('step0.latents_in'));
-        for (let i = 1; i < run.steps; i++) relativeMax(`step${i}.latents_in`, seen[i - 1], ref.float32(`step${i}.latents_in`));
-        relativeMax('final_latents', result.latents, ref.float32('final_latents'));
+        for (let i = 1; i < run.steps; i++) compareRelative(`step${i}.latents_in`, seen[i - 1], ref.float32(`step${i}.latents_in`));
+        compareRelative('final_latents', result.latents, ref.float32('final_latents'));
         const decodedRef = ref.float32('image.decoded');
         const pixelsRef = ref.raw('image.uint8_hwc');
         const image = result.images[0];

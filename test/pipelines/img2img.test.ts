@@ -17,19 +17,7 @@ import { createScheduler } from '../../src/schedulers/index.js';
 import type { TddPlan } from '../../src/schedulers/tdd.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 import { SafetensorsFile } from '../../src/weights/index.js';
-import { compare, fixture } from '../helpers/model-parity.js';
-
-function relativeMax(name: string, actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${name}: length`);
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < expected.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
-    maxRef = Math.max(maxRef, Math.abs(expected[i]));
-  }
-  console.log(`  ${name}: max|diff| ${maxDiff.toExponential(2)} (${(maxDiff / maxRef).toExponential(2)} of max ${maxRef.toFixed(2)})`);
-  assert.ok(maxDiff <= tol * maxRef, `${name}: max|diff| ${maxDiff} > ${tol}·${maxRef}`);
-}
+import { compare, compareRelative, fixture } from '../helpers/model-parity.js';
 
 const initPng = fixture('e2e-tiny-sd-tdd-img2img-init.png');
 const run = { prompt: 'a photo of a cat', negativePrompt: '', guidanceScale: 1.7, steps: 8, strength: 0.6, scheduler: 'tdd', eta: 0.2, seed: 3 };
@@ -82,17 +70,17 @@ describe('img2img', () => {
     const result = await pipe.img2img({ ...run, image: initPng, onStep: ({ latents }) => void seen.push(latents) });
     assert.deepEqual(result.timesteps, [...ref.int64('timesteps')].map(Number));
     assert.equal(result.startIndex, 4);
-    relativeMax('img2img.init_latents', result.initLatents, ref.float32('img2img.init_latents'));
+    compareRelative('img2img.init_latents', result.initLatents, ref.float32('img2img.init_latents'));
     // step0.latents_in = add_noise(init_latents, noise, 499), with the scheduler the run uses
     const scheduler = createScheduler('tdd', pipe.components.schedulerConfig);
     const plan = scheduler.setTimesteps(8) as TddPlan;
     assert.deepEqual(plan.timesteps, [...ref.int64('timesteps_full')].map(Number));
     // the TDD quirk's natural repair: intermediate timesteps of the full 8-step schedule
     assert.deepEqual(plan.intermediate(run.eta).timestepsS, [...ref.int64('timesteps_s')].map(Number));
-    relativeMax('step0.latents_in', scheduler.addNoise(result.initLatents, ref.float32('img2img.noise'), 499), ref.float32('step0.latents_in'));
+    compareRelative('step0.latents_in', scheduler.addNoise(result.initLatents, ref.float32('img2img.noise'), 499), ref.float32('step0.latents_in'));
     assert.equal(seen.length, 4);
-    for (let i = 1; i < 4; i++) relativeMax(`step${i}.latents_in`, seen[i - 1], ref.float32(`step${i}.latents_in`));
-    relativeMax('final_latents', result.latents, ref.float32('final_latents'));
+    for (let i = 1; i < 4; i++) compareRelative(`step${i}.latents_in`, seen[i - 1], ref.float32(`step${i}.latents_in`));
+    compareRelative('final_latents', result.latents, ref.float32('final_latents'));
     const pixelsRef = ref.raw('image.uint8_hwc');
     let worst = 0;
     for (let i = 0; i < pixelsRef.length; i++) worst = Math.max(worst, Math.abs(result.images[0].pixels[i] - pixelsRef[i]));
@@ -111,7 +99,7 @@ describe('img2img', () => {
     assert.deepEqual(result.latents, result.initLatents);
     // the same seed draws the same VAE sample whatever the strength
     assert.deepEqual(result.initLatents, full.initLatents);
-    relativeMax('strength 0 latents vs reference init_latents', result.latents, ref.float32('img2img.init_latents'));
+    compareRelative('strength 0 latents vs reference init_latents', result.latents, ref.float32('img2img.init_latents'));
     const decoded = await pipe.decodeLatents(result.initLatents, 1, 32, 32);
     assert.deepEqual(result.images[0].pixels, GeneratedImage.fromNCHW(decoded, 64, 64).pixels);
   });

@@ -10,18 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SafetensorsError, SafetensorsFile } from '../../src/weights/index.js';
 import { fixture } from '../helpers/model-parity.js';
-
-/** mulberry32: a small seeded PRNG so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tdd-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
