@@ -66,6 +66,17 @@ describe('pipeline loading', () => {
     await pipe.unloadLora();
   });
 
+  test('an AbortSignal stops generation between steps; onStep sees every step with its x0 preview', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    await assert.rejects(pipe.txt2img({ ...request, steps: 4, signal: controller.signal, onStep: ({ step, predOriginal }) => {
+      assert.equal(predOriginal?.length, 4 * 32 * 32);
+      seen.push(step);
+      if (step === 1) controller.abort();
+    } }), (e: unknown) => (e as Error).name === 'AbortError');
+    assert.deepEqual(seen, [0, 1], 'no step runs after the abort');
+  });
+
   test('a LoRA for another model is refused with the report', async () => {
     const file = join(dir, 'other.safetensors');
     const zeros = (n: number) => new Float32Array(n);
