@@ -4,8 +4,7 @@
  * StableDiffusionPipeline loop, including which generator draws happen where, so a seed gives diffusers'
  * latents.
  */
-import type { Scheduler, StepResult } from '../schedulers/scheduler.js';
-import type { TorchGenerator } from '../util/torch-generator.js';
+import type { NoiseSource, Scheduler, StepResult } from '../schedulers/scheduler.js';
 import { guide } from './guidance.js';
 
 /** Runs the UNet: latents [n,C,h,w] (n = batch or 2·batch) at one timestep → noise prediction. */
@@ -33,7 +32,7 @@ export interface DenoiseOptions {
   cfg: boolean;
   guidanceRescale?: number;
   eta?: number;
-  generator: TorchGenerator;
+  generator: NoiseSource;
   signal?: AbortSignal;
   onStep?: (info: StepInfo) => void | Promise<void>;
   /** Inpainting with a standard UNet: re-imposes the known region after each step. */

@@ -4,7 +4,8 @@
  * scheduler_config, and turning decoded images into results.
  */
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
-import { TorchGenerator } from '../util/torch-generator.js';
+import type { NoiseSource } from '../schedulers/scheduler.js';
+import { noiseSourceFor, type Seed } from './seeds.js';
 import { usesGuidance } from './guidance.js';
 import type { StepInfo } from './denoise.js';
 import type { TilingMode } from './latent-decoder.js';
@@ -31,7 +32,8 @@ export interface GenerationRequest {
   guidanceRescale?: number;
   /** Stochasticity: DDIM/TDD η, TCD γ. */
   eta?: number;
-  seed?: number | bigint;
+  /** One seed for the batch, or one per image (diffusers' list of generators). */
+  seed?: Seed | readonly Seed[];
   longPrompts?: LongPromptMode;
   /** VAE decoding: `fast` uses the TAESD decoder (pipe.useTinyDecoder first); `tiling` as LatentDecoder. */
   decode?: { fast?: boolean; tiling?: TilingMode };
@@ -46,7 +48,7 @@ export interface PreparedGeneration {
   guidanceScale: number;
   cond: UNetConditioning;
   scheduler: Scheduler<any, any>;
-  generator: TorchGenerator;
+  generator: NoiseSource;
   height: number;
   width: number;
   truncated: string[];
@@ -93,7 +95,7 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
     guidanceScale,
     cond,
     scheduler,
-    generator: new TorchGenerator(r.seed ?? 0),
+    generator: noiseSourceFor(r.seed, batchPrompts * numImages),
     height,
     width,
     truncated: [...positive.truncated, ...(negative?.truncated ?? [])],

@@ -9,7 +9,7 @@ import { GenerationError, prepareGeneration, toImages, type GenerationRequest, t
 import { loadImageTensor, type ImageInput, type ImageTensor } from './image-input.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 import { generationParameters, type GenerationResult } from './txt2img.js';
-import type { TorchGenerator } from '../util/torch-generator.js';
+import type { NoiseSource } from '../schedulers/scheduler.js';
 
 export interface Img2ImgRequest extends GenerationRequest {
   /** The starting image; resized to width × height when given (default: its own size, rounded down to the VAE factor). */
@@ -50,6 +50,8 @@ export function strengthSchedule(planTimesteps: readonly number[], strength: num
 export async function prepareImageGeneration(pipe: StableDiffusionPipeline, request: Img2ImgRequest, defaultStrength: number): Promise<ImageGeneration> {
   const strength = request.strength ?? defaultStrength;
   if (!(strength >= 0 && strength <= 1)) throw new GenerationError(`strength must be in [0, 1] (got ${strength})`);
+  // diffusers encodes each image with its own generator then; one shared VAE sample is what we reproduce.
+  if (Array.isArray(request.seed)) throw new GenerationError('per-image seed lists are supported for text-to-image only; pass one seed');
   const f = pipe.vaeScaleFactor;
   const image = await loadImageTensor(request.image, { width: request.width, height: request.height, factor: f });
   const prepared = await prepareGeneration(pipe, { ...request, width: image.width, height: image.height });
@@ -63,7 +65,7 @@ export async function prepareImageGeneration(pipe: StableDiffusionPipeline, requ
  * VAE latents of one image for the whole batch: latent_dist.sample(generator) = mean + std·randn (one draw
  * for the image, as diffusers' retrieve_latents), minus the shift, × scaling_factor, repeated `batch` times.
  */
-export async function encodeImageLatents(pipe: StableDiffusionPipeline, image: ImageTensor, generator: TorchGenerator, batch: number): Promise<Float32Array> {
+export async function encodeImageLatents(pipe: StableDiffusionPipeline, image: ImageTensor, generator: NoiseSource, batch: number): Promise<Float32Array> {
   const { mean, std } = await pipe.encodeImages(image.data, 1, image.height, image.width);
   const f = pipe.vaeScaleFactor;
   const [h, w] = [image.height / f, image.width / f];

@@ -77,6 +77,15 @@ describe('pipeline loading', () => {
     assert.deepEqual(seen, [0, 1], 'no step runs after the abort');
   });
 
+  test('per-image seeds: each image of a batch equals its seed generated alone', async () => {
+    const batch = await pipe.txt2img({ ...request, numImages: 2, seed: [5, 9] });
+    const alone = await pipe.txt2img({ ...request, seed: 9 });
+    const per = alone.latents.length;
+    assert.equal(maxDiff(batch.latents.subarray(0, per), base), 0, 'image 0 = seed 5 alone');
+    assert.ok(maxDiff(batch.latents.subarray(per), alone.latents) <= 1e-5 * Math.max(...alone.latents.map(Math.abs)), 'image 1 = seed 9 alone (batch 2 vs 1 may round differently)');
+    await assert.rejects(pipe.txt2img({ ...request, numImages: 2, seed: [1] }), /one seed per image: got 1 for 2 images/);
+  });
+
   test('a LoRA for another model is refused with the report', async () => {
     const file = join(dir, 'other.safetensors');
     const zeros = (n: number) => new Float32Array(n);
