@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadPipeline, type StableDiffusionPipeline } from '../../src/pipelines/index.js';
+import { LatentDecoder } from '../../src/pipelines/latent-decoder.js';
 import { tiledDecode } from '../../src/pipelines/vae-tiling.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 import { SafetensorsFile, writeSafetensors } from '../../src/weights/index.js';
@@ -82,15 +83,20 @@ describe('pipeline decoding', () => {
     writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors.map((k) => ({ name: k, dtype: 'F32' as const, shape: weights.info(k).shape, data: weights.float32(k) })));
     weights.close();
     writeFileSync(join(dir, 'config.json'), JSON.stringify(golden.config));
-    pipe.useTinyDecoder(dir);
-    // Through the pipeline path, the golden decode (diffusers AutoencoderTiny.decode) comes out again.
+    // The golden TAESD upsamples ×4, tiny-sd's VAE ×2: the pipeline refuses the pair.
+    assert.throws(() => pipe.useTinyDecoder(dir), /upsamples ×4 from 4 latent channels; the model's VAE is ×2/);
+    // Beside a VAE with three levels (×4) it is accepted, and its fast path reproduces the golden decode
+    // (diffusers AutoencoderTiny.decode); the full VAE is not touched on that path.
+    const decoder = new LatentDecoder(pipe.vae, { ...pipe.components.vae.config, block_out_channels: [32, 64, 64] });
+    decoder.useTinyDecoder(dir);
     const ref = SafetensorsFile.open(new URL('../golden/taesd-tiny.safetensors', import.meta.url).pathname);
     try {
       const [n, , h, w] = ref.info('taesd.in.latents').shape;
-      const image = await pipe.decodeLatents(ref.float32('taesd.in.latents'), n, h, w, { fast: true });
-      compare('taesd decode via the pipeline', image, ref.float32('taesd.decode.sample'));
+      const image = await decoder.decode(ref.float32('taesd.in.latents'), n, h, w, { fast: true });
+      compare('taesd decode via LatentDecoder', image, ref.float32('taesd.decode.sample'));
     } finally {
       ref.close();
+      await decoder.release();
     }
   });
 });
