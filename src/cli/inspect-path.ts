@@ -5,9 +5,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { refusePickle } from '../weights/pickle-refusal.js';
-import { describeLora, matchLora, parseLora, type LoraAdapter, type LoraComponent, type LoraTarget } from '../weights/lora-formats.js';
-import { FileTensorSource, type TensorSource } from '../weights/tensor-source.js';
-import { ldmKohyaResolver } from '../loaders/kohya-ldm-names.js';
+import { describeLora, parseLora, type LoraAdapter, type LoraComponent, type LoraTarget } from '../weights/lora-formats.js';
+import { FileTensorSource, sourceShapes, type TensorSource } from '../weights/tensor-source.js';
+import { matchLoraToModel } from '../loaders/kohya-ldm-names.js';
 import { loadComponents } from '../pipelines/components.js';
 import { openSingleFile } from '../loaders/single-file/index.js';
 import { findComponentWeights, openComponentWeights, readComponentConfig } from '../loaders/diffusers-folder.js';
@@ -89,11 +89,7 @@ function matchAgainstModel(adapter: LoraAdapter, model: string, variant?: string
   const parts = loadComponents(model, { variant });
   try {
     const sources: [LoraComponent, TensorSource][] = [['unet', parts.unet.source], ...parts.textEncoders.map((t) => [t.name, t.source] as [LoraComponent, TensorSource])];
-    const matches = sources.map(([component, source]) => {
-      const shapes = new Map(source.keys().map((k) => [k, source.shape(k)]));
-      const resolveKohyaModule = component === 'unet' ? ldmKohyaResolver(parts.unet.rawConfig, shapes.keys()) : undefined;
-      return matchLora(adapter, component, shapes, { resolveKohyaModule });
-    });
+    const matches = matchLoraToModel(adapter, parts.unet.rawConfig, sources.map(([c, source]) => [c, sourceShapes(source)]));
     return describeLora(adapter, matches).split('\n').slice(1).map((l) => `against ${model}: ${l.trim()}`);
   } finally {
     for (const s of [parts.unet.source, parts.vae.source, ...parts.textEncoders.map((t) => t.source)]) s.close();

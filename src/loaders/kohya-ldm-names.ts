@@ -5,7 +5,7 @@
  * key is mapped to its LDM key, underscored, and indexed.
  */
 import { keyMapperFor } from './single-file/component-maps.js';
-import type { LoraComponent } from '../weights/lora-formats.js';
+import { matchLora, type LoraAdapter, type LoraComponent, type LoraMatch } from '../weights/lora-formats.js';
 
 export function ldmKohyaResolver(unetConfig: Readonly<Record<string, unknown>>, weightKeys: Iterable<string>): (underscored: string, component: LoraComponent) => string | undefined {
   const mapper = keyMapperFor('ldm-unet', unetConfig, 'UNet config');
@@ -18,4 +18,12 @@ export function ldmKohyaResolver(unetConfig: Readonly<Record<string, unknown>>, 
     index.set(file.file.slice(0, -'.weight'.length).replaceAll('.', '_'), key.slice(0, -'.weight'.length));
   }
   return (underscored, component) => (component === 'unet' ? index.get(underscored) : undefined);
+}
+
+/** Matches a LoRA against each given component's weight shapes; the UNet also by LDM module names. */
+export function matchLoraToModel(adapter: LoraAdapter, unetConfig: Readonly<Record<string, unknown>>, components: readonly [LoraComponent, ReadonlyMap<string, readonly number[]>][]): LoraMatch[] {
+  return components.map(([component, shapes]) => {
+    const resolveKohyaModule = component === 'unet' ? ldmKohyaResolver(unetConfig, shapes.keys()) : undefined;
+    return matchLora(adapter, component, shapes, { resolveKohyaModule });
+  });
 }

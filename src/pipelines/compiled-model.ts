@@ -15,7 +15,7 @@ import { createGraph } from '../ops/index.js';
 import { createSession, type ExecutionProvider, type Session } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { loadParams } from '../weights/load-params.js';
-import type { TensorSource } from '../weights/tensor-source.js';
+import { sourceShapes, type TensorSource } from '../weights/tensor-source.js';
 
 /** Builds the graph for one input signature: named graph inputs are created inside, outputs returned by name. */
 export type GraphBuilder = (graph: Graph) => Record<string, Value>;
@@ -65,7 +65,7 @@ export class CompiledModel {
 
   /** Parameter shapes by key, from the source's headers (what LoRA matching needs, before any graph exists). */
   paramShapes(): Map<string, readonly number[]> {
-    return new Map(this.source.keys().map((k) => [k, this.source.shape(k)]));
+    return sourceShapes(this.source);
   }
 
   /** Current weights, e.g. for LoRA fusion; mutate them only through `replaceWeights`. */

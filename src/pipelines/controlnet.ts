@@ -15,7 +15,7 @@ import { openComponentWeights, readComponentConfig, type WeightsOptions } from '
 import { controlNetImageFactor, controlNetModel, parseControlNetConfig, type ControlNetConfig, type ControlNetInputs } from '../models/controlnet/index.js';
 import type { UNetInputs } from '../models/unet/index.js';
 import { Scope } from '../nn/index.js';
-import type { HostTensor } from '../runtime/tensors.js';
+import { hostTensor, type HostTensor } from '../runtime/tensors.js';
 import type { TensorSource } from '../weights/tensor-source.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
 import type { UNetCall } from './denoise.js';
@@ -31,7 +31,6 @@ export interface UNetResiduals {
 
 export interface LoadControlNetOptions extends CompiledModelOptions, WeightsOptions {}
 
-const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 
 export class ControlNet implements AsyncDisposable {
   readonly model: CompiledModel;
@@ -77,15 +76,15 @@ export class ControlNet implements AsyncDisposable {
       return { ...Object.fromEntries(out.downBlockResiduals.map((r, i) => [`down${i}`, r])), mid: out.midBlockResidual };
     };
     const feeds: Record<string, HostTensor> = {
-      sample: f32([n, channels, h, w], latents),
-      timestep: f32([], Float32Array.of(timestep)),
-      encoder_hidden_states: f32([n, tokens, width], cond.embeds),
-      controlnet_cond: f32(imageDims, image),
-      conditioning_scale: f32([], Float32Array.of(scale)),
+      sample: hostTensor('float32', [n, channels, h, w], latents),
+      timestep: hostTensor('float32', [], Float32Array.of(timestep)),
+      encoder_hidden_states: hostTensor('float32', [n, tokens, width], cond.embeds),
+      controlnet_cond: hostTensor('float32', imageDims, image),
+      conditioning_scale: hostTensor('float32', [], Float32Array.of(scale)),
     };
     if (textTime) {
-      feeds.text_embeds = f32([n, cond.pooled!.length / n], cond.pooled!);
-      feeds.time_ids = f32([n, 6], cond.timeIds!);
+      feeds.text_embeds = hostTensor('float32', [n, cond.pooled!.length / n], cond.pooled!);
+      feeds.time_ids = hostTensor('float32', [n, 6], cond.timeIds!);
     }
     const result = await this.model.run(`${n}x${channels}x${h}x${w}x${tokens}`, build, feeds);
     const { mid, ...down } = result;

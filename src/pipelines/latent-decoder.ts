@@ -7,13 +7,12 @@ import { vaeDecode, taesdDecode, parseAutoencoderTinyConfig, type AutoencoderKLC
 import { Scope } from '../nn/index.js';
 import { LoaderError } from '../loaders/errors.js';
 import { openComponentWeights, readComponentConfig } from '../loaders/diffusers-folder.js';
-import type { HostTensor } from '../runtime/tensors.js';
+import { hostTensor } from '../runtime/tensors.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
 import { tiledDecode } from './vae-tiling.js';
 
 export type TilingMode = 'auto' | boolean;
 
-const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 
 export class LatentDecoder {
   private tiny: { config: AutoencoderTinyConfig; model: CompiledModel } | null = null;
@@ -57,7 +56,7 @@ export class LatentDecoder {
     if (fast) {
       if (!this.tiny) throw new Error('fast decoding needs a TAESD decoder: call useTinyDecoder(dir) (e.g. madebyollin/taesd in diffusers format)');
       const { config, model } = this.tiny;
-      const out = await model.run(`taesd:${n}x${h}x${w}`, (g) => ({ image: taesdDecode(new Scope(g), config, g.input('latents', [n, c, h, w])) }), { latents: f32([n, c, h, w], latents) });
+      const out = await model.run(`taesd:${n}x${h}x${w}`, (g) => ({ image: taesdDecode(new Scope(g), config, g.input('latents', [n, c, h, w])) }), { latents: hostTensor('float32', [n, c, h, w], latents) });
       return out.image.data as Float32Array;
     }
     const { scaling_factor: scale, shift_factor: shift } = this.config;
@@ -69,7 +68,7 @@ export class LatentDecoder {
   }
 
   private async decodeRaw(raw: Float32Array, n: number, c: number, h: number, w: number): Promise<Float32Array> {
-    const out = await this.vae.run(`decode:${n}x${h}x${w}`, (g) => ({ image: vaeDecode(new Scope(g), this.config, g.input('latents', [n, c, h, w])) }), { latents: f32([n, c, h, w], raw) });
+    const out = await this.vae.run(`decode:${n}x${h}x${w}`, (g) => ({ image: vaeDecode(new Scope(g), this.config, g.input('latents', [n, c, h, w])) }), { latents: hostTensor('float32', [n, c, h, w], raw) });
     return out.image.data as Float32Array;
   }
 

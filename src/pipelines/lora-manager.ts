@@ -6,11 +6,11 @@
  */
 import { basename, extname } from 'node:path';
 import { LoraAdapterSet } from '../nn/index.js';
-import { describeLora, LoraError, matchLora, parseLora, type LoraComponent, type LoraMatch } from '../weights/lora-formats.js';
+import { describeLora, LoraError, parseLora, type LoraComponent, type LoraMatch } from '../weights/lora-formats.js';
 import { refusePickle } from '../weights/pickle-refusal.js';
 import { FileTensorSource } from '../weights/tensor-source.js';
 import type { CompiledModel } from './compiled-model.js';
-import { ldmKohyaResolver } from '../loaders/kohya-ldm-names.js';
+import { matchLoraToModel } from '../loaders/kohya-ldm-names.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 
 export interface LoadLoraOptions {
@@ -55,11 +55,7 @@ export class LoraManager {
     } finally {
       source.close();
     }
-    const matches = this.components().map(([component, model]) => {
-      const shapes = model.paramShapes();
-      const resolveKohyaModule = component === 'unet' ? ldmKohyaResolver(this.pipe.components.unet.rawConfig, shapes.keys()) : undefined;
-      return matchLora(adapter, component, shapes, { resolveKohyaModule });
-    });
+    const matches = matchLoraToModel(adapter, this.pipe.components.unet.rawConfig, this.components().map(([c, model]) => [c, model.paramShapes()]));
     const matchedCount = matches.reduce((s, m) => s + m.matched.size, 0);
     const report = describeLora(adapter, matches);
     if (matchedCount === 0) throw new LoraError(`${path}: no LoRA module matches this model's weights, so it was made for another base model.\n${report}`);

@@ -7,7 +7,7 @@ import { unet2DConditionModel, type UNetInputs } from '../models/unet/index.js';
 import { vaeEncode } from '../models/vae/index.js';
 import { LatentDecoder, type TilingMode } from './latent-decoder.js';
 import { Scope } from '../nn/index.js';
-import type { HostTensor } from '../runtime/tensors.js';
+import { hostTensor, type HostTensor } from '../runtime/tensors.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
 import { loadComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
 import { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
@@ -19,7 +19,6 @@ import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './pro
 
 export interface LoadPipelineOptions extends LoadComponentsOptions, CompiledModelOptions {}
 
-const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 
 export class StableDiffusionPipeline implements AsyncDisposable {
   readonly unet: CompiledModel;
@@ -83,14 +82,14 @@ export class StableDiffusionPipeline implements AsyncDisposable {
       return { out: unet2DConditionModel(new Scope(graph), c, inputs) };
     };
     const feeds: Record<string, HostTensor> = {
-      sample: f32([n, channels, h, w], latents),
-      timestep: f32([], Float32Array.of(timestep)),
-      encoder_hidden_states: f32([n, tokens, width], cond.embeds),
+      sample: hostTensor('float32', [n, channels, h, w], latents),
+      timestep: hostTensor('float32', [], Float32Array.of(timestep)),
+      encoder_hidden_states: hostTensor('float32', [n, tokens, width], cond.embeds),
     };
     if (sdxl) {
       if (!cond.pooled || !cond.timeIds) throw new Error('SDXL UNet needs pooled text embeddings and time ids');
-      feeds.text_embeds = f32([n, cond.pooled.length / n], cond.pooled);
-      feeds.time_ids = f32([n, 6], cond.timeIds);
+      feeds.text_embeds = hostTensor('float32', [n, cond.pooled.length / n], cond.pooled);
+      feeds.time_ids = hostTensor('float32', [n, 6], cond.timeIds);
     }
     if (residuals) Object.assign(feeds, residualFeeds(residuals));
     const result = await this.unet.run(`${n}x${channels}x${h}x${w}x${tokens}${residuals ? ':control' : ''}`, build, feeds);
@@ -113,7 +112,7 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     const result = await this.vae.run(`encode:${n}x${height}x${width}`, (graph) => {
       const moments = vaeEncode(new Scope(graph), config, graph.input('image', [n, 3, height, width]));
       return { mean: moments.mean, std: moments.std };
-    }, { image: f32([n, 3, height, width], images) });
+    }, { image: hostTensor('float32', [n, 3, height, width], images) });
     return { mean: result.mean.data as Float32Array, std: result.std.data as Float32Array };
   }
 

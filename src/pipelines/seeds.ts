@@ -4,6 +4,7 @@
  * draw is split across the batch, item i drawn from generator i — so each image equals the image its seed
  * gives alone at batch 1.
  */
+import { numel } from '../ir/shape.js';
 import type { NoiseSource } from '../schedulers/scheduler.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { GenerationError } from './generation.js';
@@ -14,7 +15,7 @@ class PerImageGenerators implements NoiseSource {
   constructor(private readonly generators: TorchGenerator[]) {}
 
   randn(shape: readonly number[]): Float32Array {
-    const total = shape.reduce((a, b) => a * b, 1);
+    const total = numel(shape);
     const n = this.generators.length;
     if (total % n !== 0) throw new GenerationError(`a draw of ${total} values cannot be split over ${n} per-image seeds`);
     const out = new Float32Array(total);

@@ -8,6 +8,6 @@ export {
   bfloat16BitsToFloat32, float32ToBfloat16Bits, bfloat16ToFloat32, float32ToBfloat16, float64ToFloat16Bits,
   bytesToFloat32, bytesToFloat16Bits, bytesToInt64, float32ToDType,
 } from './dtype-convert.js';
-export { FileTensorSource, ShardedTensorSource, MemoryTensorSource, missingKeyError, type TensorSource, type MemoryTensor } from './tensor-source.js';
+export { FileTensorSource, ShardedTensorSource, MemoryTensorSource, missingKeyError, sourceShapes, type TensorSource, type MemoryTensor } from './tensor-source.js';
 export { loadParams, type LoadedParams } from './load-params.js';
 export * from './lora-formats.js';

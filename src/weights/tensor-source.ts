@@ -23,6 +23,11 @@ export interface TensorSource {
   close(): void;
 }
 
+/** Every key's shape, from headers only (what LoRA matching needs before any graph exists). */
+export function sourceShapes(source: TensorSource): Map<string, readonly number[]> {
+  return new Map(source.keys().map((k) => [k, source.shape(k)]));
+}
+
 /** The message for a key the source lacks, with close names as suggestions. */
 export function missingKeyError(source: TensorSource, key: string): SafetensorsError {
   const near = closestNames(key, source.keys());
