@@ -5,6 +5,7 @@
  * latents.
  */
 import type { NoiseSource, Scheduler, StepResult } from '../schedulers/scheduler.js';
+import { concatFloat32 } from '../util/float32.js';
 import { guide } from './guidance.js';
 
 /** Runs the UNet: latents [n,C,h,w] (n = batch or 2·batch) at one timestep → noise prediction. */
@@ -47,7 +48,7 @@ export async function denoise(o: DenoiseOptions): Promise<Float32Array> {
   for (const [i, t] of o.timesteps.entries()) {
     throwIfAborted(o.signal);
     const scaled = o.scheduler.scaleModelInput(latents, t);
-    const input = o.cfg ? doubled(scaled) : scaled;
+    const input = o.cfg ? concatFloat32([scaled, scaled]) : scaled;
     const output = await o.unet(input, o.cfg ? 2 * o.batch : o.batch, t);
     const eps = o.cfg ? guide(output, o.guidanceScale, o.guidanceRescale ?? 0, o.batch) : output;
     const result: StepResult = o.scheduler.step(eps, t, latents, {
@@ -61,13 +62,6 @@ export async function denoise(o: DenoiseOptions): Promise<Float32Array> {
   }
   throwIfAborted(o.signal);
   return latents;
-}
-
-function doubled(x: Float32Array): Float32Array {
-  const out = new Float32Array(2 * x.length);
-  out.set(x);
-  out.set(x, x.length);
-  return out;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

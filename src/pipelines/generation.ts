@@ -5,6 +5,7 @@
  */
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import type { NoiseSource } from '../schedulers/scheduler.js';
+import { concatFloat32 } from '../util/float32.js';
 import { noiseSourceFor, type Seed } from './seeds.js';
 import { usesGuidance } from './guidance.js';
 import type { StepInfo } from './denoise.js';
@@ -125,26 +126,16 @@ function layoutConditioning(pipe: StableDiffusionPipeline, positive: PromptEmbed
   };
   const rows = positive.dims[0];
   const parts = negative ? [negative, positive] : [positive];
-  const embeds = concat(parts.map((p) => repeat(p.embeds, rows)));
+  const embeds = concatFloat32(parts.map((p) => repeat(p.embeds, rows)));
   const n = rows * numImages * parts.length;
   const cond: UNetConditioning = { embeds, dims: [n, positive.dims[1], positive.dims[2]] };
   if (pipe.family === 'sdxl') {
-    cond.pooled = concat(parts.map((p) => repeat(p.pooled!, rows)));
+    cond.pooled = concatFloat32(parts.map((p) => repeat(p.pooled!, rows)));
     // add_time_ids: original size, crop top-left, target size (diffusers' defaults: the output size, no crop).
     cond.timeIds = new Float32Array(n * 6);
     for (let i = 0; i < n; i++) cond.timeIds.set([height, width, 0, 0, height, width], i * 6);
   }
   return cond;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /** Decoded images [n,3,H,W] in [-1,1] → results with their parameters. */

@@ -27,3 +27,14 @@ export function fmaf(a: number, b: number, c: number): number {
   }
   return f(s);
 }
+
+/** The arrays one after another in a new Float32Array (torch.cat along the first axis). */
+export function concatFloat32(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}

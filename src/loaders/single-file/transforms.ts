@@ -5,6 +5,7 @@
  */
 import { formatShape, numel } from '../../ir/index.js';
 import type { TransformName } from './keymaps/types.js';
+import { concatFloat32 } from '../../util/float32.js';
 
 export type Shape = readonly number[];
 
@@ -72,15 +73,7 @@ function concatRows(parts: number): Derivation {
       }
       return [shapes[0][0] * parts, ...rest];
     },
-    data: (inputs) => {
-      const out = new Float32Array(inputs.reduce((n, d) => n + d.length, 0));
-      let offset = 0;
-      for (const d of inputs) {
-        out.set(d, offset);
-        offset += d.length;
-      }
-      return out;
-    },
+    data: (inputs) => concatFloat32(inputs),
   };
 }
 
