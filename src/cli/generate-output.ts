@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { GeneratedImage } from '../pipelines/image.js';
-import { writeFileAtomically } from '../util/png.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import { UsageError } from './errors.js';
 
 export const DEFAULT_OUTPUT_DIR = 'outputs';

@@ -2,7 +2,8 @@
  * A generated image: 8-bit RGB pixels (row-major HWC) plus the parameters that made it. Conversion from the
  * VAE's [-1, 1] float output is diffusers' postprocess: round(clamp(x/2 + 0.5, 0, 1)·255).
  */
-import { encodePng, writeFileAtomically } from '../util/png.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
+import { encodePng } from '../util/png.js';
 
 export class GeneratedImage {
   constructor(

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomically } from './png.js';
+import { writeFileAtomically } from './atomic-write.js';
 
 export type FileHashKind = 'file' | 'safetensors-data';
 

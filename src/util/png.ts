@@ -3,8 +3,6 @@
  * other scripts) are inserted after IHDR ourselves, since sharp has no API for arbitrary PNG text. This is
  * where A1111 and ComfyUI look for generation parameters.
  */
-import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 
 const CRC_TABLE = (() => {
@@ -67,16 +65,4 @@ export function readPngText(png: Uint8Array): Record<string, string> {
     at += 12 + length;
   }
   return out;
-}
-
-/** Writes a file via a temporary name in the same directory and a rename, so readers never see half a file. */
-export function writeFileAtomically(path: string, data: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
