@@ -1,7 +1,6 @@
 // The `tdd` command line. Each command lives in its own module; this file wires them up and turns
 // expected errors (bad arguments, bad config) into one-line messages.
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { SchedulerConfigError } from '../schedulers/index.js';
 import { UsageError } from './errors.js';
 import { registerScheduleCommand } from './schedule-command.js';
@@ -14,8 +13,9 @@ import { ClipConfigError } from '../models/clip/config.js';
 import { ControlNetConfigError } from '../models/controlnet/config.js';
 import { LoaderError } from '../loaders/errors.js';
 import { SafetensorsError } from '../weights/errors.js';
+import { packageVersion } from '../util/package-root.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const version = packageVersion();
 
 export function buildProgram(): Command {
   const program = new Command('tdd')
