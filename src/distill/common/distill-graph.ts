@@ -1,0 +1,111 @@
+/**
+ * The distillation step as one graph: the student (teacher + trainable LoRA) at the source timestep, the
+ * teacher with and without the prompt (classifier-free guidance, w per sample), the teacher's one-step move,
+ * and the target model at the move's end under stop-gradient. The method (TDD, LCM) lives entirely in the
+ * per-sample coefficients the host feeds (see coefficients.ts), so both methods share this graph.
+ *
+ *   pred   = a_s·x + b_s·student(x, t)
+ *   g      = f_c + w·(f_c − f_u),   f_c/f_u = teacher(x, t, cond/uncond)   (CFG in the LCM formulation)
+ *   x_prev = a_p·x + b_p·g
+ *   target = sg(a_t·x_prev + b_t·targetModel(x_prev, t'))
+ *   loss   = L2 or pseudo-Huber(pred, target)
+ *
+ * The teacher reads the raw weights; the student and the target read W + ΔW through UnfusedLora, the target
+ * from an EMA copy of the LoRA when asked (its arrays are then fed each step, not trained).
+ */
+import type { Graph, Value } from '../../ir/index.js';
+import { unet2DConditionModel, type UNetConfig, type UNetInputs } from '../../models/unet/index.js';
+import { Scope } from '../../nn/index.js';
+import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
+import { concat } from '../../ops/index.js';
+import { distillLoss, type DistillLossOptions } from './losses.js';
+
+export interface DistillGraphOptions {
+  readonly unet: UNetConfig;
+  readonly batch: number;
+  /** Latent [C, h, w]. */
+  readonly latentShape: readonly [number, number, number];
+  /** Text states [tokens, width]. */
+  readonly textShape: readonly [number, number];
+  /** SDXL: pooled text embedding width (adds text_embeds/time_ids inputs). */
+  readonly pooledWidth?: number;
+  readonly loraKeys: readonly string[];
+  readonly rank: number;
+  readonly alpha: number;
+  readonly loss: DistillLossOptions;
+  /** Target from an EMA of the LoRA (fed) instead of the live student weights. */
+  readonly emaTarget?: boolean;
+}
+
+/** Names of the graph's per-step inputs. */
+export const distillInputs = {
+  noisy: 'noisy',
+  sourceTimestep: 'timestep_source',
+  targetTimestep: 'timestep_target',
+  cond: 'cond',
+  uncond: 'uncond',
+  condPooled: 'cond_pooled',
+  uncondPooled: 'uncond_pooled',
+  timeIds: 'time_ids',
+  /** Per-sample coefficient columns [B, 1, 1, 1]. */
+  coefficients: ['student_sample', 'student_model', 'guidance', 'prev_sample', 'prev_model', 'target_sample', 'target_model'] as const,
+} as const;
+
+export type CoefficientName = (typeof distillInputs.coefficients)[number];
+
+export const STUDENT_SLOT = 'student';
+export const EMA_SLOT = 'ema';
+
+export interface DistillGraph {
+  readonly graph: Graph;
+  readonly loss: Value;
+  readonly student: UnfusedLora;
+  readonly ema?: UnfusedLora;
+  /** The trainable LoRA parameters (student slot). */
+  readonly trainable: readonly Value[];
+}
+
+export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): DistillGraph {
+  const n = o.batch;
+  const names = distillInputs;
+  const [c, h, w] = o.latentShape;
+  const [tokens, width] = o.textShape;
+  const column = (name: CoefficientName) => graph.input(name, [n, 1, 1, 1]);
+  const coef = Object.fromEntries(names.coefficients.map((k) => [k, column(k)])) as Record<CoefficientName, Value>;
+  const x = graph.input(names.noisy, [n, c, h, w]);
+  const tSource = graph.input(names.sourceTimestep, [n]);
+  const tTarget = graph.input(names.targetTimestep, [n]);
+  const cond = graph.input(names.cond, [n, tokens, width]);
+  const uncond = graph.input(names.uncond, [n, tokens, width]);
+  const sdxl = o.pooledWidth !== undefined;
+  const pooled = sdxl ? { cond: graph.input(names.condPooled, [n, o.pooledWidth!]), uncond: graph.input(names.uncondPooled, [n, o.pooledWidth!]), timeIds: graph.input(names.timeIds, [n, 6]) } : undefined;
+  const added = (which: 'cond' | 'uncond' | 'both'): Pick<UNetInputs, 'textEmbeds' | 'timeIds'> => {
+    if (!pooled) return {};
+    if (which === 'both') return { textEmbeds: concat([pooled.cond, pooled.uncond], 0), timeIds: concat([pooled.timeIds, pooled.timeIds], 0) };
+    return { textEmbeds: pooled[which], timeIds: pooled.timeIds };
+  };
+
+  const base = new Scope(graph);
+  const slot = (name: string) => loraTrainingSlot(name, o.loraKeys, { rank: o.rank, alpha: o.alpha });
+  const student = new UnfusedLora(base, [slot(STUDENT_SLOT)]);
+  const ema = o.emaTarget ? new UnfusedLora(base, [slot(EMA_SLOT)]) : undefined;
+  const unet = (scope: Scope, sample: Value, t: Value, states: Value, extra: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>) =>
+    unet2DConditionModel(scope, o.unet, { sample, timestep: t, encoderHiddenStates: states, ...extra });
+
+  const studentScope = student.attach(base);
+  const prediction = coef.student_sample.mul(x).add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'))));
+
+  const teacherOut = unet(base, concat([x, x], 0), concat([tSource, tSource], 0), concat([cond, uncond], 0), added('both'));
+  const [fc, fu] = teacherOut.split([n, n], 0);
+  const guided = fc.add(coef.guidance.mul(fc.sub(fu)));
+  const xPrev = coef.prev_sample.mul(x).add(coef.prev_model.mul(guided));
+
+  const targetScope = ema ? ema.attach(base) : studentScope;
+  const targetOut = unet(targetScope, xPrev, tTarget, cond, added('cond'));
+  const target = coef.target_sample.mul(xPrev).add(coef.target_model.mul(targetOut)).stopGradient();
+
+  const loss = distillLoss(prediction, target, o.loss);
+  student.assertApplied();
+  ema?.assertApplied();
+  return { graph, loss, student, ema, trainable: student.params };
+}

@@ -1,0 +1,137 @@
+/**
+ * `tdd distill` settings with the reference's defaults (TDD's SDXL launch script where it sets a value, its
+ * argparse defaults otherwise) and one validation that names the offending option.
+ */
+import type { DistillLossType } from './common/losses.js';
+import { distillMethodNames, type DistillMethodName } from './method.js';
+
+export interface DistillConfig {
+  /** Teacher model: a diffusers folder or single-file checkpoint. */
+  teacher: string;
+  /** Training images with captions (image folder, or webdataset .tar shards). */
+  data: string;
+  /** Output folder: LoRA files, logs, plots, checkpoints. */
+  out: string;
+  method: DistillMethodName;
+  /** Optimizer updates to run. */
+  steps: number;
+  batch: number;
+  gradAccumulation: number;
+  lr: number;
+  /** Linear warm-up length in optimizer steps (then constant, as the reference's "constant_with_warmup"). */
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  rank: number;
+  /** LoRA alpha (peft's default 8, which the reference leaves unset); the update is scaled by alpha/rank. */
+  alpha: number;
+  loss: DistillLossType;
+  huberC: number;
+  /** Teacher guidance scale range, sampled per sample (LCM formulation w, where 0 = no guidance). */
+  wMin: number;
+  wMax: number;
+  numDdimTimesteps: number;
+  /** TDD target selection: merged K-step schedules for K in [kMin, kMax], γ offset ratio. */
+  kMin: number;
+  kMax: number;
+  sRatio: number;
+  /** Decoupled guidance: share of captions replaced by the empty prompt. */
+  proportionEmptyPrompts: number;
+  /** Target from an EMA of the student's LoRA with this decay (undefined: the live student, as the reference). */
+  emaDecay?: number;
+  /** Training image size in pixels (default: the UNet's sample_size × the VAE's scale factor). */
+  resolution?: number;
+  seed: number;
+  checkpointEvery: number;
+  /** Checkpoints kept on disk (older ones are removed after a newer one is complete). */
+  keepCheckpoints: number;
+  /** Validation grid every N optimizer steps (0: only at the end). */
+  validateEvery: number;
+  validationPrompts: string[];
+  /** Sampling steps shown in validation grids. */
+  validationSteps: number[];
+  /** Folder of the VAE latent cache (default <out>/latent-cache). */
+  latentCache?: string;
+  /** Continue from the latest checkpoint in <out>/checkpoints. */
+  resume: boolean;
+}
+
+export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> & Partial<DistillConfig>;
+
+export const distillDefaults = {
+  method: 'tdd',
+  steps: 1000,
+  batch: 8,
+  gradAccumulation: 1,
+  lr: 1e-4,
+  warmupSteps: 0,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  rank: 64,
+  alpha: 8,
+  loss: 'huber',
+  huberC: 0.001,
+  wMin: 3.5,
+  wMax: 3.5,
+  numDdimTimesteps: 250,
+  kMin: 4,
+  kMax: 8,
+  sRatio: 0.3,
+  proportionEmptyPrompts: 0.2,
+  seed: 0,
+  checkpointEvery: 100,
+  keepCheckpoints: 2,
+  validateEvery: 0,
+  validationPrompts: ['a photo of a cat', 'a red apple on a table', 'a mountain landscape at sunset', 'a portrait of an astronaut'],
+  validationSteps: [2, 4, 8],
+  resume: false,
+} as const satisfies Partial<DistillConfig>;
+
+export class DistillConfigError extends RangeError {
+  override name = 'DistillConfigError';
+}
+
+export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
+  const c: DistillConfig = { ...distillDefaults, validationPrompts: [...distillDefaults.validationPrompts], validationSteps: [...distillDefaults.validationSteps], ...stripUndefined(input), teacher: input.teacher, data: input.data, out: input.out };
+  const fail = (option: string, why: string): never => {
+    throw new DistillConfigError(`--${option}: ${why}`);
+  };
+  const int = (option: string, v: number, min: number) => (Number.isInteger(v) && v >= min) || fail(option, `must be an integer ≥ ${min} (got ${v})`);
+  const range = (option: string, v: number, lo: number, hi: number) => (v >= lo && v <= hi) || fail(option, `must be in [${lo}, ${hi}] (got ${v})`);
+  if (!distillMethodNames.includes(c.method)) fail('method', `must be one of ${distillMethodNames.join(', ')} (got ${c.method})`);
+  if (c.loss !== 'l2' && c.loss !== 'huber') fail('loss', `must be l2 or huber (got ${c.loss})`);
+  int('steps', c.steps, 1);
+  int('batch', c.batch, 1);
+  int('grad-accumulation', c.gradAccumulation, 1);
+  int('warmup-steps', c.warmupSteps, 0);
+  int('rank', c.rank, 1);
+  int('num-ddim-timesteps', c.numDdimTimesteps, 1);
+  int('k-min', c.kMin, 1);
+  int('k-max', c.kMax, c.kMin);
+  int('seed', c.seed, 0);
+  int('checkpoint-every', c.checkpointEvery, 1);
+  int('keep-checkpoints', c.keepCheckpoints, 1);
+  int('validate-every', c.validateEvery, 0);
+  for (const s of c.validationSteps) int('validation-steps', s, 1);
+  if (c.resolution !== undefined) int('resolution', c.resolution, 8);
+  if (!(c.lr > 0)) fail('lr', `must be > 0 (got ${c.lr})`);
+  if (!(c.alpha > 0)) fail('alpha', `must be > 0 (got ${c.alpha})`);
+  if (!(c.huberC > 0)) fail('huber-c', `must be > 0 (got ${c.huberC})`);
+  if (!(c.maxGradNorm > 0)) fail('max-grad-norm', `must be > 0 (got ${c.maxGradNorm})`);
+  range('weight-decay', c.weightDecay, 0, 1);
+  range('s-ratio', c.sRatio, 0, 1);
+  range('proportion-empty-prompts', c.proportionEmptyPrompts, 0, 1);
+  if (c.emaDecay !== undefined) range('ema-decay', c.emaDecay, 0, 1);
+  if (!(c.wMin >= 0 && c.wMax >= c.wMin)) fail('w-min', `need 0 ≤ w-min ≤ w-max (got ${c.wMin}, ${c.wMax})`);
+  return c;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The settings that define the training run (a resumed run must match them), for checkpoints and LoRA metadata. */
+export function trainingHyperParameters(c: DistillConfig): Record<string, unknown> {
+  const { teacher: _t, data: _d, out: _o, resume: _r, latentCache: _l, validateEvery: _v, validationPrompts: _p, validationSteps: _s, checkpointEvery: _c, keepCheckpoints: _k, steps: _n, ...rest } = c;
+  return rest;
+}

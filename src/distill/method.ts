@@ -1,0 +1,67 @@
+/**
+ * What distinguishes the distillation methods, given one batch's timesteps: where the student's and the target's
+ * outputs are mapped before they are compared. Everything else (data, teacher, solver, loss) is shared.
+ *   TDD — both to a target timestep s chosen per sample among the merged K-step schedules (K ∈ [kMin, kMax]),
+ *         moved earlier by the γ offset: x_s = sqrt(ᾱ_s)·x0 + sqrt(1−ᾱ_s)·ε (the reference's tdd_step).
+ *   LCM — both to the trajectory's origin with the consistency boundary scalings c_skip/c_out.
+ */
+import type { TorchGenerator } from '../util/torch-generator.js';
+import { boundaryBlend, noisingBlend, type Blend } from './common/coefficients.js';
+import type { DdimSolver } from './common/ddim-solver.js';
+import { mergedTimesteps, selectTargets } from './common/target-selection.js';
+import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
+
+export type DistillMethodName = 'tdd' | 'lcm';
+export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm'];
+
+/** One batch's timesteps on the solver grid. */
+export interface GridTimesteps {
+  /** Solver grid index per sample. */
+  readonly index: readonly number[];
+  /** Where the student and the teacher start: the grid timestep t_i (the reference's start_timesteps). */
+  readonly source: readonly number[];
+  /** Where the teacher's DDIM move ends and the target model runs: max(t_i − k, 0) (the reference's timesteps). */
+  readonly target: readonly number[];
+}
+
+export interface MethodBlends {
+  readonly student: Blend[];
+  readonly target: Blend[];
+  /** TDD: the chosen timesteps s, for logs. */
+  readonly selected?: number[];
+}
+
+export interface DistillMethod {
+  readonly name: DistillMethodName;
+  blends(timesteps: GridTimesteps, rng: TorchGenerator): MethodBlends;
+}
+
+export interface TddMethodOptions {
+  /** num_inference_steps_min / _max of the merged schedules (default 4..8). */
+  readonly kMin?: number;
+  readonly kMax?: number;
+  /** γ-sampling offset ratio (default 0.3). */
+  readonly sRatio?: number;
+}
+
+export function tddMethod(solver: DdimSolver, schedule: NoiseSchedule, { kMin = 4, kMax = 8, sRatio = 0.3 }: TddMethodOptions = {}): DistillMethod {
+  if (!(sRatio >= 0 && sRatio <= 1)) throw new RangeError(`s_ratio must be in [0, 1] (got ${sRatio})`);
+  const merged = mergedTimesteps(solver, kMin, kMax);
+  return {
+    name: 'tdd',
+    blends(timesteps, rng) {
+      const selected = selectTargets(merged, timesteps.target, sRatio, rng);
+      const blends = selected.map((s) => noisingBlend(schedule.alphaBar(s)));
+      return { student: blends, target: blends, selected };
+    },
+  };
+}
+
+export function lcmMethod(): DistillMethod {
+  return {
+    name: 'lcm',
+    blends(timesteps) {
+      return { student: timesteps.source.map(boundaryBlend), target: timesteps.target.map(boundaryBlend) };
+    },
+  };
+}
