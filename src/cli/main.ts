@@ -6,6 +6,12 @@ import { UsageError } from './errors.js';
 import { registerScheduleCommand } from './schedule-command.js';
 import { registerInfoCommand } from './info-command.js';
 import { registerGenerateCommand } from './generate-command.js';
+import { registerDistillCommand } from './distill-command.js';
+import { DistillConfigError } from '../distill/config.js';
+import { DistillError } from '../distill/trainer.js';
+import { CheckpointError } from '../distill/checkpoint.js';
+import { DatasetError } from '../data/errors.js';
+import { registerServeCommand } from './serve-command.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 import { UNetConfigError } from '../models/unet/config.js';
 import { VaeConfigError } from '../models/vae/config-fields.js';
@@ -26,11 +32,13 @@ export function buildProgram(): Command {
   registerScheduleCommand(program);
   registerInfoCommand(program);
   registerGenerateCommand(program);
+  registerDistillCommand(program);
+  registerServeCommand(program);
   return program;
 }
 
 /** Errors that are the user's input or files at fault: one-line message (no stack), exit code 2. */
-const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError];
+const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -1,0 +1,168 @@
+// `tdd distill`: trains a TDD (or LCM baseline) LoRA for a teacher model on an image+caption dataset.
+// Progress on stderr (a bar on terminals, a line every few steps otherwise); Ctrl+C stops after the current
+// step with a checkpoint (a second Ctrl+C exits at once); `--resume` continues.
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
+import { distill, type DistillEvents } from '../distill/trainer.js';
+import type { StepLogEntry } from '../distill/training-log.js';
+import { UsageError } from './errors.js';
+
+interface DistillFlags {
+  teacher: string;
+  data: string;
+  out: string;
+  method: string;
+  steps: string;
+  batch: string;
+  gradAccumulation: string;
+  lr: string;
+  warmupSteps: string;
+  weightDecay: string;
+  maxGradNorm: string;
+  rank: string;
+  alpha: string;
+  loss: string;
+  huberC: string;
+  wMin: string;
+  wMax: string;
+  numDdimTimesteps: string;
+  kMin: string;
+  kMax: string;
+  sRatio: string;
+  proportionEmptyPrompts: string;
+  emaDecay?: string;
+  resolution?: string;
+  seed: string;
+  checkpointEvery: string;
+  keepCheckpoints: string;
+  validateEvery: string;
+  validationPrompt?: string[];
+  validationSteps: string;
+  latentCache?: string;
+  resume?: boolean;
+  quiet?: boolean;
+}
+
+const d = distillDefaults;
+
+export function registerDistillCommand(program: Command): void {
+  program
+    .command('distill')
+    .description('distill a few-step LoRA from a teacher model (TDD, or the LCM-LoRA baseline) on images with captions')
+    .requiredOption('--teacher <path>', 'teacher model: a diffusers folder or a single-file .safetensors checkpoint')
+    .requiredOption('--data <path>', 'training data: a folder of images with metadata.jsonl or .txt captions, or webdataset .tar shard(s)')
+    .requiredOption('--out <dir>', 'output folder (LoRA files, log.jsonl, loss.png, validation/, checkpoints/)')
+    .option('--method <name>', 'tdd or lcm', d.method)
+    .option('--steps <n>', 'optimizer steps', String(d.steps))
+    .option('--batch <n>', 'images per micro-batch', String(d.batch))
+    .option('--grad-accumulation <n>', 'micro-batches per optimizer step', String(d.gradAccumulation))
+    .option('--lr <x>', 'AdamW learning rate', String(d.lr))
+    .option('--warmup-steps <n>', 'linear learning-rate warm-up steps', String(d.warmupSteps))
+    .option('--weight-decay <x>', 'AdamW weight decay', String(d.weightDecay))
+    .option('--max-grad-norm <x>', 'gradient clipping (global L2 norm)', String(d.maxGradNorm))
+    .option('--rank <n>', 'LoRA rank', String(d.rank))
+    .option('--alpha <x>', 'LoRA alpha (update scaled by alpha/rank)', String(d.alpha))
+    .option('--loss <type>', 'l2 or huber', d.loss)
+    .option('--huber-c <x>', 'pseudo-Huber c', String(d.huberC))
+    .option('--w-min <x>', 'teacher guidance w, lower end (LCM formulation: pred = cond + w·(cond − uncond))', String(d.wMin))
+    .option('--w-max <x>', 'teacher guidance w, upper end', String(d.wMax))
+    .option('--num-ddim-timesteps <n>', 'DDIM solver grid size', String(d.numDdimTimesteps))
+    .option('--k-min <n>', 'TDD: fewest inference steps of the merged target schedules', String(d.kMin))
+    .option('--k-max <n>', 'TDD: most inference steps of the merged target schedules', String(d.kMax))
+    .option('--s-ratio <x>', 'TDD: γ offset ratio of the target timestep', String(d.sRatio))
+    .option('--proportion-empty-prompts <x>', 'share of captions replaced by "" (decoupled guidance)', String(d.proportionEmptyPrompts))
+    .option('--ema-decay <x>', 'take the target from an EMA of the LoRA with this decay (default: the live student, as the reference)')
+    .option('--resolution <px>', 'training image size (default: the model\'s native size)')
+    .option('--seed <n>', 'seed of every random draw (data order, noise, timesteps)', String(d.seed))
+    .option('--checkpoint-every <n>', 'write a checkpoint every n optimizer steps', String(d.checkpointEvery))
+    .option('--keep-checkpoints <n>', 'checkpoints kept on disk', String(d.keepCheckpoints))
+    .option('--validate-every <n>', 'validation grid every n steps (0: at the end only)', String(d.validateEvery))
+    .option('--validation-prompt <text...>', 'validation prompts (default: four generic prompts)')
+    .option('--validation-steps <list>', 'sampling steps in validation grids, comma-separated', d.validationSteps.join(','))
+    .option('--latent-cache <dir>', 'VAE latent cache folder (default <out>/latent-cache; share it between runs)')
+    .option('--resume', 'continue from the latest checkpoint in <out>/checkpoints')
+    .option('--quiet', 'no progress output')
+    .action(async (flags: DistillFlags) => {
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        process.stderr.write('\nstopping after this step (a checkpoint will be written; Ctrl+C again to quit now)\n');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      const progress = new DistillProgress(!flags.quiet, Boolean(process.stderr.isTTY));
+      try {
+        const result = await distill(configFrom(flags), progress.events, controller.signal);
+        progress.stop();
+        const where = result.lora ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)` : `stopped at step ${result.optimizerSteps}; continue with --resume`;
+        process.stdout.write(`${where}\n`);
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSigint);
+      }
+    });
+}
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function configFrom(f: DistillFlags): DistillConfigInput {
+  if (f.method !== 'tdd' && f.method !== 'lcm') throw new UsageError(`--method: must be tdd or lcm, got ${JSON.stringify(f.method)}`);
+  if (f.loss !== 'l2' && f.loss !== 'huber') throw new UsageError(`--loss: must be l2 or huber, got ${JSON.stringify(f.loss)}`);
+  return {
+    teacher: f.teacher, data: f.data, out: f.out, method: f.method, loss: f.loss,
+    steps: number('steps', f.steps), batch: number('batch', f.batch), gradAccumulation: number('grad-accumulation', f.gradAccumulation),
+    lr: number('lr', f.lr), warmupSteps: number('warmup-steps', f.warmupSteps), weightDecay: number('weight-decay', f.weightDecay),
+    maxGradNorm: number('max-grad-norm', f.maxGradNorm), rank: number('rank', f.rank), alpha: number('alpha', f.alpha),
+    huberC: number('huber-c', f.huberC), wMin: number('w-min', f.wMin), wMax: number('w-max', f.wMax),
+    numDdimTimesteps: number('num-ddim-timesteps', f.numDdimTimesteps), kMin: number('k-min', f.kMin), kMax: number('k-max', f.kMax),
+    sRatio: number('s-ratio', f.sRatio), proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
+    emaDecay: number('ema-decay', f.emaDecay), resolution: number('resolution', f.resolution), seed: number('seed', f.seed),
+    checkpointEvery: number('checkpoint-every', f.checkpointEvery), keepCheckpoints: number('keep-checkpoints', f.keepCheckpoints),
+    validateEvery: number('validate-every', f.validateEvery), validationPrompts: f.validationPrompt,
+    validationSteps: f.validationSteps.split(',').map((s) => number('validation-steps', s)!),
+    latentCache: f.latentCache, resume: Boolean(f.resume),
+  };
+}
+
+/** A bar with loss and samples/s on terminals; a line every 10 steps (and phases) otherwise. */
+class DistillProgress {
+  private bar?: SingleBar;
+
+  constructor(private readonly enabled: boolean, private readonly tty: boolean) {}
+
+  readonly events: DistillEvents = {
+    onPhase: (phase, done, total) => {
+      if (!this.enabled) return;
+      if (done === 0 || done === total || this.tty) process.stderr.write(`${phase}: ${done}/${total}${this.tty && done < total ? '\r' : '\n'}`);
+    },
+    onMessage: (m) => {
+      if (this.enabled) process.stderr.write(`${m}\n`);
+    },
+    onStep: (e, total) => this.step(e, total),
+  };
+
+  private step(e: StepLogEntry, total: number): void {
+    if (!this.enabled) return;
+    const values = { loss: e.loss.toPrecision(4), rate: e.samples_per_s.toFixed(1) };
+    if (!this.tty) {
+      if (e.step % 10 === 0 || e.step === total) process.stderr.write(`step ${e.step}/${total} loss ${values.loss} ${values.rate} samples/s\n`);
+      return;
+    }
+    if (!this.bar) {
+      this.bar = new SingleBar({ format: 'distilling |{bar}| {value}/{total} steps | loss {loss} | {rate} samples/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, fps: 5 });
+      this.bar.start(total, e.step - 1, values);
+    }
+    this.bar.update(e.step, values);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
