@@ -66,7 +66,8 @@ function pullback(outputs: readonly Value[], seeds: readonly (Value | null)[], w
  * segment inputs and to any other on-path value its nodes read directly (e.g. parameters).
  */
 function backpropSegment(segment: Segment, dependent: ReadonlySet<Value>, cotangents: Map<Value, Value>, ops: OpRegistry): void {
-  const outCots = segment.outputs.map((o) => cotangents.get(o) ?? null);
+  // An output listed twice (a block's hidden state that is also its last skip) carries one cotangent, seeded once.
+  const outCots = segment.outputs.map((o, i) => (segment.outputs.indexOf(o) === i ? cotangents.get(o) ?? null : null));
   const first = outCots.find((c) => c !== null);
   if (!first) return;
   // x + 0·g₀ is x, but depends on the cotangent (multiplying by zero is not folded away, because of NaN).

@@ -41,6 +41,7 @@ interface DistillFlags {
   validationSteps: string;
   latentCache?: string;
   resume?: boolean;
+  gradientCheckpointing?: boolean;
   quiet?: boolean;
 }
 
@@ -81,6 +82,7 @@ export function registerDistillCommand(program: Command): void {
     .option('--validation-prompt <text...>', 'validation prompts (default: four generic prompts)')
     .option('--validation-steps <list>', 'sampling steps in validation grids, comma-separated', d.validationSteps.join(','))
     .option('--latent-cache <dir>', 'VAE latent cache folder (default <out>/latent-cache; share it between runs)')
+    .option('--gradient-checkpointing', 'recompute UNet blocks in the backward pass (less memory, slower)')
     .option('--resume', 'continue from the latest checkpoint in <out>/checkpoints')
     .option('--quiet', 'no progress output')
     .action(async (flags: DistillFlags) => {
@@ -126,7 +128,7 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     checkpointEvery: number('checkpoint-every', f.checkpointEvery), keepCheckpoints: number('keep-checkpoints', f.keepCheckpoints),
     validateEvery: number('validate-every', f.validateEvery), validationPrompts: f.validationPrompt,
     validationSteps: f.validationSteps.split(',').map((s) => number('validation-steps', s)!),
-    latentCache: f.latentCache, resume: Boolean(f.resume),
+    latentCache: f.latentCache, resume: Boolean(f.resume), gradientCheckpointing: Boolean(f.gradientCheckpointing),
   };
 }
 

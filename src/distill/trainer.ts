@@ -19,7 +19,7 @@ import { sourceShapes } from '../weights/tensor-source.js';
 import { hyperParameterMismatches, listCheckpoints, loadCheckpoint, saveCheckpoint, CheckpointError } from './checkpoint.js';
 import { DdimSolver } from './common/ddim-solver.js';
 import { buildDistillGraph, EMA_SLOT, STUDENT_SLOT, type DistillGraph } from './common/distill-graph.js';
-import { loraTargetKeys } from './common/lora-targets.js';
+import { loraTargets } from './common/lora-targets.js';
 import { resolveDistillConfig, trainingHyperParameters, type DistillConfig, type DistillConfigInput } from './config.js';
 import { distillMetadata, loraModules, writeDistilledLora, type WrittenLora } from './lora-output.js';
 import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
@@ -102,11 +102,12 @@ class DistillRun {
       latentShape: teacher.latentShape,
       textShape: [probe.tokens, probe.width],
       pooledWidth: probe.pooledWidth,
-      loraKeys: loraTargetKeys(sourceShapes(teacher.components.unet.source)),
+      loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
       rank: config.rank,
       alpha: config.alpha,
       loss: { type: config.loss, huberC: config.huberC },
       emaTarget: config.emaDecay !== undefined,
+      gradientCheckpointing: config.gradientCheckpointing,
     });
     events.onPhase?.('compiling the training step', 0, 1);
     const frozen = loadParams(teacher.components.unet.source, splitLoraParams(graph.params).base, 'unet').weights;

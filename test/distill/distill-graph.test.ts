@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { buildDistillGraph, distillInputs, STUDENT_SLOT } from '../../src/distill/common/distill-graph.js';
-import { loraTargetKeys } from '../../src/distill/common/lora-targets.js';
+import { loraTargets } from '../../src/distill/common/lora-targets.js';
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import { loraModules } from '../../src/distill/lora-output.js';
 import { tddMethod, lcmMethod } from '../../src/distill/method.js';
@@ -48,7 +48,7 @@ describe('distillation graph', () => {
       const graph = createGraph();
       const dg = buildDistillGraph(graph, {
         unet: unet.config, batch: B, latentShape: [c, h, w], textShape: [tokens, width],
-        loraKeys: loraTargetKeys(sourceShapes(unet.source)), rank: 4, alpha: 2, loss: { type: 'huber', huberC: 0.01 },
+        loraTargets: loraTargets(sourceShapes(unet.source)), rank: 4, alpha: 2, loss: { type: 'huber', huberC: 0.01 },
       });
       const lora = initLoraWeights(dg.student, STUDENT_SLOT, 3);
       const noise = new TorchGenerator(4);

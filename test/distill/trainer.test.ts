@@ -84,6 +84,21 @@ describe('tdd distill on tiny-sd', () => {
     await assert.rejects(distill({ ...settings, out, resume: true, lr: 5e-4 }), /settings differ \(lr: checkpoint 0.001, now 0.0005\)/);
   });
 
+  test('SDXL teacher with gradient checkpointing and an EMA target: trains and writes a LoRA that loads fully', async () => {
+    const xl = sharedPath('fixtures', 'tiny-sdxl');
+    const result = await distill({ ...base(), teacher: xl, out: join(root, 'xl'), steps: 3, batch: 2, rank: 4, emaDecay: 0.9, gradientCheckpointing: true, validationPrompts: [] });
+    assert.equal(result.log.length, 3);
+    assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
+    await using pipe = await loadPipeline(xl);
+    const loaded = await pipe.loras.load(result.lora!.kohya);
+    const unet = loaded.matches.find((m) => m.component === 'unet')!;
+    assert.ok(unet.matched.size > 0 && loaded.report.length > 0);
+    const file = SafetensorsFile.open(result.lora!.kohya);
+    const modules = [...file.tensors.keys()].filter((k) => k.endsWith('.alpha')).length;
+    file.close();
+    assert.equal(unet.matched.size, modules, loaded.report);
+  });
+
   test('a diverging run stops with the last good checkpoint named', async () => {
     const out = join(root, 'diverge');
     await assert.rejects(

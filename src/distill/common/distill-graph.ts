@@ -29,12 +29,15 @@ export interface DistillGraphOptions {
   readonly textShape: readonly [number, number];
   /** SDXL: pooled text embedding width (adds text_embeds/time_ids inputs). */
   readonly pooledWidth?: number;
-  readonly loraKeys: readonly string[];
+  /** Weights the LoRA adapts, with their shapes. */
+  readonly loraTargets: ReadonlyMap<string, readonly number[]>;
   readonly rank: number;
   readonly alpha: number;
   readonly loss: DistillLossOptions;
   /** Target from an EMA of the LoRA (fed) instead of the live student weights. */
   readonly emaTarget?: boolean;
+  /** Recompute the student's UNet blocks in the backward pass (memory for time). */
+  readonly gradientCheckpointing?: boolean;
 }
 
 /** Names of the graph's per-step inputs. */
@@ -86,14 +89,17 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
   };
 
   const base = new Scope(graph);
-  const slot = (name: string) => loraTrainingSlot(name, o.loraKeys, { rank: o.rank, alpha: o.alpha });
+  const slot = (name: string) => loraTrainingSlot(name, o.loraTargets.keys(), { rank: o.rank, alpha: o.alpha });
   const student = new UnfusedLora(base, [slot(STUDENT_SLOT)]);
   const ema = o.emaTarget ? new UnfusedLora(base, [slot(EMA_SLOT)]) : undefined;
-  const unet = (scope: Scope, sample: Value, t: Value, states: Value, extra: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>) =>
-    unet2DConditionModel(scope, o.unet, { sample, timestep: t, encoderHiddenStates: states, ...extra });
+  const unet = (scope: Scope, sample: Value, t: Value, states: Value, extra: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>, checkpointBlocks = false) =>
+    unet2DConditionModel(scope, o.unet, { sample, timestep: t, encoderHiddenStates: states, ...extra }, { checkpointBlocks });
 
   const studentScope = student.attach(base);
-  const prediction = coef.student_sample.mul(x).add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'))));
+  // W + ΔW built up front, outside any checkpointed block: a rebuilt block then reads the same values, and the
+  // gradient reaches the LoRA parameters through them.
+  for (const [key, shape] of o.loraTargets) studentScope.param(key, shape);
+  const prediction = coef.student_sample.mul(x).add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'), o.gradientCheckpointing)));
 
   const teacherOut = unet(base, concat([x, x], 0), concat([tSource, tSource], 0), concat([cond, uncond], 0), added('both'));
   const [fc, fu] = teacherOut.split([n, n], 0);

@@ -8,8 +8,8 @@ export const REFERENCE_LORA_MODULES: readonly string[] = Object.freeze([
   'conv1', 'conv2', 'conv_shortcut', 'downsamplers.0.conv', 'upsamplers.0.conv', 'time_emb_proj',
 ]);
 
-/** Weight keys (`<module>.weight`) of ≥ 2-d parameters whose module matches one of `modules`, sorted. */
-export function loraTargetKeys(shapes: ReadonlyMap<string, readonly number[]>, modules: readonly string[] = REFERENCE_LORA_MODULES): string[] {
+/** Weight keys (`<module>.weight`) of ≥ 2-d parameters whose module matches one of `modules`, sorted, with their shapes. */
+export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, modules: readonly string[] = REFERENCE_LORA_MODULES): Map<string, readonly number[]> {
   const keys: string[] = [];
   for (const [key, shape] of shapes) {
     if (!key.endsWith('.weight') || shape.length < 2) continue;
@@ -17,5 +17,5 @@ export function loraTargetKeys(shapes: ReadonlyMap<string, readonly number[]>, m
     if (modules.some((m) => module === m || module.endsWith(`.${m}`))) keys.push(key);
   }
   if (keys.length === 0) throw new RangeError(`LoRA target modules ${modules.join(', ')} match no weight of the model`);
-  return keys.sort();
+  return new Map(keys.sort().map((k) => [k, shapes.get(k)!]));
 }

@@ -10,6 +10,7 @@
 import type { DType, Value } from '../../ir/index.js';
 import { conv, groupNormLayer, type Scope } from '../../nn/index.js';
 import { concat } from '../../ops/index.js';
+import { checkpoint } from '../../autodiff/index.js';
 import { downBlock, midBlock, upBlock, type BlockInputs } from './blocks.js';
 import type { UNetConfig } from './config.js';
 import { activation, sinusoidalTimestepEmbedding, timestepMlp } from './embeddings.js';
@@ -40,6 +41,11 @@ export interface UNetBuildOptions {
    * residual), up_blocks.i.
    */
   activations?: Map<string, Value>;
+  /**
+   * Gradient checkpointing: each down/mid/up block is recomputed during the backward pass instead of keeping
+   * its activations from the forward pass (less memory for training, one more block forward per step).
+   */
+  checkpointBlocks?: boolean;
 }
 
 const fail = (message: string): never => {
@@ -145,24 +151,33 @@ export function unet2DConditionModel(scope: Scope, config: UNetConfig, inputs: U
   let h = conv(scope.sub('conv_in'), input, config.block_out_channels[0], { kernel: k, padding: (k - 1) / 2 });
   record('conv_in', h);
 
+  // Blocks see only their inputs, so they can be rebuilt in the backward pass when checkpointing.
+  const segment = (inputs: Value[], fn: (inputs: readonly Value[], blockIo: BlockInputs) => Value[]): Value[] => {
+    if (!options.checkpointBlocks) return fn(inputs, io);
+    return checkpoint([...inputs, io.temb, io.context], (all) => fn(all.slice(0, -2), { ...io, temb: all.at(-2)!, context: all.at(-1)! }));
+  };
   let skips: Value[] = [h];
   layout.down.forEach((plan, i) => {
-    const result = downBlock(scope.sub('down_blocks').sub(i), h, plan, io);
-    h = result.hidden;
-    skips.push(...result.skips);
+    const [hidden, ...blockSkips] = segment([h], ([x], blockIo) => {
+      const result = downBlock(scope.sub('down_blocks').sub(i), x, plan, blockIo);
+      return [result.hidden, ...result.skips];
+    });
+    h = hidden;
+    skips.push(...blockSkips);
     record(`down_blocks.${i}`, h);
   });
   if (inputs.downBlockAdditionalResiduals) skips = addResiduals(skips, inputs.downBlockAdditionalResiduals);
 
   if (layout.mid) {
-    h = midBlock(scope.sub('mid_block'), h, layout.mid, io);
+    const mid = layout.mid;
+    [h] = segment([h], ([x], blockIo) => [midBlock(scope.sub('mid_block'), x, mid, blockIo)]);
     record('mid_block', h);
   }
   if (inputs.midBlockAdditionalResidual) h = h.add(inputs.midBlockAdditionalResidual);
 
   layout.up.forEach((plan, i) => {
     const blockSkips = skips.splice(skips.length - plan.layers, plan.layers);
-    h = upBlock(scope.sub('up_blocks').sub(i), h, blockSkips, plan, io);
+    [h] = segment([h, ...blockSkips], ([x, ...s], blockIo) => [upBlock(scope.sub('up_blocks').sub(i), x, s, plan, blockIo)]);
     record(`up_blocks.${i}`, h);
   });
 

@@ -1,0 +1,124 @@
+/**
+ * The HTTP API and the page, as a hono app (server.ts binds it to a socket):
+ *   GET    /api/health               liveness + version
+ *   GET    /api/status               queue, loaded models, memory
+ *   GET    /api/models               models and LoRAs by id, presets, schedulers, limits
+ *   POST   /api/generate             JSON body (request-schema.ts) → 202 { id, status, position, links }
+ *   GET    /api/jobs/:id             the job (status, params, progress, images, error)
+ *   GET    /api/jobs/:id/events      Server-Sent Events (job-events.ts)
+ *   DELETE /api/jobs/:id             cancel (waiting: at once; running: at the next step)
+ *   GET    /api/images/:id.png       the PNG, with A1111 `parameters` text
+ *   GET    /, /app.js, /style.css    the page (static-files.ts)
+ * Errors are JSON `{ message, fields? }`. Requests whose Host is not this machine are refused (DNS
+ * rebinding), and POST bodies must be JSON (a cross-site form cannot send that without a CORS preflight).
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { presetNames, presets } from '../pipelines/presets.js';
+import { schedulerNames } from '../schedulers/index.js';
+import { ApiError } from './errors.js';
+import { IMAGE_ID_PATTERN, type ImageStore } from './image-store.js';
+import { jobEventStream } from './job-events.js';
+import type { JobQueue } from './job-queue.js';
+import type { ModelRegistry } from './model-registry.js';
+import type { PipelinePool } from './pipeline-pool.js';
+import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET, parseGenerateBody, resolveJobSpec } from './request-schema.js';
+import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
+
+export interface AppDeps {
+  registry: ModelRegistry;
+  queue: JobQueue;
+  images: ImageStore;
+  pool: PipelinePool;
+  page: StaticFiles;
+  version: string;
+  /** Host header names accepted (lower case, without port); undefined accepts any (a non-loopback bind). */
+  allowedHosts?: ReadonlySet<string>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function hostName(header: string | undefined): string {
+  if (!header) return '';
+  const host = header.toLowerCase();
+  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const type = c.req.header('Content-Type') ?? '';
+  if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
+  try {
+    return await c.req.json();
+  } catch {
+    throw new ApiError(400, 'the body is not valid JSON');
+  }
+}
+
+function modelsView(d: AppDeps) {
+  return {
+    ...d.registry.view(),
+    presets: [...presetNames.map((name) => ({ ...presets[name] })), { name: TEACHER_PRESET, scheduler: 'ddim', steps: MAX_STEPS, guidanceScale: 7.5, summary: 'the base model without a distillation LoRA (DDIM, 50 steps, guidance 7.5)' }],
+    schedulers: schedulerNames,
+    limits: { maxSteps: MAX_STEPS, maxSize: MAX_SIZE, sizeMultiple: 8, maxPromptLength: MAX_PROMPT_LENGTH, maxLoras: MAX_LORAS, maxBatch: MAX_BATCH, maxQueued: d.queue.maxQueued },
+  };
+}
+
+function apiRoutes(d: AppDeps): Hono {
+  const api = new Hono();
+  const jobOr404 = (id: string) => {
+    const job = IMAGE_ID_PATTERN.test(id) ? d.queue.get(id) : undefined;
+    if (!job) throw new ApiError(404, `no job ${JSON.stringify(id)} (finished jobs are kept for a while, then forgotten)`);
+    return job;
+  };
+  api.get('/health', (c) => c.json({ ok: true, version: d.version }));
+  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage() }));
+  api.get('/models', (c) => c.json(modelsView(d)));
+  api.post('/generate', async (c) => {
+    const spec = resolveJobSpec(parseGenerateBody(await readJson(c)), d.registry);
+    const job = d.queue.submit(spec);
+    c.header('Location', `/api/jobs/${job.id}`);
+    return c.json({ id: job.id, status: job.status, position: d.queue.positionOf(job) ?? null, links: { self: `/api/jobs/${job.id}`, events: `/api/jobs/${job.id}/events` } }, 202);
+  });
+  api.get('/jobs/:id', (c) => {
+    const job = jobOr404(c.req.param('id'));
+    return c.json(job.toJSON(d.queue.positionOf(job)));
+  });
+  api.get('/jobs/:id/events', (c) => jobEventStream(c, jobOr404(c.req.param('id'))));
+  api.delete('/jobs/:id', (c) => {
+    const job = jobOr404(c.req.param('id'));
+    if (!d.queue.cancel(job)) throw new ApiError(409, `job ${job.id} has already finished (${job.status})`);
+    return c.json({ id: job.id, status: job.status === 'cancelled' ? 'cancelled' : 'cancelling' }, 202);
+  });
+  api.get('/images/:file', (c) => {
+    const match = /^(.+)\.png$/.exec(c.req.param('file'));
+    const image = match && IMAGE_ID_PATTERN.test(match[1]) ? d.images.get(match[1]) : undefined;
+    if (!image) throw new ApiError(404, `no image ${JSON.stringify(c.req.param('file'))}`);
+    return c.body(image.png as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'image/png', 'Cache-Control': 'private, max-age=31536000, immutable', 'Content-Disposition': `inline; filename="${image.id}.png"` });
+  });
+  return api;
+}
+
+export function createApp(d: AppDeps): Hono {
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.body, err.status);
+    return c.json({ message: `internal error: ${err.message}` }, 500);
+  });
+  app.notFound((c) => c.json({ message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  if (d.allowedHosts) {
+    const allowed = d.allowedHosts;
+    app.use('*', async (c, next) => {
+      if (!allowed.has(hostName(c.req.header('Host')))) throw new ApiError(403, `Host ${JSON.stringify(c.req.header('Host') ?? '')} is not this server; open it as http://localhost:<port>/`);
+      await next();
+    });
+  }
+  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`); } }));
+  app.route('/api', apiRoutes(d));
+  app.get('*', (c) => {
+    if (c.req.path.startsWith('/api/')) throw new ApiError(404, `no route GET ${c.req.path}`);
+    const file = d.page.get(c.req.path);
+    if (!file) return c.text('not found', 404);
+    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': file.contentType, 'Cache-Control': 'no-cache', ...PAGE_SECURITY_HEADERS });
+  });
+  return app;
+}

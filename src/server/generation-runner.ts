@@ -1,0 +1,133 @@
+/**
+ * Runs one job on a pooled pipeline: the requested LoRAs (fused; re-fused only when the set or the weights
+ * change), text-to-image with the job's abort signal, a `step` event per step with it/s and budgeted x0
+ * previews (preview.ts), then PNGs carrying A1111 `parameters` text, stored for /api/images.
+ */
+import { basename, extname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata.js';
+import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
+import type { StepInfo } from '../pipelines/denoise.js';
+import type { GenerationResult } from '../pipelines/txt2img.js';
+import type { FileHashCache } from '../util/file-hash.js';
+import type { ImageStore } from './image-store.js';
+import type { Job } from './job.js';
+import type { JobRunner } from './job-queue.js';
+import type { PipelinePool } from './pipeline-pool.js';
+import { PreviewMaker, type PreviewOptions } from './preview.js';
+import type { JobSpec } from './request-schema.js';
+
+export interface RunnerContext {
+  pool: PipelinePool;
+  images: ImageStore;
+  hashes: FileHashCache;
+  /** e.g. "tdd-diffusion 0.1.0", written into the PNGs. */
+  version: string;
+  /** false: no previews at all. */
+  previews: false | PreviewOptions;
+}
+
+const isFile = (path: string): boolean => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** Loads what is missing, then activates exactly the requested adapters (ids are the adapter names). */
+export async function applyLoras(pipe: StableDiffusionPipeline, loras: JobSpec['loras']): Promise<void> {
+  const loadedNames = new Set(pipe.loras.files.map((f) => f.name));
+  for (const { entry, weight } of loras) {
+    if (!loadedNames.has(entry.id)) await pipe.loadLora(entry.path, { name: entry.id, scale: weight });
+  }
+  const active = pipe.loras.adapters;
+  const same = active.size === loras.length && loras.every((l) => active.get(l.entry.id) === l.weight);
+  if (!same) await pipe.setAdapters(loras.map((l) => l.entry.id), loras.map((l) => l.weight));
+}
+
+/** The image size a job gets: the request's, else the model's native size. */
+export function jobSize(pipe: StableDiffusionPipeline, spec: JobSpec): { width: number; height: number } {
+  const native = Number(pipe.components.unet.config.sample_size ?? 64) * pipe.vaeScaleFactor;
+  return { width: spec.width ?? native, height: spec.height ?? native };
+}
+
+/** Emits `step` (and, within budget, `preview`) events; the time spent on previews is not counted as step time. */
+function stepReporter(job: Job, previews: PreviewMaker | null): (info: StepInfo) => Promise<void> {
+  const started = performance.now();
+  let lastEnd = started;
+  let firstStepEnd = 0;
+  let previewsOn = previews !== null;
+  return async ({ step, steps, timestep, predOriginal }) => {
+    const now = performance.now();
+    previews?.addStepTime(now - lastEnd);
+    if (step === 0) firstStepEnd = now;
+    // The first step also encodes the prompt and may compile sessions: the rate leaves it out once it can.
+    const itPerSec = step === 0 ? 1000 / (now - started) : (1000 * step) / (now - firstStepEnd);
+    job.progress = { step: step + 1, steps, itPerSec };
+    job.emit('step', { step: step + 1, steps, timestep, itPerSec, elapsedMs: Math.round(now - started) });
+    if (previewsOn && previews && predOriginal && step + 1 < steps && previews.affordable) {
+      try {
+        const p = await previews.render(predOriginal);
+        job.emit('preview', { step: step + 1, image: p.dataUrl, width: p.width, height: p.height, decoder: previews.decoder });
+      } catch (e) {
+        previewsOn = false;
+        job.warnings.push(`previews turned off for this job: ${(e as Error).message}`);
+      }
+    }
+    lastEnd = performance.now();
+  };
+}
+
+async function identity(ctx: RunnerContext, pipe: StableDiffusionPipeline, spec: JobSpec) {
+  const path = pipe.components.path;
+  const weights = isFile(path) ? path : pipe.components.unet.source.origin;
+  const modelHash = isFile(weights) ? await ctx.hashes.hash(weights, 'file') : undefined;
+  const loras = [];
+  for (const l of spec.loras) loras.push({ name: l.entry.name, weight: l.weight, hash: await ctx.hashes.hash(l.entry.path, 'safetensors-data') });
+  const name = spec.model.kind === 'single-file' ? basename(path, extname(path)) : spec.model.kind === 'embedded' ? 'embedded' : basename(resolve(path));
+  return { model: { name, hash: modelHash }, loras };
+}
+
+function storeResult(ctx: RunnerContext, job: Job, result: GenerationResult, meta: Omit<ImageMetadata, 'width' | 'height' | 'batchIndex'>) {
+  return Promise.all(result.images.map(async (image, index) => {
+    const text = formatA1111Parameters({ ...meta, width: image.width, height: image.height, batchIndex: index });
+    const png = await image.toPng({ parameters: text });
+    const stored = ctx.images.add(png, { jobId: job.id, width: image.width, height: image.height, fileStem: `${job.id.slice(0, 8)}-${String(job.spec.seed)}-${index}` });
+    return { ref: { id: stored.id, url: `/api/images/${stored.id}.png`, width: image.width, height: image.height }, text };
+  }));
+}
+
+export function createJobRunner(ctx: RunnerContext): JobRunner {
+  return async (job) => {
+    const { spec } = job;
+    const t0 = performance.now();
+    const lease = await ctx.pool.acquire(spec.model);
+    try {
+      const { pipe } = lease;
+      const loadMs = performance.now() - t0;
+      await applyLoras(pipe, spec.loras);
+      const { width, height } = jobSize(pipe, spec);
+      const f = pipe.vaeScaleFactor;
+      const previews = ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
+      const t1 = performance.now();
+      const { sampling } = spec;
+      const result = await pipe.txt2img({
+        prompt: spec.prompt, negativePrompt: spec.negativePrompt, numImages: spec.batch, width, height,
+        steps: sampling.steps, scheduler: sampling.scheduler, guidanceScale: sampling.guidanceScale, eta: sampling.eta,
+        seed: spec.seed, signal: job.signal, onStep: stepReporter(job, previews),
+      });
+      const generateMs = performance.now() - t1;
+      const who = await identity(ctx, pipe, spec);
+      const meta = { prompt: spec.prompt, negativePrompt: spec.negativePrompt, steps: sampling.steps, scheduler: sampling.scheduler, guidanceScale: sampling.guidanceScale, seed: spec.seed, eta: sampling.eta, batchSize: spec.batch, version: ctx.version, ...who };
+      const stored = await storeResult(ctx, job, result, meta);
+      for (const p of result.truncated) job.warnings.push(`prompt truncated to the text encoder's 77 tokens: ${JSON.stringify(p)}`);
+      job.images = stored.map((s) => s.ref);
+      const timings = { loadMs: Math.round(loadMs), generateMs: Math.round(generateMs), totalMs: Math.round(performance.now() - t0) };
+      job.parameters = { text: stored[0]?.text ?? '', timesteps: [...result.timesteps], timings };
+      job.emit('done', { images: job.images, parameters: job.parameters.text, seed: String(spec.seed), timings, warnings: job.warnings });
+    } finally {
+      lease.release();
+    }
+  };
+}

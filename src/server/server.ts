@@ -1,0 +1,110 @@
+/**
+ * `tdd serve` as a library: scan the model folders, build the queue, pool and app, and listen (on loopback
+ * unless told otherwise). `close()` is the graceful shutdown: stop accepting connections, cancel waiting
+ * jobs, let running ones finish within the grace period (then stop them at their next step), let event
+ * streams deliver their last event, and release the loaded models.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { EmbeddedModel } from '../embedded/index.js';
+import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
+import { packageVersion } from '../util/package-root.js';
+import { createApp } from './app.js';
+import { ServeError } from './errors.js';
+import { createJobRunner } from './generation-runner.js';
+import { ImageStore } from './image-store.js';
+import { JobQueue } from './job-queue.js';
+import { ModelRegistry } from './model-registry.js';
+import { PipelinePool } from './pipeline-pool.js';
+import type { PreviewOptions } from './preview.js';
+import { StaticFiles } from './static-files.js';
+
+export interface ServeOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 7860; 0 picks a free port. */
+  port?: number;
+  modelDirs?: readonly string[];
+  /** The embedded model; default: the one the package ships (if any). null leaves it out. */
+  embedded?: EmbeddedModel | null;
+  maxQueued?: number;
+  jobTimeoutMs?: number;
+  memoryBudgetBytes?: number;
+  /** false turns step previews off. */
+  previews?: false | PreviewOptions;
+  /** Also write every PNG here. */
+  outDir?: string;
+  maxImages?: number;
+  /** Hash cache file for model/LoRA hashes; null keeps hashes in memory only. Default: the user cache. */
+  hashCacheFile?: string | null;
+  /** Running jobs get this long to finish when the server closes (default 10 s). */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  registry: ModelRegistry;
+  queue: JobQueue;
+  /** Graceful shutdown; `graceMs` overrides the server's shutdownGraceMs. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
+/** Host headers a loopback server answers to; undefined (any) when bound to other interfaces. */
+function allowedHostsFor(host: string): Set<string> | undefined {
+  if (!LOOPBACK_HOSTS.includes(host)) return undefined;
+  return new Set(['localhost', '127.0.0.1', '[::1]']);
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => reject(new ServeError(`cannot listen on ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port)' : e.message}`));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const version = packageVersion();
+  const registry = ModelRegistry.scan(options.modelDirs ?? [], { embedded: options.embedded });
+  const page = new StaticFiles();
+  const pool = new PipelinePool({ memoryBudgetBytes: options.memoryBudgetBytes });
+  const images = new ImageStore({ maxImages: options.maxImages, outDir: options.outDir });
+  const hashes = new FileHashCache(options.hashCacheFile === null ? undefined : (options.hashCacheFile ?? defaultHashCacheFile()));
+  const runner = createJobRunner({ pool, images, hashes, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });
+  const queue = new JobQueue(runner, { maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
+  const app = createApp({ registry, queue, images, pool, page, version, allowedHosts: allowedHostsFor(host) });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Slow or stalled uploads cannot hold a connection forever; event streams (responses) are not affected.
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 60_000;
+  const address = await listen(server, options.port ?? 7860, host);
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  const close = async (graceMs = options.shutdownGraceMs ?? 10_000) => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await queue.shutdown(graceMs);
+    // Streams end after writing their job's terminal event; give them a moment, then drop what is left.
+    server.closeIdleConnections();
+    const forced = setTimeout(() => server.closeAllConnections(), 1000);
+    await closed;
+    clearTimeout(forced);
+    await pool.releaseAll();
+  };
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    host,
+    port: address.port,
+    registry,
+    queue,
+    close: (graceMs?: number) => (closing ??= close(graceMs)),
+  };
+}
