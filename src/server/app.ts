@@ -57,7 +57,7 @@ async function readJson(c: Context): Promise<unknown> {
 function modelsView(d: AppDeps) {
   return {
     ...d.registry.view(),
-    presets: [...presetNames.map((name) => ({ ...presets[name] })), { name: TEACHER_PRESET, scheduler: 'ddim', steps: MAX_STEPS, guidanceScale: 7.5, summary: 'the base model without a distillation LoRA (DDIM, 50 steps, guidance 7.5)' }],
+    presets: [...presetNames.map((name) => ({ ...presets[name] })), { name: TEACHER_PRESET, scheduler: 'ddim', steps: MAX_STEPS, guidanceScale: 7.5, eta: 0, summary: 'the base model without a distillation LoRA (DDIM, 50 steps, guidance 7.5)' }],
     schedulers: schedulerNames,
     limits: { maxSteps: MAX_STEPS, maxSize: MAX_SIZE, sizeMultiple: 8, maxPromptLength: MAX_PROMPT_LENGTH, maxLoras: MAX_LORAS, maxBatch: MAX_BATCH, maxQueued: d.queue.maxQueued },
   };

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../src/server/index.js';
+import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
 import { readEvents, smallRequest, testServer, TEST_MODEL, waitForJob, type SseEvent, type TestServer } from './helpers.js';
 
@@ -217,7 +218,7 @@ describe('tdd serve limits and shutdown', () => {
     }
   });
 
-  test('a TAESD folder that does not fit the model leaves previews to the VAE and is reported', async () => {
+  test('a TAESD that does not fit leaves previews to the VAE; a model that fails to load fails its job, not the server', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tdd-serve-taesd-'));
     const model = join(dir, 'tiny-with-taesd');
     mkdirSync(join(model, 'taesd'), { recursive: true });
@@ -225,16 +226,25 @@ describe('tdd serve limits and shutdown', () => {
     // The golden TAESD upsamples ×4; tiny-sd's VAE ×2.
     const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../golden/taesd-tiny.json', import.meta.url)), 'utf8'));
     writeFileSync(join(model, 'taesd', 'config.json'), JSON.stringify(golden.config));
+    // Looks like a checkpoint from its header, but holds no UNet.
+    writeSafetensors(join(dir, 'broken.safetensors'), [{ name: 'model.diffusion_model.out.2.weight', shape: [1], dtype: 'F32', data: new Float32Array(1) }]);
     const s = await startServer({ port: 0, modelDirs: [dir], embedded: null, hashCacheFile: null });
     try {
       const catalog = await (await fetch(`${s.url}/api/models`)).json();
-      assert.equal(catalog.models[0].previews, 'taesd');
-      const res = await fetch(`${s.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(smallRequest({ steps: 2 })) });
+      const withTaesd = catalog.models.find((m: { name: string }) => m.name === 'tiny-with-taesd');
+      assert.equal(withTaesd.previews, 'taesd');
+      const res = await fetch(`${s.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(smallRequest({ steps: 2, model: withTaesd.id })) });
       const events = await readEvents(s.url + (await res.json()).links.events);
       assert.equal(events.at(-1)!.event, 'done');
       assert.equal(events.find((e) => e.event === 'preview')!.data.decoder, 'vae');
       const status = await (await fetch(`${s.url}/api/status`)).json();
       assert.match(status.warnings[0], /tiny decoder was refused/);
+      const broken = catalog.models.find((m: { name: string }) => m.name === 'broken');
+      const failed = await fetch(`${s.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(smallRequest({ model: broken.id })) });
+      const last = (await readEvents(s.url + (await failed.json()).links.events)).at(-1)!;
+      assert.equal(last.event, 'error');
+      assert.match(last.data.message, /broken\.safetensors/);
+      assert.equal((await fetch(`${s.url}/api/health`)).status, 200);
     } finally {
       await s.close();
       rmSync(dir, { recursive: true, force: true });

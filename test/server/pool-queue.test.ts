@@ -48,7 +48,7 @@ describe('JobQueue', () => {
   });
 
   test('the waiting bound counts only waiting jobs; a full queue is a 429 ApiError', async () => {
-    const { runner, finish } = gatedRunner();
+    const { runner } = gatedRunner();
     const q = new JobQueue(runner, { maxQueued: 1 });
     const running = q.submit(spec('a'));
     q.submit(spec('a'));
@@ -57,7 +57,6 @@ describe('JobQueue', () => {
     assert.equal(other.status, 'running');
     await q.shutdown(0);
     assert.deepEqual([running.status, other.status], ['cancelled', 'cancelled']);
-    void finish;
   });
 
   test('cancel: a waiting job at once, a running one through its signal; timeouts end as errors', async () => {
@@ -112,7 +111,7 @@ describe('PipelinePool', () => {
     again.release();
     a.release();
     b.release();
-    await (await pool.acquire(entry('a'))).release(); // a is now the most recently used
+    (await pool.acquire(entry('a'))).release(); // a is now the most recently used
     const c = await pool.acquire(entry('c'));
     assert.deepEqual(pool.info().map((m) => m.id).sort(), ['a', 'c'], 'b, least recently used, was released');
     const d = await pool.acquire(entry('d')); // a is idle → released; c is busy → kept
