@@ -8,7 +8,7 @@ import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
 import { noisingBlend, readoutOfBlend } from './common/coefficients.js';
 import type { DdimSolver } from './common/ddim-solver.js';
-import type { CoefficientName } from './common/distill-graph.js';
+import { distillInputs, type CoefficientName } from './common/distill-graph.js';
 import type { DistillMethod, GridTimesteps } from './method.js';
 
 export interface StepPlanContext {
@@ -38,9 +38,7 @@ export function planStep(batch: number, rng: TorchGenerator, ctx: StepPlanContex
   };
   const w = rng.rand([batch]).map((u) => (ctx.wMax - ctx.wMin) * u + ctx.wMin);
   const { student, target, selected } = ctx.method.blends(timesteps, rng);
-  const columns = Object.fromEntries(
-    ['student_sample', 'student_model', 'guidance', 'prev_sample', 'prev_model', 'target_sample', 'target_model'].map((k) => [k, new Float32Array(batch)]),
-  ) as Record<CoefficientName, Float32Array>;
+  const columns = Object.fromEntries(distillInputs.coefficients.map((k) => [k, new Float32Array(batch)])) as Record<CoefficientName, Float32Array>;
   for (let b = 0; b < batch; b++) {
     const abarSource = schedule.alphaBar(timesteps.source[b]);
     const s = readoutOfBlend(ctx.predictionType, abarSource, student[b]);
