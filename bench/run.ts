@@ -5,6 +5,7 @@ import { benchModelCase } from './models-unet.js';
 import { sd15UnetCase, sdVaeDecodeCase } from './sd15-cases.js';
 import { runGenerateBench } from './generate.js';
 import { runDistillBench } from './distill.js';
+import { runEmbeddedBench } from './embedded.js';
 import { createGraph } from '../src/ops/index.js';
 
 const args = process.argv.slice(2);
@@ -12,7 +13,7 @@ const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
 const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 const wanted = suites.length > 0 ? suites : ['engine'];
-const known = ['engine', 'unet', 'generate', 'distill'];
+const known = ['engine', 'unet', 'generate', 'distill', 'embedded'];
 for (const s of wanted) {
   if (!known.includes(s)) {
     console.error(`unknown benchmark '${s}' (known: ${known.join(', ')})`);
@@ -33,3 +34,5 @@ if (wanted.includes('unet')) {
 if (wanted.includes('generate')) await runGenerateBench(Math.max(1, Math.min(rounds, 3)));
 
 if (wanted.includes('distill')) await runDistillBench(Math.max(5, Math.min(rounds * 3, 30)));
+
+if (wanted.includes('embedded')) await runEmbeddedBench(Math.max(5, Math.min(rounds * 2, 20)));

@@ -1,11 +1,9 @@
 // `tdd distill`: trains a TDD (or LCM baseline) LoRA for a teacher model on an image+caption dataset.
-// Progress on stderr (a bar on terminals, a line every few steps otherwise); Ctrl+C stops after the current
-// step with a checkpoint (a second Ctrl+C exits at once); `--resume` continues.
+// Progress and Ctrl+C handling: training-progress.ts; `--resume` continues.
 import type { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
-import type { StepLogEntry } from '../distill/training-log.js';
+import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
 import { UsageError } from './errors.js';
 
 interface DistillFlags {
@@ -52,7 +50,7 @@ export function registerDistillCommand(program: Command): void {
     .command('distill')
     .description('distill a few-step LoRA from a teacher model (TDD, or the LCM-LoRA baseline) on images with captions')
     .requiredOption('--teacher <path>', 'teacher model: a diffusers folder or a single-file .safetensors checkpoint')
-    .requiredOption('--data <path>', 'training data: a folder of images with metadata.jsonl or .txt captions, or webdataset .tar shard(s)')
+    .requiredOption('--data <path>', 'training data: a folder of images with metadata.jsonl or .txt captions, webdataset .tar shard(s), or emoji[:train|heldout|all] (the bundled emoji set)')
     .requiredOption('--out <dir>', 'output folder (LoRA files, log.jsonl, loss.png, validation/, checkpoints/)')
     .option('--method <name>', 'tdd or lcm', d.method)
     .option('--steps <n>', 'optimizer steps', String(d.steps))
@@ -86,22 +84,19 @@ export function registerDistillCommand(program: Command): void {
     .option('--resume', 'continue from the latest checkpoint in <out>/checkpoints')
     .option('--quiet', 'no progress output')
     .action(async (flags: DistillFlags) => {
-      const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        process.stderr.write('\nstopping after this step (a checkpoint will be written; Ctrl+C again to quit now)\n');
-        controller.abort();
+      const progress = new TrainingProgress(!flags.quiet, Boolean(process.stderr.isTTY));
+      const events: DistillEvents = {
+        onPhase: (phase, done, total) => progress.phase(phase, done, total),
+        onMessage: (m) => progress.message(m),
+        onStep: (e, total) => progress.step('distilling', e, total),
       };
-      process.on('SIGINT', onSigint);
-      const progress = new DistillProgress(!flags.quiet, Boolean(process.stderr.isTTY));
       try {
-        const result = await distill(configFrom(flags), progress.events, controller.signal);
+        const result = await withGracefulInterrupt((signal) => distill(configFrom(flags), events, signal));
         progress.stop();
         const where = result.lora ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)` : `stopped at step ${result.optimizerSteps}; continue with --resume`;
         process.stdout.write(`${where}\n`);
       } finally {
         progress.stop();
-        process.off('SIGINT', onSigint);
       }
     });
 }
@@ -130,41 +125,4 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     validationSteps: f.validationSteps.split(',').map((s) => number('validation-steps', s)!),
     latentCache: f.latentCache, resume: Boolean(f.resume), gradientCheckpointing: Boolean(f.gradientCheckpointing),
   };
-}
-
-/** A bar with loss and samples/s on terminals; a line every 10 steps (and phases) otherwise. */
-class DistillProgress {
-  private bar?: SingleBar;
-
-  constructor(private readonly enabled: boolean, private readonly tty: boolean) {}
-
-  readonly events: DistillEvents = {
-    onPhase: (phase, done, total) => {
-      if (!this.enabled) return;
-      if (done === 0 || done === total || this.tty) process.stderr.write(`${phase}: ${done}/${total}${this.tty && done < total ? '\r' : '\n'}`);
-    },
-    onMessage: (m) => {
-      if (this.enabled) process.stderr.write(`${m}\n`);
-    },
-    onStep: (e, total) => this.step(e, total),
-  };
-
-  private step(e: StepLogEntry, total: number): void {
-    if (!this.enabled) return;
-    const values = { loss: e.loss.toPrecision(4), rate: e.samples_per_s.toFixed(1) };
-    if (!this.tty) {
-      if (e.step % 10 === 0 || e.step === total) process.stderr.write(`step ${e.step}/${total} loss ${values.loss} ${values.rate} samples/s\n`);
-      return;
-    }
-    if (!this.bar) {
-      this.bar = new SingleBar({ format: 'distilling |{bar}| {value}/{total} steps | loss {loss} | {rate} samples/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, fps: 5 });
-      this.bar.start(total, e.step - 1, values);
-    }
-    this.bar.update(e.step, values);
-  }
-
-  stop(): void {
-    this.bar?.stop();
-    this.bar = undefined;
-  }
 }

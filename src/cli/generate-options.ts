@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { usesGuidance } from '../pipelines/guidance.js';
+import { embeddedModel } from '../embedded/index.js';
 import { presetNames, presets, resolveSampling, type ResolvedSampling } from '../pipelines/presets.js';
 import type { LongPromptMode } from '../pipelines/prompt-encoding.js';
 import { isSchedulerName, schedulerNames } from '../schedulers/index.js';
@@ -17,6 +18,8 @@ export interface LoraSpec {
 /** The flags as commander hands them over (undefined = not given). */
 export interface GenerateFlags {
   model?: string;
+  /** false: the built-in model without its TDD LoRA (commander's --no-embedded-lora). */
+  embeddedLora: boolean;
   tokenizer?: string;
   variant?: string;
   lora: LoraSpec[];
@@ -57,7 +60,7 @@ export interface GenerateSettings {
 }
 
 export const HOW_TO_GET_A_MODEL = [
-  'no model given: pass --model <diffusers folder | checkpoint.safetensors> (the built-in model comes in a later release).',
+  'no model given and the built-in emoji model is missing from this installation: pass --model <diffusers folder | checkpoint.safetensors>.',
   'To get one, download a Stable Diffusion 1.5 or SDXL model in diffusers layout, e.g.',
   '  huggingface-cli download stable-diffusion-v1-5/stable-diffusion-v1-5 --local-dir sd15 --include model_index.json "*/*.json" "*/*.txt" \\',
   '    text_encoder/model.safetensors unet/diffusion_pytorch_model.safetensors vae/diffusion_pytorch_model.safetensors',
@@ -88,7 +91,8 @@ const number = (flag: string) => (v: string) => parseNumber(flag, v);
 export function addGenerateOptions(command: Command): Command {
   const presetHelp = presetNames.map((n) => `${n} = ${presets[n].summary}`).join('; ');
   return command
-    .option('-m, --model <path>', 'a diffusers model folder or a single-file .safetensors checkpoint (required for now)')
+    .option('-m, --model <path>', 'a diffusers model folder or a single-file .safetensors checkpoint (default: the built-in 64 px emoji model with its TDD LoRA)')
+    .option('--no-embedded-lora', 'with the built-in model: leave its TDD LoRA off (teacher sampling, e.g. --scheduler ddim)')
     .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
     .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
     .addOption(new Option('--lora <file[:scale]>', 'LoRA to apply (repeatable; scale default 1)').argParser(parseLoraSpec).default([], 'none'))
@@ -137,8 +141,18 @@ function checkPairs(f: GenerateFlags): void {
   }
 }
 
+/** No --model: the built-in emoji model, with its TDD LoRA first unless --no-embedded-lora. */
+function withEmbeddedModel(f: GenerateFlags): GenerateFlags {
+  if (f.model) return f;
+  const embedded = embeddedModel();
+  if (!embedded) return f;
+  const lora = embedded.lora && f.embeddedLora !== false ? [{ path: embedded.lora, scale: 1 }] : [];
+  return { ...f, model: embedded.dir, lora: [...lora, ...f.lora] };
+}
+
 /** Validates the flags that need no model and resolves preset + explicit values. */
-export function settingsFrom(prompt: string, f: GenerateFlags): GenerateSettings {
+export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSettings {
+  const f = withEmbeddedModel(flags);
   if (!f.model) throw new UsageError(HOW_TO_GET_A_MODEL);
   if (!existsSync(f.model)) throw new UsageError(`--model: ${f.model} does not exist`);
   if (f.scheduler !== undefined && !isSchedulerName(f.scheduler)) {

@@ -9,9 +9,13 @@ import { registerGenerateCommand } from './generate-command.js';
 import { registerDistillCommand } from './distill-command.js';
 import { DistillConfigError } from '../distill/config.js';
 import { DistillError } from '../distill/trainer.js';
-import { CheckpointError } from '../distill/checkpoint.js';
+import { CheckpointError } from '../train/checkpoint.js';
 import { DatasetError } from '../data/errors.js';
 import { registerServeCommand } from './serve-command.js';
+import { registerTrainTeacherCommand } from './train-teacher-command.js';
+import { registerEvalCommand } from './eval-command.js';
+import { TeacherConfigError } from '../teacher/config.js';
+import { TrainingDivergedError } from '../train/training-loop.js';
 import { TokenizerError } from '../tokenizer/errors.js';
 import { UNetConfigError } from '../models/unet/config.js';
 import { VaeConfigError } from '../models/vae/config-fields.js';
@@ -34,11 +38,13 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerDistillCommand(program);
   registerServeCommand(program);
+  registerTrainTeacherCommand(program);
+  registerEvalCommand(program);
   return program;
 }
 
 /** Errors that are the user's input or files at fault: one-line message (no stack), exit code 2. */
-const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError];
+const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError, TeacherConfigError, TrainingDivergedError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -5,19 +5,25 @@ import { isImageFileName, statOrUndefined } from './files.js';
 import { openImageFolder } from './image-folder.js';
 import type { ImageCaptionDataset } from './types.js';
 import { openWebDataset } from './webdataset.js';
+import { emojiDataset, type EmojiSplitName } from './emoji/dataset.js';
 
 export type { DatasetOpenOptions } from './errors.js';
 
 const isTar = (name: string): boolean => /\.tar$/i.test(name);
 
+/** `emoji` or `emoji:<split>`: the emoji images bundled with the package (when no such file exists). */
+const BUNDLED_EMOJI = /^emoji(?::(train|heldout|all))?$/;
+
 /**
- * A .tar file or a list of them → webdataset; a folder whose top level holds .tar shards (and no images,
+ * `emoji[:split]` → the bundled emoji set (see BUNDLED_EMOJI); a .tar file or a list of them → webdataset; a folder whose top level holds .tar shards (and no images,
  * metadata.jsonl or subfolders; other files such as a README are ignored) → webdataset; any other folder →
  * image folder (metadata.jsonl or .txt sidecars).
  */
 export async function openDataset(path: string | readonly string[], options: DatasetOpenOptions = {}): Promise<ImageCaptionDataset> {
   if (typeof path !== 'string') return openWebDataset(path, options);
   const info = await statOrUndefined(path);
+  const bundled = BUNDLED_EMOJI.exec(path);
+  if (!info && bundled) return emojiDataset({ split: (bundled[1] ?? 'train') as EmojiSplitName });
   if (!info) throw new DatasetError(`${path}: no such file or folder`);
   if (!info.isDirectory()) {
     if (isTar(path)) return openWebDataset(path, options);

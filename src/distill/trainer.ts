@@ -5,18 +5,20 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EpochSampler, LatentCache, openDataset, sampleLatents } from '../data/index.js';
+import { LatentCache, openDataset, sampleLatents } from '../data/index.js';
 import type { ImageCaptionDataset } from '../data/types.js';
 import { createGraph } from '../ops/index.js';
 import { initLoraWeights, splitLoraParams } from '../nn/lora-weights.js';
 import { loraScaleName } from '../nn/lora-graph.js';
 import type { HostTensor } from '../runtime/tensors.js';
-import { TrainStep, type TrainStepResult } from '../train/index.js';
+import { TrainStep } from '../train/index.js';
+import { updateEma } from '../train/ema.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { loadParams } from '../weights/load-params.js';
 import { sourceShapes } from '../weights/tensor-source.js';
-import { hyperParameterMismatches, listCheckpoints, loadCheckpoint, saveCheckpoint, CheckpointError } from './checkpoint.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { runTrainingLoop, ShuffledOrder, TrainingDivergedError } from '../train/training-loop.js';
 import { DdimSolver } from './common/ddim-solver.js';
 import { buildDistillGraph, EMA_SLOT, STUDENT_SLOT, type DistillGraph } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
@@ -26,7 +28,7 @@ import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
 import { PromptCache } from './prompt-cache.js';
 import { stepFeeds, type StepFeedsContext } from './step-feeds.js';
 import { openTeacher, type Teacher } from './teacher.js';
-import { TrainingLog, type StepLogEntry } from './training-log.js';
+import { TrainingLog, type StepLogEntry } from '../train/training-log.js';
 import { renderValidationGrid } from './validation.js';
 
 export interface DistillEvents {
@@ -72,7 +74,7 @@ class DistillRun {
   private readonly checkpoints: string;
   private ema?: Map<string, Float32Array>;
   private rng: TorchGenerator;
-  private sampler: EpochSampler;
+  private readonly order: ShuffledOrder;
 
   private constructor(
     private readonly config: DistillConfig,
@@ -86,7 +88,7 @@ class DistillRun {
     this.log = new TrainingLog(join(config.out, 'log.jsonl'));
     this.checkpoints = join(config.out, 'checkpoints');
     this.rng = new TorchGenerator(config.seed);
-    this.sampler = new EpochSampler(dataset.records.length, config.seed);
+    this.order = new ShuffledOrder(dataset.records.length, config.seed);
     if (config.emaDecay !== undefined) this.ema = this.emaFromStudent();
   }
 
@@ -135,64 +137,50 @@ class DistillRun {
 
   async loop(signal?: AbortSignal): Promise<DistillResult> {
     const c = this.config;
-    this.resumeIfAsked();
-    const started = Date.now();
-    let interrupted = false;
-    while (this.step.optimizerSteps < c.steps) {
-      const t0 = Date.now();
-      const { result, emptied } = await this.optimizerStep();
-      const entry: StepLogEntry = {
-        step: this.step.optimizerSteps,
-        loss: result.loss,
-        lr: result.lr,
-        grad_norm: result.gradNorm,
-        samples_per_s: (c.batch * c.gradAccumulation * 1000) / Math.max(1, Date.now() - t0),
-        elapsed_s: (Date.now() - started) / 1000,
-        empty_prompts: emptied,
-      };
-      this.log.append(entry);
-      this.events.onStep?.(entry, c.steps);
-      const n = this.step.optimizerSteps;
-      const last = n === c.steps;
-      if (signal?.aborted && !last) {
-        await this.checkpoint();
-        interrupted = true;
-        break;
-      }
-      if (n % c.checkpointEvery === 0 || last) await this.checkpoint();
-      if (c.validateEvery > 0 && n % c.validateEvery === 0 && !last) await this.validate(n);
-    }
+    const result = await runTrainingLoop(
+      {
+        step: this.step,
+        totalSteps: c.steps,
+        samplesPerStep: c.batch * c.gradAccumulation,
+        checkpointDir: this.checkpoints,
+        checkpointEvery: c.checkpointEvery,
+        keepCheckpoints: c.keepCheckpoints,
+        hyperParameters: trainingHyperParameters(c),
+        resume: c.resume,
+        outLabel: c.out,
+        log: this.log,
+        rng: this.rng,
+        order: this.order,
+        microBatch: async () => {
+          const records = this.order.next(c.batch).map((k) => this.dataset.records[k]);
+          const prepared = await stepFeeds(records, this.rng, { ...this.feedsContext, constantFeeds: () => this.constantFeeds() });
+          return { feeds: prepared.feeds, emptied: prepared.emptied };
+        },
+        extraState: this.ema && {
+          save: () => this.ema,
+          load: (saved) => {
+            if (!saved) throw new CheckpointError(`${this.checkpoints}: the checkpoint has no EMA weights`);
+            this.ema = new Map(saved);
+          },
+        },
+        afterUpdate: () => this.updateEma(),
+        afterCheckpoint: () => this.log.plot(join(c.out, 'loss.png'), `${c.method.toUpperCase()} distillation loss`),
+        afterStep: async (n) => {
+          if (c.validateEvery > 0 && n % c.validateEvery === 0) await this.validate(n);
+        },
+        onStep: this.events.onStep,
+        onMessage: this.events.onMessage,
+      },
+      signal,
+    ).catch((e: unknown) => {
+      throw e instanceof TrainingDivergedError ? new DistillError(e.message) : e;
+    });
     let lora: WrittenLora | undefined;
-    if (!interrupted) {
+    if (!result.interrupted) {
       lora = writeDistilledLora(c.out, this.modules(), distillMetadata(c, this.step.optimizerSteps));
       await this.validate(this.step.optimizerSteps);
     }
-    return { config: c, optimizerSteps: this.step.optimizerSteps, interrupted, lora, log: this.log.entries };
-  }
-
-  /** Micro-batches until the optimizer applies an update; the reported loss is their mean. */
-  private async optimizerStep(): Promise<{ result: TrainStepResult; emptied: number }> {
-    let lossSum = 0;
-    let emptied = 0;
-    for (let i = 0; i < this.config.gradAccumulation; i++) {
-      const records = this.sampler.next(this.config.batch).map((k) => this.dataset.records[k]);
-      const prepared = await stepFeeds(records, this.rng, { ...this.feedsContext, constantFeeds: () => this.constantFeeds() });
-      const result = await this.step.run(prepared.feeds);
-      if (!Number.isFinite(result.loss)) throw this.divergence(result.loss);
-      lossSum += result.loss;
-      emptied += prepared.emptied;
-      if (result.applied) {
-        this.updateEma();
-        return { result: { ...result, loss: lossSum / (i + 1) }, emptied };
-      }
-    }
-    throw new Error('gradient accumulation did not apply an update');
-  }
-
-  private divergence(loss: number): DistillError {
-    const last = listCheckpoints(this.checkpoints).at(-1);
-    const kept = last ? `the last good checkpoint is ${last.dir} (step ${last.step}); resume from it with --resume after lowering --lr` : 'no checkpoint was written yet; lower --lr and start again';
-    return new DistillError(`the loss became ${loss} at optimizer step ${this.step.optimizerSteps + 1}: training diverged and was stopped; ${kept}`);
+    return { config: c, optimizerSteps: this.step.optimizerSteps, interrupted: result.interrupted, lora, log: this.log.entries };
   }
 
   private constantFeeds(): Record<string, HostTensor> {
@@ -218,52 +206,11 @@ class DistillRun {
 
   private updateEma(): void {
     if (!this.ema) return;
-    const d = this.config.emaDecay!;
-    for (const [name, v] of this.step.parameters()) {
-      const e = this.ema.get(this.emaName(name))!;
-      for (let i = 0; i < e.length; i++) e[i] = d * e[i] + (1 - d) * v[i];
-    }
+    for (const [name, v] of this.step.parameters()) updateEma(this.ema.get(this.emaName(name))!, v, this.config.emaDecay!);
   }
 
   private modules() {
     return loraModules(this.dg.student, this.step.parameters());
-  }
-
-  private async checkpoint(): Promise<void> {
-    saveCheckpoint(this.checkpoints, {
-      train: this.step.saveState(),
-      ema: this.ema,
-      rng: this.rng.getState(),
-      data: this.sampler.position,
-      hyperParameters: trainingHyperParameters(this.config),
-    }, this.config.keepCheckpoints);
-    await this.log.plot(join(this.config.out, 'loss.png'), `${this.config.method.toUpperCase()} distillation loss`);
-  }
-
-  private resumeIfAsked(): void {
-    const latest = listCheckpoints(this.checkpoints).at(-1);
-    if (!this.config.resume) {
-      if (latest) throw new CheckpointError(`${this.config.out} already holds checkpoints (latest: step ${latest.step}); pass --resume to continue that run or choose another --out`);
-      this.log.resumeAt(0);
-      return;
-    }
-    if (!latest) {
-      this.events.onMessage?.(`--resume: no checkpoint in ${this.checkpoints}; starting from step 0`);
-      this.log.resumeAt(0);
-      return;
-    }
-    const saved = loadCheckpoint(latest.dir);
-    const mismatches = hyperParameterMismatches(saved.hyperParameters, trainingHyperParameters(this.config));
-    if (mismatches.length > 0) throw new CheckpointError(`cannot resume from ${latest.dir}: settings differ (${mismatches.join('; ')})`);
-    this.step.loadState(saved.train);
-    this.rng.setState(saved.rng);
-    this.sampler = EpochSampler.restore(this.dataset.records.length, this.config.seed, saved.data as EpochSampler['position']);
-    if (this.ema) {
-      if (!saved.ema) throw new CheckpointError(`${latest.dir} has no EMA weights`);
-      this.ema = new Map(saved.ema);
-    }
-    this.log.resumeAt(latest.step);
-    this.events.onMessage?.(`resumed from ${latest.dir} (step ${latest.step})`);
   }
 
   private async validate(step: number): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Prompts → the UNet's conditioning, as diffusers' encode_prompt does: SD-1.x/2.x take the text encoder's
  * last hidden state; SDXL concatenates the penultimate hidden states of both encoders and takes the second
- * encoder's projected pooled output as `text_embeds`. Long prompts are truncated to 77 tokens (reported),
+ * encoder's projected pooled output as `text_embeds`. Long prompts are truncated to the context (77 tokens for SD; reported),
  * or, with `longPrompts: 'chunk'`, split A1111-style into 75-token chunks encoded separately and concatenated.
  */
 import { clipInputIdsTensor, clipTextModel, clipTextModelWithProjection } from '../models/clip/index.js';
@@ -44,8 +44,9 @@ export class PromptEncoder {
     const perEncoder = [];
     for (const [i, part] of this.parts.entries()) {
       const rows = prompts.map((p) => {
-        if (longPrompts === 'chunk') return part.tokenizer.encodeChunks(p);
-        const r = part.tokenizer.encodeForModel(p);
+        const context = contextLength(part);
+        if (longPrompts === 'chunk') return part.tokenizer.encodeChunks(p, { chunkLength: context - 2 });
+        const r = part.tokenizer.encodeForModel(p, { maxLength: context });
         if (r.truncated) truncated.add(p);
         return [r.inputIds];
       });
@@ -69,7 +70,7 @@ export class PromptEncoder {
   private async runEncoder(index: number, promptChunks: number[][][]): Promise<{ hidden: Float32Array; dims: number[]; pooled?: Float32Array }> {
     const chunks = Math.max(...promptChunks.map((c) => c.length));
     const part = this.parts[index];
-    const pad = part.tokenizer.encodeChunks('')[0];
+    const pad = part.tokenizer.encodeChunks('', { chunkLength: contextLength(part) - 2 })[0];
     // Every prompt gets the same number of chunks (padded with the empty prompt), so the batch is rectangular.
     const rows = promptChunks.flatMap((c) => Array.from({ length: chunks }, (_, k) => c[k] ?? pad));
     const length = rows[0].length;
@@ -99,6 +100,14 @@ export class PromptEncoder {
   async release(): Promise<void> {
     for (const m of this.models) await m.release();
   }
+}
+
+/**
+ * Tokens per encoder call: the tokenizer's model_max_length (77 for SD's CLIP; small models may use fewer),
+ * capped by the encoder's position table (some tokenizer configs carry a huge "no limit" sentinel).
+ */
+function contextLength(part: TextEncoderPart): number {
+  return Math.min(part.tokenizer.modelMaxLength ?? 77, part.config.max_position_embeddings);
 }
 
 function concatLastAxis(a: Float32Array, da: number, b: Float32Array, db: number): Float32Array {

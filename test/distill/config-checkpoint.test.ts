@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { hyperParameterMismatches, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../src/distill/checkpoint.js';
+import { hyperParameterMismatches, listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { resolveDistillConfig, trainingHyperParameters } from '../../src/distill/config.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { listCheckpoints } from '../../src/distill/checkpoint.js';
+import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { distill, DistillError } from '../../src/distill/trainer.js';
 import { loadPipeline } from '../../src/pipelines/pipeline.js';
 import { txt2img } from '../../src/pipelines/txt2img.js';

@@ -14,7 +14,9 @@ export interface StepLogEntry {
   samples_per_s: number;
   elapsed_s: number;
   /** Captions replaced by the empty prompt in this step. */
-  empty_prompts: number;
+  empty_prompts?: number;
+  /** Extra per-step terms a training graph reports (e.g. reconstruction and KL losses). */
+  [term: string]: number | undefined;
 }
 
 export class TrainingLog {

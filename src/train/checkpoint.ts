@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainState } from '../train/index.js';
+import type { TrainState } from './train-step.js';
 import type { TorchGeneratorState } from '../util/torch-generator.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.js';

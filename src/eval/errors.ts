@@ -1,0 +1,4 @@
+/** Any problem of the evaluation: a bad option or row name, an unreadable classifier, a missing reference set. */
+export class EvalError extends RangeError {
+  override name = 'EvalError';
+}

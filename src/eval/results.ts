@@ -1,0 +1,87 @@
+/**
+ * The evaluation's results as data (results.json) and the checks of the paper's claims against them. The
+ * claims are verified, not assumed: each check says what was compared, the measured numbers, and whether
+ * the claim held; a check whose rows are missing says so instead.
+ */
+import type { StoredRow } from './row-store.js';
+import { EVAL_ROWS, TEACHER_ROW, type EvalRow } from './rows.js';
+
+export type RowResult =
+  | (StoredRow & { readonly status: 'done'; readonly fdTeacher: number | null; readonly resumed: boolean; readonly identicalTo: readonly string[] })
+  | (Pick<EvalRow, 'name' | 'label' | 'group' | 'lora' | 'scheduler' | 'steps' | 'guidance' | 'eta'> & { readonly status: 'skipped'; readonly reason: string });
+
+export interface EvalResults {
+  readonly model: string;
+  readonly samples: number;
+  readonly seed: number;
+  readonly batch: number;
+  /** Held-out captions used as prompts (cycled). */
+  readonly heldoutCaptions: number;
+  /** Held-out real images: the reference set of FD-emoji (data). */
+  readonly referenceImages: number;
+  readonly classifier: {
+    readonly path: string;
+    readonly classes: number;
+    readonly trainAccuracy: number;
+    readonly heldoutAccuracy: number;
+    readonly featureSize: number;
+  };
+  /** FD-emoji between real training images and the held-out real images: what "as good as real data" scores. */
+  readonly realBaseline: { readonly fd: number; readonly trainImages: number } | null;
+  readonly rows: readonly RowResult[];
+  readonly checks: readonly ClaimCheck[];
+  readonly finishedAt: string;
+}
+
+export interface ClaimCheck {
+  readonly claim: string;
+  /** true/false when measured; null when a row it needs is missing. */
+  readonly holds: boolean | null;
+  readonly detail: string;
+}
+
+type DoneRow = Extract<RowResult, { status: 'done' }>;
+
+const fmt = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(2));
+
+/** Names of other done rows with byte-identical samples. */
+export function identicalRows(rows: readonly StoredRow[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(r.name, rows.filter((o) => o !== r && o.sampleHash === r.sampleHash && o.samples === r.samples).map((o) => o.name));
+  return out;
+}
+
+export function checkClaims(rows: readonly RowResult[], definitions: readonly EvalRow[] = EVAL_ROWS): ClaimCheck[] {
+  const done = new Map(rows.filter((r): r is DoneRow => r.status === 'done').map((r) => [r.name, r]));
+  const checks: ClaimCheck[] = [];
+  // The TDD-vs-LCM check applies when either of its rows was asked for.
+  if (rows.some((r) => r.name === 'tdd-4-g1.7' || r.name === 'lcm-4')) checks.push(tddVersusLcm(done));
+  for (const def of definitions.filter((d) => d.compareTo !== undefined && rows.some((r) => r.name === d.name))) {
+    const row = done.get(def.name);
+    const full = done.get(def.compareTo!);
+    const text = `${def.label} is worse than full TDD (${def.compareTo}) on FD-emoji`;
+    if (!row || !full) {
+      checks.push({ claim: text, holds: null, detail: `needs rows ${def.name} and ${def.compareTo}` });
+      continue;
+    }
+    const same = row.sampleHash === full.sampleHash ? '; the samples are identical, so this setting has no effect here' : '';
+    checks.push({
+      claim: text,
+      holds: row.fdData > full.fdData,
+      detail: `FD-emoji ${fmt(row.fdData)} vs ${fmt(full.fdData)}, FD to teacher ${fmt(row.fdTeacher)} vs ${fmt(full.fdTeacher)}, alignment ${pct(row.alignment)} vs ${pct(full.alignment)}${same}`,
+    });
+  }
+  return checks;
+}
+
+function tddVersusLcm(done: ReadonlyMap<string, DoneRow>): ClaimCheck {
+  const tdd4 = done.get('tdd-4-g1.7');
+  const lcm4 = done.get('lcm-4');
+  const claim = 'TDD 4-step (cfg 1.7) is closer to the teacher (FD to teacher) than LCM 4-step';
+  if (!tdd4 || !lcm4 || tdd4.fdTeacher === null || lcm4.fdTeacher === null) return { claim, holds: null, detail: `needs rows tdd-4-g1.7, lcm-4 and ${TEACHER_ROW}` };
+  return { claim, holds: tdd4.fdTeacher < lcm4.fdTeacher, detail: `TDD ${fmt(tdd4.fdTeacher)} vs LCM ${fmt(lcm4.fdTeacher)}, FD-emoji (data) ${fmt(tdd4.fdData)} vs ${fmt(lcm4.fdData)}` };
+}
+
+export function pct(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a';
+}

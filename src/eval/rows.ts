@@ -1,0 +1,88 @@
+/**
+ * The rows of the evaluation table (issue 7), as data: which LoRA (by role), which sampler with which
+ * scheduler_config extras, steps, guidance and η. Full TDD samples with the reference TDDScheduler's options
+ * on: non-equidistant "special jump" schedules and x0 clipping (dynamic thresholding) on the first steps; the
+ * ablations switch one thing off. Note that the reference defines jump schedules only for 5–7 steps, so at 2,
+ * 4 and 8 steps `special_jump` changes nothing; the report marks rows whose samples came out identical.
+ */
+import { EvalError } from './errors.js';
+
+/** Which LoRA a row samples with; 'none' is the teacher itself. */
+export type LoraRole = 'none' | 'tdd' | 'lcm' | 'tddSingleK' | 'tddNoEmptyPrompts';
+export const LORA_ROLES: readonly LoraRole[] = ['none', 'tdd', 'lcm', 'tddSingleK', 'tddNoEmptyPrompts'];
+
+export interface EvalRow {
+  /** File-name-safe id, used by --rows and for rows/<name>.json. */
+  readonly name: string;
+  /** Human label for the table. */
+  readonly label: string;
+  readonly group: 'teacher' | 'tdd' | 'lcm' | 'tcd' | 'ablation' | 'extra';
+  readonly lora: LoraRole;
+  readonly scheduler: string;
+  /** Extra scheduler_config fields (over the model's own). */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  readonly steps: number;
+  readonly guidance: number;
+  readonly eta?: number;
+  /** Ablations: the full-TDD row they are checked against. */
+  readonly compareTo?: string;
+  /** Extra rows run only when named in --rows. */
+  readonly optional?: boolean;
+}
+
+/**
+ * x0 clipping as in the reference's tests: dynamic thresholding at the 99.5th percentile, clamped to
+ * [1, 1.5], on step indices 0 and 1 (t_l 1).
+ */
+export const TDD_X0_CLIPPING = Object.freeze({ thresholding: true, t_l: 1, dynamic_thresholding_ratio: 0.995, sample_max_value: 1.5 });
+/** Full TDD sampling: the distillation grid the LoRAs are trained on (250) with both inference options on. */
+export const TDD_FULL_SAMPLING = Object.freeze({ tdd_train_step: 250, special_jump: true, ...TDD_X0_CLIPPING });
+export const TDD_ETA = 0.2;
+export const TDD_GUIDANCE = 1.7;
+/**
+ * The teacher's CFG scale: the distillation's teacher guidance (w = 3.5 in the LCM formulation
+ * ε_c + w(ε_c − ε_u)) is diffusers' guidance_scale 4.5, so both teacher rows sample the distribution the LoRAs
+ * were distilled toward.
+ */
+export const TEACHER_GUIDANCE = 4.5;
+export const TEACHER_ROW = 'teacher-ddim-25';
+
+const tddRow = (steps: number, guidance: number): EvalRow => ({
+  name: `tdd-${steps}-g${guidance.toFixed(1)}`, label: `TDD LoRA, ${steps} steps, cfg ${guidance.toFixed(1)}`, group: 'tdd',
+  lora: 'tdd', scheduler: 'tdd', schedulerConfig: TDD_FULL_SAMPLING, steps, guidance, eta: TDD_ETA,
+});
+
+const lcmRow = (steps: number): EvalRow => ({
+  name: `lcm-${steps}`, label: `LCM-LoRA, ${steps} steps`, group: 'lcm', lora: 'lcm', scheduler: 'lcm', schedulerConfig: {}, steps, guidance: 1,
+});
+
+const ablation = (name: string, label: string, change: Partial<EvalRow> & { schedulerConfig?: Record<string, unknown> }): EvalRow => ({
+  ...tddRow(4, TDD_GUIDANCE), name, label, group: 'ablation', compareTo: tddRow(change.steps ?? 4, TDD_GUIDANCE).name, ...change,
+});
+
+/** The issue's list, in table order. */
+export const EVAL_ROWS: readonly EvalRow[] = Object.freeze([
+  { name: TEACHER_ROW, label: 'teacher, DDIM 25 steps', group: 'teacher', lora: 'none', scheduler: 'ddim', schedulerConfig: {}, steps: 25, guidance: TEACHER_GUIDANCE, eta: 0 },
+  { name: 'teacher-dpmpp-25', label: 'teacher, DPM-Solver++ 25 steps', group: 'teacher', lora: 'none', scheduler: 'dpmsolver++', schedulerConfig: {}, steps: 25, guidance: TEACHER_GUIDANCE },
+  ...[2, 4, 8].flatMap((steps) => [tddRow(steps, TDD_GUIDANCE), tddRow(steps, 1)]),
+  ...[2, 4, 8].map(lcmRow),
+  // TCD on the TDD LoRA with TDD's guidance and η (= TCD's γ): only the sampler differs from tdd-4-g1.7.
+  { name: 'tcd-4-tdd-lora', label: 'TCD sampler on the TDD LoRA, 4 steps', group: 'tcd', lora: 'tdd', scheduler: 'tcd', schedulerConfig: {}, steps: 4, guidance: TDD_GUIDANCE, eta: TDD_ETA },
+  ablation('ablation-single-k', 'TDD w/o target selection (single K)', { lora: 'tddSingleK' }),
+  ablation('ablation-no-empty-prompts', 'TDD w/o decoupled guidance (no empty prompts)', { lora: 'tddNoEmptyPrompts' }),
+  ablation('ablation-no-non-equidistant', 'TDD w/o non-equidistant sampling', { schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false } }),
+  ablation('ablation-no-x0-clip', 'TDD w/o x0 clipping', { schedulerConfig: { ...TDD_FULL_SAMPLING, thresholding: false } }),
+  // Where special_jump does act (5–7 steps): run with --rows tdd-6-g1.7,ablation-6-no-non-equidistant.
+  { ...tddRow(6, TDD_GUIDANCE), group: 'extra', optional: true },
+  { ...ablation('ablation-6-no-non-equidistant', 'TDD 6 steps w/o non-equidistant sampling', { steps: 6, schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false } }), group: 'extra', optional: true },
+] satisfies EvalRow[]);
+
+/** The rows named in `names` (all non-optional rows when undefined), in table order; unknown names are an error. */
+export function selectRows(names: readonly string[] | undefined, rows: readonly EvalRow[] = EVAL_ROWS): EvalRow[] {
+  if (names === undefined) return rows.filter((r) => !r.optional);
+  const known = new Set(rows.map((r) => r.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) throw new EvalError(`unknown eval row${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from: ${rows.map((r) => r.name).join(', ')}`);
+  if (names.length === 0) throw new EvalError('no eval rows selected');
+  return rows.filter((r) => names.includes(r.name));
+}

@@ -1,0 +1,72 @@
+// The evaluation rows are the issue's list: teacher DDIM/DPM-Solver++ at 25 steps, TDD at 2/4/8 steps with
+// cfg 1.7 and 1.0, LCM at 2/4/8, TCD on the TDD LoRA, and four 4-step ablations that each change one thing.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { EvalError } from '../../src/eval/errors.js';
+import { EVAL_ROWS, selectRows, TEACHER_ROW, type EvalRow } from '../../src/eval/rows.js';
+
+const byName = new Map(EVAL_ROWS.map((r) => [r.name, r]));
+const get = (name: string): EvalRow => {
+  const row = byName.get(name);
+  assert.ok(row, `row ${name}`);
+  return row;
+};
+
+/** The fields in which two rows differ. */
+function differences(a: EvalRow, b: EvalRow): string[] {
+  const out: string[] = [];
+  for (const key of ['lora', 'scheduler', 'steps', 'guidance', 'eta'] as const) if (a[key] !== b[key]) out.push(key);
+  const keys = new Set([...Object.keys(a.schedulerConfig), ...Object.keys(b.schedulerConfig)]);
+  for (const k of keys) if (a.schedulerConfig[k] !== b.schedulerConfig[k]) out.push(`schedulerConfig.${k}`);
+  return out;
+}
+
+describe('eval rows', () => {
+  test('names are unique and safe as file names', () => {
+    assert.equal(byName.size, EVAL_ROWS.length);
+    for (const r of EVAL_ROWS) assert.match(r.name, /^[a-z0-9.-]+$/);
+  });
+
+  test('the teacher at 25 steps with DDIM and DPM-Solver++, no LoRA', () => {
+    const ddim = get(TEACHER_ROW);
+    const dpm = get('teacher-dpmpp-25');
+    assert.deepEqual([ddim.scheduler, ddim.steps, ddim.lora], ['ddim', 25, 'none']);
+    assert.deepEqual([dpm.scheduler, dpm.steps, dpm.lora], ['dpmsolver++', 25, 'none']);
+  });
+
+  test('TDD LoRA at 2, 4, 8 steps, η 0.2, cfg 1.7 and 1.0; LCM-LoRA at 2, 4, 8; TCD on the TDD LoRA', () => {
+    for (const steps of [2, 4, 8]) {
+      for (const g of [1.7, 1]) {
+        const r = get(`tdd-${steps}-g${g.toFixed(1)}`);
+        assert.deepEqual([r.lora, r.scheduler, r.steps, r.guidance, r.eta], ['tdd', 'tdd', steps, g, 0.2]);
+        assert.equal(r.schedulerConfig.special_jump, true);
+        assert.equal(r.schedulerConfig.thresholding, true);
+      }
+      const lcm = get(`lcm-${steps}`);
+      assert.deepEqual([lcm.lora, lcm.scheduler, lcm.steps, lcm.guidance], ['lcm', 'lcm', steps, 1]);
+    }
+    assert.deepEqual(differences(get('tcd-4-tdd-lora'), get('tdd-4-g1.7')).filter((d) => !d.startsWith('schedulerConfig')), ['scheduler']);
+  });
+
+  test('each 4-step ablation differs from full TDD in exactly its one setting', () => {
+    const full = get('tdd-4-g1.7');
+    assert.deepEqual(differences(get('ablation-single-k'), full), ['lora']);
+    assert.equal(get('ablation-single-k').lora, 'tddSingleK');
+    assert.deepEqual(differences(get('ablation-no-empty-prompts'), full), ['lora']);
+    assert.equal(get('ablation-no-empty-prompts').lora, 'tddNoEmptyPrompts');
+    assert.deepEqual(differences(get('ablation-no-non-equidistant'), full), ['schedulerConfig.special_jump']);
+    assert.deepEqual(differences(get('ablation-no-x0-clip'), full), ['schedulerConfig.thresholding']);
+    for (const name of ['ablation-single-k', 'ablation-no-empty-prompts', 'ablation-no-non-equidistant', 'ablation-no-x0-clip']) assert.equal(get(name).compareTo, 'tdd-4-g1.7');
+    assert.equal(get('ablation-6-no-non-equidistant').compareTo, 'tdd-6-g1.7');
+  });
+
+  test('selection: all non-optional rows by default, in table order; unknown names are an error', () => {
+    const all = selectRows(undefined);
+    assert.equal(all.length, 2 + 6 + 3 + 1 + 4);
+    assert.ok(all.every((r) => !r.optional));
+    assert.deepEqual(selectRows(['lcm-4', TEACHER_ROW]).map((r) => r.name), [TEACHER_ROW, 'lcm-4']);
+    assert.deepEqual(selectRows(['tdd-6-g1.7']).map((r) => r.name), ['tdd-6-g1.7']);
+    assert.throws(() => selectRows(['lcm-3']), (e: Error) => e instanceof EvalError && /unknown eval row "lcm-3"/.test(e.message));
+    assert.throws(() => selectRows([]), /no eval rows selected/);
+  });
+});
