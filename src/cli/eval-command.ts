@@ -58,7 +58,7 @@ export function registerEvalCommand(program: Command, runner: EvalRunner = runEv
         onClassifierProgress: (p) => progress.phase(p.loss === undefined ? `classifier: ${p.phase}` : `classifier: training (loss ${p.loss.toFixed(3)})`, p.done, p.total),
       };
       try {
-        const results = await withGracefulInterrupt((signal) => runner({ ...options, signal }, events));
+        const results = await withGracefulInterrupt((signal) => runner({ ...options, signal }, events), 'stopping after the current batch (finished rows are kept; Ctrl+C again to quit now)');
         progress.stop();
         process.stdout.write(summary(results, options.out));
       } finally {

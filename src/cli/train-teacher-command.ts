@@ -25,6 +25,7 @@ interface TeacherFlags {
   emaDecay?: number;
   checkpointEvery?: number;
   keepCheckpoints?: number;
+  validateEvery?: number;
   exportDtype: string;
   quiet?: boolean;
 }
@@ -55,6 +56,7 @@ export function registerTrainTeacherCommand(program: Command): void {
     .option('--ema-decay <x>', `EMA decay of the exported UNet/text encoder (default ${d.denoiser.emaDecay})`, num('--ema-decay'))
     .option('--checkpoint-every <n>', `checkpoint every n steps (default ${d.checkpointEvery})`, int('--checkpoint-every'))
     .option('--keep-checkpoints <n>', `checkpoints kept per stage (default ${d.keepCheckpoints})`, int('--keep-checkpoints'))
+    .option('--validate-every <n>', `validation grid of the UNet every n steps, a multiple of --checkpoint-every; 0: none (default ${d.validateEvery})`, int('--validate-every'))
     .option('--export-dtype <type>', 'float16 or float32 weights in the model folder', d.exportDtype)
     .option('--quiet', 'no progress output')
     .action(async (f: TeacherFlags) => {
@@ -82,6 +84,6 @@ function configFrom(f: TeacherFlags): TeacherConfigInput {
     latentFactor: f.latentFactor as 4 | 8 | undefined, maxTokens: f.maxTokens,
     vae: { steps: f.vaeSteps, batch: f.vaeBatch, lr: f.vaeLr, klWeight: f.vaeKlWeight },
     denoiser: { steps: f.unetSteps, batch: f.unetBatch, lr: f.unetLr, captionDropout: f.captionDropout, emaDecay: f.emaDecay },
-    checkpointEvery: f.checkpointEvery, keepCheckpoints: f.keepCheckpoints, exportDtype: f.exportDtype as 'float16' | 'float32',
+    checkpointEvery: f.checkpointEvery, keepCheckpoints: f.keepCheckpoints, validateEvery: f.validateEvery, exportDtype: f.exportDtype as 'float16' | 'float32',
   };
 }

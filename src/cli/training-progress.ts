@@ -43,12 +43,15 @@ export class TrainingProgress {
   }
 }
 
-/** Runs `work` with a signal that the first Ctrl+C aborts (the run checkpoints and returns); a second exits. */
-export async function withGracefulInterrupt<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Runs `work` with a signal that the first Ctrl+C aborts (the run stops cleanly, saying `notice`); a second exits. */
+export async function withGracefulInterrupt<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  notice = 'stopping after this step (a checkpoint will be written; Ctrl+C again to quit now)',
+): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping after this step (a checkpoint will be written; Ctrl+C again to quit now)\n');
+    process.stderr.write(`\n${notice}\n`);
     controller.abort();
   };
   process.on('SIGINT', onSigint);

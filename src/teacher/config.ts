@@ -38,6 +38,8 @@ export interface TeacherConfig {
   maxGradNorm: number;
   checkpointEvery: number;
   keepCheckpoints: number;
+  /** Validation grid of the text encoder + UNet every n steps (a multiple of checkpointEvery; 0: none). */
+  validateEvery: number;
   /** Train on the first n training images only (smoke tests, quick trials); undefined: all. */
   maxImages?: number;
   /** Smaller or larger networks than the default (tests, experiments). */
@@ -63,6 +65,7 @@ export const teacherDefaults = {
   maxGradNorm: 1,
   checkpointEvery: 100,
   keepCheckpoints: 2,
+  validateEvery: 500,
   exportDtype: 'float16',
 } as const satisfies Omit<TeacherConfig, 'out' | 'work'>;
 
@@ -103,6 +106,8 @@ export function resolveTeacherConfig(input: TeacherConfigInput): TeacherConfig {
   nonNegativeInt('seed', c.seed);
   positiveInt('checkpoint-every', c.checkpointEvery);
   positiveInt('keep-checkpoints', c.keepCheckpoints);
+  nonNegativeInt('validate-every', c.validateEvery);
+  if (c.validateEvery % c.checkpointEvery !== 0) fail('validate-every', `must be a multiple of --checkpoint-every (${c.checkpointEvery}), got ${c.validateEvery}`);
   if (!(c.weightDecay >= 0)) fail('weight-decay', `must be >= 0, got ${c.weightDecay}`);
   positive('max-grad-norm', c.maxGradNorm);
   if (c.maxImages !== undefined) positiveInt('max-images', c.maxImages);

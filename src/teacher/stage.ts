@@ -34,6 +34,8 @@ export interface StageDefinition {
   /** Feeds for one batch of item indices, drawing randomness from `rng`. */
   microBatch(items: number[], rng: TorchGenerator): Promise<MicroBatch>;
   readonly emaDecay?: number;
+  /** After each checkpoint, with the weights the stage would hand back now (validation grids, ...). */
+  afterCheckpoint?(step: number, weights: ReadonlyMap<string, Float32Array>): Promise<void>;
 }
 
 export interface StageResult {
@@ -91,7 +93,10 @@ export async function runStage(config: TeacherConfig, def: StageDefinition, even
           const decay = Math.min(def.emaDecay!, (1 + n) / (10 + n));
           for (const [name, v] of step.parameters()) updateEma(ema.get(name)!, v, decay);
         },
-        afterCheckpoint: () => log.plot(join(dir, 'loss.png'), `${def.title} training loss`),
+        afterCheckpoint: async (n) => {
+          await log.plot(join(dir, 'loss.png'), `${def.title} training loss`);
+          await def.afterCheckpoint?.(n, ema ?? step.parameters());
+        },
         onStep: (entry, total) => events.onStep?.(def.name, entry, total),
         onMessage: events.onMessage,
       },

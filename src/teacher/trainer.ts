@@ -6,7 +6,7 @@
  * The tokenizer is built from the training captions first. Each stage checkpoints and resumes (`--resume`);
  * the finished model is a diffusers folder that every loader and pipeline of the project reads.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCaptionVocabulary, emojiDataset, loadEmojiImage, augmentEmoji, writeCaptionVocabulary, type EmojiDataset } from '../data/emoji/index.js';
 import type { Value } from '../ir/index.js';
@@ -28,6 +28,7 @@ import { writeComponent, writeJson, writeModelIndex } from './export.js';
 import { trainingLatents, type TrainingLatents } from './latent-cache.js';
 import { writeModelCard } from './model-card.js';
 import { runStage, type StageEvents } from './stage.js';
+import { previewDir, renderTeacherGrid } from './validation.js';
 import { buildVaeTrainingGraph, vaeTrainingInputs } from './vae-graph.js';
 
 export type TeacherEvents = StageEvents;
@@ -68,12 +69,7 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
   const tokenizer = ClipTokenizer.fromDirectory(tokenizerDir);
   const denoiser = await denoiserStage(config, arch, dataset, tokenizer, latents, events, signal);
   if (denoiser.interrupted) return { config, interruptedIn: 'denoiser', logs: { vae: vae.log, denoiser: denoiser.log } };
-  const dtype = config.exportDtype;
-  writeComponent(config.out, 'text_encoder', arch.textEncoder, denoiser.params, denoiser.weights, { prefix: TEXT_ENCODER_PREFIX, dtype });
-  writeComponent(config.out, 'unet', arch.unet, denoiser.params, denoiser.weights, { prefix: UNET_PREFIX, dtype });
-  mkdirSync(join(config.out, 'scheduler'), { recursive: true });
-  writeJson(join(config.out, 'scheduler', 'scheduler_config.json'), arch.scheduler);
-  writeModelIndex(config.out, String(arch.scheduler._class_name));
+  exportDenoiser(config.out, arch, denoiser.params, denoiser.weights, config.exportDtype);
   const inPart = (prefix: string) => denoiser.params.filter((p) => p.name!.startsWith(prefix));
   writeModelCard(config.out, {
     config, trainImages: images.length, vocabularySize: vocabulary.vocab.size, scalingFactor: latents.scalingFactor,
@@ -151,7 +147,11 @@ async function denoiserStage(config: TeacherConfig, arch: EmojiArchitecture, dat
     settings: s,
     itemCount: dataset.records.length,
     emaDecay: s.emaDecay,
-    hyperParameters: { stage: 'denoiser', maxImages: config.maxImages, unet: arch.unet, text: arch.textEncoder, ...s, scalingFactor: latents.scalingFactor, seed: config.seed, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm },
+    afterCheckpoint: async (step, weights) => {
+      if (config.validateEvery > 0 && step % config.validateEvery === 0) await validateDenoiser(config, arch, g.trainable, weights, step, events);
+    },
+    // The step count is left out: a finished run may be extended with more steps.
+    hyperParameters: { stage: 'denoiser', maxImages: config.maxImages, unet: arch.unet, text: arch.textEncoder, ...withoutSteps(s), scalingFactor: latents.scalingFactor, seed: config.seed, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm },
     async microBatch(items, rng) {
       const n = s.batch;
       const noisy = new Float32Array(n * size);
@@ -186,6 +186,32 @@ async function denoiserStage(config: TeacherConfig, arch: EmojiArchitecture, dat
     },
   }, events, signal);
   return { ...result, params: g.trainable };
+}
+
+/** The text encoder, UNet, scheduler and model_index.json of a model folder (vae and tokenizer are written before). */
+function exportDenoiser(dir: string, arch: EmojiArchitecture, params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, dtype: TeacherConfig['exportDtype']): void {
+  writeComponent(dir, 'text_encoder', arch.textEncoder, params, weights, { prefix: TEXT_ENCODER_PREFIX, dtype });
+  writeComponent(dir, 'unet', arch.unet, params, weights, { prefix: UNET_PREFIX, dtype });
+  mkdirSync(join(dir, 'scheduler'), { recursive: true });
+  writeJson(join(dir, 'scheduler', 'scheduler_config.json'), arch.scheduler);
+  writeModelIndex(dir, String(arch.scheduler._class_name));
+}
+
+/** A validation grid of the current weights, sampled from a preview model folder beside the checkpoints. */
+async function validateDenoiser(config: TeacherConfig, arch: EmojiArchitecture, params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, step: number, events: TeacherEvents): Promise<void> {
+  const preview = previewDir(config.work);
+  for (const part of ['vae', 'tokenizer']) cpSync(join(config.out, part), join(preview, part), { recursive: true });
+  exportDenoiser(preview, arch, params, weights, 'float32');
+  const dir = join(config.work, 'denoiser', 'validation');
+  mkdirSync(dir, { recursive: true });
+  events.onPhase?.('validation grid', 0, 1);
+  await renderTeacherGrid(preview, join(dir, `step-${String(step).padStart(8, '0')}.png`));
+  events.onPhase?.('validation grid', 1, 1);
+}
+
+function withoutSteps<T extends { steps: number }>(s: T): Omit<T, 'steps'> {
+  const { steps: _steps, ...rest } = s;
+  return rest;
 }
 
 function f32(dims: readonly number[], data: Float32Array): HostTensor {
