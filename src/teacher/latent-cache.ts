@@ -53,7 +53,7 @@ export async function trainingLatents(
   const graph = createGraph();
   const image = graph.input('image', [ENCODE_BATCH, 3, o.imageSize, o.imageSize]);
   const moments = vaeEncode(new Scope(graph), vae.config, image);
-  const { model } = emitModel(graph, [moments.mean, moments.std], { weights: baked(graph.params, vae.weights) });
+  const { model } = emitModel(graph, [moments.mean, moments.std], { weights: bakedWeights(graph.params, vae.weights, 'VAE encoder') });
   const session = await createSession(encodeModel(model));
   const mean = new Float32Array(inputs.length * size);
   const std = new Float32Array(inputs.length * size);
@@ -91,11 +91,12 @@ function finish(mean: Float32Array, std: Float32Array, copies: number, size: num
   return { mean, std, copies, size, scalingFactor: 1 / sd };
 }
 
-function baked(params: readonly Value[], weights: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+/** The trained value of every parameter of a graph, for baking into an inference model. */
+export function bakedWeights(params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, what: string): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const p of params) {
     const w = weights.get(p.name!);
-    if (!w || w.length !== numel(p.shape)) throw new Error(`VAE encoder: no trained weights for "${p.name}"`);
+    if (!w || w.length !== numel(p.shape)) throw new Error(`${what}: no trained weights for "${p.name}"`);
     out.set(p.name!, w);
   }
   return out;

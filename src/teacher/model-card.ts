@@ -8,12 +8,14 @@ import { numel, type Value } from '../ir/index.js';
 import type { StepLogEntry } from '../train/training-log.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import type { TeacherConfig } from './config.js';
+import type { ReconstructionScore } from './reconstruction.js';
 
 export interface ModelCardFacts {
   readonly config: TeacherConfig;
   readonly trainImages: number;
   readonly vocabularySize: number;
   readonly scalingFactor: number;
+  readonly reconstruction: ReconstructionScore;
   readonly params: { vae: readonly Value[]; textEncoder: readonly Value[]; unet: readonly Value[] };
   readonly logs: { vae: readonly StepLogEntry[]; denoiser: readonly StepLogEntry[] };
 }
@@ -46,7 +48,8 @@ bundled in npm packages. It makes 64×64 emoji-like images from captions such as
 
 - Data: ${f.trainImages} training images (Twemoji and Noto styles, no skin-tone variants); 10 % of the emoji,
   chosen by a hash of the code points, are held out from all training for evaluation.
-- Autoencoder: ${c.vae.steps} steps, batch ${c.vae.batch}, lr ${c.vae.lr}, L1 + ${c.vae.klWeight}·KL; final L1 ${tailLoss(f.logs.vae)}.
+- Autoencoder: ${c.vae.steps} steps, batch ${c.vae.batch}, lr ${c.vae.lr}, L1 + ${c.vae.klWeight}·KL; final L1 ${tailLoss(f.logs.vae)};
+  on ${f.reconstruction.images} held-out images PSNR ${f.reconstruction.psnr.toFixed(2)} dB, L1 ${f.reconstruction.l1.toFixed(4)}.
 - Text encoder + UNet: ${c.denoiser.steps} steps, batch ${c.denoiser.batch}, lr ${c.denoiser.lr}, ${c.denoiser.captionDropout * 100} % captions emptied
   (classifier-free guidance), ${c.denoiser.augmentedCopies} augmented copies per image (shifts ≤ 3 px, scale 0.9–1); final loss ${tailLoss(f.logs.denoiser)}.
 - Seed ${c.seed}; weights stored as ${c.exportDtype}.

@@ -9,6 +9,7 @@ import { createGraph } from '../ops/index.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { createSession } from '../runtime/session.js';
+import { bakedWeights } from './latent-cache.js';
 
 export interface ReconstructionScore {
   readonly images: number;
@@ -25,12 +26,7 @@ export async function reconstructionScore(config: AutoencoderKLConfig, weights: 
   const input = graph.input('image', [BATCH, 3, size, size]);
   const scope = new Scope(graph);
   const decoded = vaeDecode(scope, config, vaeEncode(scope, config, input).mean);
-  const baked = new Map(graph.params.map((p) => {
-    const w = weights.get(p.name!);
-    if (!w) throw new Error(`reconstruction: no weights for "${p.name}"`);
-    return [p.name!, w];
-  }));
-  const { model } = emitModel(graph, [decoded], { weights: baked });
+  const { model } = emitModel(graph, [decoded], { weights: bakedWeights(graph.params, weights, 'reconstruction') });
   const session = await createSession(encodeModel(model));
   const pixels = 3 * size * size;
   let l1 = 0;

@@ -8,7 +8,7 @@
  */
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCaptionVocabulary, emojiDataset, loadEmojiImage, augmentEmoji, writeCaptionVocabulary, type EmojiDataset } from '../data/emoji/index.js';
+import { buildCaptionVocabulary, emojiDataset, emojiEntries, loadEmojiImage, augmentEmoji, writeCaptionVocabulary, type EmojiDataset } from '../data/emoji/index.js';
 import type { Value } from '../ir/index.js';
 import { parseClipTextConfig } from '../models/clip/index.js';
 import { parseUNetConfig } from '../models/unet/index.js';
@@ -27,6 +27,7 @@ import { buildDenoiserTrainingGraph, denoiserInputs, TEXT_ENCODER_PREFIX, UNET_P
 import { writeComponent, writeJson, writeModelIndex } from './export.js';
 import { trainingLatents, type TrainingLatents } from './latent-cache.js';
 import { writeModelCard } from './model-card.js';
+import { reconstructionScore } from './reconstruction.js';
 import { runStage, type StageEvents } from './stage.js';
 import { previewDir, renderTeacherGrid } from './validation.js';
 import { buildVaeTrainingGraph, vaeTrainingInputs } from './vae-graph.js';
@@ -64,6 +65,9 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
     onProgress: (done, total) => events.onPhase?.('encoding training latents', done, total),
   });
   const vaeParams = vae.params;
+  const heldout = await Promise.all(emojiEntries({ split: 'heldout' }).entries.slice(0, config.maxImages).map((e) => loadEmojiImage(e)));
+  const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize);
+  events.onMessage?.(`autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`);
   writeComponent(config.out, 'vae', { ...arch.vae, scaling_factor: latents.scalingFactor }, vaeParams, vae.weights, { dtype: config.exportDtype });
 
   const tokenizer = ClipTokenizer.fromDirectory(tokenizerDir);
@@ -72,7 +76,7 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
   exportDenoiser(config.out, arch, denoiser.params, denoiser.weights, config.exportDtype);
   const inPart = (prefix: string) => denoiser.params.filter((p) => p.name!.startsWith(prefix));
   writeModelCard(config.out, {
-    config, trainImages: images.length, vocabularySize: vocabulary.vocab.size, scalingFactor: latents.scalingFactor,
+    config, trainImages: images.length, vocabularySize: vocabulary.vocab.size, scalingFactor: latents.scalingFactor, reconstruction,
     params: { vae: vaeParams, textEncoder: inPart(TEXT_ENCODER_PREFIX), unet: inPart(UNET_PREFIX) },
     logs: { vae: vae.log, denoiser: denoiser.log },
   });

@@ -88,6 +88,10 @@ describe('trainTeacher at smoke size', () => {
       assert.equal(losses.length, 16);
       assert.ok(mean(losses.slice(-4)) < 0.8 * mean(losses.slice(0, 4)), `loss ${losses.map((l) => l.toFixed(3)).join(' ')}`);
     }
+    const card = readFileSync(join(out, 'README.md'), 'utf8');
+    const psnr = Number(/on 8 held-out images PSNR ([\d.]+) dB/.exec(card)?.[1]);
+    assert.ok(psnr > 3 && psnr < 60, `held-out PSNR in the model card: ${psnr}`);
+    assert.match(card, /CC-BY 4\.0/);
     const vaeConfig = JSON.parse(readFileSync(join(out, 'vae', 'config.json'), 'utf8'));
     assert.ok(vaeConfig.scaling_factor > 0 && vaeConfig.scaling_factor !== 1, 'the scaling factor is measured');
     await using pipe = await loadPipeline(out);
