@@ -21,7 +21,7 @@ export async function runEmbeddedBench(rounds: number): Promise<void> {
   let seed = 0;
   const timings = await timeInterleaved([
     { name: 'TDD LoRA, 4 steps, guidance 1.7', run: () => txt2img(distilled, { prompt, steps: 4, scheduler: 'tdd', guidanceScale: 1.7, eta: 0.2, seed: seed++ }) },
-    { name: 'teacher, DDIM 25 steps, guidance 7.5', run: () => txt2img(teacher, { prompt, steps: 25, scheduler: 'ddim', guidanceScale: 7.5, seed: seed++ }) },
+    { name: 'teacher, DDIM 25 steps, guidance 4.5', run: () => txt2img(teacher, { prompt, steps: 25, scheduler: 'ddim', guidanceScale: 4.5, seed: seed++ }) },
   ], { warmup: 2, rounds });
   console.log('\nembedded emoji model, one 64×64 image (median of interleaved runs, warm sessions)');
   for (const t of timings) console.log(`  ${t.name.padEnd(40)} ${formatMs(t.medianMs).padStart(10)}  (best ${formatMs(t.minMs)}, ${t.runs} runs)`);

@@ -28,7 +28,7 @@ import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
 import { PromptCache } from './prompt-cache.js';
 import { stepFeeds, type StepFeedsContext } from './step-feeds.js';
 import { openTeacher, type Teacher } from './teacher.js';
-import { TrainingLog, type StepLogEntry } from '../train/training-log.js';
+import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
 import { renderValidationGrid } from './validation.js';
 
 export interface DistillEvents {
@@ -85,7 +85,7 @@ class DistillRun {
     private readonly feedsContext: Omit<StepFeedsContext, 'constantFeeds'>,
     private readonly events: DistillEvents,
   ) {
-    this.log = new TrainingLog(join(config.out, 'log.jsonl'));
+    this.log = new TrainingLog(join(config.out, TRAINING_LOG_FILE));
     this.checkpoints = join(config.out, 'checkpoints');
     this.rng = new TorchGenerator(config.seed);
     this.order = new ShuffledOrder(dataset.records.length, config.seed);

@@ -9,7 +9,7 @@ import type { Graph, Value } from '../ir/index.js';
 import { TrainStep } from '../train/index.js';
 import { updateEma } from '../train/ema.js';
 import { runTrainingLoop, ShuffledOrder, type MicroBatch } from '../train/training-loop.js';
-import { TrainingLog, type StepLogEntry } from '../train/training-log.js';
+import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import type { StageSettings, TeacherConfig } from './config.js';
 import { initTrainingWeights } from './init.js';
@@ -61,7 +61,7 @@ export async function runStage(config: TeacherConfig, def: StageDefinition, even
   events.onPhase?.(`compiling the ${def.title} training step`, 1, 1);
   const rng = new TorchGenerator(config.seed);
   const order = new ShuffledOrder(def.itemCount, config.seed);
-  const log = new TrainingLog(join(dir, 'log.jsonl'));
+  const log = new TrainingLog(join(dir, TRAINING_LOG_FILE));
   let ema: Map<string, Float32Array> | undefined = def.emaDecay === undefined ? undefined : copyWeights(step.parameters());
   try {
     const result = await runTrainingLoop(

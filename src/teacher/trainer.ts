@@ -17,7 +17,7 @@ import { createGraph } from '../ops/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { makeNoiseSchedule } from '../schedulers/noise-schedule.js';
 import { ClipTokenizer } from '../tokenizer/index.js';
-import type { StepLogEntry } from '../train/training-log.js';
+import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import { writeSafetensors } from '../weights/safetensors-writer.js';
@@ -105,7 +105,7 @@ async function vaeStage(config: TeacherConfig, vaeConfig: AutoencoderKLConfig, a
   const finalPath = join(config.work, 'vae', FINAL_WEIGHTS);
   if (existsSync(finalPath)) {
     events.onMessage?.(`autoencoder: already trained (${finalPath})`);
-    return { weights: readWeights(finalPath), params: g.trainable, log: [] as StepLogEntry[] };
+    return { weights: readWeights(finalPath), params: g.trainable, log: TrainingLog.read(join(config.work, 'vae', TRAINING_LOG_FILE)) };
   }
   const side = arch.latentSize;
   const pixels = 3 * arch.imageSize * arch.imageSize;

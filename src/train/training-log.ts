@@ -6,6 +6,9 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { savePng, renderLineChart } from '../plot/index.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 
+/** The log's file name in a run or stage folder. */
+export const TRAINING_LOG_FILE = 'log.jsonl';
+
 export interface StepLogEntry {
   step: number;
   loss: number;
@@ -24,20 +27,25 @@ export class TrainingLog {
 
   constructor(readonly path: string) {}
 
+  /** The entries of a log file (none when it does not exist). */
+  static read(path: string): StepLogEntry[] {
+    if (!existsSync(path)) return [];
+    const entries: StepLogEntry[] = [];
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        entries.push(JSON.parse(line) as StepLogEntry);
+      } catch {
+        // A line cut by a kill mid-write: everything after the last checkpoint is redone anyway.
+      }
+    }
+    return entries;
+  }
+
   /** Keeps the entries up to `step` (what a checkpoint at `step` has seen) and rewrites the file to match. */
   resumeAt(step: number): void {
     this.entries.length = 0;
-    if (existsSync(this.path)) {
-      for (const line of readFileSync(this.path, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        try {
-          const e = JSON.parse(line) as StepLogEntry;
-          if (e.step <= step) this.entries.push(e);
-        } catch {
-          // A line cut by a kill mid-write: everything after the checkpoint is redone anyway.
-        }
-      }
-    }
+    this.entries.push(...TrainingLog.read(this.path).filter((e) => e.step <= step));
     writeFileAtomically(this.path, Buffer.from(this.entries.map((e) => JSON.stringify(e) + '\n').join('')));
   }
 
