@@ -169,13 +169,6 @@ describe('tdd generate', () => {
     assert.ok(!existsSync(join(dir, 'outputs')) || readdirSync(join(dir, 'outputs')).length === 0);
   });
 
-  test('no --model and no built-in model in the checkout: exit 2 with how to get a model', () => {
-    const r = tdd(['a cat']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /^error: no model given and the built-in emoji model is missing from this installation: pass --model/);
-    assert.match(r.stderr, /huggingface-cli download stable-diffusion-v1-5\/stable-diffusion-v1-5/);
-  });
-
   test('bad flags: exit 2, one message naming the flag, no stack trace', () => {
     const cases: [string[], RegExp][] = [
       [['--width', '63'], /--width must be a multiple of 2, this model's VAE factor \(got 63\)/],

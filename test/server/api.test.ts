@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { startServer } from '../../src/server/index.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
-import { readEvents, smallRequest, testServer, TEST_MODEL, waitForJob, type SseEvent, type TestServer } from './helpers.js';
+import { readEvents, smallRequest, testServer, TEST_MODELS, waitForJob, type SseEvent, type TestServer } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
@@ -40,7 +40,7 @@ describe('tdd serve API', () => {
     const catalog = JSON.parse(text);
     assert.equal(catalog.models.length, 1);
     assert.match(server.modelId, /^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}$/);
-    assert.equal(catalog.models[0].defaultSize, TEST_MODEL.size);
+    assert.equal(catalog.models[0].defaultSize, server.size);
     assert.equal(catalog.loras.length, 1);
     assert.match(server.loraId, /^tiny-lora-[0-9a-f]{8}$/);
     assert.ok(!text.includes(server.modelsDir) && !text.includes('/fixtures/'), 'no server path leaks into the listing');
@@ -83,7 +83,7 @@ describe('tdd serve API', () => {
   });
 
   test('path-like or unknown model and LoRA ids are refused before any lookup', async () => {
-    const pathLike = [TEST_MODEL.dir ?? '/models/x', '../tiny-sd', 'tiny-sd/../../etc', 'C:\\models\\x.safetensors', 'file:///etc/passwd', `${server.modelId}/..`, ''];
+    const pathLike = [TEST_MODELS['tiny-sd'].dir, '../tiny-sd', 'tiny-sd/../../etc', 'C:\\models\\x.safetensors', 'file:///etc/passwd', `${server.modelId}/..`, ''];
     for (const model of pathLike) {
       const reply = await (await server.postJson('/api/generate', smallRequest({ model }))).json();
       assert.deepEqual(reply.fields, [{ field: 'model', message: 'must be a model id from GET /api/models (not a path)' }], model);
@@ -124,12 +124,12 @@ describe('tdd serve API', () => {
     assert.equal(png.headers.get('content-type'), 'image/png');
     const bytes = new Uint8Array(await png.arrayBuffer());
     const image = sharp(bytes);
-    assert.deepEqual([(await image.metadata()).width, (await image.metadata()).height], [TEST_MODEL.size, TEST_MODEL.size]);
+    assert.deepEqual([(await image.metadata()).width, (await image.metadata()).height], [server.size, server.size]);
     const stats = await image.stats();
     assert.ok(stats.channels.some((c) => c.stdev > 1), 'not a blank image');
     const parsed = parseA1111Parameters(readPngText(bytes).parameters);
     assert.equal(parsed.prompt, 'a photo of a cat <lora:tiny-lora:0.5>');
-    assert.deepEqual([parsed.fields.Steps, parsed.fields.Seed, parsed.fields.Size, parsed.fields.Sampler], ['3', '11', `${TEST_MODEL.size}x${TEST_MODEL.size}`, 'TDD']);
+    assert.deepEqual([parsed.fields.Steps, parsed.fields.Seed, parsed.fields.Size, parsed.fields.Sampler], ['3', '11', `${server.size}x${server.size}`, 'TDD']);
     assert.equal(readPngText(bytes).parameters, done.parameters);
     // A client that connects after the end gets the whole history, and Last-Event-ID resumes after an event.
     const replay = await readEvents(server.url + links.events);

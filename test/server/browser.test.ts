@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { TEST_MODEL, testServer, type TestServer } from './helpers.js';
+import { testServer, type TestServer } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -20,7 +20,7 @@ describe('tdd serve page in chromium', { skip }, () => {
   let browser: Browser;
   before(async () => {
     assert.ok(available, `${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
-    server = await testServer();
+    server = await testServer({ model: 'embedded' });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
   });
   after(async () => {
@@ -39,11 +39,13 @@ describe('tdd serve page in chromium', { skip }, () => {
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => (document.getElementById('model') as HTMLSelectElement).options.length > 0);
     assert.equal(await page.inputValue('#model'), server.modelId);
-    assert.equal(await page.inputValue('#width'), String(TEST_MODEL.size), "the model's native size is the default");
-    await page.fill('#prompt', 'a red fox in snow');
-    await page.fill('#steps', '3');
+    assert.equal(await page.inputValue('#width'), String(server.size), "the model's native size is the default");
+    await page.fill('#prompt', 'grinning face, smileys and emotion, face smiling, twemoji style');
+    await page.fill('#steps', '4');
     await page.fill('#seed', '42');
-    await page.check(`#lora-${server.loraId}`);
+    assert.ok(await page.isChecked('#lora-embedded-tdd'), "the embedded model's TDD LoRA is on by default");
+    await page.uncheck('#lora-embedded-tdd');
+    await page.check(`#lora-${server.loraId}`); // the same LoRA, picked from the models folder
     await page.focus('#prompt');
     await page.keyboard.press('Control+Enter');
 
@@ -66,12 +68,12 @@ describe('tdd serve page in chromium', { skip }, () => {
       return { width: img.naturalWidth, height: img.naturalHeight, min, max };
     });
     const info = (await rendered.jsonValue())!;
-    assert.deepEqual([info.width, info.height], [TEST_MODEL.size, TEST_MODEL.size]);
+    assert.deepEqual([info.width, info.height], [server.size, server.size]);
     assert.ok(info.max - info.min > 20, `the image has content (pixel range ${info.min}–${info.max})`);
     assert.match(await page.textContent('#progress-text') ?? '', /^done in/);
     assert.ok(Number(await page.getAttribute('#preview', 'data-previews')) >= 1, 'step previews were shown');
     assert.equal(await page.getAttribute('#preview', 'src'), await page.getAttribute('#gallery img', 'src'), 'the live panel ends on the result');
-    assert.match(await page.textContent('#gallery .card') ?? '', /a red fox in snow.*42.*tiny-lora:1/s);
+    assert.match(await page.textContent('#gallery .card') ?? '', /grinning face.*42.*emoji-tdd:1/s);
     assert.equal(await page.getAttribute('#gallery .card a', 'download'), `tdd-42-${(await page.getAttribute('#gallery img', 'src'))!.slice(12, 20)}.png`);
     assert.ok(await page.isEnabled('#generate'));
     assert.ok(await page.isDisabled('#cancel'));

@@ -4,40 +4,53 @@ import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
+import { embeddedModel } from '../../src/embedded/index.js';
 import { sharedPath } from '../helpers/shared.js';
 
 /**
- * The model the server tests generate with, and the size they ask for. When the embedded model ships, the
- * swap is this one line: `{ embedded: embeddedModel()!, size: <its sample size> }` (see testServer).
+ * The models the server tests generate with, and the size they ask for: the tiny-sd fixture (API semantics,
+ * with a kohya LoRA made for it) and the embedded emoji model (the page and the load test, as users run them;
+ * its TDD LoRA is also copied into the models folder as an ordinary LoRA).
  */
-export const TEST_MODEL: { dir?: string; embedded?: import('../../src/embedded/index.js').EmbeddedModel; size: number } = { dir: sharedPath('fixtures', 'tiny-sd'), size: 64 };
-export const TEST_LORA = sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors');
+export const TEST_MODELS = {
+  'tiny-sd': { dir: sharedPath('fixtures', 'tiny-sd'), lora: sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors'), loraName: 'tiny-lora', size: 64 },
+  embedded: { embedded: embeddedModel(), lora: embeddedModel()?.lora, loraName: 'emoji-tdd', size: 64 },
+} as const;
+export type TestModelName = keyof typeof TEST_MODELS;
 
 export interface TestServer extends RunningServer {
   modelsDir: string;
   /** The id GET /api/models gives the test model. */
   modelId: string;
-  /** The id of the LoRA in the models folder. */
+  /** The id and file name of the LoRA in the models folder. */
   loraId: string;
+  loraName: string;
+  size: number;
   api(path: string, init?: RequestInit): Promise<Response>;
   postJson(path: string, body: unknown): Promise<Response>;
   /** Closes the server and removes its temp folder. */
   stop(graceMs?: number): Promise<void>;
 }
 
-/** A server on 127.0.0.1 (free port) with the test model linked and the LoRA copied into a temp folder. */
-export async function testServer(options: ServeOptions = {}): Promise<TestServer> {
+/** A server on 127.0.0.1 (free port) over a temp models folder holding the test model and a LoRA for it. */
+export async function testServer(options: ServeOptions & { model?: TestModelName } = {}): Promise<TestServer> {
+  const { model = 'tiny-sd', ...serveOptions } = options;
+  const spec = TEST_MODELS[model];
+  if (!spec.lora) throw new Error(`the ${model} test model is missing from this checkout`);
   const modelsDir = mkdtempSync(join(tmpdir(), 'tdd-serve-'));
-  if (TEST_MODEL.dir) symlinkSync(TEST_MODEL.dir, join(modelsDir, 'tiny-sd'));
-  copyFileSync(TEST_LORA, join(modelsDir, 'tiny-lora.safetensors'));
-  const server = await startServer({ port: 0, modelDirs: [modelsDir], embedded: TEST_MODEL.embedded ?? null, hashCacheFile: null, shutdownGraceMs: 2000, ...options });
+  if ('dir' in spec) symlinkSync(spec.dir, join(modelsDir, 'tiny-sd'));
+  copyFileSync(spec.lora, join(modelsDir, `${spec.loraName}.safetensors`));
+  const embedded = 'embedded' in spec ? spec.embedded : null;
+  const server = await startServer({ port: 0, modelDirs: [modelsDir], embedded, hashCacheFile: null, shutdownGraceMs: 2000, ...serveOptions });
   const api = (path: string, init?: RequestInit) => fetch(server.url + path, init);
   const catalog = await (await api('/api/models')).json();
   return {
     ...server,
     modelsDir,
     modelId: catalog.models[0].id,
-    loraId: catalog.loras.find((l: { name: string }) => l.name === 'tiny-lora')?.id,
+    loraId: catalog.loras.find((l: { name: string }) => l.name === spec.loraName)?.id,
+    loraName: spec.loraName,
+    size: spec.size,
     api,
     postJson: (path, body) => api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
     async stop(graceMs?: number) {
@@ -52,7 +65,7 @@ export async function testServer(options: ServeOptions = {}): Promise<TestServer
 
 /** A small, fast request for the test model. */
 export function smallRequest(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { prompt: 'a photo of a cat', width: TEST_MODEL.size, height: TEST_MODEL.size, steps: 2, seed: 1, ...extra };
+  return { prompt: 'a photo of a cat', width: 64, height: 64, steps: 2, seed: 1, ...extra };
 }
 
 export interface SseEvent {

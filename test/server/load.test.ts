@@ -7,7 +7,7 @@ import { smallRequest, testServer, type TestServer } from './helpers.js';
 
 let server: TestServer;
 before(async () => {
-  server = await testServer({ maxQueued: 2 });
+  server = await testServer({ model: 'embedded', maxQueued: 2 });
 });
 after(() => server.stop());
 
