@@ -5,13 +5,11 @@
  * (submit → done) and the server's memory before, at peak and after.
  *
  *   node --import tsx scripts/serve-load-test.ts [--url http://127.0.0.1:7860] [--models DIR]
- *        [--requests 50] [--clients 5] [--steps 2] [--size 64] [--max-queue 3]
+ *        [--requests 50] [--clients 5] [--steps 4] [--size 64] [--max-queue 3] [--prompt TEXT]
  *
- * Without --url it starts its own server (loopback, free port) on --models (default: the tiny fixture model).
+ * Without --url it starts its own server (loopback, free port) on --models (default: only the embedded model).
  */
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startServer } from '../src/server/index.js';
 
@@ -126,19 +124,15 @@ async function main(args: string[]): Promise<number> {
   const requests = Number(flag(args, '--requests', '50'));
   const clients = Number(flag(args, '--clients', '5'));
   const size = Number(flag(args, '--size', '64'));
-  const body = { prompt: 'a photo of a cat', steps: Number(flag(args, '--steps', '2')), width: size, height: size };
+  const body = { prompt: flag(args, '--prompt', 'grinning face, smileys and emotion, face smiling, twemoji style'), steps: Number(flag(args, '--steps', '4')), width: size, height: size };
   let url = flag(args, '--url', '');
   let stop = async () => {};
   if (!url) {
-    const linkDir = mkdtempSync(join(tmpdir(), 'tdd-load-'));
+    // Without --models the server has only the embedded model, which requests then get by default.
     const models = flag(args, '--models', '');
-    if (!models) symlinkSync(resolve(process.env.TDD_SHARED_DIR ?? resolve(import.meta.dirname, '../../shared'), 'fixtures', 'tiny-sd'), join(linkDir, 'tiny-sd'));
-    const server = await startServer({ port: 0, modelDirs: [models || linkDir], maxQueued: Number(flag(args, '--max-queue', '3')), hashCacheFile: null });
+    const server = await startServer({ port: 0, modelDirs: models ? [models] : [], maxQueued: Number(flag(args, '--max-queue', '3')), hashCacheFile: null });
     url = server.url;
-    stop = async () => {
-      await server.close();
-      rmSync(linkDir, { recursive: true, force: true });
-    };
+    stop = () => server.close();
     // One job first, so model loading and session compilation are not in the numbers.
     await runLoadTest({ url, requests: 1, clients: 1, body });
   }
