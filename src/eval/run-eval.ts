@@ -5,7 +5,7 @@
  * <out>/rows and reused on the next run (resume); results.json, README.md and chart.png are written at the end.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { emojiCaption, emojiEntries, loadEmojiImage, subcategoryLabel, type EmojiEntry } from '../data/emoji/index.js';
 import { StableDiffusionPipeline } from '../pipelines/index.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
@@ -217,7 +217,7 @@ async function runRow(c: RowContext, pipe: StableDiffusionPipeline, row: EvalRow
   const stats = featureStatistics(generated.features, `${row.name} sample features`);
   const stored: StoredRow = {
     name: row.name, label: row.label, group: row.group, lora: row.lora,
-    loraPath: row.lora === 'none' ? undefined : resolve(c.options.loras![row.lora]!),
+    loraPath: row.lora === 'none' ? undefined : reportedPath(c.options.loras![row.lora]!),
     scheduler: row.scheduler, schedulerConfig: row.schedulerConfig, steps: row.steps, guidance: row.guidance, eta: row.eta,
     samples: c.samples, batch: c.batch,
     fdData: frechetDistanceFromStatistics(stats, c.reference),
@@ -244,10 +244,16 @@ function finishResults(c: RowContext, rows: readonly EvalRow[], outcomes: Map<st
   });
   const info = c.classifier.info;
   return {
-    model: resolve(c.options.model), samples: c.samples, seed: c.seed, batch: c.batch,
+    model: reportedPath(c.options.model), samples: c.samples, seed: c.seed, batch: c.batch,
     heldoutCaptions: extra.heldout, referenceImages: c.reference.count,
-    classifier: { path: resolve(c.options.classifier), classes: info.labels.length, trainAccuracy: info.trainAccuracy, heldoutAccuracy: info.heldoutAccuracy, featureSize: c.classifier.featureSize },
+    classifier: { path: reportedPath(c.options.classifier), classes: info.labels.length, trainAccuracy: info.trainAccuracy, heldoutAccuracy: info.heldoutAccuracy, featureSize: c.classifier.featureSize },
     realBaseline: extra.realBaseline,
     rows: results, checks: checkClaims(results, rows), finishedAt: new Date().toISOString(),
   };
+}
+
+/** Paths in the committed report: relative to the working folder when inside it, so no machine's layout leaks in. */
+function reportedPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel.startsWith('..') || isAbsolute(rel) ? resolve(path) : rel;
 }
