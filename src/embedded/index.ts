@@ -1,6 +1,6 @@
 /**
- * The model shipped inside the package (issue 7: a tiny text-to-emoji model with its TDD LoRA). Until it is
- * trained, `embeddedModel()` returns undefined and callers ask for an explicit model.
+ * The model shipped inside the package: the small text-to-emoji model in models/emoji with its TDD LoRA
+ * (docs/embedded-model.md). An installation without that folder gets undefined, and callers ask for a model.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
