@@ -66,14 +66,11 @@ describe('tdd eval (options)', () => {
     await assert.rejects(parse(['--model', model, '--batch', '2.5']), /--batch must be an integer/);
   });
 
-  test('without --model: the embedded model, or a usage error while it is not shipped', async () => {
+  test('without --model: the embedded model and its shipped TDD LoRA', async () => {
     const embedded = embeddedModel();
-    if (embedded) {
-      const [o] = await parse(['--quiet']);
-      assert.equal(o.model, embedded.dir);
-      assert.equal(o.loras?.tdd, embedded.lora);
-    } else {
-      await assert.rejects(parse(['--quiet']), (e: Error) => e instanceof UsageError && /--model: the embedded emoji model is not in this package yet/.test(e.message));
-    }
+    assert.ok(embedded?.lora, 'models/emoji ships with tdd-lora.safetensors');
+    const [o] = await parse(['--quiet']);
+    assert.equal(o.model, embedded.dir);
+    assert.equal(o.loras?.tdd, embedded.lora);
   });
 });
