@@ -65,15 +65,16 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
     onProgress: (done, total) => events.onPhase?.('encoding training latents', done, total),
   });
   const vaeParams = vae.params;
-  const heldout = await Promise.all(emojiEntries({ split: 'heldout' }).entries.slice(0, config.maxImages).map((e) => loadEmojiImage(e)));
-  const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize);
-  events.onMessage?.(`autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`);
   writeComponent(config.out, 'vae', { ...arch.vae, scaling_factor: latents.scalingFactor }, vaeParams, vae.weights, { dtype: config.exportDtype });
 
   const tokenizer = ClipTokenizer.fromDirectory(tokenizerDir);
   const denoiser = await denoiserStage(config, arch, dataset, tokenizer, latents, events, signal);
   if (denoiser.interrupted) return { config, interruptedIn: 'denoiser', logs: { vae: vae.log, denoiser: denoiser.log } };
   exportDenoiser(config.out, arch, denoiser.params, denoiser.weights, config.exportDtype);
+  // Scored here, for the model card only, so resuming an interrupted denoiser stage does not redo it.
+  const heldout = await Promise.all(emojiEntries({ split: 'heldout' }).entries.slice(0, config.maxImages).map((e) => loadEmojiImage(e)));
+  const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize);
+  events.onMessage?.(`autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`);
   const inPart = (prefix: string) => denoiser.params.filter((p) => p.name!.startsWith(prefix));
   writeModelCard(config.out, {
     config, trainImages: images.length, vocabularySize: vocabulary.vocab.size, scalingFactor: latents.scalingFactor, reconstruction,
