@@ -7,13 +7,13 @@
  */
 import { existsSync } from 'node:fs';
 import { augmentEmoji } from '../data/emoji/index.js';
-import { numel, type Value } from '../ir/index.js';
 import { vaeEncode, type AutoencoderKLConfig } from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
 import { createGraph } from '../ops/index.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { createSession } from '../runtime/session.js';
+import { bakedWeights } from './baked-weights.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import { writeSafetensors } from '../weights/safetensors-writer.js';
@@ -89,15 +89,4 @@ function finish(mean: Float32Array, std: Float32Array, copies: number, size: num
   const mu = sum / mean.length;
   const sd = Math.sqrt(sq / mean.length - mu * mu);
   return { mean, std, copies, size, scalingFactor: 1 / sd };
-}
-
-/** The trained value of every parameter of a graph, for baking into an inference model. */
-export function bakedWeights(params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, what: string): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  for (const p of params) {
-    const w = weights.get(p.name!);
-    if (!w || w.length !== numel(p.shape)) throw new Error(`${what}: no trained weights for "${p.name}"`);
-    out.set(p.name!, w);
-  }
-  return out;
 }

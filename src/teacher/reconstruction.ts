@@ -9,7 +9,7 @@ import { createGraph } from '../ops/index.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { createSession } from '../runtime/session.js';
-import { bakedWeights } from './latent-cache.js';
+import { bakedWeights } from './baked-weights.js';
 
 export interface ReconstructionScore {
   readonly images: number;
