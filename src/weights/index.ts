@@ -1,5 +1,5 @@
 export { SafetensorsFile, SafetensorsError, type SafetensorsDType, type TensorInfo } from './safetensors.js';
-export { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
+export { writeSafetensors, writeSafetensorsStreamed, type TensorSpec, type TensorToWrite } from './safetensors-writer.js';
 export { refusePickle, pickleContent, PICKLE_EXTENSIONS } from './pickle-refusal.js';
 export { PickleRefusedError } from './errors.js';
 export { MAX_HEADER_BYTES } from './header.js';

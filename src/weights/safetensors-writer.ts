@@ -18,12 +18,17 @@ export interface TensorToWrite {
   data: ArrayBufferView;
 }
 
-interface PreparedTensor {
+/** A tensor's header entry, before its data exists (what the streamed writer is given). */
+export interface TensorSpec {
   name: string;
-  sortKey: Buffer;
   dtype: SafetensorsDType;
   shape: number[];
-  bytes: Uint8Array;
+}
+
+interface PreparedTensor extends TensorSpec {
+  sortKey: Buffer;
+  byteLength: number;
+  bytes?: Uint8Array;
 }
 
 /** writeSync takes at most 2 GiB per call. */
@@ -31,14 +36,37 @@ const MAX_WRITE_CHUNK = 1 << 30;
 
 /** Validates everything first, then writes a temporary file and renames it over `path`. */
 export function writeSafetensors(path: string, tensors: Iterable<TensorToWrite>, metadata?: Record<string, string>): void {
-  const prepared = prepareTensors(path, tensors);
+  const prepared = prepareTensors(path, tensors, true);
   const header = encodeHeader(path, prepared, metadata ?? {});
   const prefix = new Uint8Array(8);
   new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
-  writeAtomically(path, [prefix, header, ...prepared.map((t) => t.bytes)]);
+  writeAtomically(path, (write) => {
+    for (const chunk of [prefix, header, ...prepared.map((t) => t.bytes!)]) write(chunk);
+  });
 }
 
-function prepareTensors(path: string, tensors: Iterable<TensorToWrite>): PreparedTensor[] {
+/**
+ * Writes tensors whose data is made one at a time by `produce` (in file order), so a file of many
+ * gigabytes never needs all of its data in memory. Same layout and atomicity as writeSafetensors.
+ */
+export function writeSafetensorsStreamed(path: string, specs: Iterable<TensorSpec>, produce: (spec: TensorSpec) => ArrayBufferView, metadata?: Record<string, string>): void {
+  const prepared = prepareTensors(path, specs, false);
+  const header = encodeHeader(path, prepared, metadata ?? {});
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(header.length), true);
+  writeAtomically(path, (write) => {
+    write(prefix);
+    write(header);
+    for (const t of prepared) {
+      const data = produce(t);
+      if (data.byteLength !== t.byteLength) throw new SafetensorsError(`${path}: tensor ${JSON.stringify(t.name)}: produced ${data.byteLength} bytes, its header says ${t.byteLength}`);
+      write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+  });
+}
+
+/** Checks names, dtypes, shapes and (when given) data sizes; sorted in file order. */
+function prepareTensors(path: string, tensors: Iterable<TensorSpec & { data?: ArrayBufferView }>, withData: boolean): PreparedTensor[] {
   const seen = new Set<string>();
   const prepared: PreparedTensor[] = [];
   for (const t of tensors) {
@@ -53,13 +81,17 @@ function prepareTensors(path: string, tensors: Iterable<TensorToWrite>): Prepare
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail(`shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
     }
-    if (!ArrayBuffer.isView(t.data)) fail('data must be a typed array or DataView');
     const needed = t.shape.reduce((n, d) => n * d, DTYPE_BYTE_SIZE[t.dtype]);
-    if (t.data.byteLength !== needed) {
-      fail(`data has ${t.data.byteLength} bytes but ${t.dtype} shape [${t.shape.join(', ')}] needs ${needed}`);
+    let bytes: Uint8Array | undefined;
+    if (withData) {
+      if (!ArrayBuffer.isView(t.data)) fail('data must be a typed array or DataView');
+      const data = t.data!;
+      if (data.byteLength !== needed) {
+        fail(`data has ${data.byteLength} bytes but ${t.dtype} shape [${t.shape.join(', ')}] needs ${needed}`);
+      }
+      bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     }
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    prepared.push({ name: t.name, sortKey: Buffer.from(t.name, 'utf8'), dtype: t.dtype, shape: [...t.shape], bytes });
+    prepared.push({ name: t.name, sortKey: Buffer.from(t.name, 'utf8'), dtype: t.dtype, shape: [...t.shape], byteLength: needed, bytes });
   }
   // UTF-8 byte order is code point order: the order Python's sorted() gives.
   return prepared.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
@@ -70,7 +102,7 @@ function encodeHeader(path: string, tensors: PreparedTensor[], metadata: Record<
   const entries: string[] = [];
   let offset = 0;
   for (const t of tensors) {
-    const end = offset + t.bytes.length;
+    const end = offset + t.byteLength;
     entries.push(`${JSON.stringify(t.name)}:${JSON.stringify({ dtype: t.dtype, shape: t.shape, data_offsets: [offset, end] })}`);
     offset = end;
   }
@@ -85,7 +117,7 @@ function encodeHeader(path: string, tensors: PreparedTensor[], metadata: Record<
   return padded;
 }
 
-function writeAtomically(path: string, chunks: Uint8Array[]): void {
+function writeAtomically(path: string, writeAll: (write: (bytes: Uint8Array) => void) => void): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let fd: number;
   try {
@@ -95,7 +127,7 @@ function writeAtomically(path: string, chunks: Uint8Array[]): void {
   }
   let open = true;
   try {
-    for (const chunk of chunks) writeFully(fd, chunk);
+    writeAll((bytes) => writeFully(fd, bytes));
     fsyncSync(fd); // the rename must not expose a file whose data is still in flight
     open = false;
     closeSync(fd);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { SafetensorsError, SafetensorsFile, writeSafetensors, type SafetensorsDType, type TensorToWrite } from '../../src/weights/index.js';
+import { SafetensorsError, SafetensorsFile, writeSafetensors, writeSafetensorsStreamed, type SafetensorsDType, type TensorToWrite } from '../../src/weights/index.js';
 import { sharedPath } from '../helpers/shared.js';
 import { bytesOf, tempDir } from './raw-file.js';
 
@@ -185,5 +185,33 @@ describe('writeSafetensors is atomic', () => {
     assert.throws(() => writeSafetensors(target, [tensor(new Float32Array(2))]), /write failed, target left untouched/);
     assert.deepEqual(tempFilesIn(sub), []);
     assert.deepEqual(readdirSync(target), ['child']);
+  });
+});
+
+describe('writeSafetensorsStreamed', () => {
+  const tensors: TensorToWrite[] = [
+    { name: 'b.weight', dtype: 'F16', shape: [4, 3], data: pseudoRandomBytes(24, 7) },
+    { name: 'a.bias', dtype: 'F32', shape: [5], data: pseudoRandomBytes(20, 8) },
+  ];
+
+  test('writes the same bytes as writeSafetensors, asking for each tensor once in file order', () => {
+    const whole = join(dir, 'whole.safetensors');
+    const streamed = join(dir, 'streamed.safetensors');
+    writeSafetensors(whole, tensors, { k: 'v' });
+    const asked: string[] = [];
+    writeSafetensorsStreamed(streamed, tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })), (spec) => {
+      asked.push(spec.name);
+      return tensors.find((t) => t.name === spec.name)!.data;
+    }, { k: 'v' });
+    assert.deepEqual(asked, ['a.bias', 'b.weight']);
+    assert.deepEqual(readFileSync(streamed), readFileSync(whole));
+  });
+
+  test('a produced tensor of the wrong size fails and leaves no file', () => {
+    const sub = join(dir, 'streamed-bad');
+    mkdirSync(sub, { recursive: true });
+    const path = join(sub, 'bad.safetensors');
+    assert.throws(() => writeSafetensorsStreamed(path, [{ name: 'x', dtype: 'F32', shape: [2] }], () => new Float32Array(3)), (e: unknown) => e instanceof SafetensorsError && /"x": produced 12 bytes, its header says 8/.test(e.message));
+    assert.deepEqual(readdirSync(sub), []);
   });
 });
