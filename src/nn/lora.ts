@@ -13,7 +13,7 @@ export interface LoraContribution {
 }
 
 /** Number of columns of ΔW (= prod of W.shape[1:]), after checking the target fits `length` weights. */
-function deltaColumns(target: LoraTarget, length: number, weightKey: string): number {
+export function deltaColumns(target: LoraTarget, length: number, weightKey: string): number {
   const cols = target.down.data.length / target.rank;
   const out = target.up.shape[0];
   if (out * cols !== length || target.up.data.length !== out * target.rank) {

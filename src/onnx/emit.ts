@@ -29,12 +29,20 @@ export interface EmitOptions {
    * graph inputs, so they are not fed or copied per run. Data must match the parameter's shape and dtype.
    */
   readonly weights?: ReadonlyMap<string, OnnxTensorData>;
+  /**
+   * Parameters baked as initializers whose data the caller supplies after emitting (streamed into an external
+   * data file, or filled in memory): they come back in `deferred` with empty data, and only those the outputs
+   * reach, so a graph that uses part of a checkpoint reads only that part.
+   */
+  readonly deferredWeights?: ReadonlySet<string>;
 }
 
 export interface EmittedModel {
   model: OnnxModel;
   inputNames: string[];
   outputNames: string[];
+  /** The initializers of `deferredWeights` the outputs need, by parameter name (data still empty). */
+  deferred: Map<string, OnnxTensor>;
 }
 
 export class EmitError extends GraphError {
@@ -91,12 +99,12 @@ function toAttribute(op: string, key: string, v: unknown): OnnxAttributeValue {
 
 
 /** A parameter's data as a named initializer, after checking it fits the parameter. */
-function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], used: Set<string>): string {
+function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], used: Set<string>, deferred = false): string {
   const name = v.name!;
   const dataType = onnxDataType(v.dtype);
   const array = DATA_TYPE_INFO[dataType].array;
   const count = numel(v.shape);
-  if (!(data instanceof array) || data.length !== count) {
+  if (!(data instanceof array) || (!deferred && data.length !== count)) {
     throw new EmitError(`weight "${name}": expected ${count} ${v.dtype} values (${array.name}), got ${data.length} in a ${data.constructor.name}`);
   }
   if (used.has(name)) throw new EmitError(`emitModel: weight name "${name}" is used twice`);
@@ -113,9 +121,11 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
   }
   const { nodes, leaves } = liveSet(outputs);
   const weights = options.weights ?? new Map<string, OnnxTensorData>();
+  const deferredNames = options.deferredWeights ?? new Set<string>();
+  const deferred = new Map<string, OnnxTensor>();
 
   // Graph inputs: explicit list (must cover every reachable input/param) or the reachable ones, in order.
-  const baked = (v: Value): boolean => v.source.kind === 'param' && weights.has(v.name!);
+  const baked = (v: Value): boolean => v.source.kind === 'param' && (weights.has(v.name!) || deferredNames.has(v.name!));
   const fed = (v: Value): boolean => (v.source.kind === 'input' || v.source.kind === 'param') && !baked(v);
   let inputValues: Value[];
   if (options.inputs) {
@@ -157,7 +167,11 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
   };
   for (const v of leaves) {
     if (v.source.kind === 'const') names.set(v, constant(v.source.data, v.name ?? `const${v.id}`));
-    if (baked(v)) names.set(v, bakeWeight(v, weights.get(v.name!)!, initializers, used));
+    if (baked(v) && weights.has(v.name!)) names.set(v, bakeWeight(v, weights.get(v.name!)!, initializers, used));
+    else if (baked(v)) {
+      names.set(v, bakeWeight(v, new (DATA_TYPE_INFO[onnxDataType(v.dtype)].array as new (n: number) => OnnxTensorData)(0), initializers, used, true));
+      deferred.set(v.name!, initializers[initializers.length - 1]);
+    }
   }
 
   const onnxNodes: OnnxNode[] = [];
@@ -216,5 +230,6 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
     },
     inputNames: inputs.map((i) => i.name),
     outputNames,
+    deferred,
   };
 }

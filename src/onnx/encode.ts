@@ -90,7 +90,7 @@ export interface EncodeOptions {
 
 /** Encode a model to ModelProto bytes. Throws early on malformed graphs. */
 export function encodeModel(model: OnnxModel, options: EncodeOptions = {}): Uint8Array {
-  validateGraph(model.graph);
+  validateGraph(model.graph, options.external && new Map([...options.external].map(([t, ref]) => [t, ref.length])));
   const w = new ProtoWriter(64);
   w.int64Field(MODEL_IR_VERSION, model.irVersion ?? DEFAULT_IR_VERSION);
   w.stringField(MODEL_PRODUCER_NAME, model.producerName ?? 'tdd-diffusion');

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { encodeModel, type ExternalRef } from './encode.js';
-import type { OnnxModel, OnnxTensor } from './model.js';
+import type { OnnxModel, OnnxTensor, OnnxTensorData } from './model.js';
 
 export interface SaveModelOptions {
   /** Initializers of at least this many bytes go to the data file (default 1 KiB; 0 = all). */
@@ -35,7 +35,7 @@ export function saveModel(model: OnnxModel, file: string, { minExternalBytes = 1
   try {
     if (refs.size > 0) {
       temps.push(dataFile + suffix);
-      writeFileAtomically(dataFile + suffix, (fd) => {
+      writeWith(dataFile + suffix, (fd) => {
         for (const [t, ref] of refs) {
           writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 0, ref.length, ref.offset);
         }
@@ -43,7 +43,7 @@ export function saveModel(model: OnnxModel, file: string, { minExternalBytes = 1
     }
     temps.push(file + suffix);
     const bytes = encodeModel(model, { external: refs });
-    writeFileAtomically(file + suffix, (fd) => writeSync(fd, bytes));
+    writeWith(file + suffix, (fd) => writeSync(fd, bytes));
     if (refs.size > 0) renameSync(dataFile + suffix, dataFile);
     renameSync(file + suffix, file);
     return refs.size > 0 ? dataFile : null;
@@ -52,11 +52,35 @@ export function saveModel(model: OnnxModel, file: string, { minExternalBytes = 1
   }
 }
 
-function writeFileAtomically(tmp: string, write: (fd: number) => void): void {
+/**
+ * Saves a model whose deferred initializers (emitModel's `deferred`) are all external: each one's data is made by
+ * `produce` and written before the next is asked for, so a model of many gigabytes is never whole in memory.
+ * Returns the total bytes of external data written.
+ */
+export function saveModelStreamed(model: OnnxModel, deferred: ReadonlyMap<string, OnnxTensor>, file: string, produce: (name: string, tensor: OnnxTensor) => OnnxTensorData): number {
+  const dataFile = `${file}.data`;
+  const location = path.basename(dataFile);
+  const refs = new Map<OnnxTensor, ExternalRef>();
+  let offset = 0;
+  writeWith(dataFile, (fd) => {
+    for (const [name, t] of deferred) {
+      const data = produce(name, t);
+      offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
+      writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, offset);
+      refs.set(t, { location, offset, length: data.byteLength });
+      offset += data.byteLength;
+    }
+  }, false);
+  const bytes = encodeModel(model, { external: refs });
+  writeWith(file, (fd) => writeSync(fd, bytes), false);
+  return offset;
+}
+
+function writeWith(tmp: string, write: (fd: number) => void, sync = true): void {
   const fd = openSync(tmp, 'w');
   try {
     write(fd);
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

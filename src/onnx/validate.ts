@@ -18,13 +18,20 @@ function typeInfo(dataType: number, where: string): { name: string; bytes: numbe
   return info;
 }
 
-/** Tensor dims/data agree: right typed array, element count = product(dims). */
-export function validateTensor(t: OnnxTensor, where = `tensor '${t.name}'`): void {
+/**
+ * Tensor dims/data agree: right typed array, element count = product(dims). An external tensor's bytes live in
+ * another file: `externalBytes` is their length, which must be what the dims need.
+ */
+export function validateTensor(t: OnnxTensor, where = `tensor '${t.name}'`, externalBytes?: number): void {
   const info = typeInfo(t.dataType, where);
   let count = 1;
   for (const d of t.dims) {
     if (!Number.isInteger(d) || d < 0) fail(`${where}: invalid dim ${d} in [${t.dims.join(', ')}]`);
     count *= d;
+  }
+  if (externalBytes !== undefined) {
+    if (externalBytes !== count * info.bytes) fail(`${where}: external data has ${externalBytes} bytes but dims [${t.dims.join(', ')}] need ${count * info.bytes}`);
+    return;
   }
   if (!(t.data instanceof (info.array as new (...a: never[]) => unknown))) {
     fail(`${where}: ${info.name} data must be a ${info.array.name}, got ${t.data.constructor.name}`);
@@ -48,7 +55,7 @@ function validateValueInfo(v: OnnxValueInfo, where: string): void {
  * An initializer may share its name with a graph input (ONNX "overridable
  * initializer"), so that pair is not a duplicate.
  */
-export function validateGraph(graph: OnnxGraph): void {
+export function validateGraph(graph: OnnxGraph, externalBytes?: ReadonlyMap<OnnxTensor, number>): void {
   const defined = new Map<string, string>();
   const define = (name: string, what: string): void => {
     if (!name) fail(`${what} has an empty name`);
@@ -63,7 +70,7 @@ export function validateGraph(graph: OnnxGraph): void {
   }
   const initNames = new Set<string>();
   for (const t of graph.initializers) {
-    validateTensor(t, `initializer '${t.name}'`);
+    validateTensor(t, `initializer '${t.name}'`, externalBytes?.get(t));
     if (initNames.has(t.name)) fail(`duplicate value name '${t.name}': two initializers`);
     initNames.add(t.name);
     if (!defined.has(t.name)) define(t.name, `initializer '${t.name}'`);

@@ -1,24 +1,32 @@
 /**
- * One model component (UNet, VAE decoder, text encoder ...) compiled for ONNX Runtime on demand. Our graphs
- * have static shapes, so each input shape (batch, resolution) gets its own session, built once and kept.
- * Weights are read once from their source and baked into every session as initializers; changing them
- * (fusing a LoRA) drops the sessions so the next call rebuilds with the new values.
+ * One model component (UNet, VAE, text encoder ...) compiled for ONNX Runtime on demand. Our graphs have static
+ * shapes, so each input shape (batch, resolution) gets its own session, built once and kept.
+ *
+ * Weights are not kept here: each compile reads them from the source one tensor at a time (fp16/bf16 converted,
+ * LoRA patches applied) into the model ORT loads, so the process holds one full-precision copy of a component,
+ * ORT's. Large components stream into an external-data file in the cache folder that ORT reads; small ones are
+ * encoded in memory. Changing patches (fusing a LoRA) drops the sessions; the next call rebuilds with them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph, Value } from '../ir/index.js';
+import { numel } from '../ir/shape.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
-import { saveModel } from '../onnx/save.js';
+import { saveModelStreamed } from '../onnx/save.js';
 import { createGraph } from '../ops/index.js';
+import { defaultCacheDir } from '../runtime/session-cache.js';
 import { createSession, type ExecutionProvider, type Session } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
-import { loadParams } from '../weights/load-params.js';
+import { checkParams } from '../weights/load-params.js';
 import { sourceShapes, type TensorSource } from '../weights/tensor-source.js';
+import { ModelMemoryError, isAllocationFailure, usableMemoryBytes } from './memory.js';
 
 /** Builds the graph for one input signature: named graph inputs are created inside, outputs returned by name. */
 export type GraphBuilder = (graph: Graph) => Record<string, Value>;
+
+/** Replaces a base weight as it is read (a fused LoRA): gets the source's float32 array, may modify it in place. */
+export type WeightPatch = (base: Float32Array) => Float32Array;
 
 interface CompiledSession {
   session: Session;
@@ -29,15 +37,18 @@ interface CompiledSession {
 export interface CompiledModelOptions {
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** Where large components are staged as ONNX external data while ORT loads them (default: the cache folder). */
+  stagingDir?: string;
 }
 
-/** Models whose weights exceed this are written to a temp file with external data (protobuf's 2 GB cap). */
-const IN_MEMORY_LIMIT = 1.5e9;
+/** Components with fewer weight bytes than this are encoded in memory (tests, the built-in model). */
+const IN_MEMORY_LIMIT = 256 * 2 ** 20;
 
 export class CompiledModel {
-  private weights: Map<string, Float32Array> | null = null;
   private readonly sessions = new Map<string, Promise<CompiledSession>>();
-  /** Keys of the source the graph did not use (reported once by the pipeline). */
+  private patches: ReadonlyMap<string, WeightPatch> = new Map();
+  private readonly usedKeys = new Set<string>();
+  /** Keys of the source no compiled graph used (reported once by the pipeline). */
   unusedKeys: string[] = [];
 
   constructor(
@@ -46,40 +57,34 @@ export class CompiledModel {
     private readonly options: CompiledModelOptions = {},
   ) {}
 
-  /** The base weights (read from the source on first use). */
-  baseWeights(params: readonly Value[]): Map<string, Float32Array> {
-    if (!this.weights) {
-      const loaded = loadParams(this.source, params, this.name);
-      this.weights = loaded.weights;
-      this.unusedKeys = loaded.unused;
-    } else {
-      // Another graph of the same component (the VAE's encoder after its decoder) needs keys not read yet.
-      const absent = params.filter((p) => !this.weights!.has(p.name!));
-      if (absent.length > 0) {
-        for (const [key, value] of loadParams(this.source, absent, this.name).weights) this.weights.set(key, value);
-        this.unusedKeys = this.unusedKeys.filter((k) => !this.weights!.has(k));
-      }
-    }
-    return this.weights;
-  }
-
   /** Parameter shapes by key, from the source's headers (what LoRA matching needs, before any graph exists). */
   paramShapes(): Map<string, readonly number[]> {
     return sourceShapes(this.source);
   }
 
-  /** Current weights, e.g. for LoRA fusion; mutate them only through `replaceWeights`. */
-  currentWeights(): Map<string, Float32Array> {
-    if (!this.weights) {
-      this.weights = new Map(this.source.keys().map((k) => [k, this.source.float32(k)]));
-    }
-    return this.weights;
+  /** Bytes of all the source's tensors at float32 (what a compiled component holds, give or take unused keys). */
+  float32Bytes(): number {
+    let total = 0;
+    for (const shape of this.paramShapes().values()) total += numel(shape) * 4;
+    return total;
   }
 
-  /** New weight arrays (LoRA fused or unfused): sessions built with the old ones are dropped. */
-  async replaceWeights(update: (weights: Map<string, Float32Array>) => void): Promise<void> {
-    update(this.currentWeights());
+  /** The weight `key` as sessions get it: the source's float32 data, patched when a patch is set. */
+  weight(key: string): Float32Array {
+    const base = this.source.float32(key);
+    const patch = this.patches.get(key);
+    return patch ? patch(base) : base;
+  }
+
+  /** New patches (LoRA fused or unfused): sessions built with the old ones are dropped. */
+  async setPatches(patches: ReadonlyMap<string, WeightPatch>): Promise<void> {
+    this.patches = patches;
     await this.releaseSessions();
+  }
+
+  /** True while at least one session is compiled (or compiling). */
+  get loaded(): boolean {
+    return this.sessions.size > 0;
   }
 
   /** Runs the graph built by `build` for `signature` (a string naming the input shapes). */
@@ -99,19 +104,41 @@ export class CompiledModel {
     const graph = createGraph();
     const named = build(graph);
     const names = Object.keys(named);
-    const weights = this.baseWeights(graph.params);
-    const { model, outputNames } = emitModel(graph, names.map((n) => named[n]), { weights });
+    checkParams(this.source, graph.params, this.name);
+    for (const p of graph.params) this.usedKeys.add(p.name!);
+    this.unusedKeys = this.source.keys().filter((k) => !this.usedKeys.has(k));
+    const { model, outputNames, deferred } = emitModel(graph, names.map((n) => named[n]), { deferredWeights: new Set(graph.params.map((p) => p.name!)) });
     const outputs = new Map(names.map((n, i) => [n, outputNames[i]]));
     const options = { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads };
-    const bytes = [...weights.values()].reduce((s, w) => s + w.byteLength, 0);
-    if (bytes < IN_MEMORY_LIMIT) return { session: await createSession(encodeModel(model), options), outputs };
-    const dir = mkdtempSync(join(tmpdir(), `tdd-${this.name}-`));
+    const bytes = [...deferred.values()].reduce((s, t) => s + numel(t.dims) * 4, 0);
+    // Past this, the OS would kill the process part-way through loading: refuse with the numbers instead.
+    if (bytes > usableMemoryBytes()) throw new ModelMemoryError(this.name, bytes);
+    const create = async (model: Uint8Array | string): Promise<Session> => {
+      try {
+        return await createSession(model, options);
+      } catch (err) {
+        if (isAllocationFailure(err)) throw new ModelMemoryError(this.name, bytes, err);
+        throw err;
+      }
+    };
+    if (bytes < IN_MEMORY_LIMIT) {
+      for (const [key, tensor] of deferred) tensor.data = this.weight(key);
+      return { session: await create(encodeModel(model)), outputs };
+    }
+    const staging = this.options.stagingDir ?? join(defaultCacheDir(), 'staging');
+    mkdirSync(staging, { recursive: true });
+    const dir = mkdtempSync(join(staging, `${this.name}-`));
     try {
       const file = join(dir, 'model.onnx');
-      saveModel(model, file);
-      return { session: await createSession(file, options), outputs };
+      saveModelStreamed(model, deferred, file, (key) => this.weight(key));
+      return { session: await create(file), outputs };
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      // ORT has read (or mapped) the data; on Linux and macOS a mapped file outlives its name.
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // Windows keeps a mapped file: it stays in the staging folder until the next cleanup
+      }
     }
   }
 

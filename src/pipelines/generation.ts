@@ -89,6 +89,7 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
   let negative: PromptEmbeddings | undefined;
   if (cfg) negative = r.negativePromptEmbeds ?? (await encodeNegatives(pipe, negatives, batchPrompts, positive, r.longPrompts));
   const cond = layoutConditioning(pipe, positive, negative, numImages, width, height);
+  await pipe.releaseAfter('encoded');
   const scheduler = createScheduler(r.scheduler ?? 'tdd', { ...pipe.components.schedulerConfig, ...r.schedulerConfig });
   return {
     batch: batchPrompts * numImages,

@@ -113,9 +113,9 @@ export function denoiseFrom(pipe: StableDiffusionPipeline, g: ImageGeneration, r
 
 /** Decodes the final latents into results that record the mode and strength. */
 export async function finishImageGeneration(pipe: StableDiffusionPipeline, g: ImageGeneration, request: GenerationRequest, latents: Float32Array, mode: string): Promise<GenerationResult> {
-  const decoded = await pipe.decodeLatents(latents, g.batch, g.h, g.w, request.decode);
+  const decoded = await pipe.decodeFinal(latents, g.batch, g.h, g.w, request.decode);
   const parameters = { ...generationParameters(request, g.scheduler.name, g.timesteps), mode, steps: g.steps, strength: g.strength };
-  return { images: toImages(decoded, g.batch, g.height, g.width, parameters), latents, truncated: g.truncated, timesteps: g.timesteps };
+  return { images: toImages(decoded, g.batch, g.height, g.width, parameters), latents, truncated: g.truncated, timesteps: g.timesteps, released: pipe.takeReleased() };
 }
 
 /** Image-to-image; with no step to run (strength·steps < 1) the result is the image's own latents, decoded. */

@@ -2,14 +2,16 @@
  * LoRA adapters of a pipeline, fused into the weights of the UNet and text encoders (like diffusers'
  * load_lora_weights + fuse_lora / set_adapters). Each file is matched against the model's own weight keys;
  * what does not match is reported, and a file that matches nothing is refused (a LoRA for another base).
- * Changing adapters re-fuses from the kept base weights, so unloading restores them bit-exactly.
+ * Fusion happens as each component is compiled (a patch per touched key, applied to the weight read from the
+ * file), so no fused copy is held, and unloading gives back the file's weights bit-exactly.
  */
 import { basename, extname } from 'node:path';
-import { LoraAdapterSet } from '../nn/index.js';
-import { describeLora, LoraError, parseLora, type LoraComponent, type LoraMatch } from '../weights/lora-formats.js';
+import { deltaColumns, fusedWeight, type LoraContribution } from '../nn/lora.js';
+import { numel } from '../ir/shape.js';
+import { describeLora, LoraError, parseLora, type LoraComponent, type LoraMatch, type LoraTarget } from '../weights/lora-formats.js';
 import { refusePickle } from '../weights/pickle-refusal.js';
 import { FileTensorSource } from '../weights/tensor-source.js';
-import type { CompiledModel } from './compiled-model.js';
+import type { CompiledModel, WeightPatch } from './compiled-model.js';
 import { matchLoraToModel } from '../loaders/kohya-ldm-names.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 
@@ -29,7 +31,6 @@ export interface LoadedLora {
 }
 
 export class LoraManager {
-  private readonly sets = new Map<LoraComponent, { model: CompiledModel; set: LoraAdapterSet }>();
   private readonly loaded = new Map<string, LoadedLora>();
   private active: [string, number][] = [];
 
@@ -59,7 +60,10 @@ export class LoraManager {
     const matchedCount = matches.reduce((s, m) => s + m.matched.size, 0);
     const report = describeLora(adapter, matches);
     if (matchedCount === 0) throw new LoraError(`${path}: no LoRA module matches this model's weights, so it was made for another base model.\n${report}`);
-    for (const m of matches) if (m.matched.size > 0) this.setFor(m.component).set.add(adapterName, m.matched);
+    for (const m of matches) {
+      const shapes = this.modelFor(m.component).paramShapes();
+      for (const [key, target] of m.matched) deltaColumns(target, numel(shapes.get(key)!), key);
+    }
     const loaded = { name: adapterName, path, report, matches };
     this.loaded.set(adapterName, loaded);
     await this.setAdapters([...this.active.map(([n]) => n), adapterName], [...this.active.map(([, w]) => w), scale]);
@@ -70,12 +74,20 @@ export class LoraManager {
   async setAdapters(names: readonly string[], weights: readonly number[] = names.map(() => 1)): Promise<void> {
     if (weights.length !== names.length) throw new LoraError(`setAdapters: ${names.length} adapters but ${weights.length} weights`);
     for (const n of names) if (!this.loaded.has(n)) throw new LoraError(`setAdapters: no adapter ${JSON.stringify(n)} (loaded: ${[...this.loaded.keys()].join(', ') || 'none'})`);
-    for (const { model, set } of this.sets.values()) {
-      const here = names.map((n, i) => [n, weights[i]] as const).filter(([n]) => set.names.includes(n));
-      set.setAdapters(here.map(([n]) => n), here.map(([, w]) => w));
-      await model.replaceWeights((w) => {
-        for (const [key, value] of set.weights) w.set(key, value);
+    if (new Set(names).size !== names.length) throw new LoraError(`setAdapters: an adapter is listed twice in ${names.join(', ')}`);
+    const touched = new Set([...this.active.map(([n]) => n), ...names].flatMap((n) => this.loaded.get(n)!.matches.filter((m) => m.matched.size > 0).map((m) => m.component)));
+    for (const component of touched) {
+      const contributions = new Map<string, LoraContribution[]>();
+      names.forEach((n, i) => {
+        const matched: ReadonlyMap<string, LoraTarget> | undefined = this.loaded.get(n)!.matches.find((m) => m.component === component)?.matched;
+        for (const [key, target] of matched ?? []) {
+          const list = contributions.get(key) ?? [];
+          list.push({ target, scale: weights[i] });
+          contributions.set(key, list);
+        }
       });
+      const patches = new Map<string, WeightPatch>([...contributions].map(([key, list]) => [key, (base: Float32Array) => fusedWeight(base, list, key)]));
+      await this.modelFor(component).setPatches(patches);
     }
     this.active = names.map((n, i) => [n, weights[i]]);
   }
@@ -83,7 +95,6 @@ export class LoraManager {
   /** Removes every adapter; the base weights come back bit-exactly. */
   async unloadAll(): Promise<void> {
     await this.setAdapters([]);
-    this.sets.clear();
     this.loaded.clear();
   }
 
@@ -96,13 +107,7 @@ export class LoraManager {
     return out;
   }
 
-  private setFor(component: LoraComponent): { model: CompiledModel; set: LoraAdapterSet } {
-    let entry = this.sets.get(component);
-    if (!entry) {
-      const model = this.components().find(([c]) => c === component)![1];
-      entry = { model, set: new LoraAdapterSet(new Map(model.currentWeights())) };
-      this.sets.set(component, entry);
-    }
-    return entry;
+  private modelFor(component: LoraComponent): CompiledModel {
+    return this.components().find(([c]) => c === component)![1];
   }
 }

@@ -16,8 +16,14 @@ import { residualFeeds, residualInputs, type UNetResiduals } from './controlnet.
 import { img2img, type Img2ImgRequest, type Img2ImgResult } from './img2img.js';
 import { inpaint, type InpaintRequest, type InpaintResult } from './inpaint.js';
 import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
+import { chooseOffload, RELEASED_AFTER, type GenerationStage, type OffloadMode, type ResolvedOffload } from './offload.js';
 
-export interface LoadPipelineOptions extends LoadComponentsOptions, CompiledModelOptions {}
+export interface PipelineOptions extends CompiledModelOptions {
+  /** Components released between generation stages (see offload.ts); default 'auto': by the machine's memory. */
+  offload?: OffloadMode;
+}
+
+export interface LoadPipelineOptions extends LoadComponentsOptions, PipelineOptions {}
 
 
 export class StableDiffusionPipeline implements AsyncDisposable {
@@ -26,23 +32,56 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   readonly prompts: PromptEncoder;
   readonly loras: LoraManager;
   readonly decoder: LatentDecoder;
+  /** The offload mode in force, and why 'auto' chose it. */
+  readonly offload: { mode: ResolvedOffload; why: string };
+  private released: string[] = [];
 
-  private constructor(readonly components: PipelineComponents, options: CompiledModelOptions) {
+  private constructor(readonly components: PipelineComponents, { offload = 'auto', ...options }: PipelineOptions) {
     this.unet = new CompiledModel('unet', components.unet.source, options);
     this.vae = new CompiledModel('vae', components.vae.source, options);
     this.prompts = new PromptEncoder(components.family, components.textEncoders, options);
     this.loras = new LoraManager(this);
     this.decoder = new LatentDecoder(this.vae, components.vae.config, options);
+    this.offload = offload !== 'auto'
+      ? { mode: offload, why: 'chosen' }
+      : chooseOffload({ unet: this.unet.float32Bytes(), vae: this.vae.float32Bytes(), textEncoders: this.prompts.float32Bytes() });
   }
 
   /** A pipeline over components assembled by the caller (e.g. weights held in memory). */
-  static fromComponents(components: PipelineComponents, options: CompiledModelOptions = {}): StableDiffusionPipeline {
+  static fromComponents(components: PipelineComponents, options: PipelineOptions = {}): StableDiffusionPipeline {
     return new StableDiffusionPipeline(components, options);
   }
 
   static async load(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {
-    const { variant, tokenizerDir, configOverrides, ...compile } = options;
-    return new StableDiffusionPipeline(loadComponents(path, { variant, tokenizerDir, configOverrides }), compile);
+    const { variant, tokenizerDir, configOverrides, ...pipeline } = options;
+    return new StableDiffusionPipeline(loadComponents(path, { variant, tokenizerDir, configOverrides }), pipeline);
+  }
+
+  /** Releases what the offload mode lets go of once `stage` is over (recompiled when next needed). */
+  async releaseAfter(stage: GenerationStage): Promise<void> {
+    for (const kind of RELEASED_AFTER[this.offload.mode][stage]) {
+      if (kind === 'textEncoders') this.released.push(...(await this.prompts.releaseSessions()));
+      const model = kind === 'unet' ? this.unet : kind === 'vae' ? this.vae : undefined;
+      if (model?.loaded) {
+        await model.releaseSessions();
+        this.released.push(model.name);
+      }
+    }
+  }
+
+  /** Components released since the last call (for timings and logs). */
+  takeReleased(): string[] {
+    const out = this.released;
+    this.released = [];
+    return out;
+  }
+
+  /** The end of every generation mode: the UNet's work is done, decode the final latents, release per offload. */
+  async decodeFinal(latents: Float32Array, n: number, h: number, w: number, options: { fast?: boolean; tiling?: TilingMode } = {}): Promise<Float32Array> {
+    await this.releaseAfter('denoised');
+    const images = await this.decodeLatents(latents, n, h, w, options);
+    await this.releaseAfter('decoded');
+    return images;
   }
 
   get family(): 'sd' | 'sdxl' {

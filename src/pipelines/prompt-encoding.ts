@@ -97,6 +97,18 @@ export class PromptEncoder {
     return { hidden: out.hiddenStates[out.hiddenStates.length - 2], pooled: out.textEmbeds };
   }
 
+  /** Float32 bytes of all text encoders' weights. */
+  float32Bytes(): number {
+    return this.models.reduce((s, m) => s + m.float32Bytes(), 0);
+  }
+
+  /** Releases the encoders' sessions (recompiled on the next encode); returns the names of those released. */
+  async releaseSessions(): Promise<string[]> {
+    const released = this.models.filter((m) => m.loaded).map((m) => m.name);
+    for (const m of this.models) await m.releaseSessions();
+    return released;
+  }
+
   async release(): Promise<void> {
     for (const m of this.models) await m.release();
   }

@@ -15,6 +15,8 @@ export interface GenerationResult {
   /** Prompts that were cut at 77 tokens. */
   truncated: string[];
   timesteps: readonly number[];
+  /** Components released during the call by the pipeline's offload mode (compiled again when next needed). */
+  released: string[];
 }
 
 export interface Txt2ImgRequest extends GenerationRequest {
@@ -45,9 +47,9 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgReq
     signal: request.signal,
     onStep: request.onStep,
   });
-  const decoded = await pipe.decodeLatents(latents, p.batch, h, w, request.decode);
+  const decoded = await pipe.decodeFinal(latents, p.batch, h, w, request.decode);
   const images = toImages(decoded, p.batch, p.height, p.width, { ...generationParameters(request, p.scheduler.name, plan.timesteps), ...control?.parameters });
-  return { images, latents, truncated: p.truncated, timesteps: plan.timesteps };
+  return { images, latents, truncated: p.truncated, timesteps: plan.timesteps, released: pipe.takeReleased() };
 }
 
 /** What a result records about how it was made (PNG metadata, JSON sidecars). */

@@ -17,7 +17,8 @@ export interface LoadedParams {
 /** How many missing keys a message lists before summarising. */
 const LIST_LIMIT = 5;
 
-export function loadParams(source: TensorSource, params: readonly Value[], what = 'model'): LoadedParams {
+/** Every parameter is in the source with its shape (headers only; nothing is read). Returns the unused keys. */
+export function checkParams(source: TensorSource, params: readonly Value[], what = 'model'): string[] {
   const missing = params.filter((p) => !source.has(p.name!));
   if (missing.length > 0) {
     const first = missingKeyError(source, missing[0].name!).message;
@@ -27,15 +28,18 @@ export function loadParams(source: TensorSource, params: readonly Value[], what 
       `${first}\n  the ${what} needs ${missing.length} tensor(s) the file lacks${others.length ? `, also: ${others.join(', ')}` : ''}${more} (wrong config or another model's weights?)`,
     );
   }
-  const weights = new Map<string, Float32Array>();
   for (const p of params) {
     const key = p.name!;
     const shape = source.shape(key);
     if (!shapesEqual(shape, p.shape)) {
       throw new SafetensorsError(`${source.origin}: tensor ${JSON.stringify(key)} is ${formatShape(shape)}, the ${what} config needs ${formatShape(p.shape)}`);
     }
-    weights.set(key, source.float32(key));
   }
-  const used = new Set(weights.keys());
-  return { weights, unused: source.keys().filter((k) => !used.has(k)) };
+  const used = new Set(params.map((p) => p.name!));
+  return source.keys().filter((k) => !used.has(k));
+}
+
+export function loadParams(source: TensorSource, params: readonly Value[], what = 'model'): LoadedParams {
+  const unused = checkParams(source, params, what);
+  return { weights: new Map(params.map((p) => [p.name!, source.float32(p.name!)])), unused };
 }
