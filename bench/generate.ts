@@ -52,11 +52,11 @@ function sd15Components(): PipelineComponents {
 }
 
 /** GFLOP/s of one large 3×3 Conv (512→512 channels at 64×64), the machine's practical peak for ORT CPU. */
-async function convPeak(): Promise<number> {
+export async function convPeak(threads = 2): Promise<number> {
   const g = createGraph();
   const y = conv2d(g.input('x', [1, 512, 64, 64]), g.param('w', [512, 512, 3, 3]), { padding: 1 });
   const { model } = emitModel(g, [y], { weights: new Map([['w', randn([512, 512, 3, 3], 9).data as Float32Array]]) });
-  await using session = await createSession(encodeModel(model), { intraOpThreads: 2 });
+  await using session = await createSession(encodeModel(model), { intraOpThreads: threads });
   const feeds = { x: randn([1, 512, 64, 64], 8) };
   await session.run(feeds);
   const times: number[] = [];

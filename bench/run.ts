@@ -6,14 +6,15 @@ import { sd15UnetCase, sdVaeDecodeCase } from './sd15-cases.js';
 import { runGenerateBench } from './generate.js';
 import { runDistillBench } from './distill.js';
 import { runEmbeddedBench } from './embedded.js';
+import { runRealSizeBench } from './real-size.js';
 import { createGraph } from '../src/ops/index.js';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
-const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
+const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && !/^(sd15|sdxl)-\d+$/.test(a));
 const wanted = suites.length > 0 ? suites : ['engine'];
-const known = ['engine', 'unet', 'generate', 'distill', 'embedded'];
+const known = ['engine', 'unet', 'generate', 'distill', 'embedded', 'real-size'];
 for (const s of wanted) {
   if (!known.includes(s)) {
     console.error(`unknown benchmark '${s}' (known: ${known.join(', ')})`);
@@ -36,3 +37,5 @@ if (wanted.includes('generate')) await runGenerateBench(Math.max(1, Math.min(rou
 if (wanted.includes('distill')) await runDistillBench(Math.max(5, Math.min(rounds * 3, 30)));
 
 if (wanted.includes('embedded')) await runEmbeddedBench(Math.max(5, Math.min(rounds * 2, 20)));
+
+if (wanted.includes('real-size')) await runRealSizeBench(args.filter((a) => /^(sd15|sdxl)-\d+$/.test(a)));

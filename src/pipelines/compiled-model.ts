@@ -39,9 +39,10 @@ export interface CompiledModelOptions {
   intraOpThreads?: number;
   /** Where large components are staged as ONNX external data while ORT loads them (default: the cache folder). */
   stagingDir?: string;
+  /** Components with fewer float32 weight bytes are encoded in memory, larger ones staged (default 256 MiB). */
+  inMemoryLimitBytes?: number;
 }
 
-/** Components with fewer weight bytes than this are encoded in memory (tests, the built-in model). */
 const IN_MEMORY_LIMIT = 256 * 2 ** 20;
 
 export class CompiledModel {
@@ -121,7 +122,7 @@ export class CompiledModel {
         throw err;
       }
     };
-    if (bytes < IN_MEMORY_LIMIT) {
+    if (bytes < (this.options.inMemoryLimitBytes ?? IN_MEMORY_LIMIT)) {
       for (const [key, tensor] of deferred) tensor.data = this.weight(key);
       return { session: await create(encodeModel(model)), outputs };
     }
