@@ -79,10 +79,10 @@ function dropPageCache(): boolean {
   }
 }
 
-function runGenerate(c: RealSizeCase, modelDir: string, outDir: string): Run {
+function runGenerate(c: RealSizeCase, modelDir: string, outDir: string, device: string): Run {
   const args = [join(packageRoot(), 'bin', 'tdd.js'), 'generate', 'a photograph of a red fox in the snow', '--model', modelDir,
     '--scheduler', 'tdd', '--steps', String(c.steps), '--guidance', String(c.guidance), '--eta', '0.2',
-    '--width', String(c.size), '--height', String(c.size), '--seed', '0', '--out', outDir, '--json'];
+    '--width', String(c.size), '--height', String(c.size), '--seed', '0', '--out', outDir, '--json', ...(device === 'cpu' ? [] : ['--device', device])];
   const time = existsSync('/usr/bin/time');
   const t0 = performance.now();
   const r = time ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
@@ -93,24 +93,24 @@ function runGenerate(c: RealSizeCase, modelDir: string, outDir: string): Run {
   return { seconds, peakRssBytes: rssKb ? Number(rssKb) * 1024 : NaN };
 }
 
-export async function runRealSizeBench(only?: readonly string[]): Promise<void> {
+export async function runRealSizeBench(only?: readonly string[], device = 'cpu'): Promise<void> {
   const cacheDir = join(defaultCacheDir(), 'bench');
   const cases = REAL_SIZE_CASES.filter((c) => !only?.length || only.includes(c.name));
   for (const c of cases) ensureRealSizeModel(cacheDir, c.model, (line) => console.log(line));
   const threads = os.availableParallelism();
   const peak = await convPeak(threads);
-  console.log(`real-size: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64, ${threads} threads); /usr/bin/time ${existsSync('/usr/bin/time') ? 'found' : 'missing: no peak RSS'}`);
+  console.log(`real-size: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64, ${threads} threads); /usr/bin/time ${existsSync('/usr/bin/time') ? 'found' : 'missing: no peak RSS'}; device ${device}`);
   const outDir = mkdtempSync(join(os.tmpdir(), 'tdd-real-size-'));
   try {
     for (const c of cases) {
       const dir = ensureRealSizeModel(cacheDir, c.model);
       const dropped = dropPageCache();
-      const cold = runGenerate(c, dir, outDir);
-      const warm = runGenerate(c, dir, outDir);
+      const cold = runGenerate(c, dir, outDir, device);
+      const warm = runGenerate(c, dir, outDir, device);
       const bound = caseFlops(c) / 1e9 / peak;
       const rss = Math.max(cold.peakRssBytes, warm.peakRssBytes);
       const weights = fp32WeightBytes(c.model);
-      console.log(`real-size ${c.name}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s = ${(warm.seconds / bound).toFixed(2)}x FLOP-bound, peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB = ${(rss / weights).toFixed(2)}x fp32 weights`);
+      console.log(`real-size ${c.name}${device === 'cpu' ? '' : ` (${device})`}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s = ${(warm.seconds / bound).toFixed(2)}x FLOP-bound, peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB = ${(rss / weights).toFixed(2)}x fp32 weights`);
       console.log(`  (${(caseFlops(c) / 1e12).toFixed(1)} TFLOP, FLOP-bound ${bound.toFixed(1)} s; fp32 weights ${(weights / 2 ** 30).toFixed(2)} GiB; cold run ${dropped ? 'after dropping the page cache' : 'with the page cache as it was (cannot drop it here)'})`);
     }
   } finally {
