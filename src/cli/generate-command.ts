@@ -25,7 +25,8 @@ interface AppliedLora extends LoraUse {
 export interface GenerateReport {
   images: { path: string; index: number; width: number; height: number; sidecar?: string }[];
   parameters: Record<string, unknown>;
-  timings: Record<string, number | undefined>;
+  /** Milliseconds by stage, plus the offload mode in force and the components it released. */
+  timings: Record<string, number | string | string[] | undefined>;
   warnings: string[];
   truncated: string[];
 }
@@ -71,7 +72,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
   };
   const log = new RunLog(s.flags);
   const plan = planOutput(s.flags.out, s.flags.batch);
-  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer }));
+  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer, offload: s.flags.offload }));
   let controlnet: ControlNet | undefined;
   try {
     controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet);
@@ -89,7 +90,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     return {
       images: outputs.map((o, index) => ({ path: o.path, index, width: o.image.width, height: o.image.height, sidecar: o.sidecar ? sidecarPath(o.path) : undefined })),
       parameters,
-      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0) },
+      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0), offload: pipe.offload.mode, released: result.released },
       warnings: log.warnings,
       truncated: result.truncated,
     };

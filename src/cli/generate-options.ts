@@ -7,6 +7,7 @@ import { usesGuidance } from '../pipelines/guidance.js';
 import { embeddedModel } from '../embedded/index.js';
 import { presetNames, presets, resolveSampling, type ResolvedSampling } from '../pipelines/presets.js';
 import type { LongPromptMode } from '../pipelines/prompt-encoding.js';
+import { OFFLOAD_MODES, type OffloadMode } from '../pipelines/offload.js';
 import { isSchedulerName, schedulerNames } from '../schedulers/index.js';
 import { UsageError, parseInteger, parseNumber } from './errors.js';
 
@@ -43,6 +44,7 @@ export interface GenerateFlags {
   fastDecode?: string;
   vaeTiling?: boolean;
   longPrompts: LongPromptMode;
+  offload: OffloadMode;
   out?: string;
   jsonSidecar?: boolean;
   json?: boolean;
@@ -116,6 +118,7 @@ export function addGenerateOptions(command: Command): Command {
     .option('--fast-decode <dir>', 'decode with this TAESD (AutoencoderTiny, diffusers format) folder instead of the full VAE')
     .option('--vae-tiling', 'decode the full VAE in tiles (automatic for images over twice the native size)')
     .addOption(new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk').choices(['truncate', 'chunk']).default('truncate'))
+    .addOption(new Option('--offload <mode>', 'components released after their stage: sequential (each one, as soon as it is done: free for a one-shot run), text-encoders, none, or auto (by the machine\'s memory)').choices([...OFFLOAD_MODES]).default('sequential'))
     .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
     .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')
     .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')

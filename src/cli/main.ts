@@ -24,6 +24,7 @@ import { ControlNetConfigError } from '../models/controlnet/config.js';
 import { LoaderError } from '../loaders/errors.js';
 import { SafetensorsError } from '../weights/errors.js';
 import { packageVersion } from '../util/package-root.js';
+import { ModelMemoryError } from '../pipelines/memory.js';
 
 const version = packageVersion();
 
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
 }
 
 /** Errors that are the user's input or files at fault: one-line message (no stack), exit code 2. */
-const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError, TeacherConfigError, TrainingDivergedError];
+const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError, TeacherConfigError, TrainingDivergedError, ModelMemoryError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

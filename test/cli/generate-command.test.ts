@@ -75,6 +75,9 @@ describe('tdd generate', () => {
     assert.deepEqual(out.parameters.timesteps, [999, 499]);
     assert.equal(out.parameters.model.sha256.slice(0, 10), MODEL_HASH);
     assert.ok(out.timings.generateMs > 0 && out.timings.totalMs >= out.timings.generateMs);
+    // a one-shot run releases each component once its stage is done, and says so
+    assert.equal(out.timings.offload, 'sequential');
+    assert.deepEqual(out.timings.released, ['text_encoder', 'unet', 'vae']);
     assert.deepEqual(out.warnings, ['2 steps is outside what tdd was distilled for (4–8 steps); expect lower quality']);
     assert.deepEqual(out.truncated, []);
     const png = await readPng(join(r.cwd, out.images[0].path));
@@ -189,6 +192,7 @@ describe('tdd generate', () => {
       [['--controlnet', model], /--controlnet needs --control-image/],
       [['--controlnet', model, '--control-image', initImage, '--init-image', initImage], /--controlnet works with text-to-image only/],
       [['--controlnet-scale', '0.5'], /--controlnet-scale applies only with --controlnet/],
+      [['--offload', 'gpu'], /option '--offload <mode>' argument 'gpu' is invalid\. Allowed choices are auto, none, text-encoders, sequential/],
     ];
     for (const [args, message] of cases) {
       const r = tdd(['a cat', '--model', model, ...args]);
