@@ -15,7 +15,8 @@ import { Scope } from '../src/nn/index.js';
 import { createGraph } from '../src/ops/index.js';
 import { float32ToFloat16 } from '../src/util/half.js';
 import { packageRoot } from '../src/util/package-root.js';
-import { writeSafetensorsStreamed, type TensorSpec } from '../src/weights/index.js';
+import { FileTensorSource, writeSafetensorsStreamed, type TensorSpec } from '../src/weights/index.js';
+import { writeSingleFile } from '../src/loaders/single-file/index.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,4 +175,23 @@ export function fp32WeightBytes(name: 'sd15' | 'sdxl'): number {
   let total = count(componentParams('unet', spec.unet)) + count(componentParams('vae', spec.vae));
   for (const te of spec.textEncoders) total += count(componentParams(te.withProjection ? 'clip-projection' : 'clip', te.config));
   return total * 4;
+}
+
+/** The SD1.5 folder as one A1111-style checkpoint (fp16), with its tokenizer beside it, written once. */
+export function ensureRealSizeSingleFile(cacheDir: string, log: (line: string) => void = () => {}): string {
+  const folder = ensureRealSizeModel(cacheDir, 'sd15', log);
+  const dir = join(cacheDir, 'sd15-random-fp16-single-file');
+  const file = join(dir, 'sd15-random-fp16.safetensors');
+  if (existsSync(file)) return file;
+  log(`writing the sd15 folder as one checkpoint to ${file} (once)`);
+  mkdirSync(join(dir, 'tokenizer'), { recursive: true });
+  for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json']) copyFileSync(join(folder, 'tokenizer', f), join(dir, 'tokenizer', f));
+  const part = (name: string, weights: string) => ({ source: FileTensorSource.open(join(folder, name, weights)), config: JSON.parse(readFileSync(join(folder, name, 'config.json'), 'utf8')) as Json });
+  const parts = { unet: part('unet', 'diffusion_pytorch_model.fp16.safetensors'), vae: part('vae', 'diffusion_pytorch_model.fp16.safetensors'), text_encoder: part('text_encoder', 'model.fp16.safetensors') };
+  try {
+    writeSingleFile(file, parts, 'sd1');
+  } finally {
+    for (const p of Object.values(parts)) p.source.close();
+  }
+  return file;
 }

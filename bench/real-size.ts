@@ -4,6 +4,7 @@
  * peak RSS. Cold is the first run after the page cache is dropped (where the OS lets us; the weight files are
  * then read from disk), warm the same command again. The FLOP-bound time is the run's FLOPs (UNet steps with
  * CFG, VAE decode, text encoders; bench/flops.ts) at the GFLOP/s one large ORT Conv reaches in this same run.
+ * `sd15-512-single-file` (run only when named) reads the SD1.5 weights from one A1111-style checkpoint.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,11 +20,13 @@ import { defaultCacheDir } from '../src/runtime/session-cache.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { graphFlops } from './flops.js';
 import { convPeak } from './generate.js';
-import { ensureRealSizeModel, fp32WeightBytes, REAL_SIZE_MODELS } from './real-size-models.js';
+import { ensureRealSizeModel, ensureRealSizeSingleFile, fp32WeightBytes, REAL_SIZE_MODELS } from './real-size-models.js';
 
 interface RealSizeCase {
   name: string;
   model: 'sd15' | 'sdxl';
+  /** Read from one A1111-style checkpoint instead of the diffusers folder (run only when named). */
+  singleFile?: boolean;
   size: number;
   steps: number;
   guidance: number;
@@ -32,6 +35,7 @@ interface RealSizeCase {
 export const REAL_SIZE_CASES: RealSizeCase[] = [
   { name: 'sd15-512', model: 'sd15', size: 512, steps: 4, guidance: 1.7 },
   { name: 'sdxl-1024', model: 'sdxl', size: 1024, steps: 4, guidance: 1.7 },
+  { name: 'sd15-512-single-file', model: 'sd15', size: 512, steps: 4, guidance: 1.7, singleFile: true },
 ];
 
 function flopsOf(build: (g: Graph) => Value[]): number {
@@ -95,15 +99,16 @@ function runGenerate(c: RealSizeCase, modelDir: string, outDir: string, device: 
 
 export async function runRealSizeBench(only?: readonly string[], device = 'cpu'): Promise<void> {
   const cacheDir = join(defaultCacheDir(), 'bench');
-  const cases = REAL_SIZE_CASES.filter((c) => !only?.length || only.includes(c.name));
-  for (const c of cases) ensureRealSizeModel(cacheDir, c.model, (line) => console.log(line));
+  const cases = REAL_SIZE_CASES.filter((c) => (only?.length ? only.includes(c.name) : !c.singleFile));
+  const modelOf = (c: RealSizeCase, log?: (line: string) => void) => (c.singleFile ? ensureRealSizeSingleFile(cacheDir, log) : ensureRealSizeModel(cacheDir, c.model, log));
+  for (const c of cases) modelOf(c, (line) => console.log(line));
   const threads = os.availableParallelism();
   const peak = await convPeak(threads);
   console.log(`real-size: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64, ${threads} threads); /usr/bin/time ${existsSync('/usr/bin/time') ? 'found' : 'missing: no peak RSS'}; device ${device}`);
   const outDir = mkdtempSync(join(os.tmpdir(), 'tdd-real-size-'));
   try {
     for (const c of cases) {
-      const dir = ensureRealSizeModel(cacheDir, c.model);
+      const dir = modelOf(c);
       const dropped = dropPageCache();
       const cold = runGenerate(c, dir, outDir, device);
       const warm = runGenerate(c, dir, outDir, device);

@@ -3,7 +3,7 @@
  * same key-map tables (fused OpenCLIP q/k/v, 1×1-conv VAE attention, transposed text projection included).
  */
 import { float32ToDType, isFloatDType, type FloatDType, type SafetensorsDType } from '../../weights/dtype-convert.js';
-import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors-writer.js';
+import { writeSafetensorsStreamed } from '../../weights/safetensors-writer.js';
 import { missingKeyError, type TensorSource } from '../../weights/tensor-source.js';
 import { keyMapperFor } from './component-maps.js';
 import { DerivedTensorSource, type DerivedTensor } from './derived-source.js';
@@ -106,11 +106,7 @@ export function writeSingleFile(path: string, components: Partial<Record<Compone
     const stored = source.dtype(name);
     return options.dtype ?? (isFloatDType(stored) ? stored : 'F32');
   };
-  const tensors = function* (): Generator<TensorToWrite> {
-    for (const name of source.keys()) {
-      const dtype = dtypeOf(name);
-      yield { name, dtype, shape: [...source.shape(name)], data: float32ToDType(source.float32(name), dtype) };
-    }
-  };
-  writeSafetensors(path, tensors(), options.metadata ?? { format: 'pt' });
+  // Streamed: a multi-gigabyte checkpoint is converted one tensor at a time.
+  const specs = source.keys().map((name) => ({ name, dtype: dtypeOf(name), shape: [...source.shape(name)] }));
+  writeSafetensorsStreamed(path, specs, (spec) => float32ToDType(source.float32(spec.name), spec.dtype as FloatDType), options.metadata ?? { format: 'pt' });
 }
