@@ -106,8 +106,8 @@ export interface ConvBenchResult {
 export async function benchConvStack(rounds: number): Promise<ConvBenchResult[]> {
   const results: ConvBenchResult[] = [];
   for (const backward of [false, true]) {
-    const a = await createSession(ours(backward));
-    const b = await createSession(handBuilt(backward));
+    const a = await createSession(ours(backward), { intraOpThreads: 2 });
+    const b = await createSession(handBuilt(backward), { intraOpThreads: 2 });
     try {
       const fa = feedsFor(a);
       const fb = feedsFor(b);

@@ -5,8 +5,9 @@ import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
 import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
 import { UsageError } from './errors.js';
+import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
 
-interface DistillFlags {
+interface DistillFlags extends DeviceFlags {
   teacher: string;
   data: string;
   out: string;
@@ -46,7 +47,7 @@ interface DistillFlags {
 const d = distillDefaults;
 
 export function registerDistillCommand(program: Command): void {
-  program
+  const command = program
     .command('distill')
     .description('distill a few-step LoRA from a teacher model (TDD, or the LCM-LoRA baseline) on images with captions')
     .requiredOption('--teacher <path>', 'teacher model: a diffusers folder or a single-file .safetensors checkpoint')
@@ -82,23 +83,24 @@ export function registerDistillCommand(program: Command): void {
     .option('--latent-cache <dir>', 'VAE latent cache folder (default <out>/latent-cache; share it between runs)')
     .option('--gradient-checkpointing', 'recompute UNet blocks in the backward pass (less memory, slower)')
     .option('--resume', 'continue from the latest checkpoint in <out>/checkpoints')
-    .option('--quiet', 'no progress output')
-    .action(async (flags: DistillFlags) => {
-      const progress = new TrainingProgress(!flags.quiet, Boolean(process.stderr.isTTY));
-      const events: DistillEvents = {
-        onPhase: (phase, done, total) => progress.phase(phase, done, total),
-        onMessage: (m) => progress.message(m),
-        onStep: (e, total) => progress.step('distilling', e, total),
-      };
-      try {
-        const result = await withGracefulInterrupt((signal) => distill(configFrom(flags), events, signal));
-        progress.stop();
-        const where = result.lora ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)` : `stopped at step ${result.optimizerSteps}; continue with --resume`;
-        process.stdout.write(`${where}\n`);
-      } finally {
-        progress.stop();
-      }
-    });
+    .option('--quiet', 'no progress output');
+  addDeviceOptions(command).action(async (flags: DistillFlags) => {
+    const progress = new TrainingProgress(!flags.quiet, Boolean(process.stderr.isTTY));
+    const events: DistillEvents = {
+      onPhase: (phase, done, total) => progress.phase(phase, done, total),
+      onMessage: (m) => progress.message(m),
+      onStep: (e, total) => progress.step('distilling', e, total),
+    };
+    try {
+      const config = { ...configFrom(flags), runtime: await runtimeFrom(flags) };
+      const result = await withGracefulInterrupt((signal) => distill(config, events, signal));
+      progress.stop();
+      const where = result.lora ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)` : `stopped at step ${result.optimizerSteps}; continue with --resume`;
+      process.stdout.write(`${where}\n`);
+    } finally {
+      progress.stop();
+    }
+  });
 }
 
 function number(flag: string, value: string | undefined): number | undefined {

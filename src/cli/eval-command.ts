@@ -10,8 +10,9 @@ import { evalDefaults, runEval, type EvalEvents, type EvalOptions } from '../eva
 import type { EvalResults } from '../eval/results.js';
 import { parseInteger, UsageError } from './errors.js';
 import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
+import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
 
-interface EvalFlags {
+interface EvalFlags extends DeviceFlags {
   model?: string;
   tddLora?: string;
   lcmLora?: string;
@@ -33,7 +34,7 @@ const int = (flag: string) => (v: string) => parseInteger(flag, v);
 
 /** `runner` is runEval; tests pass a stand-in to see the options the flags become. */
 export function registerEvalCommand(program: Command, runner: EvalRunner = runEval): void {
-  program
+  const command = program
     .command('eval')
     .description('evaluate the teacher, TDD/LCM LoRAs, TCD and the TDD ablations on held-out emoji captions (FD-emoji, alignment, s/image)')
     .option('--model <path>', 'teacher model (default: the embedded emoji model)')
@@ -48,23 +49,23 @@ export function registerEvalCommand(program: Command, runner: EvalRunner = runEv
     .option('--seed <n>', 'sample i is seeded with seed + i', int('--seed'), evalDefaults.seed)
     .option('--out <dir>', 'output folder', join('docs', 'eval'))
     .option('--rows <list>', `comma-separated rows to run (default: all but the optional ones): ${EVAL_ROWS.map((r) => r.name).join(', ')}`)
-    .option('--quiet', 'no progress output')
-    .action(async (flags: EvalFlags) => {
-      const options = evalOptionsFrom(flags);
-      const progress = new TrainingProgress(!flags.quiet, Boolean(process.stderr.isTTY));
-      const events: EvalEvents = {
-        onPhase: (phase, done, total) => progress.phase(phase, done, total),
-        onMessage: (m) => progress.message(m),
-        onClassifierProgress: (p) => progress.phase(p.loss === undefined ? `classifier: ${p.phase}` : `classifier: training (loss ${p.loss.toFixed(3)})`, p.done, p.total),
-      };
-      try {
-        const results = await withGracefulInterrupt((signal) => runner({ ...options, signal }, events), 'stopping after the current batch (finished rows are kept; Ctrl+C again to quit now)');
-        progress.stop();
-        process.stdout.write(summary(results, options.out));
-      } finally {
-        progress.stop();
-      }
-    });
+    .option('--quiet', 'no progress output');
+  addDeviceOptions(command).action(async (flags: EvalFlags) => {
+    const options = { ...evalOptionsFrom(flags), runtime: await runtimeFrom(flags) };
+    const progress = new TrainingProgress(!flags.quiet, Boolean(process.stderr.isTTY));
+    const events: EvalEvents = {
+      onPhase: (phase, done, total) => progress.phase(phase, done, total),
+      onMessage: (m) => progress.message(m),
+      onClassifierProgress: (p) => progress.phase(p.loss === undefined ? `classifier: ${p.phase}` : `classifier: training (loss ${p.loss.toFixed(3)})`, p.done, p.total),
+    };
+    try {
+      const results = await withGracefulInterrupt((signal) => runner({ ...options, signal }, events), 'stopping after the current batch (finished rows are kept; Ctrl+C again to quit now)');
+      progress.stop();
+      process.stdout.write(summary(results, options.out));
+    } finally {
+      progress.stop();
+    }
+  });
 }
 
 /** The flags as runEval options; unknown --rows names and a missing model fail here, before any work. */

@@ -16,6 +16,8 @@ import { UsageError } from './errors.js';
 import { addGenerateOptions, settingsFrom, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
 import { outputPaths, planOutput, sidecarPath, writeImages, type ImageOutput } from './generate-output.js';
 import { StepProgress } from './progress.js';
+import { runtimeFrom } from './device-options.js';
+import { sessionOptionsFor } from '../runtime/device.js';
 
 interface AppliedLora extends LoraUse {
   path: string;
@@ -25,7 +27,7 @@ interface AppliedLora extends LoraUse {
 export interface GenerateReport {
   images: { path: string; index: number; width: number; height: number; sidecar?: string }[];
   parameters: Record<string, unknown>;
-  /** Milliseconds by stage, plus the offload mode in force and the components it released. */
+  /** Milliseconds by stage, plus the offload mode in force, the components it released, and the device and threads that ran. */
   timings: Record<string, number | string | string[] | undefined>;
   warnings: string[];
   truncated: string[];
@@ -72,10 +74,11 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
   };
   const log = new RunLog(s.flags);
   const plan = planOutput(s.flags.out, s.flags.batch);
-  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer, offload: s.flags.offload }));
+  const runtime = await runtimeFrom(s.flags);
+  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer, offload: s.flags.offload, ...sessionOptionsFor(runtime) }));
   let controlnet: ControlNet | undefined;
   try {
-    controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet);
+    controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet, sessionOptionsFor(runtime));
     checkAgainstModel(pipe, s);
     if (s.flags.fastDecode) pipe.useTinyDecoder(s.flags.fastDecode);
     s.sampling.warnings.forEach((w) => log.warn(w));
@@ -90,7 +93,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     return {
       images: outputs.map((o, index) => ({ path: o.path, index, width: o.image.width, height: o.image.height, sidecar: o.sidecar ? sidecarPath(o.path) : undefined })),
       parameters,
-      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0), offload: pipe.offload.mode, released: result.released },
+      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0), offload: pipe.offload.mode, released: result.released, device: runtime.device, threads: runtime.threads },
       warnings: log.warnings,
       truncated: result.truncated,
     };

@@ -10,6 +10,7 @@ import type { LongPromptMode } from '../pipelines/prompt-encoding.js';
 import { OFFLOAD_MODES, type OffloadMode } from '../pipelines/offload.js';
 import { isSchedulerName, schedulerNames } from '../schedulers/index.js';
 import { UsageError, parseInteger, parseNumber } from './errors.js';
+import { addDeviceOptions, type DeviceFlags } from './device-options.js';
 
 export interface LoraSpec {
   path: string;
@@ -17,7 +18,7 @@ export interface LoraSpec {
 }
 
 /** The flags as commander hands them over (undefined = not given). */
-export interface GenerateFlags {
+export interface GenerateFlags extends DeviceFlags {
   model?: string;
   /** false: the built-in model without its TDD LoRA (commander's --no-embedded-lora). */
   embeddedLora: boolean;
@@ -92,7 +93,7 @@ const number = (flag: string) => (v: string) => parseNumber(flag, v);
 
 export function addGenerateOptions(command: Command): Command {
   const presetHelp = presetNames.map((n) => `${n} = ${presets[n].summary}`).join('; ');
-  return command
+  return addDeviceOptions(command
     .option('-m, --model <path>', 'a diffusers model folder or a single-file .safetensors checkpoint (default: the built-in 64 px emoji model with its TDD LoRA)')
     .option('--no-embedded-lora', 'with the built-in model: leave its TDD LoRA off (teacher sampling, e.g. --scheduler ddim)')
     .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
@@ -122,7 +123,7 @@ export function addGenerateOptions(command: Command): Command {
     .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
     .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')
     .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')
-    .option('-q, --quiet', 'no progress bar or messages on stderr');
+    .option('-q, --quiet', 'no progress bar or messages on stderr'));
 }
 
 function checkRange(flag: string, value: number | undefined, min: number, max: number, { minOpen = false } = {}): void {

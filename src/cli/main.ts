@@ -25,6 +25,7 @@ import { LoaderError } from '../loaders/errors.js';
 import { SafetensorsError } from '../weights/errors.js';
 import { packageVersion } from '../util/package-root.js';
 import { ModelMemoryError } from '../pipelines/memory.js';
+import { DeviceUnavailableError } from '../runtime/errors.js';
 
 const version = packageVersion();
 
@@ -45,7 +46,7 @@ export function buildProgram(): Command {
 }
 
 /** Errors that are the user's input or files at fault: one-line message (no stack), exit code 2. */
-const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError, TeacherConfigError, TrainingDivergedError, ModelMemoryError];
+const EXPECTED_ERRORS = [UsageError, SchedulerConfigError, RangeError, LoaderError, SafetensorsError, TokenizerError, UNetConfigError, VaeConfigError, ClipConfigError, ControlNetConfigError, DistillConfigError, DistillError, CheckpointError, DatasetError, TeacherConfigError, TrainingDivergedError, ModelMemoryError, DeviceUnavailableError];
 
 export async function main(argv: string[]): Promise<number> {
   try {

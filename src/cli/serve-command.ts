@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { startServer, type ServeOptions } from '../server/index.js';
 import { ServeError } from '../server/errors.js';
 import { UsageError, parseInteger } from './errors.js';
+import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
 
-interface ServeFlags {
+interface ServeFlags extends DeviceFlags {
   host: string;
   port: number;
   models: string[];
@@ -21,7 +22,7 @@ const integer = (flag: string) => (v: string) => parseInteger(flag, v);
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerServeCommand(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('web UI and JSON API (generate, progress with previews over Server-Sent Events, gallery)')
     .option('--host <host>', 'interface to listen on (other than loopback exposes the server to the network)', '127.0.0.1')
@@ -32,18 +33,19 @@ export function registerServeCommand(program: Command): void {
     .option('--memory-budget <MiB>', 'loaded models are released (least recently used first) past this estimate (default: half the RAM)', integer('--memory-budget'))
     .option('--no-previews', 'no step previews (saves the preview decoding time)')
     .option('--out <dir>', 'also write every generated PNG to this folder')
-    .option('--grace <seconds>', 'on shutdown, how long running jobs may take to finish', integer('--grace'), 10)
-    .action(async (flags: ServeFlags) => {
-      if (flags.port < 0 || flags.port > 65535) throw new UsageError(`--port must be in [0, 65535] (got ${flags.port})`);
-      if (flags.maxQueue < 0) throw new UsageError(`--max-queue must be ≥ 0 (got ${flags.maxQueue})`);
-      if (flags.jobTimeout < 1) throw new UsageError(`--job-timeout must be ≥ 1 (got ${flags.jobTimeout})`);
-      const options: ServeOptions = {
-        host: flags.host, port: flags.port, modelDirs: flags.models, maxQueued: flags.maxQueue, jobTimeoutMs: flags.jobTimeout * 1000,
-        memoryBudgetBytes: flags.memoryBudget === undefined ? undefined : flags.memoryBudget * 2 ** 20,
-        previews: flags.previews ? {} : false, outDir: flags.out, shutdownGraceMs: flags.grace * 1000,
-      };
-      await serveUntilSignal(options);
-    });
+    .option('--grace <seconds>', 'on shutdown, how long running jobs may take to finish', integer('--grace'), 10);
+  addDeviceOptions(command).action(async (flags: ServeFlags) => {
+    if (flags.port < 0 || flags.port > 65535) throw new UsageError(`--port must be in [0, 65535] (got ${flags.port})`);
+    if (flags.maxQueue < 0) throw new UsageError(`--max-queue must be ≥ 0 (got ${flags.maxQueue})`);
+    if (flags.jobTimeout < 1) throw new UsageError(`--job-timeout must be ≥ 1 (got ${flags.jobTimeout})`);
+    const options: ServeOptions = {
+      host: flags.host, port: flags.port, modelDirs: flags.models, maxQueued: flags.maxQueue, jobTimeoutMs: flags.jobTimeout * 1000,
+      memoryBudgetBytes: flags.memoryBudget === undefined ? undefined : flags.memoryBudget * 2 ** 20,
+      previews: flags.previews ? {} : false, outDir: flags.out, shutdownGraceMs: flags.grace * 1000,
+      runtime: await runtimeFrom(flags),
+    };
+    await serveUntilSignal(options);
+  });
 }
 
 async function serveUntilSignal(options: ServeOptions): Promise<void> {
@@ -61,6 +63,7 @@ async function serveUntilSignal(options: ServeOptions): Promise<void> {
     throw new UsageError('no models found: pass --models <folder> holding a diffusers model folder or a .safetensors checkpoint');
   }
   process.stderr.write(`${registry.models.length} model(s), ${registry.loras.length} LoRA(s): ${registry.models.map((m) => m.name).join(', ')}\n`);
+  if (options.runtime) process.stderr.write(`device: ${options.runtime.device ?? 'cpu'}, ${options.runtime.threads} thread(s) per model session\n`);
   if (!['127.0.0.1', 'localhost', '::1'].includes(server.host)) process.stderr.write(`warning: listening on ${server.host}: anyone who can reach this machine can use the server\n`);
   process.stdout.write(`tdd serve: ${server.url}/\n`);
   await new Promise<void>((resolve) => {

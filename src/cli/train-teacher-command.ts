@@ -5,8 +5,9 @@ import { teacherDefaults, type TeacherConfigInput } from '../teacher/config.js';
 import { trainTeacher } from '../teacher/trainer.js';
 import { parseInteger, parseNumber } from './errors.js';
 import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
+import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
 
-interface TeacherFlags {
+interface TeacherFlags extends DeviceFlags {
   data: string;
   out: string;
   work?: string;
@@ -35,7 +36,7 @@ const int = (flag: string) => (v: string) => parseInteger(flag, v);
 const num = (flag: string) => (v: string) => parseNumber(flag, v);
 
 export function registerTrainTeacherCommand(program: Command): void {
-  program
+  const command = program
     .command('train-teacher')
     .description('train the small text-to-emoji model from scratch (autoencoder, text encoder and UNet) as a diffusers folder')
     .option('--data <name>', 'training data (the bundled emoji images)', d.data)
@@ -58,24 +59,25 @@ export function registerTrainTeacherCommand(program: Command): void {
     .option('--keep-checkpoints <n>', `checkpoints kept per stage (default ${d.keepCheckpoints})`, int('--keep-checkpoints'))
     .option('--validate-every <n>', `validation grid of the UNet every n steps, a multiple of --checkpoint-every; 0: none (default ${d.validateEvery})`, int('--validate-every'))
     .option('--export-dtype <type>', 'float16 or float32 weights in the model folder', d.exportDtype)
-    .option('--quiet', 'no progress output')
-    .action(async (f: TeacherFlags) => {
-      const progress = new TrainingProgress(!f.quiet, Boolean(process.stderr.isTTY));
-      const labels = { vae: 'autoencoder', denoiser: 'text encoder + UNet' } as const;
-      try {
-        const result = await withGracefulInterrupt((signal) =>
-          trainTeacher(configFrom(f), {
-            onPhase: (phase, done, total) => progress.phase(phase, done, total),
-            onMessage: (m) => progress.message(m),
-            onStep: (stage, e, total) => progress.step(labels[stage as keyof typeof labels], e, total),
-          }, signal),
-        );
-        progress.stop();
-        process.stdout.write(result.model ? `model: ${result.model}\n` : `stopped during the ${labels[result.interruptedIn!]} stage; continue with --resume\n`);
-      } finally {
-        progress.stop();
-      }
-    });
+    .option('--quiet', 'no progress output');
+  addDeviceOptions(command).action(async (f: TeacherFlags) => {
+    const progress = new TrainingProgress(!f.quiet, Boolean(process.stderr.isTTY));
+    const labels = { vae: 'autoencoder', denoiser: 'text encoder + UNet' } as const;
+    try {
+      const config = { ...configFrom(f), runtime: await runtimeFrom(f) };
+      const result = await withGracefulInterrupt((signal) =>
+        trainTeacher(config, {
+          onPhase: (phase, done, total) => progress.phase(phase, done, total),
+          onMessage: (m) => progress.message(m),
+          onStep: (stage, e, total) => progress.step(labels[stage as keyof typeof labels], e, total),
+        }, signal),
+      );
+      progress.stop();
+      process.stdout.write(result.model ? `model: ${result.model}\n` : `stopped during the ${labels[result.interruptedIn!]} stage; continue with --resume\n`);
+    } finally {
+      progress.stop();
+    }
+  });
 }
 
 function configFrom(f: TeacherFlags): TeacherConfigInput {

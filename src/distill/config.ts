@@ -4,6 +4,7 @@
  */
 import type { DistillLossType } from './common/losses.js';
 import { distillMethodNames, type DistillMethodName } from './method.js';
+import type { RuntimeOptions } from '../runtime/device.js';
 
 export interface DistillConfig {
   /** Teacher model: a diffusers folder or single-file checkpoint. */
@@ -56,6 +57,8 @@ export interface DistillConfig {
   latentCache?: string;
   /** Continue from the latest checkpoint in <out>/checkpoints. */
   resume: boolean;
+  /** Device and threads of the training step and the teacher's sessions (not a hyper-parameter: a run may resume elsewhere). */
+  runtime?: RuntimeOptions;
 }
 
 export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> & Partial<DistillConfig>;
@@ -135,6 +138,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** The settings that define the training run (a resumed run must match them), for checkpoints and LoRA metadata. */
 export function trainingHyperParameters(c: DistillConfig): Record<string, unknown> {
-  const { teacher: _t, data: _d, out: _o, resume: _r, latentCache: _l, validateEvery: _v, validationPrompts: _p, validationSteps: _s, checkpointEvery: _c, keepCheckpoints: _k, steps: _n, ...rest } = c;
+  const { teacher: _t, data: _d, out: _o, resume: _r, latentCache: _l, validateEvery: _v, validationPrompts: _p, validationSteps: _s, checkpointEvery: _c, keepCheckpoints: _k, steps: _n, runtime: _rt, ...rest } = c;
   return rest;
 }

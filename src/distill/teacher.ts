@@ -10,6 +10,7 @@ import { loadComponents, vaeScaleFactor, type PipelineComponents } from '../pipe
 import { createScheduler } from '../schedulers/index.js';
 import type { PredictionType } from '../schedulers/config.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 
 export interface Teacher {
   readonly components: PipelineComponents;
@@ -26,12 +27,12 @@ export interface Teacher {
   readonly shiftFactor: number;
 }
 
-export async function openTeacher(path: string, resolution?: number): Promise<Teacher> {
+export async function openTeacher(path: string, resolution?: number, runtime?: RuntimeOptions): Promise<Teacher> {
   const components = loadComponents(path);
   if (components.unet.config.in_channels !== components.unet.config.out_channels) {
     throw new RangeError(`${path}: the UNet has ${components.unet.config.in_channels} input channels (an inpainting model?); distillation needs a text-to-image UNet`);
   }
-  const pipeline = StableDiffusionPipeline.fromComponents(components);
+  const pipeline = StableDiffusionPipeline.fromComponents(components, sessionOptionsFor(runtime));
   const scheduler = createScheduler('ddim', components.schedulerConfig);
   const factor = vaeScaleFactor(components.vae.config);
   const size = resolution ?? defaultResolution(components, factor);

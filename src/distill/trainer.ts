@@ -11,6 +11,7 @@ import { createGraph } from '../ops/index.js';
 import { initLoraWeights, splitLoraParams } from '../nn/lora-weights.js';
 import { loraScaleName } from '../nn/lora-graph.js';
 import type { HostTensor } from '../runtime/tensors.js';
+import { sessionOptionsFor } from '../runtime/device.js';
 import { TrainStep } from '../train/index.js';
 import { updateEma } from '../train/ema.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
@@ -56,7 +57,7 @@ export async function distill(input: DistillConfigInput, events: DistillEvents =
   const config = resolveDistillConfig(input);
   mkdirSync(config.out, { recursive: true });
   writeFileAtomically(join(config.out, 'config.json'), Buffer.from(JSON.stringify(config, null, 2)));
-  const teacher = await openTeacher(config.teacher, config.resolution);
+  const teacher = await openTeacher(config.teacher, config.resolution, config.runtime);
   const dataset = await openDataset(config.data, { onWarning: (m) => events.onMessage?.(m) });
   if (dataset.records.length < config.batch) events.onMessage?.(`note: ${dataset.records.length} training images for a batch of ${config.batch}: batches repeat images`);
   const cache = new LatentCache(config.latentCache ?? join(config.out, 'latent-cache'), teacher.encoder, { width: teacher.resolution, height: teacher.resolution, latentChannels: teacher.latentShape[0] });
@@ -123,6 +124,7 @@ class DistillRun {
       lrSchedule: config.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: config.warmupSteps } : undefined,
       maxGradNorm: config.maxGradNorm,
       gradAccumulationSteps: config.gradAccumulation,
+      session: sessionOptionsFor(config.runtime),
     });
     events.onPhase?.('compiling the training step', 1, 1);
     const side = teacher.resolution;

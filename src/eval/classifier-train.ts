@@ -12,6 +12,7 @@ import { createGraph } from '../ops/index.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { initTrainingWeights } from '../teacher/init.js';
 import { TrainStep } from '../train/index.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { EmojiClassifier, saveClassifier, type ClassifierInfo } from './classifier.js';
 import { classifierForward, defaultArchitecture, softmaxCrossEntropy, type ClassifierArchitecture } from './classifier-graph.js';
@@ -39,6 +40,8 @@ export interface TrainClassifierOptions {
   heldout?: readonly EmojiEntry[];
   /** Default: defaultArchitecture(number of training subcategories). */
   architecture?: Omit<ClassifierArchitecture, 'classes'>;
+  /** Device and threads of the training step and the accuracy pass. */
+  runtime?: RuntimeOptions;
   signal?: AbortSignal;
 }
 
@@ -96,7 +99,7 @@ export async function trainEmojiClassifier(options: TrainClassifierOptions, onPr
     const weights = new Map([...step.parameters()].map(([k, v]) => [k, v.slice()]));
     const settings = { steps: o.steps, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, warmupSteps: o.warmupSteps, seed: o.seed, augment: o.augment, secondsPerStep };
     const partial: ClassifierInfo = { labels, architecture, trainAccuracy: NaN, heldoutAccuracy: NaN, trainImages: train.length, heldoutImages: heldout.length, training: settings };
-    const info = await measureAccuracy(partial, weights, { trainImages, trainLabels, heldoutImages, heldoutLabels: heldout.map((e) => labels.indexOf(subcategoryLabel(e))) }, onProgress);
+    const info = await measureAccuracy(partial, weights, { trainImages, trainLabels, heldoutImages, heldoutLabels: heldout.map((e) => labels.indexOf(subcategoryLabel(e))) }, onProgress, o.runtime);
     saveClassifier(options.out, info, weights, shapes);
     return { path: options.out, info, weights, losses, secondsPerStep };
   } finally {
@@ -112,6 +115,7 @@ interface Settings {
   warmupSteps: number;
   seed: number;
   augment: boolean;
+  runtime?: RuntimeOptions;
   signal?: AbortSignal;
 }
 
@@ -138,6 +142,7 @@ async function compileStep(a: ClassifierArchitecture, o: Settings): Promise<{ st
     initial: initTrainingWeights(graph.params, o.seed),
     optimizer: { lr: o.lr, weightDecay: o.weightDecay },
     lrSchedule: { name: 'cosine', warmupSteps: Math.min(o.warmupSteps, o.steps - 1), totalSteps: o.steps },
+    session: sessionOptionsFor(o.runtime),
   });
   return { step, shapes: new Map(graph.params.map((p) => [p.name!, p.shape])) };
 }
@@ -173,8 +178,8 @@ interface AccuracySets {
   heldoutLabels: readonly number[];
 }
 
-async function measureAccuracy(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, sets: AccuracySets, onProgress: (p: ClassifierProgress) => void): Promise<ClassifierInfo> {
-  const classifier = await EmojiClassifier.create(info, weights);
+async function measureAccuracy(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, sets: AccuracySets, onProgress: (p: ClassifierProgress) => void, runtime?: RuntimeOptions): Promise<ClassifierInfo> {
+  const classifier = await EmojiClassifier.create(info, weights, { runtime });
   try {
     const total = sets.trainImages.length + sets.heldoutImages.length;
     onProgress({ phase: 'measuring accuracy', done: 0, total });

@@ -11,6 +11,7 @@ import { encodeModel } from '../onnx/encode.js';
 import { emitModel } from '../onnx/emit.js';
 import { createGraph, softmax } from '../ops/index.js';
 import { createSession, type Session } from '../runtime/session.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import { writeSafetensors } from '../weights/safetensors-writer.js';
 import { checkArchitecture, classifierForward, featureSize, type ClassifierArchitecture } from './classifier-graph.js';
@@ -44,6 +45,13 @@ export interface Classification {
 
 const IMAGE_INPUT = 'image';
 
+export interface ClassifierOptions {
+  /** Images per session run (shorter batches are padded); default 64. */
+  batch?: number;
+  /** Device and threads of the classifier's session. */
+  runtime?: RuntimeOptions;
+}
+
 export class EmojiClassifier implements AsyncDisposable {
   private constructor(
     readonly info: ClassifierInfo,
@@ -53,7 +61,7 @@ export class EmojiClassifier implements AsyncDisposable {
   ) {}
 
   /** A classifier over weights held in memory (training builds one to measure its accuracy). */
-  static async create(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, { batch = 64 }: { batch?: number } = {}): Promise<EmojiClassifier> {
+  static async create(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, { batch = 64, runtime }: ClassifierOptions = {}): Promise<EmojiClassifier> {
     checkArchitecture(info.architecture, 'classifier');
     if (!Number.isInteger(batch) || batch < 1) throw new EvalError(`classifier batch must be a positive integer, got ${batch}`);
     const a = info.architecture;
@@ -67,7 +75,7 @@ export class EmojiClassifier implements AsyncDisposable {
       baked.set(p.name!, w);
     }
     const { model, outputNames } = emitModel(graph, [features, softmax(logits, -1)], { weights: baked });
-    const session = await createSession(encodeModel(model));
+    const session = await createSession(encodeModel(model), sessionOptionsFor(runtime));
     return new EmojiClassifier(info, session, { features: outputNames[0], probabilities: outputNames[1] }, batch);
   }
 
@@ -148,7 +156,7 @@ export function saveClassifier(path: string, info: ClassifierInfo, weights: Read
 }
 
 /** Reads a file written by saveClassifier (trainEmojiClassifier) and compiles its session. */
-export async function loadEmojiClassifier(path: string, options: { batch?: number } = {}): Promise<EmojiClassifier> {
+export async function loadEmojiClassifier(path: string, options: ClassifierOptions = {}): Promise<EmojiClassifier> {
   const { info, weights } = readClassifierFile(path);
   return EmojiClassifier.create(info, weights, options);
 }

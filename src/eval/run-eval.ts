@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { emojiCaption, emojiEntries, loadEmojiImage, subcategoryLabel, type EmojiEntry } from '../data/emoji/index.js';
 import { StableDiffusionPipeline } from '../pipelines/index.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { sha256File } from '../util/file-hash.js';
 import { loadEmojiClassifier, type EmojiClassifier } from './classifier.js';
@@ -28,7 +29,7 @@ export interface EvalOptions {
   loras?: LoraPaths;
   /** The classifier file; trained (with `classifierTraining`) and written there when missing. */
   classifier: string;
-  classifierTraining?: Omit<TrainClassifierOptions, 'out' | 'signal'>;
+  classifierTraining?: Omit<TrainClassifierOptions, 'out' | 'signal' | 'runtime'>;
   /** Samples per row (default 1000). */
   samples?: number;
   /** Images per txt2img call (default 50). */
@@ -44,6 +45,8 @@ export interface EvalOptions {
   heldout?: readonly EmojiEntry[];
   /** Real training images for the real-data FD floor (default 1000; 0 skips it). */
   realBaselineImages?: number;
+  /** Device and threads of every session (generation, classifier, classifier training). */
+  runtime?: RuntimeOptions;
   signal?: AbortSignal;
 }
 
@@ -99,10 +102,10 @@ function checkCounts(samples: number, batch: number, seed: number): void {
 async function ensureClassifier(options: EvalOptions, events: EvalEvents): Promise<EmojiClassifier> {
   if (!existsSync(options.classifier)) {
     events.onMessage?.(`training the emoji classifier (cached at ${options.classifier})`);
-    const trained = await trainEmojiClassifier({ ...options.classifierTraining, out: options.classifier, signal: options.signal }, (p) => events.onClassifierProgress?.(p));
+    const trained = await trainEmojiClassifier({ ...options.classifierTraining, out: options.classifier, runtime: options.runtime, signal: options.signal }, (p) => events.onClassifierProgress?.(p));
     events.onMessage?.(`classifier: ${(100 * trained.info.trainAccuracy).toFixed(1)}% on its training images, ${(100 * trained.info.heldoutAccuracy).toFixed(1)}% on held-out real images (${trained.secondsPerStep.toFixed(2)} s/step)`);
   }
-  return loadEmojiClassifier(options.classifier);
+  return loadEmojiClassifier(options.classifier, { runtime: options.runtime });
 }
 
 async function classifyEntries(classifier: EmojiClassifier, entries: readonly EmojiEntry[], phase: string, events: EvalEvents): Promise<Float32Array[]> {
@@ -190,7 +193,7 @@ async function runRows(c: RowContext, rows: readonly EvalRow[], definitions: rea
     if (stored) outcomes.set(TEACHER_ROW, { ...stored, resumed: true });
   }
   if (todo.length === 0) return outcomes;
-  const pipe = await StableDiffusionPipeline.load(c.options.model);
+  const pipe = await StableDiffusionPipeline.load(c.options.model, sessionOptionsFor(c.options.runtime));
   let active: LoraRole = 'none';
   try {
     for (const [index, [row, fingerprint]] of todo.entries()) {

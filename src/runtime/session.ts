@@ -1,18 +1,26 @@
 /**
  * Thin wrapper over ort.InferenceSession: explicit execution-provider choice
- * (no silent CPU fallback), conservative threading defaults, and feed
- * validation that names the offending input before ORT sees it.
+ * (no silent CPU fallback; a device that cannot start is a one-line
+ * DeviceUnavailableError), threads defaulting to every core the process may
+ * use, and feed validation that names the offending input before ORT sees it.
  */
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { checkDevice, deviceProblem, type ExecutionProvider } from './device.js';
+import { DeviceUnavailableError, SessionError } from './errors.js';
 import { fromOrtTensor, isHostDType, toOrtTensor, type HostDType, type HostTensor } from './tensors.js';
 
-export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export { DeviceUnavailableError, SessionError, type ExecutionProvider };
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Intra-op threads when none are given: all the cores this process may use (os.availableParallelism()). */
+export function defaultIntraOpThreads(): number {
+  return os.availableParallelism();
+}
 
 export interface SessionOptions {
   executionProvider?: ExecutionProvider;
-  /** Default min(2, availableParallelism): tests and small graphs gain nothing from more. */
+  /** A positive integer; default defaultIntraOpThreads(). */
   intraOpThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** Where ORT writes the model after its graph optimizations (used by the session cache). */
@@ -39,10 +47,6 @@ export interface Session extends AsyncDisposable {
   release(): Promise<void>;
 }
 
-export class SessionError extends Error {
-  override name = 'SessionError';
-}
-
 /** Names of EPs this onnxruntime-node build lists, e.g. cpu, webgpu, cuda. */
 export function availableExecutionProviders(): { name: string; bundled: boolean }[] {
   return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
@@ -51,16 +55,15 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
 /** Creates a session from model bytes or from a model file path. */
 export async function createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
   const ep = options.executionProvider ?? 'cpu';
+  const threads = options.intraOpThreads ?? defaultIntraOpThreads();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`intraOpThreads must be a positive integer (got ${threads})`);
   if (ep !== 'cpu') {
-    const listed = availableExecutionProviders().find((b) => b.name === ep);
-    if (!listed) {
-      const names = availableExecutionProviders().map((b) => b.name).join(', ');
-      throw new SessionError(`execution provider '${ep}' is not available in this onnxruntime-node build (available: ${names})`);
-    }
+    const problem = deviceProblem(ep);
+    if (problem) throw new DeviceUnavailableError(ep, problem);
   }
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [ep],
-    intraOpNumThreads: options.intraOpThreads ?? Math.min(2, os.availableParallelism()),
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
@@ -71,6 +74,8 @@ export async function createSession(model: Uint8Array | string, options: Session
   try {
     inner = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
+    // A device that cannot even take the smallest model is the problem, not this model: say what it needs.
+    if (ep !== 'cpu') await checkDevice(ep);
     const reason = err instanceof Error ? err.message : String(err);
     const hint = ep === 'cpu' ? '' : ` (execution provider '${ep}' may be unusable on this machine; no CPU fallback is attempted)`;
     throw new SessionError(`failed to create ONNX Runtime session${hint}: ${reason}`, { cause: err });

@@ -71,7 +71,7 @@ function apiRoutes(d: AppDeps): Hono {
     return job;
   };
   api.get('/health', (c) => c.json({ ok: true, version: d.version }));
-  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage() }));
+  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), runtime: d.pool.runtime(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage() }));
   api.get('/models', (c) => c.json(modelsView(d)));
   api.post('/generate', async (c) => {
     const spec = resolveJobSpec(parseGenerateBody(await readJson(c)), d.registry);

@@ -8,11 +8,13 @@ import { totalmem } from 'node:os';
 import { numel } from '../ir/shape.js';
 import { loadPipeline, type LoadPipelineOptions, type StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { TensorSource } from '../weights/tensor-source.js';
+import { defaultIntraOpThreads, type ExecutionProvider } from '../runtime/session.js';
 import type { ModelEntry } from './model-registry.js';
 
 export interface PipelinePoolOptions {
   /** Default: half the machine's memory. */
   memoryBudgetBytes?: number;
+  /** How every pipeline is loaded, device (executionProvider) and threads (intraOpThreads) included. */
   loadOptions?: LoadPipelineOptions;
 }
 
@@ -82,6 +84,11 @@ export class PipelinePool {
         held.lastUsed = performance.now();
       },
     };
+  }
+
+  /** The device and threads every pipeline of the pool runs with. */
+  runtime(): { device: ExecutionProvider; threads: number } {
+    return { device: this.options.loadOptions?.executionProvider ?? 'cpu', threads: this.options.loadOptions?.intraOpThreads ?? defaultIntraOpThreads() };
   }
 
   info(): LoadedModelInfo[] {

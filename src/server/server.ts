@@ -19,6 +19,7 @@ import { ModelRegistry } from './model-registry.js';
 import { PipelinePool } from './pipeline-pool.js';
 import type { PreviewOptions } from './preview.js';
 import { StaticFiles } from './static-files.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 
 export interface ServeOptions {
   /** Default 127.0.0.1. */
@@ -40,6 +41,8 @@ export interface ServeOptions {
   hashCacheFile?: string | null;
   /** Running jobs get this long to finish when the server closes (default 10 s). */
   shutdownGraceMs?: number;
+  /** Device and threads of every pipeline the server loads (default: cpu, all cores). */
+  runtime?: RuntimeOptions;
 }
 
 export interface RunningServer {
@@ -76,7 +79,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const version = packageVersion();
   const registry = ModelRegistry.scan(options.modelDirs ?? [], { embedded: options.embedded });
   const page = new StaticFiles();
-  const pool = new PipelinePool({ memoryBudgetBytes: options.memoryBudgetBytes });
+  const pool = new PipelinePool({ memoryBudgetBytes: options.memoryBudgetBytes, loadOptions: sessionOptionsFor(options.runtime) });
   const images = new ImageStore({ maxImages: options.maxImages, outDir: options.outDir });
   const hashes = new FileHashCache(options.hashCacheFile === null ? undefined : (options.hashCacheFile ?? defaultHashCacheFile()));
   const runner = createJobRunner({ pool, images, hashes, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });

@@ -4,6 +4,7 @@
  * CPU; validation names the offending option.
  */
 import type { LatentFactor } from './architecture.js';
+import type { RuntimeOptions } from '../runtime/device.js';
 
 export interface StageSettings {
   /** Optimizer updates. */
@@ -46,6 +47,8 @@ export interface TeacherConfig {
   architecture?: { unetChannels?: number[]; textWidth?: number; textLayers?: number };
   /** Weights of the exported model: float16 halves the files (the loaders widen them to float32). */
   exportDtype: 'float16' | 'float32';
+  /** Device and threads of every session of the run (training steps, latent encoding, scoring, validation). */
+  runtime?: RuntimeOptions;
 }
 
 export type TeacherConfigInput = Pick<TeacherConfig, 'out'> & Partial<Omit<TeacherConfig, 'vae' | 'denoiser'>> & {

@@ -13,6 +13,7 @@ import { createGraph } from '../ops/index.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { createSession } from '../runtime/session.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { bakedWeights } from './baked-weights.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
@@ -34,7 +35,7 @@ export async function trainingLatents(
   path: string,
   vae: { config: AutoencoderKLConfig; weights: ReadonlyMap<string, Float32Array> },
   images: readonly Float32Array[],
-  o: { imageSize: number; copies: number; seed: number; onProgress?: (done: number, total: number) => void },
+  o: { imageSize: number; copies: number; seed: number; onProgress?: (done: number, total: number) => void; runtime?: RuntimeOptions },
 ): Promise<TrainingLatents> {
   const factor = 2 ** (vae.config.block_out_channels.length - 1);
   const side = o.imageSize / factor;
@@ -54,7 +55,7 @@ export async function trainingLatents(
   const image = graph.input('image', [ENCODE_BATCH, 3, o.imageSize, o.imageSize]);
   const moments = vaeEncode(new Scope(graph), vae.config, image);
   const { model } = emitModel(graph, [moments.mean, moments.std], { weights: bakedWeights(graph.params, vae.weights, 'VAE encoder') });
-  const session = await createSession(encodeModel(model));
+  const session = await createSession(encodeModel(model), sessionOptionsFor(o.runtime));
   const mean = new Float32Array(inputs.length * size);
   const std = new Float32Array(inputs.length * size);
   const pixels = 3 * o.imageSize * o.imageSize;

@@ -9,6 +9,7 @@ import { createGraph } from '../ops/index.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { createSession } from '../runtime/session.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { bakedWeights } from './baked-weights.js';
 
 export interface ReconstructionScore {
@@ -21,13 +22,13 @@ export interface ReconstructionScore {
 
 const BATCH = 16;
 
-export async function reconstructionScore(config: AutoencoderKLConfig, weights: ReadonlyMap<string, Float32Array>, images: readonly Float32Array[], size = 64): Promise<ReconstructionScore> {
+export async function reconstructionScore(config: AutoencoderKLConfig, weights: ReadonlyMap<string, Float32Array>, images: readonly Float32Array[], size = 64, runtime?: RuntimeOptions): Promise<ReconstructionScore> {
   const graph = createGraph();
   const input = graph.input('image', [BATCH, 3, size, size]);
   const scope = new Scope(graph);
   const decoded = vaeDecode(scope, config, vaeEncode(scope, config, input).mean);
   const { model } = emitModel(graph, [decoded], { weights: bakedWeights(graph.params, weights, 'reconstruction') });
-  const session = await createSession(encodeModel(model));
+  const session = await createSession(encodeModel(model), sessionOptionsFor(runtime));
   const pixels = 3 * size * size;
   let l1 = 0;
   let psnr = 0;

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph, Value } from '../ir/index.js';
 import { TrainStep } from '../train/index.js';
+import { sessionOptionsFor } from '../runtime/device.js';
 import { updateEma } from '../train/ema.js';
 import { runTrainingLoop, ShuffledOrder, type MicroBatch } from '../train/training-loop.js';
 import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
@@ -57,6 +58,7 @@ export async function runStage(config: TeacherConfig, def: StageDefinition, even
     lrSchedule: def.settings.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: def.settings.warmupSteps } : undefined,
     maxGradNorm: config.maxGradNorm,
     logs: def.logs,
+    session: sessionOptionsFor(config.runtime),
   });
   events.onPhase?.(`compiling the ${def.title} training step`, 1, 1);
   const rng = new TorchGenerator(config.seed);

@@ -61,7 +61,7 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
   const vae = await vaeStage(config, vaeConfig, arch, images, events, signal);
   if (!vae.weights) return { config, interruptedIn: 'vae', logs: { vae: vae.log, denoiser: [] } };
   const latents = await trainingLatents(join(config.work, `latents-f${config.latentFactor}.safetensors`), { config: vaeConfig, weights: vae.weights }, images, {
-    imageSize: arch.imageSize, copies: config.denoiser.augmentedCopies, seed: config.seed,
+    imageSize: arch.imageSize, copies: config.denoiser.augmentedCopies, seed: config.seed, runtime: config.runtime,
     onProgress: (done, total) => events.onPhase?.('encoding training latents', done, total),
   });
   const vaeParams = vae.params;
@@ -73,7 +73,7 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
   exportDenoiser(config.out, arch, denoiser.params, denoiser.weights, config.exportDtype);
   // Scored here, for the model card only, so resuming an interrupted denoiser stage does not redo it.
   const heldout = await Promise.all(emojiEntries({ split: 'heldout' }).entries.slice(0, config.maxImages).map((e) => loadEmojiImage(e)));
-  const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize);
+  const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize, config.runtime);
   events.onMessage?.(`autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`);
   const inPart = (prefix: string) => denoiser.params.filter((p) => p.name!.startsWith(prefix));
   writeModelCard(config.out, {
@@ -210,7 +210,7 @@ async function validateDenoiser(config: TeacherConfig, arch: EmojiArchitecture, 
   const dir = join(config.work, 'denoiser', 'validation');
   mkdirSync(dir, { recursive: true });
   events.onPhase?.('validation grid', 0, 1);
-  await renderTeacherGrid(preview, join(dir, `step-${String(step).padStart(8, '0')}.png`));
+  await renderTeacherGrid(preview, join(dir, `step-${String(step).padStart(8, '0')}.png`), { runtime: config.runtime });
   events.onPhase?.('validation grid', 1, 1);
 }
 

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { composeGrid, savePng } from '../plot/index.js';
 import { loadPipeline } from '../pipelines/pipeline.js';
+import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { txt2img } from '../pipelines/txt2img.js';
 
 export const TEACHER_VALIDATION_CAPTIONS = [
@@ -20,12 +21,13 @@ export interface TeacherValidationOptions {
   readonly seeds?: number;
   readonly steps?: number;
   readonly guidance?: number;
+  readonly runtime?: RuntimeOptions;
 }
 
 export async function renderTeacherGrid(modelDir: string, path: string, o: TeacherValidationOptions = {}): Promise<void> {
   const captions = o.captions ?? TEACHER_VALIDATION_CAPTIONS;
   const seeds = Array.from({ length: o.seeds ?? 4 }, (_, i) => i);
-  await using pipe = await loadPipeline(modelDir);
+  await using pipe = await loadPipeline(modelDir, sessionOptionsFor(o.runtime));
   const rows = [];
   for (const caption of captions) {
     const result = await txt2img(pipe, { prompt: seeds.map(() => caption), seed: seeds, steps: o.steps ?? 25, scheduler: 'ddim', guidanceScale: o.guidance ?? 4.5 });

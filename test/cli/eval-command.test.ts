@@ -1,6 +1,7 @@
 // `tdd eval` option parsing: the flags become runEval options (with a stand-in runner), and bad --rows or
 // numbers fail before any work with a message naming the flag.
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Command } from 'commander';
@@ -51,6 +52,14 @@ describe('tdd eval (options)', () => {
     const [o] = await parse(['--model', model, '--classifier', 'c.safetensors', '--quiet']);
     assert.deepEqual([o.samples, o.batch, o.seed, o.out, o.rows, o.classifier], [1000, 50, 0, join('docs', 'eval'), undefined, 'c.safetensors']);
     assert.equal(o.classifierTraining, undefined);
+  });
+
+  test('--device/--threads become the runtime of every session; all cores by default', async () => {
+    const [o] = await parse(['--model', model, '--device', 'cpu', '--threads', '3', '--quiet']);
+    assert.deepEqual(o.runtime, { device: 'cpu', threads: 3 });
+    const [d] = await parse(['--model', model, '--quiet']);
+    assert.deepEqual(d.runtime, { device: 'cpu', threads: availableParallelism() });
+    await assert.rejects(parse(['--model', model, '--threads', 'abc']), /^UsageError: --threads must be a positive integer \(got "abc"\)/);
   });
 
   test('an unknown --rows name is a usage error listing the rows', async () => {

@@ -172,6 +172,25 @@ describe('tdd generate', () => {
     assert.ok(!existsSync(join(dir, 'outputs')) || readdirSync(join(dir, 'outputs')).length === 0);
   });
 
+  test('--threads 1 runs and is reported with the device; an unavailable --device is one line, exit 2', (t) => {
+    const r = tdd(['a cat', '--model', model, '--steps', '1', '--seed', '1', '--threads', '1', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual([out.timings.device, out.timings.threads], ['cpu', 1]);
+    for (const device of ['cuda', 'webgpu']) {
+      const d = tdd(['a cat', '--model', model, '--steps', '1', '--device', device, '--json']);
+      if (d.status === 0) {
+        t.diagnostic(`--device ${device} works here`);
+        assert.equal(JSON.parse(d.stdout).timings.device, device);
+        continue;
+      }
+      assert.equal(d.status, 2, `--device ${device}: ${d.stderr}`);
+      assert.match(d.stderr, new RegExp(`^error: --device ${device}: [^\\n]+\\n$`), `one line, nothing else on stderr: ${d.stderr}`);
+      if (device === 'cuda' && process.platform === 'linux' && process.arch === 'x64') assert.match(d.stderr, /npm ci --onnxruntime-node-install=cuda12|NVIDIA GPU/);
+      if (device === 'webgpu') assert.match(d.stderr, /GPU/);
+    }
+  });
+
   test('bad flags: exit 2, one message naming the flag, no stack trace', () => {
     const cases: [string[], RegExp][] = [
       [['--width', '63'], /--width must be a multiple of 2, this model's VAE factor \(got 63\)/],

@@ -28,6 +28,7 @@ test('distill settings: reference defaults, and errors that name the option', ()
   ];
   for (const [input, message] of bad) assert.throws(() => resolveDistillConfig({ ...paths, ...input }), message, JSON.stringify(input));
   assert.ok(!('steps' in trainingHyperParameters(c)), 'more steps may be asked for on resume');
+  assert.ok(!('runtime' in trainingHyperParameters(resolveDistillConfig({ ...paths, runtime: { device: 'cpu', threads: 1 } }))), 'a run may resume on another device or thread count');
   assert.deepEqual(hyperParameterMismatches(trainingHyperParameters(c), trainingHyperParameters(resolveDistillConfig({ ...paths, rank: 8 }))), ['rank: checkpoint 64, now 8']);
 });
 

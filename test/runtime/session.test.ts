@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { encodeModel } from '../../src/onnx/encode.js';
 import { OnnxDataType as DT } from '../../src/onnx/model.js';
-import { createSession, SessionError, type Session } from '../../src/runtime/session.js';
+import os from 'node:os';
+import { createSession, defaultIntraOpThreads, DeviceUnavailableError, SessionError, type Session } from '../../src/runtime/session.js';
+import { deviceProblem } from '../../src/runtime/device.js';
 import { hostTensor, type HostTensor } from '../../src/runtime/tensors.js';
 
 /** y = a + b (a: [batch, 3] float32), n = Neg(k) (k: [2] int64). */
@@ -87,15 +89,21 @@ describe('createSession / Session', () => {
     await assert.rejects(createSession(new Uint8Array([1, 2, 3])), (e: Error) => e instanceof SessionError && /failed to create/.test(e.message));
   });
 
-  test('unavailable accelerator fails instead of falling back to CPU', async (t) => {
-    // CUDA is not bundled with onnxruntime-node; a machine with the CUDA provider installed may succeed.
+  test('unavailable accelerator fails instead of falling back to CPU, in one line that says what it needs', async (t) => {
+    // CUDA's provider files are not in the npm package; a machine with them installed (and a GPU) may succeed.
     try {
       session = await createSession(modelBytes, { executionProvider: 'cuda' });
       t.diagnostic('CUDA execution provider is available here; fallback check skipped');
     } catch (e) {
-      assert.ok(e instanceof SessionError);
-      assert.match(e.message, /'cuda'/);
-      assert.match(e.message, /no CPU fallback/);
+      assert.ok(e instanceof DeviceUnavailableError && e instanceof SessionError, String(e));
+      assert.match(e.message, /^device 'cuda' is not available: /);
+      assert.doesNotMatch(e.message, /\n/);
+      if (deviceProblem('cuda')) assert.match(e.message, /npm ci --onnxruntime-node-install=cuda12/);
     }
+  });
+
+  test('threads: the default is every core the process may use; a bad count is refused', async () => {
+    assert.equal(defaultIntraOpThreads(), os.availableParallelism());
+    for (const n of [0, -1, 1.5]) await assert.rejects(createSession(modelBytes, { intraOpThreads: n }), new RegExp(`intraOpThreads must be a positive integer \\(got ${n}\\)`));
   });
 });

@@ -1,10 +1,12 @@
 // The job queue's scheduling rules (with a controllable fake runner) and the pipeline pool's memory-bounded
 // LRU (with real, lazily loaded tiny-sd pipelines: loading reads configs and headers only).
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
 import { Job, JobQueue, JobStopped, PipelinePool, type JobSpec, type ModelEntry } from '../../src/server/index.js';
 import { ApiError } from '../../src/server/errors.js';
 import { sharedPath } from '../helpers/shared.js';
+import { sessionOptionsFor } from '../../src/runtime/device.js';
 
 const entry = (id: string): ModelEntry => ({ id, name: id, kind: 'diffusers', path: sharedPath('fixtures', 'tiny-sd'), defaultLoras: [] });
 const spec = (model: string): JobSpec => ({
@@ -121,5 +123,20 @@ describe('PipelinePool', () => {
     for (const lease of [c, d, e]) lease.release();
     await pool.releaseAll();
     assert.deepEqual(pool.info(), []);
+  });
+
+  test('its runtime (tdd serve --device/--threads) reaches the sessions of every pipeline it loads', async () => {
+    assert.deepEqual(new PipelinePool().runtime(), { device: 'cpu', threads: availableParallelism() });
+    const one = new PipelinePool({ loadOptions: sessionOptionsFor({ device: 'cpu', threads: 1 }) });
+    assert.deepEqual(one.runtime(), { device: 'cpu', threads: 1 });
+    // A thread count no session accepts shows the options got there: the first session refuses it.
+    const bad = new PipelinePool({ loadOptions: sessionOptionsFor({ threads: 0 }) });
+    const lease = await bad.acquire(entry('bad'));
+    try {
+      await assert.rejects(lease.pipe.encodeImages(new Float32Array(3 * 64 * 64), 1, 64, 64), /intraOpThreads must be a positive integer \(got 0\)/);
+    } finally {
+      lease.release();
+      await bad.releaseAll();
+    }
   });
 });
