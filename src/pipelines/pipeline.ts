@@ -8,7 +8,7 @@ import { vaeEncode } from '../models/vae/index.js';
 import { LatentDecoder, type TilingMode } from './latent-decoder.js';
 import { Scope } from '../nn/index.js';
 import { hostTensor, type HostTensor } from '../runtime/tensors.js';
-import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
+import { CompiledModel, type CompiledModelOptions, type Precision } from './compiled-model.js';
 import { loadComponents, vaeScaleFactor, type LoadComponentsOptions, type PipelineComponents } from './components.js';
 import { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
 import { txt2img, type GenerationResult, type Txt2ImgRequest } from './txt2img.js';
@@ -18,9 +18,14 @@ import { inpaint, type InpaintRequest, type InpaintResult } from './inpaint.js';
 import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
 import { chooseOffload, RELEASED_AFTER, type GenerationStage, type OffloadMode, type ResolvedOffload } from './offload.js';
 
-export interface PipelineOptions extends CompiledModelOptions {
+export interface PipelineOptions extends Omit<CompiledModelOptions, 'precision'> {
   /** Components released between generation stages (see offload.ts); default 'auto': by the machine's memory. */
   offload?: OffloadMode;
+  /**
+   * 'auto' (default): float16 on GPU execution providers (webgpu, cuda), except a VAE whose config asks for
+   * float32 (SDXL's force_upcast, as diffusers keeps it); float32 on CPU, where ORT has no faster exact path.
+   */
+  precision?: 'auto' | Precision;
 }
 
 export interface LoadPipelineOptions extends LoadComponentsOptions, PipelineOptions {}
@@ -36,9 +41,14 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   readonly offload: { mode: ResolvedOffload; why: string };
   private released: string[] = [];
 
-  private constructor(readonly components: PipelineComponents, { offload = 'auto', ...options }: PipelineOptions) {
+  private constructor(readonly components: PipelineComponents, { offload = 'auto', precision = 'auto', ...compile }: PipelineOptions) {
+    const gpu = compile.executionProvider === 'webgpu' || compile.executionProvider === 'cuda';
+    const chosen: Precision = precision === 'auto' ? (gpu ? 'float16' : 'float32') : precision;
+    const options: CompiledModelOptions = { ...compile, precision: chosen };
+    // diffusers upcasts only in its SDXL pipelines (needs_upcasting); the SD1.x/2.x VAE runs in float16 there too.
+    const vaePrecision: Precision = precision === 'auto' && components.family === 'sdxl' && components.vae.config.force_upcast ? 'float32' : chosen;
     this.unet = new CompiledModel('unet', components.unet.source, options);
-    this.vae = new CompiledModel('vae', components.vae.source, options);
+    this.vae = new CompiledModel('vae', components.vae.source, { ...options, precision: vaePrecision });
     this.prompts = new PromptEncoder(components.family, components.textEncoders, options);
     this.loras = new LoraManager(this);
     this.decoder = new LatentDecoder(this.vae, components.vae.config, options);
