@@ -14,6 +14,9 @@ import { numel } from '../ir/shape.js';
 import { emitModel } from '../onnx/emit.js';
 import { encodeModel } from '../onnx/encode.js';
 import { saveModelStreamed } from '../onnx/save.js';
+import { toHalfPrecision } from '../onnx/half-precision.js';
+import type { OnnxTensorData } from '../onnx/model.js';
+import { float32ToFloat16 } from '../util/half.js';
 import { createGraph } from '../ops/index.js';
 import { defaultCacheDir } from '../runtime/session-cache.js';
 import { createSession, type ExecutionProvider, type Session } from '../runtime/session.js';
@@ -41,7 +44,11 @@ export interface CompiledModelOptions {
   stagingDir?: string;
   /** Components with fewer float32 weight bytes are encoded in memory, larger ones staged (default 256 MiB). */
   inMemoryLimitBytes?: number;
+  /** float16 computes in half precision behind a float32 interface (for GPUs); default float32. */
+  precision?: Precision;
 }
+
+export type Precision = 'float32' | 'float16';
 
 const IN_MEMORY_LIMIT = 256 * 2 ** 20;
 
@@ -108,7 +115,16 @@ export class CompiledModel {
     checkParams(this.source, graph.params, this.name);
     for (const p of graph.params) this.usedKeys.add(p.name!);
     this.unusedKeys = this.source.keys().filter((k) => !this.usedKeys.has(k));
-    const { model, outputNames, deferred } = emitModel(graph, names.map((n) => named[n]), { deferredWeights: new Set(graph.params.map((p) => p.name!)) });
+    const emitted = emitModel(graph, names.map((n) => named[n]), { deferredWeights: new Set(graph.params.map((p) => p.name!)) });
+    const { outputNames } = emitted;
+    let { model, deferred } = emitted;
+    const half = this.options.precision === 'float16';
+    if (half) {
+      const converted = toHalfPrecision(model);
+      model = converted.model;
+      deferred = new Map([...deferred].map(([key, t]) => [key, converted.replaced.get(t) ?? t]));
+    }
+    const weightData = (key: string): OnnxTensorData => (half ? float32ToFloat16(this.weight(key)) : this.weight(key));
     const outputs = new Map(names.map((n, i) => [n, outputNames[i]]));
     const options = { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads };
     const bytes = [...deferred.values()].reduce((s, t) => s + numel(t.dims) * 4, 0);
@@ -123,7 +139,7 @@ export class CompiledModel {
       }
     };
     if (bytes < (this.options.inMemoryLimitBytes ?? IN_MEMORY_LIMIT)) {
-      for (const [key, tensor] of deferred) tensor.data = this.weight(key);
+      for (const [key, tensor] of deferred) tensor.data = weightData(key);
       return { session: await create(encodeModel(model)), outputs };
     }
     const staging = this.options.stagingDir ?? join(defaultCacheDir(), 'staging');
@@ -131,7 +147,7 @@ export class CompiledModel {
     const dir = mkdtempSync(join(staging, `${this.name}-`));
     try {
       const file = join(dir, 'model.onnx');
-      saveModelStreamed(model, deferred, file, (key) => this.weight(key));
+      saveModelStreamed(model, deferred, file, weightData);
       return { session: await create(file), outputs };
     } finally {
       // ORT has read (or mapped) the data; on Linux and macOS a mapped file outlives its name.
