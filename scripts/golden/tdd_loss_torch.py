@@ -198,6 +198,9 @@ def main(fixtures, out_dir):
         eps_target_nd = student(x_prev_nd, t_tgt, encoder_hidden_states=caption_states).sample
         variants["no_empty_prompt"] = (to_s(x0_of(noisy, eps_student_nd, a_src), eps_student_nd), to_s(x0_of(x_prev_nd, eps_target_nd, a_tgt), eps_target_nd))
 
+    grads, grad_norm = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s)
+    unstopped, _ = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s, False)
+    unstopped_change = max(((unstopped[k2] - grads[k2]).abs().max() / grads[k2].abs().max()).item() for k2 in grads)
     losses = {
         "tdd_huber": huber(tdd_pred, tdd_target).item(), "tdd_l2": l2(tdd_pred, tdd_target).item(),
         "lcm_huber": huber(lcm_pred, lcm_target).item(), "lcm_l2": l2(lcm_pred, lcm_target).item(),
@@ -220,6 +223,7 @@ def main(fixtures, out_dir):
     }
     tensors = {k2: v for k2, (v, _) in described.items()}
     tensors.update(lora)
+    tensors.update({f"grad.{k2}": v for k2, v in grads.items()})
     write_safetensors(os.path.join(out_dir, "tdd-loss-parity.safetensors"), tensors)
     index_json = {
         "description": "One TDD/LCM distillation batch on the fixtures' tiny-sd UNet (teacher) with a random rank-4 LoRA "
@@ -234,7 +238,10 @@ def main(fixtures, out_dir):
         },
         "timesteps": {"source": t_src.tolist(), "target": t_tgt.tolist(), "chosen": chosen.tolist(), "s": s.tolist()},
         "merged_timesteps": merged,
-        "losses": losses, "losses_float64_reduction": losses64, "sensitivity_tdd_huber": sensitivity,
+        "losses": losses, "losses_float64_reduction": losses64,
+        "tdd_huber_grad": {"keys": sorted(grads), "global_norm": grad_norm,
+                           "max_relative_change_without_stop_gradient": unstopped_change,
+                           "description": "d(TDD pseudo-Huber loss)/d(LoRA down/up) with the target under no_grad, as the reference"}, "sensitivity_tdd_huber": sensitivity,
         "tensors": {k2: {"dtype": "F32", "shape": list(v.shape), "description": d} for k2, (v, d) in described.items()},
         "versions": {"diffusers": diffusers.__version__, "diffusers_commit": "58eb52c0803ea9af3abec60841c2a093bdf1f951",
                      "tdd_reference_commit": "89cc1e8e685009a04a90fad0839ca7dffc3b333c",
@@ -244,6 +251,41 @@ def main(fixtures, out_dir):
         json.dump(index_json, f, indent=1)
         f.write("\n")
     print(json.dumps({"losses": losses, "sensitivity": sensitivity, "s": s.tolist(), "windows": [len(c) for c in windows]}))
+
+
+GRAD_MODULES = ["down_blocks.0.resnets.0.conv1", "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
+                "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k", "mid_block.resnets.0.time_emb_proj",
+                "up_blocks.0.attentions.0.proj_in", "up_blocks.0.attentions.1.transformer_blocks.0.ff.net.2",
+                "up_blocks.0.upsamplers.0.conv", "up_blocks.1.resnets.0.conv_shortcut"]
+
+
+def lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s, stop_target=True):
+    """Gradients of the TDD pseudo-Huber loss w.r.t. the LoRA matrices: the student with live LoRA leaves, the
+    target from the same weights detached (the reference computes it under torch.no_grad); with
+    stop_target=False the target is differentiated too (only to show the test would notice)."""
+    from torch.nn.utils.stateless import functional_call
+    leaves = {k2: v.clone().requires_grad_(True) for k2, v in lora.items()}
+    state = dict(merged_state)
+    for name, w in base.items():
+        if f"lora.{name}.down" in leaves:
+            d, u = leaves[f"lora.{name}.down"], leaves[f"lora.{name}.up"]
+            state[name] = w + (ALPHA / RANK) * (u.reshape(w.shape[0], RANK) @ d.reshape(RANK, -1)).reshape(w.shape)
+    eps_student = functional_call(student, state, (noisy, t_src), {"encoder_hidden_states": cond}).sample
+    if stop_target:
+        with torch.no_grad():
+            eps_target = student(x_prev, t_tgt, encoder_hidden_states=cond).sample  # student holds the merged weights
+    else:
+        eps_target = functional_call(student, state, (x_prev, t_tgt), {"encoder_hidden_states": cond}).sample
+    x0s = (noisy - (1 - a_src).sqrt() * eps_student) / a_src.sqrt()
+    x0t = (x_prev - (1 - a_tgt).sqrt() * eps_target) / a_tgt.sqrt()
+    pred = a_s.sqrt() * x0s + (1 - a_s).sqrt() * eps_student
+    target = a_s.sqrt() * x0t + (1 - a_s).sqrt() * eps_target
+    loss = torch.mean(torch.sqrt((pred - target) ** 2 + HUBER_C ** 2) - HUBER_C)
+    loss.backward()
+    norm = torch.sqrt(sum((v.grad.double() ** 2).sum() for v in leaves.values())).item()
+    picked = {k2: v.grad for k2, v in leaves.items() if any(k2 in (f"lora.{m}.weight.down", f"lora.{m}.weight.up") for m in GRAD_MODULES)}
+    assert len(picked) == 2 * len(GRAD_MODULES), sorted(picked)
+    return picked, norm
 
 
 def to_s_at(abar, timesteps, x0_, eps):
