@@ -1,4 +1,4 @@
-export { StableDiffusionPipeline, loadPipeline, type LoadPipelineOptions, type UNetConditioning } from './pipeline.js';
+export { StableDiffusionPipeline, loadPipeline, type LoadPipelineOptions, type PipelineOptions, type UNetConditioning } from './pipeline.js';
 export { txt2img, type GenerationResult, type Txt2ImgRequest } from './txt2img.js';
 export { ControlNet, loadControlNet, prepareControl, residualInputs, residualFeeds, type ControlNetRequest, type LoadControlNetOptions, type PreparedControl, type UNetResiduals } from './controlnet.js';
 export { cannyEdges, type CannyOptions } from './canny.js';
@@ -15,3 +15,6 @@ export { PromptEncoder, type PromptEmbeddings, type LongPromptMode } from './pro
 export { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
 export { guide, rescaleGuided, usesGuidance } from './guidance.js';
 export { denoise, type StepInfo, type DenoiseOptions, type UNetCall } from './denoise.js';
+export { ModelMemoryError, usableMemoryBytes } from './memory.js';
+export { chooseOffload, OFFLOAD_MODES, type OffloadMode, type ResolvedOffload, type ComponentBytes } from './offload.js';
+export type { Precision, WeightPatch } from './compiled-model.js';
