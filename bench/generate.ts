@@ -60,7 +60,7 @@ export async function convPeak(threads = 2): Promise<number> {
   const feeds = { x: randn([1, 512, 64, 64], 8) };
   await session.run(feeds);
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 8; i++) {
     const t0 = performance.now();
     await session.run(feeds);
     times.push(performance.now() - t0);
