@@ -3,12 +3,18 @@
  * accumulators, the EMA copy, counters, the generator state and the data position. Each checkpoint is a folder
  * `checkpoints/step-<n>` written under a temporary name and renamed when complete, so a run killed at any moment
  * leaves only complete checkpoints behind (an interrupted one is a `.tmp` folder, removed on the next save).
+ * Files and folders are fsynced before and after the rename, so a power loss cannot leave a renamed checkpoint
+ * whose data never reached the disk; state.json records the tensor file's size and sha256, and resuming takes
+ * the newest checkpoint that verifies, saying which damaged ones it passed over.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fsyncDir, writeFileDurably } from '../util/atomic-write.js';
 import { join } from 'node:path';
 import type { TrainState } from './train-step.js';
 import type { TorchGeneratorState } from '../util/torch-generator.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
+import { SafetensorsError } from '../weights/errors.js';
 import { writeSafetensors, type TensorToWrite } from '../weights/safetensors-writer.js';
 
 export interface CheckpointData {
@@ -51,10 +57,13 @@ export function saveCheckpoint(root: string, c: CheckpointData, keep: number): s
   add('acc', c.train.acc);
   add('ema', c.ema);
   writeSafetensors(join(tmp, TENSORS_FILE), tensors);
-  const state = { format: FORMAT, optimizerSteps: step, microSteps: c.train.microSteps, rng: c.rng, data: c.data, hyperParameters: c.hyperParameters };
-  writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
+  const tensorsFile = { bytes: statSync(join(tmp, TENSORS_FILE)).size, sha256: sha256File(join(tmp, TENSORS_FILE)) };
+  const state = { format: FORMAT, optimizerSteps: step, microSteps: c.train.microSteps, rng: c.rng, data: c.data, hyperParameters: c.hyperParameters, tensorsFile };
+  writeFileDurably(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
+  fsyncDir(tmp);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
+  fsyncDir(root);
   for (const old of listCheckpoints(root).slice(0, -keep)) rmSync(old.dir, { recursive: true, force: true });
   return final;
 }
@@ -69,16 +78,46 @@ export function listCheckpoints(root: string): { step: number; dir: string }[] {
     .sort((a, b) => a.step - b.step);
 }
 
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * The newest checkpoint that loads and matches its recorded size and checksum, or undefined when none does
+ * (there were none, or all are damaged). Each damaged newer one is reported through `warn` and left in place.
+ */
+export function loadNewestIntactCheckpoint(root: string, warn: (message: string) => void): { step: number; dir: string; data: CheckpointData } | undefined {
+  const all = listCheckpoints(root).reverse();
+  for (const [i, c] of all.entries()) {
+    try {
+      const data = loadCheckpoint(c.dir);
+      if (i > 0) warn(`resuming from ${c.dir} (step ${c.step}), the newest intact checkpoint`);
+      return { ...c, data };
+    } catch (e) {
+      if (!(e instanceof CheckpointError) && !(e instanceof SafetensorsError)) throw e;
+      warn(`checkpoint ${c.dir} is damaged and was passed over: ${(e as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
 export function loadCheckpoint(dir: string): CheckpointData {
-  let state: { format?: string; optimizerSteps: number; microSteps: number; rng: TorchGeneratorState; data: unknown; hyperParameters: Record<string, unknown> };
+  let state: { format?: string; optimizerSteps: number; microSteps: number; rng: TorchGeneratorState; data: unknown; hyperParameters: Record<string, unknown>; tensorsFile?: { bytes: number; sha256: string } };
   try {
     state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'));
   } catch (e) {
     throw new CheckpointError(`${join(dir, STATE_FILE)}: cannot read the checkpoint state (${(e as Error).message})`);
   }
   if (state.format !== FORMAT) throw new CheckpointError(`${join(dir, STATE_FILE)}: not a ${FORMAT} checkpoint (format ${JSON.stringify(state.format)})`);
+  const tensorsPath = join(dir, TENSORS_FILE);
+  // Checkpoints written before the checksum was recorded are verified by loading alone.
+  if (state.tensorsFile) {
+    const bytes = existsSync(tensorsPath) ? statSync(tensorsPath).size : -1;
+    if (bytes !== state.tensorsFile.bytes) throw new CheckpointError(`${tensorsPath}: ${bytes < 0 ? 'missing' : `${bytes} bytes`}, the checkpoint recorded ${state.tensorsFile.bytes}`);
+    if (sha256File(tensorsPath) !== state.tensorsFile.sha256) throw new CheckpointError(`${tensorsPath}: its checksum differs from the one recorded (the file was damaged)`);
+  }
   const groups = new Map<Group, Map<string, Float32Array>>(GROUPS.map((g) => [g, new Map()]));
-  const file = SafetensorsFile.open(join(dir, TENSORS_FILE));
+  const file = SafetensorsFile.open(tensorsPath);
   try {
     for (const key of file.tensors.keys()) {
       const slash = key.indexOf('/');

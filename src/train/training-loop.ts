@@ -7,7 +7,7 @@
 import { EpochSampler, type SamplerPosition } from '../data/batches.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
-import { CheckpointError, hyperParameterMismatches, listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { CheckpointError, hyperParameterMismatches, listCheckpoints, loadNewestIntactCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainStep, TrainStepResult } from './train-step.js';
 import type { StepLogEntry, TrainingLog } from './training-log.js';
 
@@ -130,15 +130,17 @@ function resume(o: TrainingLoopOptions): void {
     o.log.resumeAt(0);
     return;
   }
-  const saved = loadCheckpoint(latest.dir);
+  const intact = loadNewestIntactCheckpoint(o.checkpointDir, (m) => o.onMessage?.(`warning: ${m}`));
+  if (!intact) throw new CheckpointError(`--resume: every checkpoint in ${o.checkpointDir} is damaged (see the warnings); move them away to start again from step 0`);
+  const { data: saved, dir, step } = intact;
   const mismatches = hyperParameterMismatches(saved.hyperParameters, o.hyperParameters);
-  if (mismatches.length > 0) throw new CheckpointError(`cannot resume from ${latest.dir}: settings differ (${mismatches.join('; ')})`);
+  if (mismatches.length > 0) throw new CheckpointError(`cannot resume from ${dir}: settings differ (${mismatches.join('; ')})`);
   o.step.loadState(saved.train);
   o.rng.setState(saved.rng);
   o.order.restore(saved.data);
   o.extraState?.load(saved.ema);
-  o.log.resumeAt(latest.step);
-  o.onMessage?.(`resumed from ${latest.dir} (step ${latest.step})`);
+  o.log.resumeAt(step);
+  o.onMessage?.(`resumed from ${dir} (step ${step})`);
 }
 
 /** An EpochSampler as a ResumableOrder: shuffled epochs over `count` items, restorable from a checkpoint. */
