@@ -1,5 +1,6 @@
 // `tdd schedule`: prints a scheduler's plan (timesteps, sigmas; TDD's intermediate targets) as a
 // table or JSON, so users can see exactly which timesteps a preset will use.
+import { sdNoiseDefaults } from '../schedulers/config.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -9,10 +10,7 @@ import { UsageError, parseInteger, parseNumber } from './errors.js';
 
 /** Stable Diffusion 1.5's scheduler config: the base every SD-family model shares. */
 export const sd15SchedulerConfig = {
-  num_train_timesteps: 1000,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
+  ...sdNoiseDefaults,
   set_alpha_to_one: false,
   steps_offset: 1,
   clip_sample: false,

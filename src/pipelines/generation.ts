@@ -7,6 +7,7 @@ import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import type { NoiseSource } from '../schedulers/scheduler.js';
 import { concatFloat32 } from '../util/float32.js';
 import { noiseSourceFor, type Seed } from './seeds.js';
+import { GenerationError } from './generation-error.js';
 import { usesGuidance } from './guidance.js';
 import type { StepInfo } from './denoise.js';
 import type { TilingMode } from './latent-decoder.js';
@@ -55,9 +56,7 @@ export interface PreparedGeneration {
   truncated: string[];
 }
 
-export class GenerationError extends RangeError {
-  override name = 'GenerationError';
-}
+export { GenerationError };
 
 const asList = (x: string | string[] | undefined, fallback: string): string[] => (x === undefined ? [fallback] : Array.isArray(x) ? x : [x]);
 

@@ -5,7 +5,7 @@
  * and sizes changed (Lanczos, like PIL's default resample), with sharp.
  */
 import sharp, { type Sharp } from 'sharp';
-import { GenerationError } from './generation.js';
+import { GenerationError } from './generation-error.js';
 
 /** 8-bit pixels, row-major, interleaved channels (1 gray, 3 RGB, 4 RGBA). GeneratedImage fits (RGB). */
 export interface RawImage {

@@ -7,7 +7,7 @@
  * Generator draws follow diffusers: image latents (4-channel UNets, or strength < 1), the noise, then the
  * masked image's latent sample (also for 4-channel UNets, where diffusers encodes it without using it).
  */
-import { GenerationError } from './generation.js';
+import { GenerationError } from './generation-error.js';
 import { GeneratedImage } from './image.js';
 import { loadMaskTensor, resizeMaskNearest, type ImageInput, type ImageTensor, type MaskTensor } from './image-input.js';
 import { denoiseFrom, encodeImageLatents, finishImageGeneration, prepareImageGeneration, type ImageDenoiseHooks, type ImageGeneration, type Img2ImgRequest } from './img2img.js';

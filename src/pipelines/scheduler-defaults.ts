@@ -4,12 +4,10 @@
  * steps_offset 1), as their diffusers folders ship it. v-prediction cannot be read from the weights: pass it
  * as a config override (`{ unet: { prediction_type: 'v_prediction' } }`) for SD-2.x 768-v checkpoints.
  */
+import { sdNoiseDefaults } from '../schedulers/config.js';
 export function sdSchedulerDefaults(family: 'sd' | 'sdxl', unetConfig: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return {
-    num_train_timesteps: 1000,
-    beta_start: 0.00085,
-    beta_end: 0.012,
-    beta_schedule: 'scaled_linear',
+    ...sdNoiseDefaults,
     steps_offset: 1,
     set_alpha_to_one: false,
     clip_sample: false,

@@ -7,7 +7,7 @@
 import { numel } from '../ir/shape.js';
 import type { NoiseSource } from '../schedulers/scheduler.js';
 import { TorchGenerator } from '../util/torch-generator.js';
-import { GenerationError } from './generation.js';
+import { GenerationError } from './generation-error.js';
 
 export type Seed = number | bigint;
 

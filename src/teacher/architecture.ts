@@ -6,6 +6,7 @@
  */
 
 /** Pixels per latent cell: 4 (16×16 latents for 64 px images) or 8 (8×8). */
+import { sdNoiseDefaults } from '../schedulers/config.js';
 export type LatentFactor = 4 | 8;
 
 export interface EmojiArchitectureOptions {
@@ -113,10 +114,7 @@ export function emojiArchitecture(o: EmojiArchitectureOptions): EmojiArchitectur
   };
   const scheduler = {
     _class_name: 'DDIMScheduler',
-    num_train_timesteps: 1000,
-    beta_start: 0.00085,
-    beta_end: 0.012,
-    beta_schedule: 'scaled_linear',
+    ...sdNoiseDefaults,
     prediction_type: 'epsilon',
     clip_sample: false,
     set_alpha_to_one: false,

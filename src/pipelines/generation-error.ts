@@ -1,0 +1,4 @@
+/** A request the pipeline cannot run (bad size, steps, seeds, images): the caller's input, reported in one line. */
+export class GenerationError extends RangeError {
+  override name = 'GenerationError';
+}
