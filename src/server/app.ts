@@ -9,8 +9,10 @@
  *   DELETE /api/jobs/:id             cancel (waiting: at once; running: at the next step)
  *   GET    /api/images/:id.png       the PNG, with A1111 `parameters` text
  *   GET    /, /app.js, /style.css    the page (static-files.ts)
- * Errors are JSON `{ message, fields? }`. Requests whose Host is not this machine are refused (DNS
- * rebinding), and POST bodies must be JSON (a cross-site form cannot send that without a CORS preflight).
+ * Errors are JSON `{ message, fields? }`. Requests whose Host is not in the allow-list are refused (DNS
+ * rebinding; every bind has one, see allowedHostsFor), state-changing requests (POST/PUT/PATCH/DELETE) with
+ * an Origin whose host is not allowed are refused, and POST bodies must be JSON (a cross-site form cannot
+ * send that without a CORS preflight).
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -32,7 +34,7 @@ export interface AppDeps {
   pool: PipelinePool;
   page: StaticFiles;
   version: string;
-  /** Host header names accepted (lower case, without port); undefined accepts any (a non-loopback bind). */
+  /** Host header names accepted (lower case, without port, IPv6 in brackets); undefined accepts any (tests only). */
   allowedHosts?: ReadonlySet<string>;
 }
 
@@ -42,6 +44,17 @@ function hostName(header: string | undefined): string {
   if (!header) return '';
   const host = header.toLowerCase();
   return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The host of an Origin header ('' when it is not a URL, e.g. "null"). */
+function originHost(origin: string): string {
+  try {
+    return hostName(new URL(origin).host);
+  } catch {
+    return '';
+  }
 }
 
 async function readJson(c: Context): Promise<unknown> {
@@ -108,7 +121,11 @@ export function createApp(d: AppDeps): Hono {
   if (d.allowedHosts) {
     const allowed = d.allowedHosts;
     app.use('*', async (c, next) => {
-      if (!allowed.has(hostName(c.req.header('Host')))) throw new ApiError(403, `Host ${JSON.stringify(c.req.header('Host') ?? '')} is not this server; open it as http://localhost:<port>/`);
+      if (!allowed.has(hostName(c.req.header('Host')))) throw new ApiError(403, `Host ${JSON.stringify(c.req.header('Host') ?? '')} is not this server; open it as http://localhost:<port>/ or start it with --allowed-host <name>`);
+      const origin = c.req.header('Origin');
+      if (origin !== undefined && STATE_CHANGING.has(c.req.method) && !allowed.has(originHost(origin))) {
+        throw new ApiError(403, `Origin ${JSON.stringify(origin)} may not change this server's state (cross-site request); start it with --allowed-host <name> to allow that host`);
+      }
       await next();
     });
   }

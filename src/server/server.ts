@@ -6,6 +6,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { createAdaptorServer } from '@hono/node-server';
 import type { EmbeddedModel } from '../embedded/index.js';
 import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
@@ -43,6 +44,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Device and threads of every pipeline the server loads (default: cpu, all cores). */
   runtime?: RuntimeOptions;
+  /** More Host names the server answers to (besides the bound address, this machine's names and localhost). */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -51,16 +54,39 @@ export interface RunningServer {
   port: number;
   registry: ModelRegistry;
   queue: JobQueue;
+  /** Host header names (and Origin hosts) the server accepts, lower case, IPv6 in brackets. */
+  allowedHosts: string[];
   /** Graceful shutdown; `graceMs` overrides the server's shutdownGraceMs. */
   close(graceMs?: number): Promise<void>;
 }
 
-const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+const WILDCARD_HOSTS = ['0.0.0.0', '::', '[::]', ''];
 
-/** Host headers a loopback server answers to; undefined (any) when bound to other interfaces. */
-function allowedHostsFor(host: string): Set<string> | undefined {
-  if (!LOOPBACK_HOSTS.includes(host)) return undefined;
-  return new Set(['localhost', '127.0.0.1', '[::1]']);
+/** A host as the Host header spells it: lower case, IPv6 in brackets, no port. */
+export function normalizeHostName(name: string): string {
+  const h = name.trim().toLowerCase().replace(/\.$/, '');
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  if (/^[^:]*:\d+$/.test(h)) return h.replace(/:\d+$/, ''); // name:port
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+/**
+ * Host names a server bound to `host` answers to (DNS rebinding protection holds for every bind): the bound
+ * address, localhost names, this machine's host name, for a wildcard bind every interface address, and `extra`.
+ */
+export function allowedHostsFor(host: string, extra: readonly string[] = []): Set<string> {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]']);
+  const add = (n: string) => n && names.add(normalizeHostName(n));
+  add(host);
+  const machine = hostname();
+  add(machine);
+  if (machine && !machine.includes('.')) add(`${machine}.local`);
+  if (WILDCARD_HOSTS.includes(host.toLowerCase())) {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) add(a.address.replace(/%.*$/, ''));
+  }
+  for (const n of extra) add(n);
+  names.delete('');
+  return names;
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -84,7 +110,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const hashes = new FileHashCache(options.hashCacheFile === null ? undefined : (options.hashCacheFile ?? defaultHashCacheFile()));
   const runner = createJobRunner({ pool, images, hashes, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });
   const queue = new JobQueue(runner, { maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
-  const app = createApp({ registry, queue, images, pool, page, version, allowedHosts: allowedHostsFor(host) });
+  const allowedHosts = allowedHostsFor(host, options.allowedHosts);
+  const app = createApp({ registry, queue, images, pool, page, version, allowedHosts });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   // Slow or stalled uploads cannot hold a connection forever; event streams (responses) are not affected.
   server.headersTimeout = 15_000;
@@ -108,6 +135,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     port: address.port,
     registry,
     queue,
+    allowedHosts: [...allowedHosts],
     close: (graceMs?: number) => (closing ??= close(graceMs)),
   };
 }
