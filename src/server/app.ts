@@ -22,9 +22,10 @@ import { ApiError } from './errors.js';
 import { IMAGE_ID_PATTERN, type ImageStore } from './image-store.js';
 import { jobEventStream } from './job-events.js';
 import type { JobQueue } from './job-queue.js';
+import type { MemoryAdmission } from './memory-estimate.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { PipelinePool } from './pipeline-pool.js';
-import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET, parseGenerateBody, resolveJobSpec } from './request-schema.js';
+import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET, parseGenerateBody, resolveJobSpec, type JobSpec } from './request-schema.js';
 import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
 
 export interface AppDeps {
@@ -34,6 +35,8 @@ export interface AppDeps {
   pool: PipelinePool;
   page: StaticFiles;
   version: string;
+  /** Refuses jobs whose memory estimate exceeds what the server can give a job (422). */
+  admission?: MemoryAdmission;
   /** Host header names accepted (lower case, without port, IPv6 in brackets); undefined accepts any (tests only). */
   allowedHosts?: ReadonlySet<string>;
 }
@@ -67,6 +70,12 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
+/** The size and batch a job will run at (the model's native size when the request gives none). */
+export function jobShape(spec: JobSpec): { width: number; height: number; batch: number } {
+  const native = spec.model.defaultSize ?? 512;
+  return { width: spec.width ?? native, height: spec.height ?? native, batch: spec.batch };
+}
+
 function modelsView(d: AppDeps) {
   return {
     ...d.registry.view(),
@@ -84,10 +93,12 @@ function apiRoutes(d: AppDeps): Hono {
     return job;
   };
   api.get('/health', (c) => c.json({ ok: true, version: d.version }));
-  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), runtime: d.pool.runtime(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage() }));
+  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), runtime: d.pool.runtime(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage(), ...(d.admission && { admission: { usableBytes: d.admission.usableBytes, jobLimitBytes: d.admission.jobLimitBytes() } }) }));
   api.get('/models', (c) => c.json(modelsView(d)));
   api.post('/generate', async (c) => {
     const spec = resolveJobSpec(parseGenerateBody(await readJson(c)), d.registry);
+    const refusal = d.admission?.refusal(spec.model, jobShape(spec));
+    if (refusal) throw new ApiError(422, refusal);
     const job = d.queue.submit(spec);
     c.header('Location', `/api/jobs/${job.id}`);
     return c.json({ id: job.id, status: job.status, position: d.queue.positionOf(job) ?? null, links: { self: `/api/jobs/${job.id}`, events: `/api/jobs/${job.id}/events` } }, 202);

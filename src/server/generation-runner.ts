@@ -14,6 +14,7 @@ import type { ImageStore } from './image-store.js';
 import type { Job } from './job.js';
 import type { JobRunner } from './job-queue.js';
 import type { PipelinePool } from './pipeline-pool.js';
+import type { MemoryAdmission } from './memory-estimate.js';
 import { PreviewMaker, type PreviewOptions } from './preview.js';
 import type { JobSpec } from './request-schema.js';
 
@@ -25,6 +26,8 @@ export interface RunnerContext {
   version: string;
   /** false: no previews at all. */
   previews: false | PreviewOptions;
+  /** Checked again once the model is loaded (it holds memory the admission at POST time did not count). */
+  admission?: MemoryAdmission;
 }
 
 const isFile = (path: string): boolean => {
@@ -108,6 +111,8 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
       const loadMs = performance.now() - t0;
       await applyLoras(pipe, spec.loras);
       const { width, height } = jobSize(pipe, spec);
+      const refusal = ctx.admission?.refusal(spec.model, { width, height, batch: spec.batch });
+      if (refusal) throw new Error(refusal);
       const f = pipe.vaeScaleFactor;
       const previews = ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
       const t1 = performance.now();

@@ -91,6 +91,11 @@ export class PipelinePool {
     return { device: this.options.loadOptions?.executionProvider ?? 'cpu', threads: this.options.loadOptions?.intraOpThreads ?? defaultIntraOpThreads() };
   }
 
+  /** The estimate of what the loaded models hold (LoadedModelInfo.estimatedBytes summed). */
+  loadedBytes(): number {
+    return [...this.loaded.values()].reduce((s, l) => s + l.bytes, 0);
+  }
+
   info(): LoadedModelInfo[] {
     return [...this.loaded.values()].map((l) => ({ id: l.entry.id, estimatedBytes: l.bytes, inUse: l.users > 0 }));
   }

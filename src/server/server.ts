@@ -16,6 +16,7 @@ import { ServeError } from './errors.js';
 import { createJobRunner } from './generation-runner.js';
 import { ImageStore } from './image-store.js';
 import { JobQueue } from './job-queue.js';
+import { MemoryAdmission } from './memory-estimate.js';
 import { ModelRegistry } from './model-registry.js';
 import { PipelinePool } from './pipeline-pool.js';
 import type { PreviewOptions } from './preview.js';
@@ -44,6 +45,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Device and threads of every pipeline the server loads (default: cpu, all cores). */
   runtime?: RuntimeOptions;
+  /** Memory the server may use (default: 90 % of the cgroup's or the machine's); a job gets this less the loaded models. */
+  usableMemoryBytes?: number;
   /** More Host names the server answers to (besides the bound address, this machine's names and localhost). */
   allowedHosts?: readonly string[];
 }
@@ -108,10 +111,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const pool = new PipelinePool({ memoryBudgetBytes: options.memoryBudgetBytes, loadOptions: sessionOptionsFor(options.runtime) });
   const images = new ImageStore({ maxImages: options.maxImages, outDir: options.outDir });
   const hashes = new FileHashCache(options.hashCacheFile === null ? undefined : (options.hashCacheFile ?? defaultHashCacheFile()));
-  const runner = createJobRunner({ pool, images, hashes, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });
+  const admission = new MemoryAdmission(pool, options.usableMemoryBytes);
+  const runner = createJobRunner({ pool, images, hashes, admission, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });
   const queue = new JobQueue(runner, { maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
   const allowedHosts = allowedHostsFor(host, options.allowedHosts);
-  const app = createApp({ registry, queue, images, pool, page, version, allowedHosts });
+  const app = createApp({ registry, queue, images, pool, page, version, allowedHosts, admission });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   // Slow or stalled uploads cannot hold a connection forever; event streams (responses) are not affected.
   server.headersTimeout = 15_000;
