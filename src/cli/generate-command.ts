@@ -13,7 +13,7 @@ import { createScheduler, SchedulerConfigError } from '../schedulers/index.js';
 import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
-import { addGenerateOptions, settingsFrom, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
+import { addGenerateOptions, settingsFrom, resolvePromptTexts, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
 import { outputPaths, planOutput, sidecarPath, writeImages, type ImageOutput } from './generate-output.js';
 import { StepProgress } from './progress.js';
 import { runtimeFrom } from './device-options.js';
@@ -37,10 +37,11 @@ export function registerGenerateCommand(program: Command): void {
   const command = program
     .command('generate')
     .description('generate images from a prompt (PNG with A1111-style parameters; see --preset)')
-    .argument('<prompt>', 'the text prompt');
-  addGenerateOptions(command).action(async (prompt: string, flags: GenerateFlags) => {
+    .argument('[prompt]', 'the text prompt; "-" reads it from stdin (for long text see --prompt-file)');
+  addGenerateOptions(command).action(async (prompt: string | undefined, flags: GenerateFlags) => {
     const version = `tdd-diffusion ${program.version() ?? 'unknown'}`;
-    const report = await runGenerate(settingsFrom(prompt, flags), version);
+    const texts = resolvePromptTexts(prompt, flags);
+    const report = await runGenerate(settingsFrom(texts.prompt, { ...flags, negative: texts.negative }), version);
     if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else process.stdout.write(report.images.map((i) => `${i.path}\n`).join(''));
   });

@@ -1,7 +1,7 @@
 // `tdd generate` flags: their declaration, parsing (each error names its flag) and the checks that need no
 // model. Checks that need the model (size vs. the VAE factor, steps vs. the scheduler) are in generate-command.
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { usesGuidance } from '../pipelines/guidance.js';
 import { embeddedModel } from '../embedded/index.js';
@@ -33,6 +33,8 @@ export interface GenerateFlags extends DeviceFlags {
   eta?: number;
   seed?: bigint;
   negative?: string;
+  promptFile?: string;
+  negativeFile?: string;
   width?: number;
   height?: number;
   batch: number;
@@ -107,6 +109,8 @@ export function addGenerateOptions(command: Command): Command {
     .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
     .option('--seed <seed>', 'random seed (default: random, printed)', parseSeed)
     .option('--negative <text>', 'negative prompt (used when guidance > 1)')
+    .option('--prompt-file <file>', 'read the prompt from this UTF-8 file ("-" = stdin) instead of the argument; the way to pass long text')
+    .option('--negative-file <file>', 'read the negative prompt from this UTF-8 file ("-" = stdin)')
     .option('-W, --width <px>', "image width (default: the model's native size)", integer('--width'))
     .option('-H, --height <px>', "image height (default: the model's native size)", integer('--height'))
     .option('-b, --batch <n>', 'images per prompt (one seed, one generator, as diffusers)', integer('--batch'), 1)
@@ -143,6 +147,32 @@ function checkPairs(f: GenerateFlags): void {
   for (const [flag, path] of [['--init-image', f.initImage], ['--mask', f.mask], ['--control-image', f.controlImage], ['--controlnet', f.controlnet]] as const) {
     if (path && !existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
   }
+}
+
+/** Reads --prompt-file / --negative-file text: `-` is stdin; one trailing newline is dropped (as `$(cat f)`). */
+function readTextFile(flag: string, file: string): string {
+  let text: string;
+  try {
+    if (file !== '-' && !statSync(file).isFile()) throw new UsageError(`${flag}: ${file} is not a regular file`);
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    throw new UsageError(`${flag}: cannot read ${file === '-' ? 'stdin' : file} (${err.code ?? err.message})`);
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+/** The prompt and negative prompt from the argument, `-` (stdin), --prompt-file and --negative-file. */
+export function resolvePromptTexts(prompt: string | undefined, f: GenerateFlags): { prompt: string; negative?: string } {
+  if (prompt !== undefined && f.promptFile !== undefined) throw new UsageError('give the prompt either as the argument or with --prompt-file, not both');
+  if (f.negative !== undefined && f.negativeFile !== undefined) throw new UsageError('give --negative or --negative-file, not both');
+  const promptSource = f.promptFile ?? (prompt === '-' ? '-' : undefined);
+  if (promptSource === '-' && f.negativeFile === '-') throw new UsageError('only one of the prompt and --negative-file can read stdin');
+  const text = promptSource !== undefined ? readTextFile(f.promptFile !== undefined ? '--prompt-file' : 'prompt "-"', promptSource) : prompt;
+  if (text === undefined) throw new UsageError('missing prompt: give it as the argument, "-" for stdin, or --prompt-file <file>');
+  const negative = f.negativeFile !== undefined ? readTextFile('--negative-file', f.negativeFile) : f.negative;
+  return { prompt: text, negative };
 }
 
 /** No --model: the built-in emoji model, with its TDD LoRA first unless --no-embedded-lora. */
