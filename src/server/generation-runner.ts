@@ -97,6 +97,7 @@ function storeResult(ctx: RunnerContext, job: Job, result: GenerationResult, met
     const text = formatA1111Parameters({ ...meta, width: image.width, height: image.height, batchIndex: index });
     const png = await image.toPng({ parameters: text });
     const stored = ctx.images.add(png, { jobId: job.id, width: image.width, height: image.height, fileStem: `${job.id.slice(0, 8)}-${String(job.spec.seed)}-${index}` });
+    if (stored.writeError) job.warnings.push(stored.writeError);
     return { ref: { id: stored.id, url: `/api/images/${stored.id}.png`, width: image.width, height: image.height }, text };
   }));
 }
