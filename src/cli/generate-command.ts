@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatA1111Parameters, type ImageMetadata, type LoraUse } from '../pipelines/metadata.js';
 import { loadPipeline, type StableDiffusionPipeline } from '../pipelines/pipeline.js';
-import type { GenerationRequest } from '../pipelines/generation.js';
+import { sizeProblem, type GenerationRequest } from '../pipelines/generation.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import { loadControlNet, type ControlNet } from '../pipelines/controlnet.js';
 import { createScheduler, SchedulerConfigError } from '../schedulers/index.js';
@@ -106,9 +106,9 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
 
 /** Size vs. the VAE factor and steps vs. the scheduler, before any heavy work, naming the flag at fault. */
 function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): void {
-  const f = pipe.vaeScaleFactor;
   for (const [flag, v] of [['--width', s.flags.width], ['--height', s.flags.height]] as const) {
-    if (v !== undefined && v % f !== 0) throw new UsageError(`${flag} must be a multiple of ${f}, this model's VAE factor (got ${v})`);
+    const problem = v === undefined ? undefined : sizeProblem(pipe, flag, v);
+    if (problem) throw new UsageError(problem);
   }
   const { scheduler, steps } = s.sampling;
   const planner = createScheduler(scheduler, { ...pipe.components.schedulerConfig }); // a bad model config is not a --steps problem

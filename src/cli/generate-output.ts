@@ -27,13 +27,38 @@ export function fileTimestamp(date: Date): string {
   return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
 }
 
+/** File-system failures a user fixes (permissions, a read-only or full disk): one line, not a stack trace. */
+const WRITE_FAILURES: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+  ENAMETOOLONG: 'name too long',
+  EEXIST: 'a part of the path exists and is not a folder', // mkdir -p through a file
+  ENOENT: 'files cannot be created there', // the folder exists (just made) but refuses new files, e.g. /proc
+};
+
+/** Runs a write of `path`; a user-fixable file-system error becomes a UsageError naming the path and the reason. */
+function writing<T>(path: string, work: () => T): T {
+  try {
+    return work();
+  } catch (e) {
+    const reason = WRITE_FAILURES[(e as NodeJS.ErrnoException).code ?? ''];
+    if (reason) throw new UsageError(`cannot write ${path}: ${reason} (${(e as NodeJS.ErrnoException).code})`);
+    throw e;
+  }
+}
+
 /** The image paths of a run; creates the folder. In a folder, an existing name gets a `-2`, `-3`... suffix. */
 export function outputPaths(plan: OutputPlan, count: number, seed: bigint, date: Date): string[] {
   if (plan.kind === 'file') {
-    mkdirSync(dirname(plan.path), { recursive: true });
+    writing(plan.path, () => mkdirSync(dirname(plan.path), { recursive: true }));
     return [plan.path];
   }
-  mkdirSync(plan.path, { recursive: true });
+  writing(plan.path, () => mkdirSync(plan.path, { recursive: true }));
   const stem = `${fileTimestamp(date)}-${seed}`;
   return Array.from({ length: count }, (_, i) => {
     let path = join(plan.path, `${stem}-${i}.png`);
@@ -58,7 +83,8 @@ export interface ImageOutput {
 
 export async function writeImages(outputs: readonly ImageOutput[]): Promise<void> {
   for (const o of outputs) {
-    await o.image.save(o.path, { parameters: o.parameters });
-    if (o.sidecar) writeFileAtomically(sidecarPath(o.path), Buffer.from(`${JSON.stringify(o.sidecar, null, 2)}\n`));
+    const png = await o.image.toPng({ parameters: o.parameters });
+    writing(o.path, () => writeFileAtomically(o.path, png));
+    if (o.sidecar) writing(sidecarPath(o.path), () => writeFileAtomically(sidecarPath(o.path), Buffer.from(`${JSON.stringify(o.sidecar, null, 2)}\n`)));
   }
 }

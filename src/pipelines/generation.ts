@@ -60,10 +60,27 @@ export { GenerationError };
 
 const asList = (x: string | string[] | undefined, fallback: string): string[] => (x === undefined ? [fallback] : Array.isArray(x) ? x : [x]);
 
+/**
+ * The step image sizes must be multiples of: the VAE's factor times the UNet's downsampling, 2^(levels − 1)
+ * (each down block but the last halves the latent, and the up path must land on the same sizes).
+ * 8 × 8 = 64 for SD1.5/SDXL-style UNets with 4 levels; 4 × 4 = 16 for the built-in emoji model.
+ */
+export function sizeMultiple(pipe: StableDiffusionPipeline): number {
+  const levels = pipe.components.unet.config.down_block_types.length;
+  return pipe.vaeScaleFactor * 2 ** Math.max(0, levels - 1);
+}
+
+/** Why `value` cannot be an image side of this model (`name` is how the caller calls it), or undefined. The one size check, shared by the library and the CLI. */
+export function sizeProblem(pipe: StableDiffusionPipeline, name: string, value: number): string | undefined {
+  const m = sizeMultiple(pipe);
+  if (Number.isInteger(value) && value > 0 && value % m === 0) return undefined;
+  return `${name} must be a positive multiple of ${m} for this model (its VAE factor ${pipe.vaeScaleFactor} × the UNet's downsampling ${m / pipe.vaeScaleFactor}) (got ${value})`;
+}
+
 export function checkSize(pipe: StableDiffusionPipeline, width: number, height: number): void {
-  const f = pipe.vaeScaleFactor;
   for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v <= 0 || v % f !== 0) throw new GenerationError(`${name} must be a positive multiple of ${f} (got ${v})`);
+    const problem = sizeProblem(pipe, name, v);
+    if (problem) throw new GenerationError(problem);
   }
 }
 

@@ -3,7 +3,7 @@
 // one-line errors for outputs. Runs the built binary (npm run build first) on the tiny-sd fixture.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -55,4 +55,33 @@ test('prompt-source mistakes are one-line usage errors', () => {
   const absent = tdd(['generate', '--prompt-file', 'nope.txt', '-m', model, '-q']);
   assert.equal(absent.status, 2);
   assert.match(absent.stderr, /^error: --prompt-file: cannot read nope\.txt \(ENOENT\)\n$/);
+});
+
+test('an output on a read-only file system is one line naming the path and the reason (exit 2)', (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tdd-io-'));
+  // chmod 0500 does not stop root: a read-only tmpfs does, where mounting is allowed.
+  const ro = join(cwd, 'ro');
+  mkdirSync(ro);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]).status === 0;
+  if (!mounted) {
+    t.diagnostic('read-only tmpfs case skipped: mount failed (not root or no CAP_SYS_ADMIN)');
+  } else {
+    try {
+      const r = tdd(['generate', 'x', '-m', model, '--steps', '1', '-q', '-o', join(ro, 'x.png')], { cwd });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, `error: cannot write ${join(ro, 'x.png')}: read-only file system (EROFS)\n`);
+    } finally {
+      spawnSync('umount', [ro]);
+    }
+  }
+  // /proc takes no new files, for root too.
+  const proc = tdd(['generate', 'x', '-m', model, '--steps', '1', '-q', '-o', '/proc/tdd-out.png'], { cwd });
+  assert.equal(proc.status, 2, proc.stderr);
+  assert.match(proc.stderr, /^error: cannot write \/proc\/tdd-out\.png: [^\n]+\n$/);
+});
+
+test('-W 100 on the built-in model: one line with the real size multiple (VAE factor × UNet downsampling)', () => {
+  const r = tdd(['generate', 'x', '-W', '100', '-q']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, "error: --width must be a positive multiple of 16 for this model (its VAE factor 4 × the UNet's downsampling 4) (got 100)\n");
 });

@@ -193,7 +193,7 @@ describe('tdd generate', () => {
 
   test('bad flags: exit 2, one message naming the flag, no stack trace', () => {
     const cases: [string[], RegExp][] = [
-      [['--width', '63'], /--width must be a multiple of 2, this model's VAE factor \(got 63\)/],
+      [['--width', '63'], /--width must be a positive multiple of 4 for this model \(its VAE factor 2 × the UNet's downsampling 2\) \(got 63\)/],
       [['--height', '0'], /--height must be in \[1, 16384\] \(got 0\)/],
       [['--steps', '0'], /--steps must be in \[1, 1000\] \(got 0\)/],
       [['--steps', '300'], /--steps 300 with the tdd scheduler: tdd: steps \(300\) cannot exceed tdd_train_step \(250\)/],
