@@ -21,11 +21,14 @@ export function registerInfoCommand(program: Command): void {
     .option('--variant <name>', 'weights variant to inspect (e.g. fp16)')
     .option('--json', 'print the report as JSON')
     .action((path: string, options: InfoOptions) => {
+      let stat;
       try {
-        statSync(path);
+        stat = statSync(path);
       } catch {
         throw new UsageError(`${path}: no such file or directory`);
       }
+      // A FIFO, socket or device would block (or never end) when read: refuse before opening it.
+      if (!stat.isFile() && !stat.isDirectory()) throw new UsageError(`${path}: not a regular file or folder`);
       const report = inspectPath(path, { model: options.model, variant: options.variant });
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     });

@@ -85,3 +85,12 @@ test('-W 100 on the built-in model: one line with the real size multiple (VAE fa
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr, "error: --width must be a positive multiple of 16 for this model (its VAE factor 4 × the UNet's downsampling 4) (got 100)\n");
 });
+
+test('tdd info on a FIFO refuses with one line instead of hanging', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tdd-io-'));
+  const fifo = join(cwd, 'pipe.safetensors');
+  if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+  const r = spawnSync(process.execPath, [bin, 'info', fifo], { cwd, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 2, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
+  assert.equal(r.stderr, `error: ${fifo}: not a regular file or folder\n`);
+});
