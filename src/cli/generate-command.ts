@@ -74,7 +74,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     }
   };
   const log = new RunLog(s.flags);
-  const plan = planOutput(s.flags.out, s.flags.batch);
+  const plan = planOutput(s.flags.out, s.flags.batch, s.flags.overwrite);
   const runtime = await runtimeFrom(s.flags);
   const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer, offload: s.flags.offload, ...sessionOptionsFor(runtime) }));
   let controlnet: ControlNet | undefined;

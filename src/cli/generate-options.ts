@@ -49,6 +49,7 @@ export interface GenerateFlags extends DeviceFlags {
   longPrompts: LongPromptMode;
   offload: OffloadMode;
   out?: string;
+  overwrite?: boolean;
   jsonSidecar?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -125,6 +126,7 @@ export function addGenerateOptions(command: Command): Command {
     .addOption(new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk').choices(['truncate', 'chunk']).default('truncate'))
     .addOption(new Option('--offload <mode>', 'components released after their stage: sequential (each one, as soon as it is done: free for a one-shot run), text-encoders, none, or auto (by the machine\'s memory)').choices([...OFFLOAD_MODES]).default('sequential'))
     .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
+    .option('--overwrite', 'let --out FILE.png replace an existing file (refused otherwise)')
     .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')
     .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')
     .option('-q, --quiet', 'no progress bar or messages on stderr'));

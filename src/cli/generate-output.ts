@@ -11,13 +11,15 @@ export const DEFAULT_OUTPUT_DIR = 'outputs';
 export type OutputPlan = { kind: 'file'; path: string } | { kind: 'dir'; path: string };
 
 /** An existing folder or a name without extension is a folder; a .png name is one file. */
-export function planOutput(out: string | undefined, imageCount: number): OutputPlan {
+export function planOutput(out: string | undefined, imageCount: number, overwrite = false): OutputPlan {
   if (out === undefined) return { kind: 'dir', path: DEFAULT_OUTPUT_DIR };
   if (existsSync(out) && statSync(out).isDirectory()) return { kind: 'dir', path: out };
   const ext = extname(out).toLowerCase();
   if (ext === '') return { kind: 'dir', path: out };
   if (ext !== '.png') throw new UsageError(`--out: only PNG output is supported (got "${out}")`);
   if (imageCount > 1) throw new UsageError(`--out names one file but this run makes ${imageCount} images; give a folder instead`);
+  // Checked before the model loads, so a long run never ends in a refusal; the write itself stays atomic.
+  if (existsSync(out) && !overwrite) throw new UsageError(`--out: ${out} already exists; pass --overwrite to replace it`);
   return { kind: 'file', path: out };
 }
 

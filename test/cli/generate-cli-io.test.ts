@@ -94,3 +94,15 @@ test('tdd info on a FIFO refuses with one line instead of hanging', () => {
   assert.equal(r.status, 2, `exit ${r.status} signal ${r.signal}: ${r.stderr}`);
   assert.equal(r.stderr, `error: ${fifo}: not a regular file or folder\n`);
 });
+
+test('-o on an existing file is refused with one line unless --overwrite', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tdd-io-'));
+  writeFileSync(join(cwd, 'old.png'), 'keep me');
+  const refused = tdd(['generate', 'x', '-m', model, '--steps', '1', '-q', '-o', 'old.png'], { cwd });
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stderr, 'error: --out: old.png already exists; pass --overwrite to replace it\n');
+  assert.equal(readFileSync(join(cwd, 'old.png'), 'utf8'), 'keep me');
+  const replaced = tdd(['generate', 'x', '-m', model, '--steps', '1', '-q', '-o', 'old.png', '--overwrite'], { cwd });
+  assert.equal(replaced.status, 0, replaced.stderr);
+  assert.equal(parameters(join(cwd, 'old.png')).prompt, 'x');
+});
