@@ -206,6 +206,10 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
   checkPairs(f);
   for (const l of f.lora) if (!existsSync(l.path)) throw new UsageError(`--lora: ${l.path} does not exist`);
   const sampling = resolveSampling({ preset: f.preset, scheduler: f.scheduler, steps: f.steps, guidanceScale: f.guidance, eta: f.eta });
+  // A diffusers folder brings its own tokenizer/, the one its text encoder was trained with, and the loader uses
+  // it; --tokenizer is for single-file checkpoints. A warning, not an error: the run is still right, and scripts
+  // that always pass --tokenizer keep working, but the user learns the flag did nothing.
+  if (f.tokenizer !== undefined && statSync(f.model).isDirectory()) sampling.warnings.push(`--tokenizer is ignored for a diffusers folder (${f.model} uses its own tokenizer/); it applies to single-file checkpoints`);
   if (f.negative && !usesGuidance(sampling.guidanceScale)) sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
   const randomSeed = f.seed === undefined;
   const seed = f.seed ?? BigInt(randomInt(0, 2 ** 32));

@@ -106,3 +106,9 @@ test('-o on an existing file is refused with one line unless --overwrite', () =>
   assert.equal(replaced.status, 0, replaced.stderr);
   assert.equal(parameters(join(cwd, 'old.png')).prompt, 'x');
 });
+
+test('--tokenizer with a diffusers folder warns that it is ignored', () => {
+  const r = tdd(['generate', 'x', '-m', model, '--steps', '1', '--tokenizer', tmpdir(), '--json', '-o', 'x.png']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(JSON.parse(r.stdout).warnings.some((w: string) => w.startsWith('--tokenizer is ignored for a diffusers folder')));
+});
