@@ -5,22 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { testServer, type TestServer } from './helpers.js';
+import { prng } from '../helpers/prng.js';
 
 const SEED = 0x19f022;
 const CASES = 300;
 const BODY_LIMIT = 64 * 1024;
 
-/** mulberry32: small, seeded, good enough for picking cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = prng;
 
 const FIELDS = ['prompt', 'negativePrompt', 'preset', 'scheduler', 'steps', 'guidance', 'eta', 'seed', 'width', 'height', 'batch', 'model', 'loras'];
 
