@@ -7,10 +7,9 @@
  */
 import { numel } from '../ir/index.js';
 import { Scope } from '../nn/index.js';
-import { encodeModel } from '../onnx/encode.js';
-import { emitModel } from '../onnx/emit.js';
 import { createGraph, softmax } from '../ops/index.js';
-import { createSession, type Session } from '../runtime/session.js';
+import { compileGraph } from '../runtime/compile-graph.js';
+import type { Session } from '../runtime/session.js';
 import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { SafetensorsFile } from '../weights/safetensors.js';
 import { writeSafetensors } from '../weights/safetensors-writer.js';
@@ -74,8 +73,7 @@ export class EmojiClassifier implements AsyncDisposable {
       if (!w || w.length !== numel(p.shape)) throw new EvalError(`classifier: no weights of ${numel(p.shape)} values for "${p.name}" (got ${w?.length ?? 'none'})`);
       baked.set(p.name!, w);
     }
-    const { model, outputNames } = emitModel(graph, [features, softmax(logits, -1)], { weights: baked });
-    const session = await createSession(encodeModel(model), sessionOptionsFor(runtime));
+    const { session, outputNames } = await compileGraph(graph, [features, softmax(logits, -1)], { weights: baked, session: sessionOptionsFor(runtime) });
     return new EmojiClassifier(info, session, { features: outputNames[0], probabilities: outputNames[1] }, batch);
   }
 

@@ -4,7 +4,7 @@
  * initializers and constants become float16, and casts to float become casts to float16. Inputs that ONNX
  * requires in float32 whatever the data type (Resize's roi and scales) keep their initializers as they are.
  * Deferred initializers (emitModel's `deferred`, still empty) change type only: whoever streams their data
- * converts it (see CompiledModel).
+ * converts it (see runtime/compile-graph.ts).
  */
 import { float32ToFloat16 } from '../util/half.js';
 import { OnnxDataType, type OnnxAttributeValue, type OnnxModel, type OnnxNode, type OnnxTensor } from './model.js';

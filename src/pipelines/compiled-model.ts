@@ -7,19 +7,11 @@
  * ORT's. Large components stream into an external-data file in the cache folder that ORT reads; small ones are
  * encoded in memory. Changing patches (fusing a LoRA) drops the sessions; the next call rebuilds with them.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Graph, Value } from '../ir/index.js';
 import { numel } from '../ir/shape.js';
-import { emitModel } from '../onnx/emit.js';
-import { encodeModel } from '../onnx/encode.js';
-import { saveModelStreamed } from '../onnx/save.js';
-import { toHalfPrecision } from '../onnx/half-precision.js';
-import type { OnnxTensorData } from '../onnx/model.js';
-import { float32ToFloat16 } from '../util/half.js';
 import { createGraph } from '../ops/index.js';
-import { defaultCacheDir } from '../runtime/session-cache.js';
-import { createSession, type ExecutionProvider, type Session } from '../runtime/session.js';
+import { compileGraph, type Precision } from '../runtime/compile-graph.js';
+import type { ExecutionProvider, Session } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { checkParams } from '../weights/load-params.js';
 import { sourceShapes, type TensorSource } from '../weights/tensor-source.js';
@@ -48,9 +40,7 @@ export interface CompiledModelOptions {
   precision?: Precision;
 }
 
-export type Precision = 'float32' | 'float16';
-
-const IN_MEMORY_LIMIT = 256 * 2 ** 20;
+export type { Precision };
 
 export class CompiledModel {
   private readonly sessions = new Map<string, Promise<CompiledSession>>();
@@ -115,47 +105,25 @@ export class CompiledModel {
     checkParams(this.source, graph.params, this.name);
     for (const p of graph.params) this.usedKeys.add(p.name!);
     this.unusedKeys = this.source.keys().filter((k) => !this.usedKeys.has(k));
-    const emitted = emitModel(graph, names.map((n) => named[n]), { deferredWeights: new Set(graph.params.map((p) => p.name!)) });
-    const { outputNames } = emitted;
-    let { model, deferred } = emitted;
-    const half = this.options.precision === 'float16';
-    if (half) {
-      const converted = toHalfPrecision(model);
-      model = converted.model;
-      deferred = new Map([...deferred].map(([key, t]) => [key, converted.replaced.get(t) ?? t]));
-    }
-    const weightData = (key: string): OnnxTensorData => (half ? float32ToFloat16(this.weight(key)) : this.weight(key));
-    const outputs = new Map(names.map((n, i) => [n, outputNames[i]]));
-    const options = { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads };
-    const bytes = [...deferred.values()].reduce((s, t) => s + numel(t.dims) * 4, 0);
-    // Past this, the OS would kill the process part-way through loading: refuse with the numbers instead.
-    if (bytes > usableMemoryBytes()) throw new ModelMemoryError(this.name, bytes);
-    const create = async (model: Uint8Array | string): Promise<Session> => {
-      try {
-        return await createSession(model, options);
-      } catch (err) {
-        if (isAllocationFailure(err)) throw new ModelMemoryError(this.name, bytes, err);
-        throw err;
-      }
-    };
-    if (bytes < (this.options.inMemoryLimitBytes ?? IN_MEMORY_LIMIT)) {
-      for (const [key, tensor] of deferred) tensor.data = weightData(key);
-      return { session: await create(encodeModel(model)), outputs };
-    }
-    const staging = this.options.stagingDir ?? join(defaultCacheDir(), 'staging');
-    mkdirSync(staging, { recursive: true });
-    const dir = mkdtempSync(join(staging, `${this.name}-`));
+    let bytes = 0;
     try {
-      const file = join(dir, 'model.onnx');
-      saveModelStreamed(model, deferred, file, weightData);
-      return { session: await create(file), outputs };
-    } finally {
-      // ORT has read (or mapped) the data; on Linux and macOS a mapped file outlives its name.
-      try {
-        rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // Windows keeps a mapped file: it stays in the staging folder until the next cleanup
-      }
+      const { session, outputNames } = await compileGraph(graph, names.map((n) => named[n]), {
+        streamWeights: (key) => this.weight(key),
+        checkWeightBytes: (b) => {
+          bytes = b;
+          // Past this, the OS would kill the process part-way through loading: refuse with the numbers instead.
+          if (b > usableMemoryBytes()) throw new ModelMemoryError(this.name, b);
+        },
+        inMemoryLimitBytes: this.options.inMemoryLimitBytes,
+        stagingDir: this.options.stagingDir,
+        label: this.name,
+        precision: this.options.precision,
+        session: { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads },
+      });
+      return { session, outputs: new Map(names.map((n, i) => [n, outputNames[i]])) };
+    } catch (err) {
+      if (!(err instanceof ModelMemoryError) && isAllocationFailure(err)) throw new ModelMemoryError(this.name, bytes, err);
+      throw err;
     }
   }
 

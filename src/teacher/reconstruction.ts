@@ -6,9 +6,7 @@ import type { AutoencoderKLConfig } from '../models/vae/index.js';
 import { vaeDecode, vaeEncode } from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
 import { createGraph } from '../ops/index.js';
-import { emitModel } from '../onnx/emit.js';
-import { encodeModel } from '../onnx/encode.js';
-import { createSession } from '../runtime/session.js';
+import { compileGraph } from '../runtime/compile-graph.js';
 import { sessionOptionsFor, type RuntimeOptions } from '../runtime/device.js';
 import { bakedWeights } from './baked-weights.js';
 
@@ -27,8 +25,7 @@ export async function reconstructionScore(config: AutoencoderKLConfig, weights: 
   const input = graph.input('image', [BATCH, 3, size, size]);
   const scope = new Scope(graph);
   const decoded = vaeDecode(scope, config, vaeEncode(scope, config, input).mean);
-  const { model } = emitModel(graph, [decoded], { weights: bakedWeights(graph.params, weights, 'reconstruction') });
-  const session = await createSession(encodeModel(model), sessionOptionsFor(runtime));
+  const { session } = await compileGraph(graph, [decoded], { weights: bakedWeights(graph.params, weights, 'reconstruction'), session: sessionOptionsFor(runtime) });
   const pixels = 3 * size * size;
   let l1 = 0;
   let psnr = 0;

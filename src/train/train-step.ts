@@ -4,10 +4,9 @@
  * no copies); the model is compiled once.
  */
 import { numel, type Graph, type Value } from '../ir/index.js';
-import { encodeModel } from '../onnx/encode.js';
-import { emitModel } from '../onnx/emit.js';
 import type { OnnxTensorData } from '../onnx/model.js';
-import { createSession, type Session, type SessionOptions } from '../runtime/session.js';
+import { compileGraph } from '../runtime/compile-graph.js';
+import type { Session, SessionOptions } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import { checkLrSchedule, lrFactor, type LrSchedule } from './lr-schedule.js';
 import { adamwDefaults, biasCorrection, type AdamWConfig } from './optim/adamw.js';
@@ -70,8 +69,7 @@ export class TrainStep {
     const logValues = Object.entries(o.logs ?? {});
     const outs: Value[] = [o.loss, ...(sg.gradNorm ? [sg.gradNorm] : []), ...logValues.map(([, v]) => v)];
     for (const s of sg.slots) outs.push(s.newParam, s.newM, s.newV, ...(s.newAcc ? [s.newAcc] : []));
-    const { model, outputNames } = emitModel(o.graph, outs, { weights: o.frozen });
-    const session = await createSession(encodeModel(model), o.session);
+    const { session, outputNames } = await compileGraph(o.graph, outs, { weights: o.frozen, session: o.session });
     let k = 0;
     const next = () => outputNames[k++];
     const outputs = {
