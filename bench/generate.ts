@@ -10,10 +10,8 @@ import { randomUNetWeights, unet2DConditionModel } from '../src/models/unet/inde
 import { vaeDecode } from '../src/models/vae/index.js';
 import { Scope } from '../src/nn/index.js';
 import { conv2d, createGraph } from '../src/ops/index.js';
-import { emitModel } from '../src/onnx/emit.js';
-import { encodeModel } from '../src/onnx/encode.js';
 import { StableDiffusionPipeline, type PipelineComponents } from '../src/pipelines/index.js';
-import { createSession } from '../src/runtime/session.js';
+import { compileGraph } from '../src/runtime/compile-graph.js';
 import { ClipTokenizer } from '../src/tokenizer/index.js';
 import { MemoryTensorSource, type MemoryTensor } from '../src/weights/tensor-source.js';
 import type { Graph, Value } from '../src/ir/index.js';
@@ -55,8 +53,8 @@ function sd15Components(): PipelineComponents {
 export async function convPeak(threads = 2): Promise<number> {
   const g = createGraph();
   const y = conv2d(g.input('x', [1, 512, 64, 64]), g.param('w', [512, 512, 3, 3]), { padding: 1 });
-  const { model } = emitModel(g, [y], { weights: new Map([['w', randn([512, 512, 3, 3], 9).data as Float32Array]]) });
-  await using session = await createSession(encodeModel(model), { intraOpThreads: threads });
+  const weights = new Map([['w', randn([512, 512, 3, 3], 9).data as Float32Array]]);
+  await using session = (await compileGraph(g, [y], { weights, session: { intraOpThreads: threads } })).session;
   const feeds = { x: randn([1, 512, 64, 64], 8) };
   await session.run(feeds);
   const times: number[] = [];
