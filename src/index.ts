@@ -1,4 +1,8 @@
 // Public API of tdd-diffusion (Node entry).
+// Every failure caused by the caller's input, files or machine is a UserError (a bug is anything else).
+export { UserError, UserFileError, isUserError } from './util/user-error.js';
+export { LoaderError } from './loaders/errors.js';
+export { PickleRefusedError } from './weights/errors.js';
 export * from './schedulers/index.js';
 export { TorchGenerator, type TorchGeneratorState, type Shape } from './util/torch-generator.js';
 

@@ -1,5 +1,7 @@
+import { UserError } from '../util/user-error.js';
+
 // Errors that the CLI reports as a one-line message (no stack trace) with exit code 2.
-export class UsageError extends Error {
+export class UsageError extends UserError {
   override name = 'UsageError';
 }
 

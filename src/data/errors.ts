@@ -1,5 +1,7 @@
+import { UserFileError } from '../util/user-error.js';
+
 /** Every problem with a training dataset; messages name the file (and line, member or record) at fault. */
-export class DatasetError extends Error {
+export class DatasetError extends UserFileError {
   override name = 'DatasetError';
 }
 
@@ -14,7 +16,7 @@ export class ImagePrepError extends DatasetError {
 }
 
 /** The latent cache or the encoder behind it returned something unusable. */
-export class LatentCacheError extends Error {
+export class LatentCacheError extends UserFileError {
   override name = 'LatentCacheError';
 }
 

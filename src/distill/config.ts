@@ -2,6 +2,7 @@
  * `tdd distill` settings with the reference's defaults (TDD's SDXL launch script where it sets a value, its
  * argparse defaults otherwise) and one validation that names the offending option.
  */
+import { DistillConfigError } from './errors.js';
 import type { DistillLossType } from './common/losses.js';
 import { distillMethodNames, type DistillMethodName } from './method.js';
 import type { RuntimeOptions } from '../runtime/device.js';
@@ -93,9 +94,7 @@ export const distillDefaults = {
   resume: false,
 } as const satisfies Partial<DistillConfig>;
 
-export class DistillConfigError extends RangeError {
-  override name = 'DistillConfigError';
-}
+export { DistillConfigError } from './errors.js';
 
 export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   const c: DistillConfig = { ...distillDefaults, validationPrompts: [...distillDefaults.validationPrompts], validationSteps: [...distillDefaults.validationSteps], ...stripUndefined(input), teacher: input.teacher, data: input.data, out: input.out };

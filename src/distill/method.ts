@@ -5,6 +5,7 @@
  *         moved earlier by the γ offset: x_s = sqrt(ᾱ_s)·x0 + sqrt(1−ᾱ_s)·ε (the reference's tdd_step).
  *   LCM — both to the trajectory's origin with the consistency boundary scalings c_skip/c_out.
  */
+import { DistillConfigError } from './errors.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
 import { boundaryBlend, noisingBlend, type Blend } from './common/coefficients.js';
 import type { DdimSolver } from './common/ddim-solver.js';
@@ -45,7 +46,7 @@ export interface TddMethodOptions {
 }
 
 export function tddMethod(solver: DdimSolver, schedule: NoiseSchedule, { kMin = 4, kMax = 8, sRatio = 0.3 }: TddMethodOptions = {}): DistillMethod {
-  if (!(sRatio >= 0 && sRatio <= 1)) throw new RangeError(`s_ratio must be in [0, 1] (got ${sRatio})`);
+  if (!(sRatio >= 0 && sRatio <= 1)) throw new DistillConfigError(`s_ratio must be in [0, 1] (got ${sRatio})`);
   const merged = mergedTimesteps(solver, kMin, kMax);
   return {
     name: 'tdd',

@@ -3,6 +3,7 @@
  * training step (distill-graph.ts compiled with autodiff + AdamW) and the loop, with atomic checkpoints every
  * `checkpointEvery` optimizer steps, exact resume, a JSONL log, a loss plot and validation grids.
  */
+import { UserError } from '../util/user-error.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatentCache, openDataset, sampleLatents } from '../data/index.js';
@@ -48,7 +49,7 @@ export interface DistillResult {
   readonly log: readonly StepLogEntry[];
 }
 
-export class DistillError extends Error {
+export class DistillError extends UserError {
   override name = 'DistillError';
 }
 

@@ -3,6 +3,7 @@
  * enable_vae_tiling), or a TAESD tiny decoder for fast previews and `--fast-decode`. All return images in
  * [-1, 1], NCHW.
  */
+import { GenerationError } from './generation-error.js';
 import { vaeDecode, taesdDecode, parseAutoencoderTinyConfig, type AutoencoderKLConfig, type AutoencoderTinyConfig } from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
 import { LoaderError } from '../loaders/errors.js';
@@ -54,7 +55,7 @@ export class LatentDecoder {
   async decode(latents: Float32Array, n: number, h: number, w: number, { fast = false, tiling = 'auto' as TilingMode } = {}): Promise<Float32Array> {
     const c = latents.length / (n * h * w);
     if (fast) {
-      if (!this.tiny) throw new Error('fast decoding needs a TAESD decoder: call useTinyDecoder(dir) (e.g. madebyollin/taesd in diffusers format)');
+      if (!this.tiny) throw new GenerationError('fast decoding needs a TAESD decoder: call useTinyDecoder(dir) (e.g. madebyollin/taesd in diffusers format)');
       const { config, model } = this.tiny;
       const out = await model.run(`taesd:${n}x${h}x${w}`, (g) => ({ image: taesdDecode(new Scope(g), config, g.input('latents', [n, c, h, w])) }), { latents: hostTensor('float32', [n, c, h, w], latents) });
       return out.image.data as Float32Array;

@@ -2,6 +2,7 @@
  * Memory facts a pipeline decides by: how much the machine lets this process use, and the one-line error for a
  * component that does not fit (ORT's allocation failure, or a component larger than the machine's memory).
  */
+import { UserError } from '../util/user-error.js';
 import os from 'node:os';
 
 /** Bytes this process may use: the cgroup limit where one is set (containers), else the machine's memory. */
@@ -13,8 +14,10 @@ export function usableMemoryBytes(): number {
 
 export const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
 
-export class ModelMemoryError extends Error {
+/** The machine cannot hold a component: the user's setting (size, offload) or machine is at fault; a server is busy (503). */
+export class ModelMemoryError extends UserError {
   override name = 'ModelMemoryError';
+  override readonly httpStatus: number = 503;
   constructor(readonly component: string, readonly bytes: number, cause?: unknown) {
     const reason = cause instanceof Error ? `: ${cause.message.split('\n')[0]}` : '';
     super(

@@ -8,6 +8,7 @@
  * Without a preset, naming one of those schedulers picks its family's preset; naming no scheduler at all
  * picks `tdd` (this project's main method); any other scheduler gets diffusers' SD defaults (50 steps, 7.5).
  */
+import { UserError } from '../util/user-error.js';
 import type { SchedulerName } from '../schedulers/index.js';
 
 export type PresetName = 'tdd' | 'tcd' | 'lcm' | 'dmd2';
@@ -44,7 +45,7 @@ export const UNDISTILLED_DEFAULTS = Object.freeze({ steps: 50, guidanceScale: 7.
 /** Samplers that take η (diffusers passes eta only to schedulers whose step() accepts it; see denoise.ts). */
 const TAKES_ETA: ReadonlySet<string> = new Set(['ddim', 'tcd', 'tdd']);
 
-export class PresetError extends RangeError {
+export class PresetError extends UserError {
   override name = 'PresetError';
 }
 

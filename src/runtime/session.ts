@@ -4,6 +4,7 @@
  * DeviceUnavailableError), threads defaulting to every core the process may
  * use, and feed validation that names the offending input before ORT sees it.
  */
+import { UserError } from '../util/user-error.js';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { checkDevice, deviceProblem, type ExecutionProvider } from './device.js';
@@ -56,7 +57,7 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
 export async function createSession(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
   const ep = options.executionProvider ?? 'cpu';
   const threads = options.intraOpThreads ?? defaultIntraOpThreads();
-  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`intraOpThreads must be a positive integer (got ${threads})`);
+  if (!Number.isInteger(threads) || threads < 1) throw new UserError(`intraOpThreads must be a positive integer (got ${threads})`);
   if (ep !== 'cpu') {
     const problem = deviceProblem(ep);
     if (problem) throw new DeviceUnavailableError(ep, problem);

@@ -2,6 +2,7 @@
 // Each scheduler declares its own defaults (they differ between diffusers classes, e.g. DDIM's
 // clip_sample=true vs LCM's false); a model folder's config overrides them; unknown keys (such as
 // `_class_name` or PNDM's `skip_prk_steps`) are ignored, as diffusers' from_config does.
+import { UserError } from '../util/user-error.js';
 
 export type BetaSchedule = 'linear' | 'scaled_linear' | 'squaredcos_cap_v2';
 export type PredictionType = 'epsilon' | 'v_prediction' | 'sample';
@@ -23,7 +24,12 @@ export interface BaseSchedulerConfig {
   clip_sample_range: number;
 }
 
-export class SchedulerConfigError extends Error {
+/** A bad argument to a scheduler (steps, strength, eta, custom timesteps, an unknown name): the caller's input. */
+export class SchedulerOptionError extends UserError {
+  override name = 'SchedulerOptionError';
+}
+
+export class SchedulerConfigError extends UserError {
   constructor(
     readonly scheduler: string,
     readonly field: string,

@@ -1,6 +1,7 @@
 // DMD2-style multistep sampling (Yin et al. 2024): the generator predicts x0 at a few fixed
 // conditioning timesteps and the sample is re-noised to the next one. 1-step mode feeds pure noise at a
 // single conditioning timestep (DMD2 uses 399).
+import { SchedulerOptionError } from './config.js';
 import { baseDefaults, baseRules, resolveConfig, sdNoiseDefaults, type BaseSchedulerConfig, type ConfigRules } from './config.js';
 import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
 import { levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
@@ -34,8 +35,8 @@ export class DmdScheduler extends Scheduler<DmdConfig> {
       options.timesteps ??
       (n === 1 ? [this.config.one_step_timestep] : Array.from({ length: n }, (_, i) => T - 1 - Math.round((i * T) / n)));
     timesteps.forEach((t, i) => {
-      if (!Number.isInteger(t) || t < 0 || t >= T) throw new RangeError(`dmd: timesteps[${i}] = ${t} is outside [0, ${T - 1}]`);
-      if (i > 0 && t >= timesteps[i - 1]) throw new RangeError('dmd: timesteps must be strictly descending');
+      if (!Number.isInteger(t) || t < 0 || t >= T) throw new SchedulerOptionError(`dmd: timesteps[${i}] = ${t} is outside [0, ${T - 1}]`);
+      if (i > 0 && t >= timesteps[i - 1]) throw new SchedulerOptionError('dmd: timesteps must be strictly descending');
     });
     return { numInferenceSteps: timesteps.length, timesteps, initNoiseSigma: 1 };
   }

@@ -1,7 +1,7 @@
 export { createScheduler, schedulerNames, isSchedulerName } from './registry.js';
 export { Scheduler } from './scheduler.js';
 export type { SchedulerName, SchedulerPlan, StepOptions, StepResult, SetTimestepsOptions, NoiseSource } from './scheduler.js';
-export { SchedulerConfigError } from './config.js';
+export { SchedulerConfigError, SchedulerOptionError } from './config.js';
 export type { BaseSchedulerConfig, BetaSchedule, PredictionType, TimestepSpacing } from './config.js';
 export { DdimScheduler } from './ddim.js';
 export { EulerScheduler } from './euler.js';

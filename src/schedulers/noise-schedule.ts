@@ -1,5 +1,6 @@
 // The training noise schedule (betas, ᾱ) with the exact float32 values diffusers holds.
 // Values are float32 (as torch keeps them); arithmetic on them elsewhere is float64.
+import { SchedulerOptionError } from './config.js';
 import type { BaseSchedulerConfig } from './config.js';
 import { SchedulerConfigError } from './config.js';
 import { fmaf } from '../util/float32.js';
@@ -108,7 +109,7 @@ export function makeNoiseSchedule(config: BaseSchedulerConfig, scheduler = 'sche
     sigmas,
     alphaBar(t: number): number {
       if (!Number.isInteger(t) || t < 0 || t >= n) {
-        throw new RangeError(`timestep ${t} is outside the training schedule [0, ${n - 1}]`);
+        throw new SchedulerOptionError(`timestep ${t} is outside the training schedule [0, ${n - 1}]`);
       }
       return alphasCumprod[t];
     },

@@ -1,4 +1,5 @@
 // Scheduler names → constructors. An explicit table (no side-effect registration).
+import { SchedulerOptionError } from './config.js';
 import { DdimScheduler } from './ddim.js';
 import { DmdScheduler } from './dmd.js';
 import { DpmMultistepScheduler } from './dpm-multistep.js';
@@ -41,7 +42,7 @@ export function createScheduler(name: 'dmd', config?: Record<string, unknown>): 
 export function createScheduler(name: string, config?: Record<string, unknown>): Scheduler<any, any>;
 export function createScheduler(name: string, config: Record<string, unknown> = {}): Scheduler<any, any> {
   if (!isSchedulerName(name)) {
-    throw new Error(`unknown scheduler "${name}"; choose one of: ${schedulerNames.join(', ')}`);
+    throw new SchedulerOptionError(`unknown scheduler "${name}"; choose one of: ${schedulerNames.join(', ')}`);
   }
   return factories[name](config);
 }

@@ -1,6 +1,7 @@
 // The scheduler contract shared by every sampler: setTimesteps → plan, then step() once per plan entry.
 // Subclasses supply the plan and the per-index update; this class owns step-index tracking, input
 // checks, noise sourcing and the x0 readout with clipping, so none of that is repeated per sampler.
+import { SchedulerOptionError } from './config.js';
 import type { BaseSchedulerConfig } from './config.js';
 import { makeNoiseSchedule, type NoiseSchedule } from './noise-schedule.js';
 import { combine, clipSample, dynamicThreshold } from './tensor-math.js';
@@ -74,7 +75,7 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
   }
 
   get plan(): P {
-    if (!this.currentPlan) throw new Error(`${this.name}: call setTimesteps(n) before using the plan or step()`);
+    if (!this.currentPlan) throw new SchedulerOptionError(`${this.name}: call setTimesteps(n) before using the plan or step()`);
     return this.currentPlan;
   }
 
@@ -85,20 +86,20 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
   setTimesteps(numInferenceSteps: number, options: SetTimestepsOptions = {}): P {
     for (const [key, value] of Object.entries(options)) {
       if (value !== undefined && !this.planOptions.has(key as PlanOption)) {
-        throw new RangeError(`${this.name}: setTimesteps option \`${key}\` is not supported by this scheduler`);
+        throw new SchedulerOptionError(`${this.name}: setTimesteps option \`${key}\` is not supported by this scheduler`);
       }
     }
     const custom = options.timesteps;
     if (custom === undefined && (!Number.isInteger(numInferenceSteps) || numInferenceSteps < 1)) {
-      throw new RangeError(`${this.name}: steps must be a positive integer (got ${numInferenceSteps})`);
+      throw new SchedulerOptionError(`${this.name}: steps must be a positive integer (got ${numInferenceSteps})`);
     }
     if (custom === undefined && numInferenceSteps > this.schedule.numTrainTimesteps) {
-      throw new RangeError(
+      throw new SchedulerOptionError(
         `${this.name}: steps (${numInferenceSteps}) cannot exceed num_train_timesteps (${this.schedule.numTrainTimesteps})`,
       );
     }
     if (options.strength !== undefined && !(options.strength > 0 && options.strength <= 1)) {
-      throw new RangeError(`${this.name}: strength must be in (0, 1] (got ${options.strength})`);
+      throw new SchedulerOptionError(`${this.name}: strength must be in (0, 1] (got ${options.strength})`);
     }
     this.currentPlan = Object.freeze(this.makePlan(numInferenceSteps, options));
     this.nextIndex = null;
@@ -119,7 +120,7 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
     }
     const index = this.resolveIndex(timestep, options.stepIndex);
     if (options.eta !== undefined && !(options.eta >= 0 && Number.isFinite(options.eta))) {
-      throw new RangeError(`${this.name}: eta must be a finite number >= 0 (got ${options.eta})`);
+      throw new SchedulerOptionError(`${this.name}: eta must be a finite number >= 0 (got ${options.eta})`);
     }
     const result = this.stepAt(index, modelOutput, sample, options);
     this.nextIndex = index + 1 < plan.timesteps.length ? index + 1 : null;
@@ -170,12 +171,12 @@ export abstract class Scheduler<C extends BaseSchedulerConfig = BaseSchedulerCon
   protected noiseFor(options: StepOptions, length: number, index: number): Float32Array {
     if (options.noise) {
       if (options.noise.length !== length) {
-        throw new RangeError(`${this.name}: noise has ${options.noise.length} elements, sample has ${length}`);
+        throw new SchedulerOptionError(`${this.name}: noise has ${options.noise.length} elements, sample has ${length}`);
       }
       return options.noise;
     }
     if (options.generator) return options.generator.randn([length]);
-    throw new Error(`${this.name}: step ${index} is stochastic; pass options.noise or options.generator`);
+    throw new SchedulerOptionError(`${this.name}: step ${index} is stochastic; pass options.noise or options.generator`);
   }
 
   /** x0 from the model output, clipped as configured (dynamic thresholding wins over clip_sample). */

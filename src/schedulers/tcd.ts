@@ -1,5 +1,6 @@
 // TCD's γ-sampler (Zheng et al. 2024), matching diffusers' TCDScheduler: jump to x0, move to the
 // intermediate timestep s = ⌊(1−γ)·t_next⌋ along the predicted noise, then add fresh noise back up to t_next.
+import { SchedulerOptionError } from './config.js';
 import { consistencyPlan, resolveConsistencyConfig, type ConsistencyConfig } from './consistency-grid.js';
 import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
 import { levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
@@ -27,7 +28,7 @@ export class TcdScheduler extends Scheduler<ConsistencyConfig> {
 
   protected stepAt(index: number, modelOutput: Float32Array, sample: Float32Array, options: StepOptions): StepResult {
     const gamma = options.eta ?? 0.3;
-    if (gamma > 1) throw new RangeError(`tcd: eta (gamma) must be in [0, 1] (got ${gamma})`);
+    if (gamma > 1) throw new SchedulerOptionError(`tcd: eta (gamma) must be in [0, 1] (got ${gamma})`);
     const { timesteps } = this.plan;
     const isLast = index === timesteps.length - 1;
     const nextT = isLast ? 0 : timesteps[index + 1];

@@ -2,6 +2,7 @@
 // TDDScheduler: a DPM-Solver++ singlestep update from σ(t_k) to σ(s_{k+1}) with s = ⌊(1−η)·t⌋, then
 // fresh noise from s_{k+1} back up to t_{k+1}. Optional non-equidistant "special jump" schedules and
 // x0 clipping (dynamic thresholding) on the first t_l + 1 steps.
+import { SchedulerOptionError } from './config.js';
 import { resolveConfig, SchedulerConfigError, type ConfigRules } from './config.js';
 import { dpmRules, sigmasAt, type DpmConfig } from './dpm-config.js';
 import { DpmSinglestepScheduler, singlestepDefaults, type SinglestepPlan } from './dpm-singlestep.js';
@@ -64,7 +65,7 @@ export class TddScheduler extends DpmSinglestepScheduler<TddConfig, TddPlan> {
   /** Timestep positions before the integer cast (fractional when tdd_train_step does not divide T). */
   private gridPoints(n: number): number[] {
     const c = this.config;
-    if (n > c.tdd_train_step) throw new RangeError(`tdd: steps (${n}) cannot exceed tdd_train_step (${c.tdd_train_step})`);
+    if (n > c.tdd_train_step) throw new SchedulerOptionError(`tdd: steps (${n}) cannot exceed tdd_train_step (${c.tdd_train_step})`);
     if (c.special_jump && specialJumps[n]) return specialJumps[n];
     return skippingGrid(c.tdd_train_step, c.num_train_timesteps / c.tdd_train_step, n);
   }
@@ -73,7 +74,7 @@ export class TddScheduler extends DpmSinglestepScheduler<TddConfig, TddPlan> {
     const points = this.gridPoints(n);
     const base = this.withSigmas(points.map(Math.trunc), points);
     const intermediate = (eta: number) => {
-      if (!(eta >= 0 && eta <= 1)) throw new RangeError(`tdd: eta must be in [0, 1] (got ${eta})`);
+      if (!(eta >= 0 && eta <= 1)) throw new SchedulerOptionError(`tdd: eta must be in [0, 1] (got ${eta})`);
       const timestepsS = points.map((t) => Math.floor((1 - eta) * t));
       return { timestepsS, sigmasS: sigmasAt(this.schedule, timestepsS, this.config.final_sigmas_type) };
     };

@@ -14,6 +14,8 @@
  * an Origin whose host is not allowed are refused, and POST bodies must be JSON (a cross-site form cannot
  * send that without a CORS preflight).
  */
+import { isUserError } from '../util/user-error.js';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { presetNames, presets } from '../pipelines/presets.js';
@@ -126,6 +128,9 @@ export function createApp(d: AppDeps): Hono {
   const app = new Hono();
   app.onError((err, c) => {
     if (err instanceof ApiError) return c.json(err.body, err.status);
+    // The same mapping as the CLI's: a user error answers its status; anything else is a bug, logged with its stack.
+    if (isUserError(err)) return c.json({ message: err.message }, err.httpStatus as ContentfulStatusCode);
+    process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
     return c.json({ message: `internal error: ${err.message}` }, 500);
   });
   app.notFound((c) => c.json({ message: `no route ${c.req.method} ${c.req.path}` }, 404));

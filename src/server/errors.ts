@@ -2,6 +2,7 @@
  * Errors the HTTP API answers with: a status and a JSON body `{ message, fields? }`. Anything else thrown
  * while handling a request is a bug and becomes a 500 with its message (the server keeps running).
  */
+import { UserError } from '../util/user-error.js';
 
 export interface FieldError {
   /** The request field at fault, dotted (e.g. "loras.0.weight"); "" for the body as a whole. */
@@ -14,14 +15,18 @@ export interface ErrorBody {
   fields?: FieldError[];
 }
 
-export class ApiError extends Error {
+export type ApiStatus = 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503;
+
+export class ApiError extends UserError {
   override name = 'ApiError';
+  override readonly httpStatus: ApiStatus;
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
+    readonly status: ApiStatus,
     message: string,
     readonly fields?: FieldError[],
   ) {
     super(message);
+    this.httpStatus = status;
   }
 
   get body(): ErrorBody {
@@ -35,6 +40,6 @@ export function fieldError(field: string, message: string): ApiError {
 }
 
 /** Problems found while scanning --models folders or starting the server (the CLI prints them in one line). */
-export class ServeError extends Error {
+export class ServeError extends UserError {
   override name = 'ServeError';
 }

@@ -3,6 +3,7 @@
  * change), text-to-image with the job's abort signal, a `step` event per step with it/s and budgeted x0
  * previews (preview.ts), then PNGs carrying A1111 `parameters` text, stored for /api/images.
  */
+import { ApiError } from './errors.js';
 import { basename, extname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata.js';
@@ -113,7 +114,7 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
       await applyLoras(pipe, spec.loras);
       const { width, height } = jobSize(pipe, spec);
       const refusal = ctx.admission?.refusal(spec.model, { width, height, batch: spec.batch });
-      if (refusal) throw new Error(refusal);
+      if (refusal) throw new ApiError(422, refusal);
       const f = pipe.vaeScaleFactor;
       const previews = ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
       const t1 = performance.now();

@@ -4,6 +4,7 @@
  * Waiting jobs are bounded across all lanes (a full queue answers 429), every run has a time limit, and
  * shutdown cancels what waits and gives running jobs a grace period before stopping them.
  */
+import { isUserError } from '../util/user-error.js';
 import { ApiError } from './errors.js';
 import { Job, JobStopped } from './job.js';
 import type { JobSpec } from './request-schema.js';
@@ -153,6 +154,10 @@ function finishWithError(job: Job, e: unknown): void {
     job.emit(reason.status, { message: reason.message, step: job.progress.step });
     return;
   }
-  job.error = e instanceof Error ? e.message : String(e);
-  job.emit('error', { message: job.error });
+  // A user error (bad model file, no memory) is the job's answer; anything else is a bug: say so, log its stack.
+  const user = isUserError(e);
+  if (!user) process.stderr.write(`internal error in job ${job.id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  const message = e instanceof Error ? e.message : String(e);
+  job.error = user ? message : `internal error: ${message}`;
+  job.emit('error', { message: job.error, status: user ? e.httpStatus : 500 });
 }

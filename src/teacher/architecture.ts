@@ -6,6 +6,7 @@
  */
 
 /** Pixels per latent cell: 4 (16×16 latents for 64 px images) or 8 (8×8). */
+import { TeacherConfigError } from './config.js';
 import { sdNoiseDefaults } from '../schedulers/config.js';
 export type LatentFactor = 4 | 8;
 
@@ -36,8 +37,8 @@ export interface EmojiArchitecture {
 export function emojiArchitecture(o: EmojiArchitectureOptions): EmojiArchitecture {
   const imageSize = o.imageSize ?? 64;
   const factor = o.latentFactor ?? 4;
-  if (factor !== 4 && factor !== 8) throw new RangeError(`latent factor must be 4 or 8, got ${factor}`);
-  if (imageSize % (factor * 4) !== 0) throw new RangeError(`image size ${imageSize} must be a multiple of ${factor * 4}`);
+  if (factor !== 4 && factor !== 8) throw new TeacherConfigError(`latent factor must be 4 or 8, got ${factor}`);
+  if (imageSize % (factor * 4) !== 0) throw new TeacherConfigError(`image size ${imageSize} must be a multiple of ${factor * 4}`);
   const latentSize = imageSize / factor;
   // One VAE block per factor of two, plus the full-resolution one.
   const vaeChannels = factor === 4 ? [32, 64, 64] : [32, 64, 64, 64];

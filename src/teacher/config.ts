@@ -3,6 +3,7 @@
  * stage (the autoencoder first, then the text encoder + UNet together). Defaults fit a few hours on a 2-core
  * CPU; validation names the offending option.
  */
+import { UserError } from '../util/user-error.js';
 import type { LatentFactor } from './architecture.js';
 import type { RuntimeOptions } from '../runtime/device.js';
 
@@ -72,7 +73,7 @@ export const teacherDefaults = {
   exportDtype: 'float16',
 } as const satisfies Omit<TeacherConfig, 'out' | 'work'>;
 
-export class TeacherConfigError extends RangeError {
+export class TeacherConfigError extends UserError {
   override name = 'TeacherConfigError';
 }
 

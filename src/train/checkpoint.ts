@@ -7,6 +7,7 @@
  * whose data never reached the disk; state.json records the tensor file's size and sha256, and resuming takes
  * the newest checkpoint that verifies, saying which damaged ones it passed over.
  */
+import { UserFileError } from '../util/user-error.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { fsyncDir, writeFileDurably } from '../util/atomic-write.js';
@@ -27,7 +28,7 @@ export interface CheckpointData {
   readonly hyperParameters: Record<string, unknown>;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserFileError {
   override name = 'CheckpointError';
 }
 

@@ -3,6 +3,7 @@
  * `step` (0-based, i.e. before `step` updates have been applied). With warmup, the first update therefore
  * uses factor 0, exactly as the reference training scripts do.
  */
+import { UserError } from '../util/user-error.js';
 export type LrScheduleName = 'constant' | 'constant_with_warmup' | 'linear' | 'cosine';
 
 export const lrScheduleNames: readonly LrScheduleName[] = ['constant', 'constant_with_warmup', 'linear', 'cosine'];
@@ -16,7 +17,7 @@ export interface LrSchedule {
   readonly numCycles?: number;
 }
 
-export class LrScheduleError extends Error {
+export class LrScheduleError extends UserError {
   override name = 'LrScheduleError';
 }
 

@@ -4,6 +4,7 @@
  * N steps and at the end, stop cleanly on an abort signal (with a checkpoint) and stop on a non-finite loss
  * naming the last good checkpoint. What a batch is stays with the caller (`microBatch`).
  */
+import { UserError } from '../util/user-error.js';
 import { EpochSampler, type SamplerPosition } from '../data/batches.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
@@ -51,7 +52,7 @@ export interface TrainingLoopOptions {
   onMessage?(message: string): void;
 }
 
-export class TrainingDivergedError extends Error {
+export class TrainingDivergedError extends UserError {
   override name = 'TrainingDivergedError';
 }
 

@@ -4,6 +4,7 @@
  * Two kinds, as A1111 computes them: the whole file (checkpoints: "Model hash"), and a safetensors file's
  * tensor data after its header (LoRAs: kohya/additional-networks' hash, which ignores metadata edits).
  */
+import { UserFileError } from './user-error.js';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -34,9 +35,9 @@ export function safetensorsDataOffset(path: string): number {
   const fd = openSync(path, 'r');
   try {
     const prefix = Buffer.alloc(8);
-    if (readSync(fd, prefix, 0, 8, 0) !== 8) throw new RangeError(`${path}: too short for a safetensors file`);
+    if (readSync(fd, prefix, 0, 8, 0) !== 8) throw new UserFileError(`${path}: too short for a safetensors file`);
     const headerLength = prefix.readBigUInt64LE(0);
-    if (headerLength > BigInt(statSync(path).size - 8)) throw new RangeError(`${path}: safetensors header length ${headerLength} exceeds the file`);
+    if (headerLength > BigInt(statSync(path).size - 8)) throw new UserFileError(`${path}: safetensors header length ${headerLength} exceeds the file`);
     return 8 + Number(headerLength);
   } finally {
     closeSync(fd);

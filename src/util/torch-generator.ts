@@ -21,6 +21,7 @@
  * `ATEN_CPU_CAPABILITY=default`), which uses libm `logf`/`cosf`/`sinf`; its output
  * differs from this one by a few ulps in about a third of the elements.
  */
+import { UserError } from './user-error.js';
 import { logAvx, sincosAvx, type SinCos } from './avx-mathfun.js';
 import { MT19937 } from './mt19937.js';
 
@@ -65,13 +66,13 @@ function numelOf(shape: Shape, argName = 'shape'): number {
 /** Reduces a seed to torch's uint64 (negative seeds wrap like torch's int64 fallback). */
 function toUint64(seed: number | bigint): bigint {
   if (typeof seed === 'number' && !Number.isSafeInteger(seed)) {
-    throw new RangeError(`seed must be a safe integer (use a bigint beyond 2^53), got ${seed}`);
+    throw new UserError(`seed must be a safe integer (use a bigint beyond 2^53), got ${seed}`);
   }
   if (typeof seed !== 'number' && typeof seed !== 'bigint') {
-    throw new TypeError(`seed must be a number or bigint, got ${typeof seed}`);
+    throw new UserError(`seed must be a number or bigint, got ${typeof seed}`);
   }
   const s = BigInt(seed);
-  if (s < -(1n << 63n) || s >= TWO_POW_64) throw new RangeError(`seed must be in [-2^63, 2^64), got ${s}`);
+  if (s < -(1n << 63n) || s >= TWO_POW_64) throw new UserError(`seed must be in [-2^63, 2^64), got ${s}`);
   return s < 0n ? s + TWO_POW_64 : s;
 }
 

@@ -1,5 +1,7 @@
+import { UserFileError } from '../util/user-error.js';
+
 /** Every problem with a weights file; messages name the file and, where one is at fault, the tensor key. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends UserFileError {
   override name = 'SafetensorsError';
 }
 

@@ -1,5 +1,6 @@
 // --device and --threads on every command that runs a model, through main() in this process (no model work:
 // each case fails before loading anything): a bad value is exit 2 with one line naming the flag.
+import { captureStderr } from '../helpers/capture-stderr.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,17 +25,8 @@ const commands: Record<string, string[]> = {
 };
 
 async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
+  const { result: code, stderr } = await captureStderr(() => main(args));
+  return { code, stderr };
 }
 
 describe('--device / --threads', () => {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { createSession, defaultIntraOpThreads, DeviceUnavailableError, SessionError, type Session } from '../../src/runtime/session.js';
 import { deviceProblem } from '../../src/runtime/device.js';
 import { hostTensor, type HostTensor } from '../../src/runtime/tensors.js';
+import { UserError } from '../../src/util/user-error.js';
 
 /** y = a + b (a: [batch, 3] float32), n = Neg(k) (k: [2] int64). */
 const modelBytes = encodeModel({
@@ -95,7 +96,7 @@ describe('createSession / Session', () => {
       session = await createSession(modelBytes, { executionProvider: 'cuda' });
       t.diagnostic('CUDA execution provider is available here; fallback check skipped');
     } catch (e) {
-      assert.ok(e instanceof DeviceUnavailableError && e instanceof SessionError, String(e));
+      assert.ok(e instanceof DeviceUnavailableError && e instanceof UserError && e.httpStatus === 503, String(e));
       assert.match(e.message, /^device 'cuda' is not available: /);
       assert.doesNotMatch(e.message, /\n/);
       if (deviceProblem('cuda')) assert.match(e.message, /npm ci --onnxruntime-node-install=cuda12/);

@@ -4,6 +4,7 @@
  * each one's predecessor on the grid (0 before the first) and their ᾱ values. A training sample starts at
  * grid index i; the teacher's one-step DDIM target moves it to `timestepsPrev[i]`.
  */
+import { DistillConfigError } from '../errors.js';
 import type { NoiseSchedule } from '../../schedulers/noise-schedule.js';
 
 export class DdimSolver {
@@ -16,7 +17,7 @@ export class DdimSolver {
 
   constructor(schedule: NoiseSchedule, readonly count = 50) {
     const total = schedule.numTrainTimesteps;
-    if (!Number.isInteger(count) || count < 1 || count > total) throw new RangeError(`DDIM solver: num_ddim_timesteps must be an integer in [1, ${total}] (got ${count})`);
+    if (!Number.isInteger(count) || count < 1 || count > total) throw new DistillConfigError(`DDIM solver: num_ddim_timesteps must be an integer in [1, ${total}] (got ${count})`);
     this.stepRatio = Math.floor(total / count);
     this.timesteps = Int32Array.from({ length: count }, (_, i) => Math.round((i + 1) * this.stepRatio) - 1);
     this.timestepsPrev = Int32Array.from({ length: count }, (_, i) => (i === 0 ? 0 : this.timesteps[i - 1]));

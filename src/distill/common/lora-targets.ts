@@ -3,6 +3,7 @@
  * names; peft adapts a module when its path equals a name or ends with "." + name. Only the weights (not
  * biases) of Linear/Conv modules get an adapter.
  */
+import { DistillConfigError } from '../errors.js';
 export const REFERENCE_LORA_MODULES: readonly string[] = Object.freeze([
   'to_q', 'to_k', 'to_v', 'to_out.0', 'proj_in', 'proj_out', 'ff.net.0.proj', 'ff.net.2',
   'conv1', 'conv2', 'conv_shortcut', 'downsamplers.0.conv', 'upsamplers.0.conv', 'time_emb_proj',
@@ -16,6 +17,6 @@ export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, modu
     const module = key.slice(0, -'.weight'.length);
     if (modules.some((m) => module === m || module.endsWith(`.${m}`))) keys.push(key);
   }
-  if (keys.length === 0) throw new RangeError(`LoRA target modules ${modules.join(', ')} match no weight of the model`);
+  if (keys.length === 0) throw new DistillConfigError(`LoRA target modules ${modules.join(', ')} match no weight of the model`);
   return new Map(keys.sort().map((k) => [k, shapes.get(k)!]));
 }

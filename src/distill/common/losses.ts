@@ -3,6 +3,7 @@
  * pseudo-Huber): L2 = mean((a − b)²); Huber = mean(√((a − b)² + c²) − c), which is ~L2/2c near zero and
  * ~|a − b| far from it, so a few large errors do not dominate a step (the reference's default c is 0.001).
  */
+import { DistillConfigError } from '../errors.js';
 import type { Value } from '../../ir/index.js';
 
 export type DistillLossType = 'l2' | 'huber';
@@ -17,6 +18,6 @@ export function distillLoss(prediction: Value, target: Value, { type, huberC = 0
   const diff = prediction.sub(target);
   const squared = diff.mul(diff);
   if (type === 'l2') return squared.mean();
-  if (!(huberC > 0 && Number.isFinite(huberC))) throw new RangeError(`huber_c must be a positive number (got ${huberC})`);
+  if (!(huberC > 0 && Number.isFinite(huberC))) throw new DistillConfigError(`huber_c must be a positive number (got ${huberC})`);
   return squared.add(huberC * huberC).sqrt().sub(huberC).mean();
 }

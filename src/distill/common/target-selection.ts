@@ -4,6 +4,7 @@
  * timesteps in the window [ub − 260, ub] (ub = the largest merged timestep ≤ t), then moved earlier by the
  * γ-sampling offset: s = ⌊(1 − u·sRatio)·c⌋ with u ~ U[0, 1), in float32 as the reference computes it.
  */
+import { DistillConfigError } from '../errors.js';
 import type { DdimSolver } from './ddim-solver.js';
 
 /** Width of the candidate window below the upper bound, in training timesteps (the reference's constant). */
@@ -12,7 +13,7 @@ export const TARGET_WINDOW = 260;
 /** The timesteps K-step equidistant sampling on the solver grid visits, merged over K ∈ [kMin, kMax]. */
 export function mergedTimesteps(solver: DdimSolver, kMin: number, kMax: number): number[] {
   if (!(Number.isInteger(kMin) && Number.isInteger(kMax) && kMin >= 1 && kMax >= kMin)) {
-    throw new RangeError(`target selection: need integers 1 ≤ num_inference_steps_min ≤ num_inference_steps_max (got ${kMin}, ${kMax})`);
+    throw new DistillConfigError(`target selection: need integers 1 ≤ num_inference_steps_min ≤ num_inference_steps_max (got ${kMin}, ${kMax})`);
   }
   const n = solver.count;
   const descending = [...solver.timesteps].reverse();

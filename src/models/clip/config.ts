@@ -3,6 +3,7 @@
  * defaults (the CLIP ViT-B/32 text tower), unknown keys (`architectures`, `torch_dtype`, `model_type`, ...)
  * are ignored. Errors name the field.
  */
+import { UserFileError } from '../../util/user-error.js';
 
 /** transformers ACT2FN names this port builds (gelu_new and gelu_pytorch_tanh are both the tanh GELU). */
 export const CLIP_ACTIVATIONS = ['quick_gelu', 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu', 'silu', 'swish'] as const;
@@ -27,7 +28,7 @@ export interface ClipTextConfig {
   eos_token_id: number;
 }
 
-export class ClipConfigError extends Error {
+export class ClipConfigError extends UserFileError {
   override name = 'ClipConfigError';
   constructor(
     readonly field: string,

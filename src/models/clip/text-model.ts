@@ -4,6 +4,7 @@
  * Pre-LN encoder layers with a causal self-attention mask and no padding mask, as diffusers' pipelines call
  * the encoder (padding tokens sit after the pooled `<|endoftext|>`, so the causal mask already hides them).
  */
+import { UserError } from '../../util/user-error.js';
 import type { Value } from '../../ir/index.js';
 import { embedding, layerNormLayer, linear, type Scope } from '../../nn/index.js';
 import { attention } from '../../ops/index.js';
@@ -36,7 +37,7 @@ export interface ClipTextModelOptions {
   poolingIndex?: Value;
 }
 
-export class ClipInputError extends Error {
+export class ClipInputError extends UserError {
   override name = 'ClipInputError';
 }
 

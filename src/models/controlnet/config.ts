@@ -5,6 +5,7 @@
  * conv kernels, time-embedding extras) are fixed to what ControlNetModel hard-codes, so nothing in the file
  * can change them.
  */
+import { UserFileError } from '../../util/user-error.js';
 import { parseUNetConfig, UNetConfigError, type UNetConfig } from '../unet/index.js';
 
 export type ChannelOrder = 'rgb' | 'bgr';
@@ -20,7 +21,7 @@ export interface ControlNetConfig extends UNetConfig {
   global_pool_conditions: boolean;
 }
 
-export class ControlNetConfigError extends Error {
+export class ControlNetConfigError extends UserFileError {
   override name = 'ControlNetConfigError';
   constructor(
     readonly field: string,

@@ -5,6 +5,7 @@
  * types, class embeddings, GLIGEN, ...) are rejected here with an error naming the field, before any graph
  * is built.
  */
+import { UserFileError } from '../../util/user-error.js';
 import { ACTIVATIONS, type ActivationName } from './embeddings.js';
 
 export type DownBlockType = 'DownBlock2D' | 'CrossAttnDownBlock2D';
@@ -65,7 +66,7 @@ export interface UNetConfig {
   mid_block_only_cross_attention: boolean | null;
 }
 
-export class UNetConfigError extends Error {
+export class UNetConfigError extends UserFileError {
   override name = 'UNetConfigError';
   constructor(
     readonly field: string,

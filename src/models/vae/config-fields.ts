@@ -3,9 +3,10 @@
  * diffusers config.json object, falls back to diffusers' default when the key is absent (or null where
  * diffusers treats null as "use the default"), and throws a VaeConfigError naming the field otherwise.
  */
+import { UserFileError } from '../../util/user-error.js';
 import { ACTIVATIONS, type ActivationName } from '../unet/embeddings.js';
 
-export class VaeConfigError extends Error {
+export class VaeConfigError extends UserFileError {
   override name = 'VaeConfigError';
   constructor(
     /** The model whose config is at fault: "AutoencoderKL" or "AutoencoderTiny". */
