@@ -2,7 +2,6 @@
 // writes PNGs carrying A1111-style `parameters` (optionally JSON sidecars). Progress on stderr; with --json
 // one JSON object on stdout. Flag parsing is in generate-options.ts, output naming in generate-output.ts.
 import { basename, extname, resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { formatA1111Parameters, type ImageMetadata, type LoraUse } from '../pipelines/metadata.js';
 import { loadPipeline, type StableDiffusionPipeline } from '../pipelines/pipeline.js';
@@ -11,6 +10,7 @@ import type { GenerationResult } from '../pipelines/txt2img.js';
 import { loadControlNet, type ControlNet } from '../pipelines/controlnet.js';
 import { createScheduler, SchedulerConfigError } from '../schedulers/index.js';
 import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
+import { isFile } from '../util/is-file.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
 import { addGenerateOptions, settingsFrom, resolvePromptTexts, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
@@ -140,14 +140,6 @@ interface ModelIdentity {
   name: string;
   hash?: string;
 }
-
-const isFile = (path: string): boolean => {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
 
 /**
  * A1111 hashes the checkpoint file; for a diffusers folder the UNet's weights file stands in for it (its

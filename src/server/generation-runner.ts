@@ -5,12 +5,12 @@
  */
 import { ApiError } from './errors.js';
 import { basename, extname, resolve } from 'node:path';
-import { statSync } from 'node:fs';
 import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata.js';
 import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { StepInfo } from '../pipelines/denoise.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import type { FileHashCache } from '../util/file-hash.js';
+import { isFile } from '../util/is-file.js';
 import type { ImageStore } from './image-store.js';
 import type { Job } from './job.js';
 import type { JobRunner } from './job-queue.js';
@@ -30,14 +30,6 @@ export interface RunnerContext {
   /** Checked again once the model is loaded (it holds memory the admission at POST time did not count). */
   admission?: MemoryAdmission;
 }
-
-const isFile = (path: string): boolean => {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
 
 /** Loads what is missing, then activates exactly the requested adapters (ids are the adapter names). */
 export async function applyLoras(pipe: StableDiffusionPipeline, loras: JobSpec['loras']): Promise<void> {
