@@ -12,6 +12,7 @@ import { Scope } from '../src/nn/index.js';
 import { conv2d, createGraph } from '../src/ops/index.js';
 import { StableDiffusionPipeline, type PipelineComponents } from '../src/pipelines/index.js';
 import { compileGraph } from '../src/runtime/compile-graph.js';
+import { sdNoiseDefaults } from '../src/schedulers/config.js';
 import { ClipTokenizer } from '../src/tokenizer/index.js';
 import { MemoryTensorSource, type MemoryTensor } from '../src/weights/tensor-source.js';
 import type { Graph, Value } from '../src/ir/index.js';
@@ -44,7 +45,7 @@ function sd15Components(): PipelineComponents {
     unet: { config: SD15_UNET, rawConfig: {}, source: unetSource },
     vae: { config: SD_VAE, source: vaeSource },
     textEncoders: [{ name: 'text_encoder', config: CLIP_L, withProjection: false, tokenizer, source: teSource }],
-    schedulerConfig: { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1 },
+    schedulerConfig: { ...sdNoiseDefaults, steps_offset: 1 },
     forceZerosForEmptyPrompt: false,
   };
 }

@@ -13,6 +13,7 @@ import { parseUNetConfig, unet2DConditionModel } from '../src/models/unet/index.
 import { parseAutoencoderKLConfig, vaeDecode, vaeEncode } from '../src/models/vae/index.js';
 import { Scope } from '../src/nn/index.js';
 import { createGraph } from '../src/ops/index.js';
+import { sdNoiseDefaults } from '../src/schedulers/config.js';
 import { float32ToFloat16 } from '../src/util/half.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { FileTensorSource, writeSafetensorsStreamed, type TensorSpec } from '../src/weights/index.js';
@@ -20,7 +21,7 @@ import { writeSingleFile } from '../src/loaders/single-file/index.js';
 
 type Json = Record<string, unknown>;
 
-const SD_SCHEDULER = { beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear', num_train_timesteps: 1000, steps_offset: 1, clip_sample: false, set_alpha_to_one: false, prediction_type: 'epsilon' };
+const SD_SCHEDULER = { ...sdNoiseDefaults, steps_offset: 1, clip_sample: false, set_alpha_to_one: false, prediction_type: 'epsilon' };
 const SD_VAE = {
   _class_name: 'AutoencoderKL', act_fn: 'silu', in_channels: 3, out_channels: 3, latent_channels: 4, layers_per_block: 2, norm_num_groups: 32,
   block_out_channels: [128, 256, 512, 512], down_block_types: Array(4).fill('DownEncoderBlock2D'), up_block_types: Array(4).fill('UpDecoderBlock2D'),
