@@ -4,9 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Graph, Value } from '../../src/ir/index.js';
-import { emitModel } from '../../src/onnx/emit.js';
-import { encodeModel } from '../../src/onnx/encode.js';
-import { createSession } from '../../src/runtime/session.js';
+import { compileGraph } from '../../src/runtime/compile-graph.js';
 import type { HostTensor } from '../../src/runtime/tensors.js';
 import type { SafetensorsFile } from '../../src/weights/index.js';
 import { sharedPath } from './shared.js';
@@ -22,10 +20,13 @@ export function loadWeights(file: SafetensorsFile, params: readonly Value[]): Ma
 
 /** Emits the graph with `weights` as initializers, runs it once on ORT CPU, returns the outputs in order. */
 export async function runOrt(graph: Graph, outputs: Value[], weights: ReadonlyMap<string, Float32Array>, feeds: Record<string, HostTensor>): Promise<Float32Array[]> {
-  const { model, outputNames } = emitModel(graph, outputs, { weights });
-  await using session = await createSession(encodeModel(model));
-  const result = await session.run(feeds);
-  return outputNames.map((n) => result[n].data as Float32Array);
+  const { session, outputNames } = await compileGraph(graph, outputs, { weights });
+  try {
+    const result = await session.run(feeds);
+    return outputNames.map((n) => result[n].data as Float32Array);
+  } finally {
+    await session.release();
+  }
 }
 
 /** README tolerance for single forward passes and intermediates: max|a−b| ≤ 1e-4 + 1e-4·max|ref|. */
