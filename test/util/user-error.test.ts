@@ -15,7 +15,7 @@ const INTERNAL = new Set(['GraphError', 'SessionError']);
 
 describe('user error taxonomy', () => {
   test('every error class the library exports is a UserError, except the internal ones', () => {
-    const classes = Object.entries(api).filter(([name, v]) => /Error$/.test(name) && typeof v === 'function' && v.prototype instanceof Error);
+    const classes = (Object.entries(api) as [string, unknown][]).filter((e): e is [string, typeof Error] => /Error$/.test(e[0]) && typeof e[1] === 'function' && e[1].prototype instanceof Error);
     assert.ok(classes.length >= 15, `found ${classes.length}`);
     for (const [name, cls] of classes) {
       if (INTERNAL.has(name)) assert.ok(!(cls.prototype instanceof UserError), `${name} should stay internal`);
@@ -44,7 +44,7 @@ describe('user error taxonomy', () => {
   test('input checks that used to be RangeErrors are user errors now; invariants are not', () => {
     const tdd = createScheduler('tdd');
     assert.throws(() => tdd.setTimesteps(0), (e) => isUserError(e) && /steps must be a positive integer/.test((e as Error).message));
-    assert.throws(() => tdd.setTimesteps(4, { eta: 2 }), (e) => isUserError(e) && /eta/.test((e as Error).message));
+    assert.throws(() => tdd.setTimesteps(4, { eta: 2 } as never), (e) => isUserError(e) && /eta/.test((e as Error).message));
     assert.throws(() => createScheduler('nope'), (e) => isUserError(e) && /unknown scheduler "nope"/.test((e as Error).message));
     assert.throws(() => new TorchGenerator().manualSeed(2 ** 64 * 2), (e) => isUserError(e) && /seed/.test((e as Error).message));
   });
@@ -53,7 +53,7 @@ describe('user error taxonomy', () => {
     let thrown: Error = new Error('x');
     const images = { get: () => { throw thrown; } };
     const app = createApp({ registry: {}, queue: {}, pool: {}, page: {}, images, version: '0' } as unknown as AppDeps);
-    const fetchImage = () => app.request('/api/images/00000000-0000-4000-8000-000000000000.png');
+    const fetchImage = async () => app.request('/api/images/00000000-0000-4000-8000-000000000000.png');
     thrown = new api.ModelMemoryError('unet', 1e9);
     assert.equal((await fetchImage()).status, 503);
     thrown = new api.SafetensorsError('model.safetensors: truncated');
