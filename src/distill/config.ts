@@ -96,20 +96,26 @@ export const distillDefaults = {
 
 export { DistillConfigError } from './errors.js';
 
+/** Upper bounds that keep a typo (an extra zero) from asking for terabytes before anything is checked. */
+export const MAX_DISTILL_RESOLUTION = 4096;
+export const MAX_DISTILL_BATCH = 1024;
+export const MAX_DISTILL_RANK = 1024;
+
 export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   const c: DistillConfig = { ...distillDefaults, validationPrompts: [...distillDefaults.validationPrompts], validationSteps: [...distillDefaults.validationSteps], ...stripUndefined(input), teacher: input.teacher, data: input.data, out: input.out };
   const fail = (option: string, why: string): never => {
     throw new DistillConfigError(`--${option}: ${why}`);
   };
   const int = (option: string, v: number, min: number) => (Number.isInteger(v) && v >= min) || fail(option, `must be an integer ≥ ${min} (got ${v})`);
+  const intIn = (option: string, v: number, lo: number, hi: number, why = '') => (Number.isInteger(v) && v >= lo && v <= hi) || fail(option, `must be an integer in [${lo}, ${hi}]${why} (got ${v})`);
   const range = (option: string, v: number, lo: number, hi: number) => (v >= lo && v <= hi) || fail(option, `must be in [${lo}, ${hi}] (got ${v})`);
   if (!distillMethodNames.includes(c.method)) fail('method', `must be one of ${distillMethodNames.join(', ')} (got ${c.method})`);
   if (c.loss !== 'l2' && c.loss !== 'huber') fail('loss', `must be l2 or huber (got ${c.loss})`);
   int('steps', c.steps, 1);
-  int('batch', c.batch, 1);
+  intIn('batch', c.batch, 1, MAX_DISTILL_BATCH);
   int('grad-accumulation', c.gradAccumulation, 1);
   int('warmup-steps', c.warmupSteps, 0);
-  int('rank', c.rank, 1);
+  intIn('rank', c.rank, 1, MAX_DISTILL_RANK);
   int('num-ddim-timesteps', c.numDdimTimesteps, 1);
   int('k-min', c.kMin, 1);
   int('k-max', c.kMax, c.kMin);
@@ -117,8 +123,8 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   int('checkpoint-every', c.checkpointEvery, 1);
   int('keep-checkpoints', c.keepCheckpoints, 1);
   int('validate-every', c.validateEvery, 0);
-  for (const s of c.validationSteps) int('validation-steps', s, 1);
-  if (c.resolution !== undefined) int('resolution', c.resolution, 8);
+  for (const s of c.validationSteps) intIn('validation-steps', s, 1, 1000);
+  if (c.resolution !== undefined) intIn('resolution', c.resolution, 8, MAX_DISTILL_RESOLUTION, ' and a multiple of the model\'s size factor (VAE factor × the UNet\'s downsampling)');
   if (!(c.lr > 0)) fail('lr', `must be > 0 (got ${c.lr})`);
   if (!(c.alpha > 0)) fail('alpha', `must be > 0 (got ${c.alpha})`);
   if (!(c.huberC > 0)) fail('huber-c', `must be > 0 (got ${c.huberC})`);

@@ -24,12 +24,13 @@ import { runTrainingLoop, ShuffledOrder, TrainingDivergedError } from '../train/
 import { DdimSolver } from './common/ddim-solver.js';
 import { buildDistillGraph, EMA_SLOT, STUDENT_SLOT, type DistillGraph } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
-import { resolveDistillConfig, trainingHyperParameters, type DistillConfig, type DistillConfigInput } from './config.js';
+import { DistillConfigError, resolveDistillConfig, trainingHyperParameters, type DistillConfig, type DistillConfigInput } from './config.js';
 import { distillMetadata, loraModules, writeDistilledLora, type WrittenLora } from './lora-output.js';
 import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
 import { PromptCache } from './prompt-cache.js';
 import { stepFeeds, type StepFeedsContext } from './step-feeds.js';
 import { openTeacher, type Teacher } from './teacher.js';
+import { prepareOutputFolder } from './output-folder.js';
 import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
 import { renderValidationGrid } from './validation.js';
 
@@ -56,18 +57,38 @@ export class DistillError extends UserError {
 /** Runs (or resumes) a distillation. `signal` stops it after the current optimizer step, with a checkpoint. */
 export async function distill(input: DistillConfigInput, events: DistillEvents = {}, signal?: AbortSignal): Promise<DistillResult> {
   const config = resolveDistillConfig(input);
-  mkdirSync(config.out, { recursive: true });
+  // Before the teacher loads: a folder that cannot be written is one line now, not a stack trace later.
+  const out = prepareOutputFolder(config.out);
+  let teacher: Teacher | undefined;
+  let run: DistillRun;
+  try {
+    teacher = await openTeacher(config.teacher, config.resolution, config.runtime);
+    checkAgainstTeacher(config, teacher);
+    const dataset = await openDataset(config.data, { onWarning: (m) => events.onMessage?.(m) });
+    if (dataset.records.length < config.batch) events.onMessage?.(`note: ${dataset.records.length} training images for a batch of ${config.batch}: batches repeat images`);
+    const cache = new LatentCache(config.latentCache ?? join(config.out, 'latent-cache'), teacher.encoder, { width: teacher.resolution, height: teacher.resolution, latentChannels: teacher.latentShape[0] });
+    await cache.ensure(dataset.records, (done, total) => events.onPhase?.('encoding images', done, total));
+    run = await DistillRun.create(config, teacher, dataset, cache, events);
+  } catch (e) {
+    // A failed start leaves no config.json and no empty folder of this run behind (cached latents stay).
+    await teacher?.pipeline.release().catch(() => undefined);
+    out.undo();
+    throw e;
+  }
+  // Written once the run is set up, so the folder only records runs that started.
   writeFileAtomically(join(config.out, 'config.json'), Buffer.from(JSON.stringify(config, null, 2)));
-  const teacher = await openTeacher(config.teacher, config.resolution, config.runtime);
-  const dataset = await openDataset(config.data, { onWarning: (m) => events.onMessage?.(m) });
-  if (dataset.records.length < config.batch) events.onMessage?.(`note: ${dataset.records.length} training images for a batch of ${config.batch}: batches repeat images`);
-  const cache = new LatentCache(config.latentCache ?? join(config.out, 'latent-cache'), teacher.encoder, { width: teacher.resolution, height: teacher.resolution, latentChannels: teacher.latentShape[0] });
-  await cache.ensure(dataset.records, (done, total) => events.onPhase?.('encoding images', done, total));
-  const run = await DistillRun.create(config, teacher, dataset, cache, events);
   try {
     return await run.loop(signal);
   } finally {
     await run.release();
+  }
+}
+
+/** Settings whose valid range depends on the teacher, checked before any image is encoded. */
+function checkAgainstTeacher(config: DistillConfig, teacher: Teacher): void {
+  const total = teacher.schedule.numTrainTimesteps;
+  if (config.numDdimTimesteps > total) {
+    throw new DistillConfigError(`--num-ddim-timesteps: must be an integer in [1, ${total}] (the teacher's training timesteps) (got ${config.numDdimTimesteps})`);
   }
 }
 
