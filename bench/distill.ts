@@ -28,7 +28,15 @@ export async function runDistillBench(steps: number): Promise<void> {
     const stepMs: number[] = [];
     let last = performance.now();
     await distill(
-      { teacher: sharedPath('fixtures', 'tiny-sd'), data, out: join(root, 'out'), steps: steps + 1, batch: BATCH, checkpointEvery: 1000, validationPrompts: [] },
+      {
+        teacher: sharedPath('fixtures', 'tiny-sd'),
+        data,
+        out: join(root, 'out'),
+        steps: steps + 1,
+        batch: BATCH,
+        checkpointEvery: 1000,
+        validationPrompts: [],
+      },
       {
         onPhase: (phase, done) => {
           if (phase.startsWith('compiling') && done === 1) last = performance.now();
@@ -44,14 +52,18 @@ export async function runDistillBench(steps: number): Promise<void> {
     const rssMiB = process.resourceUsage().maxRSS / 1024;
     const ours = median(stepMs);
     console.log(`\ntdd distill step on tiny-sd (batch ${BATCH}, 32×32 latents, LoRA rank 64, TDD target selection, Huber, AdamW)`);
-    console.log(`  ours   : ${formatMs(ours)}/step median (best ${formatMs(Math.min(...stepMs))}) = ${(1000 / ours).toFixed(2)} steps/s, ${((BATCH * 1000) / ours).toFixed(2)} samples/s; set-up incl. first step ${formatMs(setupMs)}; peak RSS ${rssMiB.toFixed(0)} MiB`);
+    console.log(
+      `  ours   : ${formatMs(ours)}/step median (best ${formatMs(Math.min(...stepMs))}) = ${(1000 / ours).toFixed(2)} steps/s, ${((BATCH * 1000) / ours).toFixed(2)} samples/s; set-up incl. first step ${formatMs(setupMs)}; peak RSS ${rssMiB.toFixed(0)} MiB`,
+    );
     const torch = benchTorchStep(Math.max(3, Math.min(steps, 10)), 2);
     if ('skipped' in torch) {
       console.log(`  torch  : skipped — ${torch.skipped}`);
       return;
     }
     const t = median(torch.stepMs);
-    console.log(`  torch  : ${formatMs(t)}/step median = ${((BATCH * 1000) / t).toFixed(2)} samples/s (bench_train.py stand-in step, OpenBLAS + tuned malloc)`);
+    console.log(
+      `  torch  : ${formatMs(t)}/step median = ${((BATCH * 1000) / t).toFixed(2)} samples/s (bench_train.py stand-in step, OpenBLAS + tuned malloc)`,
+    );
     console.log(`  samples/s ratio ours/torch: ${(t / ours).toFixed(2)}× (target ≥ 1.0×, aim 2×)`);
   } finally {
     rmSync(root, { recursive: true, force: true });

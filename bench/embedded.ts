@@ -19,12 +19,24 @@ export async function runEmbeddedBench(rounds: number): Promise<void> {
   await using distilled = await loadPipeline(model.dir);
   if (model.lora) await distilled.loras.load(model.lora, { name: 'tdd' });
   let seed = 0;
-  const timings = await timeInterleaved([
-    { name: 'TDD LoRA, 4 steps, guidance 1.7', run: () => txt2img(distilled, { prompt, steps: 4, scheduler: 'tdd', guidanceScale: 1.7, eta: 0.2, seed: seed++ }) },
-    { name: 'teacher, DDIM 25 steps, guidance 4.5', run: () => txt2img(teacher, { prompt, steps: 25, scheduler: 'ddim', guidanceScale: 4.5, seed: seed++ }) },
-  ], { warmup: 2, rounds });
+  const timings = await timeInterleaved(
+    [
+      {
+        name: 'TDD LoRA, 4 steps, guidance 1.7',
+        run: () => txt2img(distilled, { prompt, steps: 4, scheduler: 'tdd', guidanceScale: 1.7, eta: 0.2, seed: seed++ }),
+      },
+      {
+        name: 'teacher, DDIM 25 steps, guidance 4.5',
+        run: () => txt2img(teacher, { prompt, steps: 25, scheduler: 'ddim', guidanceScale: 4.5, seed: seed++ }),
+      },
+    ],
+    { warmup: 2, rounds },
+  );
   console.log('\nembedded emoji model, one 64×64 image (median of interleaved runs, warm sessions)');
-  for (const t of timings) console.log(`  ${t.name.padEnd(40)} ${formatMs(t.medianMs).padStart(10)}  (best ${formatMs(t.minMs)}, ${t.runs} runs)`);
+  for (const t of timings)
+    console.log(`  ${t.name.padEnd(40)} ${formatMs(t.medianMs).padStart(10)}  (best ${formatMs(t.minMs)}, ${t.runs} runs)`);
   const [fast, slow] = timings;
-  console.log(`  target: 4-step image < 300 ms: ${fast.medianMs < 300 ? 'met' : 'NOT met'}; teacher/TDD time ratio ${(slow.medianMs / fast.medianMs).toFixed(1)}×`);
+  console.log(
+    `  target: 4-step image < 300 ms: ${fast.medianMs < 300 ? 'met' : 'NOT met'}; teacher/TDD time ratio ${(slow.medianMs / fast.medianMs).toFixed(1)}×`,
+  );
 }

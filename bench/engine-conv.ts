@@ -19,7 +19,8 @@ const S = 32;
 const LAYERS = 6;
 const F = OnnxDataType.FLOAT;
 
-const rand = (n: number, scale: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * scale);
+const rand = (n: number, scale: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) * scale);
 const weights = Array.from({ length: LAYERS }, (_, i) => ({ w: rand(C * C * 9, 0.05, 2 * i + 1), b: rand(C, 0.1, 2 * i + 2) }));
 const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 const xFeed = f32([N, C, S, S], rand(N * C * S * S, 1, 99));
@@ -32,7 +33,15 @@ function ours(backward: boolean): Uint8Array {
   let y: Value = x;
   for (const p of params) y = conv2d(y, p.w, { bias: p.b, padding: 1 });
   if (!backward) {
-    const baked = new Map(weights.flatMap((wt, i) => [[`w${i}`, wt.w], [`b${i}`, wt.b]] as [string, Float32Array][]));
+    const baked = new Map(
+      weights.flatMap(
+        (wt, i) =>
+          [
+            [`w${i}`, wt.w],
+            [`b${i}`, wt.b],
+          ] as [string, Float32Array][],
+      ),
+    );
     return encodeModel(emitModel(g, [y], { weights: baked }).model);
   }
   const dy = g.input('dy', [N, C, S, S]);
@@ -45,20 +54,25 @@ function handBuilt(backward: boolean): Uint8Array {
   const node = (opType: string, inputs: string[], outputs: string[], attributes: OnnxNode['attributes'] = {}) =>
     nodes.push({ opType, name: `n${nodes.length}`, inputs, outputs, attributes });
   const pads = { kind: 'ints' as const, value: [1, 1, 1, 1] };
-  for (let i = 0; i < LAYERS; i++) node('Conv', [i === 0 ? 'x' : `h${i}`, `w${i}`, `b${i}`], [i === LAYERS - 1 ? 'y' : `h${i + 1}`], { pads });
+  for (let i = 0; i < LAYERS; i++)
+    node('Conv', [i === 0 ? 'x' : `h${i}`, `w${i}`, `b${i}`], [i === LAYERS - 1 ? 'y' : `h${i + 1}`], { pads });
   const outputs = [{ name: 'y', dataType: F, shape: [N, C, S, S] }];
-  const initializers: OnnxTensor[] = [
-    { name: 'axes', dataType: OnnxDataType.INT64, dims: [3], data: BigInt64Array.from([0n, 2n, 3n]) },
-  ];
+  const initializers: OnnxTensor[] = [{ name: 'axes', dataType: OnnxDataType.INT64, dims: [3], data: BigInt64Array.from([0n, 2n, 3n]) }];
   if (backward) {
     // dX = ConvTranspose(dY, W); dW = Σₙ dYₙ · im2col(Xₙ)ᵀ with im2col from a one-hot 3×3 conv; db = ΣdY.
-    const shape = (name: string, dims: number[]) => initializers.push({ name, dataType: OnnxDataType.INT64, dims: [dims.length], data: BigInt64Array.from(dims, BigInt) });
+    const shape = (name: string, dims: number[]) =>
+      initializers.push({ name, dataType: OnnxDataType.INT64, dims: [dims.length], data: BigInt64Array.from(dims, BigInt) });
     shape('s_x1', [N * C, 1, S, S]);
     shape('s_cols', [N, C * 9, S * S]);
     shape('s_dy', [N, C, S * S]);
     shape('s_w', [C, C, 3, 3]);
     initializers.push({ name: 'n_axis', dataType: OnnxDataType.INT64, dims: [1], data: BigInt64Array.of(0n) });
-    initializers.push({ name: 'eye', dataType: F, dims: [9, 1, 3, 3], data: Float32Array.from({ length: 81 }, (_, i) => (i % 10 === 0 ? 1 : 0)) });
+    initializers.push({
+      name: 'eye',
+      dataType: F,
+      dims: [9, 1, 3, 3],
+      data: Float32Array.from({ length: 81 }, (_, i) => (i % 10 === 0 ? 1 : 0)),
+    });
     for (let i = LAYERS - 1; i >= 0; i--) {
       const dy = i === LAYERS - 1 ? 'dy' : `dh${i + 1}`;
       const xin = i === 0 ? 'x' : `h${i}`;
@@ -75,7 +89,12 @@ function handBuilt(backward: boolean): Uint8Array {
       outputs.push({ name: `dw${i}`, dataType: F, shape: [C, C, 3, 3] }, { name: `db${i}`, dataType: F, shape: [C] });
     }
   } else {
-    weights.forEach((wt, i) => initializers.push({ name: `w${i}`, dataType: F, dims: [C, C, 3, 3], data: wt.w }, { name: `b${i}`, dataType: F, dims: [C], data: wt.b }));
+    weights.forEach((wt, i) =>
+      initializers.push(
+        { name: `w${i}`, dataType: F, dims: [C, C, 3, 3], data: wt.w },
+        { name: `b${i}`, dataType: F, dims: [C], data: wt.b },
+      ),
+    );
   }
   const inputs = [{ name: 'x', dataType: F, shape: [N, C, S, S] }];
   if (backward) {
@@ -120,8 +139,20 @@ export async function benchConvStack(rounds: number): Promise<ConvBenchResult[]>
       const handName = (i: number) => (i === 0 ? 'y' : `${i % 2 === 1 ? 'dw' : 'db'}${Math.floor((i - 1) / 2)}`);
       const ob = oa.map((_, i) => rb[handName(i)].data as Float32Array);
       oa.forEach((arr, i) => arr.forEach((v, k) => (maxAbsDiff = Math.max(maxAbsDiff, Math.abs(v - ob[i][k])))));
-      const [ours_, hand] = await timeInterleaved([{ name: 'ours', run: () => a.run(fa) }, { name: 'hand-built', run: () => b.run(fb) }], { rounds });
-      results.push({ pass: backward ? 'forward+backward' : 'forward', ours: ours_, hand, ratio: ours_.medianMs / hand.medianMs, maxAbsDiff });
+      const [ours_, hand] = await timeInterleaved(
+        [
+          { name: 'ours', run: () => a.run(fa) },
+          { name: 'hand-built', run: () => b.run(fb) },
+        ],
+        { rounds },
+      );
+      results.push({
+        pass: backward ? 'forward+backward' : 'forward',
+        ours: ours_,
+        hand,
+        ratio: ours_.medianMs / hand.medianMs,
+        maxAbsDiff,
+      });
     } finally {
       await a.release();
       await b.release();
@@ -133,6 +164,8 @@ export async function benchConvStack(rounds: number): Promise<ConvBenchResult[]>
 export function printConvStack(results: ConvBenchResult[]): void {
   console.log(`\n3×3 conv stack: ${LAYERS} layers, x [${N},${C},${S},${S}], ORT CPU, 2 threads`);
   for (const r of results) {
-    console.log(`  ${r.pass.padEnd(17)} ours ${formatMs(r.ours.medianMs).padStart(9)}  hand-built ${formatMs(r.hand.medianMs).padStart(9)}  ratio ${r.ratio.toFixed(3)}×  (max |diff| ${r.maxAbsDiff.toExponential(1)})`);
+    console.log(
+      `  ${r.pass.padEnd(17)} ours ${formatMs(r.ours.medianMs).padStart(9)}  hand-built ${formatMs(r.hand.medianMs).padStart(9)}  ratio ${r.ratio.toFixed(3)}×  (max |diff| ${r.maxAbsDiff.toExponential(1)})`,
+    );
   }
 }

@@ -63,7 +63,10 @@ function batchFeeds(): Record<string, HostTensor> {
     cond: f([BATCH, SEQ, 32], g.randn([BATCH, SEQ, 32])),
     uncond: f([BATCH, SEQ, 32], g.randn([BATCH, SEQ, 32])),
     t: f([BATCH], t),
-    s: f([BATCH], t.map((v) => Math.max(0, v - 20))),
+    s: f(
+      [BATCH],
+      t.map((v) => Math.max(0, v - 20)),
+    ),
   };
 }
 
@@ -143,16 +146,22 @@ export function benchTorchStep(runs: number, warmup: number): { stepMs: number[]
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function runUnetStepBench(runs: number): Promise<void> {
-  console.log(`\ntiny-UNet distillation step (baselines TINY_UNET, batch ${BATCH}, 32×32 latents, 2 teacher fwd + 1 target fwd + student fwd/bwd + AdamW)`);
+  console.log(
+    `\ntiny-UNet distillation step (baselines TINY_UNET, batch ${BATCH}, 32×32 latents, 2 teacher fwd + 1 target fwd + student fwd/bwd + AdamW)`,
+  );
   const ours = await benchOurStep(runs);
   const torch = benchTorchStep(runs, 2);
   const ourMedian = median(ours.stepMs);
-  console.log(`  ours   : ${formatMs(ourMedian)}/step median (best ${formatMs(Math.min(...ours.stepMs))}), ${(BATCH / (ourMedian / 1000)).toFixed(2)} samples/s; compile ${formatMs(ours.compileMs)}, first step ${formatMs(ours.firstStepMs)}`);
+  console.log(
+    `  ours   : ${formatMs(ourMedian)}/step median (best ${formatMs(Math.min(...ours.stepMs))}), ${(BATCH / (ourMedian / 1000)).toFixed(2)} samples/s; compile ${formatMs(ours.compileMs)}, first step ${formatMs(ours.firstStepMs)}`,
+  );
   if ('skipped' in torch) {
     console.log(`  torch  : skipped — ${torch.skipped}`);
     return;
   }
   const torchMedian = median(torch.stepMs);
-  console.log(`  torch  : ${formatMs(torchMedian)}/step median (best ${formatMs(Math.min(...torch.stepMs))}), ${(BATCH / (torchMedian / 1000)).toFixed(2)} samples/s (OpenBLAS + tuned malloc)`);
+  console.log(
+    `  torch  : ${formatMs(torchMedian)}/step median (best ${formatMs(Math.min(...torch.stepMs))}), ${(BATCH / (torchMedian / 1000)).toFixed(2)} samples/s (OpenBLAS + tuned malloc)`,
+  );
   console.log(`  speed-up vs PyTorch: ${(torchMedian / ourMedian).toFixed(2)}× (target ≥ 1.0×, aim 2×)`);
 }

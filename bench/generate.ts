@@ -22,7 +22,17 @@ import { SD15_UNET, SD_VAE } from './sd15-cases.js';
 import { formatMs } from './timing.js';
 
 /** CLIP ViT-L/14's text tower, as in SD-1.5's text_encoder/config.json. */
-const CLIP_L = parseClipTextConfig({ hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, vocab_size: 49408, max_position_embeddings: 77, hidden_act: 'quick_gelu', bos_token_id: 49406, eos_token_id: 49407 });
+const CLIP_L = parseClipTextConfig({
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_hidden_layers: 12,
+  num_attention_heads: 12,
+  vocab_size: 49408,
+  max_position_embeddings: 77,
+  hidden_act: 'quick_gelu',
+  bos_token_id: 49406,
+  eos_token_id: 49407,
+});
 
 function randomSource(name: string, build: (g: Graph) => void, seed: number): MemoryTensorSource {
   const g = createGraph();
@@ -36,7 +46,16 @@ function sd15Components(): PipelineComponents {
   // Real SD-1.5 ids come from CLIP's 49k vocabulary; the fixture tokenizer's ids are a subset of that range,
   // which changes nothing about the cost of encoding 77 tokens.
   const tokenizer = ClipTokenizer.fromDirectory(fileURLToPath(new URL('../../shared/fixtures/tiny-sd/tokenizer', import.meta.url)));
-  const unetSource = randomSource('unet', (g) => unet2DConditionModel(new Scope(g), SD15_UNET, { sample: g.input('s', [1, 4, 8, 8]), timestep: g.input('t', []), encoderHiddenStates: g.input('e', [1, 77, 768]) }), 0);
+  const unetSource = randomSource(
+    'unet',
+    (g) =>
+      unet2DConditionModel(new Scope(g), SD15_UNET, {
+        sample: g.input('s', [1, 4, 8, 8]),
+        timestep: g.input('t', []),
+        encoderHiddenStates: g.input('e', [1, 77, 768]),
+      }),
+    0,
+  );
   const vaeSource = randomSource('vae', (g) => vaeDecode(new Scope(g), SD_VAE, g.input('z', [1, 4, 8, 8])), 1);
   const teSource = randomSource('text_encoder', (g) => clipTextModel(new Scope(g), CLIP_L, g.input('ids', [1, 77], 'int64')), 2);
   return {
@@ -73,30 +92,44 @@ export async function runGenerateBench(rounds: number): Promise<void> {
   console.log(`\ngenerate: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64)`);
   await using pipe = StableDiffusionPipeline.fromComponents(sd15Components(), { intraOpThreads: 2 });
   const parts = { text: 0, unet: 0, decode: 0 };
-  const timed = <T>(key: keyof typeof parts, f: () => Promise<T>) => async (): Promise<T> => {
-    const t0 = performance.now();
-    try {
-      return await f();
-    } finally {
-      parts[key] += performance.now() - t0;
-    }
-  };
+  const timed =
+    <T>(key: keyof typeof parts, f: () => Promise<T>) =>
+    async (): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        parts[key] += performance.now() - t0;
+      }
+    };
   const encode = pipe.encodePrompts.bind(pipe);
   const predict = pipe.predictNoise.bind(pipe);
   const decode = pipe.decodeLatents.bind(pipe);
   pipe.encodePrompts = (...a) => timed('text', () => encode(...a))();
   pipe.predictNoise = (...a) => timed('unet', () => predict(...a))();
   pipe.decodeLatents = (...a) => timed('decode', () => decode(...a))();
-  const request = { prompt: 'a red fox in snow', negativePrompt: '', steps: 4, scheduler: 'tdd', guidanceScale: 1.7, eta: 0.2, seed: 0, width: 512, height: 512 };
-  const gflop = 4 * baselineGflop('sd15_unet_64', 2, 803) + baselineGflop('sd_vae_decoder_64', 1, 2515) + 2 * 2 * 77 * 123e6 / 1e9;
+  const request = {
+    prompt: 'a red fox in snow',
+    negativePrompt: '',
+    steps: 4,
+    scheduler: 'tdd',
+    guidanceScale: 1.7,
+    eta: 0.2,
+    seed: 0,
+    width: 512,
+    height: 512,
+  };
+  const gflop = 4 * baselineGflop('sd15_unet_64', 2, 803) + baselineGflop('sd_vae_decoder_64', 1, 2515) + (2 * 2 * 77 * 123e6) / 1e9;
   for (let r = 0; r <= rounds; r++) {
     Object.assign(parts, { text: 0, unet: 0, decode: 0 });
     const t0 = performance.now();
     await pipe.txt2img(request);
     const total = performance.now() - t0;
     const label = r === 0 ? 'cold (compiles sessions)' : `warm run ${r}`;
-    console.log(`  ${label.padEnd(26)} total ${formatMs(total).padStart(9)}  text ${formatMs(parts.text)}  unet ${formatMs(parts.unet)} (4 steps × batch 2)  decode ${formatMs(parts.decode)}`
-      + (r > 0 ? `  → ${(total / 1000 / (gflop / peak)).toFixed(2)}× the FLOP-bound ${(gflop / peak).toFixed(1)} s (target ≤ 1.3×)` : ''));
+    console.log(
+      `  ${label.padEnd(26)} total ${formatMs(total).padStart(9)}  text ${formatMs(parts.text)}  unet ${formatMs(parts.unet)} (4 steps × batch 2)  decode ${formatMs(parts.decode)}` +
+        (r > 0 ? `  → ${(total / 1000 / (gflop / peak)).toFixed(2)}× the FLOP-bound ${(gflop / peak).toFixed(1)} s (target ≤ 1.3×)` : ''),
+    );
   }
   console.log(`  peak RSS ${(process.resourceUsage().maxRSS / 1024 / 1024).toFixed(2)} GiB`);
 }

@@ -48,7 +48,9 @@ function report(c: ModelCase, timings: Timing[], createMs: Record<string, number
   console.log(`\n${c.label}: ${c.gflop.toFixed(0)} GFLOP per call`);
   for (const t of timings) {
     const gflops = c.gflop / (t.medianMs / 1000);
-    console.log(`  ${t.name.padEnd(32)} median ${formatMs(t.medianMs).padStart(9)}  min ${formatMs(t.minMs).padStart(9)}  ${gflops.toFixed(0)} GFLOP/s  (session ${formatMs(createMs[t.name])})`);
+    console.log(
+      `  ${t.name.padEnd(32)} median ${formatMs(t.medianMs).padStart(9)}  min ${formatMs(t.minMs).padStart(9)}  ${gflops.toFixed(0)} GFLOP/s  (session ${formatMs(createMs[t.name])})`,
+    );
   }
   if (timings.length === 2) {
     const speed = timings[1].medianMs / timings[0].medianMs;

@@ -23,12 +23,32 @@ type Json = Record<string, unknown>;
 
 const SD_SCHEDULER = { ...sdNoiseDefaults, steps_offset: 1, clip_sample: false, set_alpha_to_one: false, prediction_type: 'epsilon' };
 const SD_VAE = {
-  _class_name: 'AutoencoderKL', act_fn: 'silu', in_channels: 3, out_channels: 3, latent_channels: 4, layers_per_block: 2, norm_num_groups: 32,
-  block_out_channels: [128, 256, 512, 512], down_block_types: Array(4).fill('DownEncoderBlock2D'), up_block_types: Array(4).fill('UpDecoderBlock2D'),
+  _class_name: 'AutoencoderKL',
+  act_fn: 'silu',
+  in_channels: 3,
+  out_channels: 3,
+  latent_channels: 4,
+  layers_per_block: 2,
+  norm_num_groups: 32,
+  block_out_channels: [128, 256, 512, 512],
+  down_block_types: Array(4).fill('DownEncoderBlock2D'),
+  up_block_types: Array(4).fill('UpDecoderBlock2D'),
 };
 const CLIP_L = {
-  _class_name: 'CLIPTextModel', architectures: ['CLIPTextModel'], hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12,
-  max_position_embeddings: 77, vocab_size: 49408, hidden_act: 'quick_gelu', layer_norm_eps: 1e-5, projection_dim: 768, bos_token_id: 0, eos_token_id: 2, pad_token_id: 1,
+  _class_name: 'CLIPTextModel',
+  architectures: ['CLIPTextModel'],
+  hidden_size: 768,
+  intermediate_size: 3072,
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  max_position_embeddings: 77,
+  vocab_size: 49408,
+  hidden_act: 'quick_gelu',
+  layer_norm_eps: 1e-5,
+  projection_dim: 768,
+  bos_token_id: 0,
+  eos_token_id: 2,
+  pad_token_id: 1,
 };
 
 interface ModelSpec {
@@ -45,8 +65,20 @@ export const REAL_SIZE_MODELS: Record<'sd15' | 'sdxl', ModelSpec> = {
   sd15: {
     pipeline: 'StableDiffusionPipeline',
     unet: {
-      _class_name: 'UNet2DConditionModel', sample_size: 64, in_channels: 4, out_channels: 4, layers_per_block: 2, block_out_channels: [320, 640, 1280, 1280],
-      cross_attention_dim: 768, attention_head_dim: 8, act_fn: 'silu', norm_num_groups: 32, norm_eps: 1e-5, flip_sin_to_cos: true, freq_shift: 0, downsample_padding: 1,
+      _class_name: 'UNet2DConditionModel',
+      sample_size: 64,
+      in_channels: 4,
+      out_channels: 4,
+      layers_per_block: 2,
+      block_out_channels: [320, 640, 1280, 1280],
+      cross_attention_dim: 768,
+      attention_head_dim: 8,
+      act_fn: 'silu',
+      norm_num_groups: 32,
+      norm_eps: 1e-5,
+      flip_sin_to_cos: true,
+      freq_shift: 0,
+      downsample_padding: 1,
       down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
       up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
     },
@@ -59,21 +91,55 @@ export const REAL_SIZE_MODELS: Record<'sd15' | 'sdxl', ModelSpec> = {
     pipeline: 'StableDiffusionXLPipeline',
     indexExtras: { force_zeros_for_empty_prompt: true },
     unet: {
-      _class_name: 'UNet2DConditionModel', sample_size: 128, in_channels: 4, out_channels: 4, layers_per_block: 2, block_out_channels: [320, 640, 1280],
-      attention_head_dim: [5, 10, 20], cross_attention_dim: 2048, transformer_layers_per_block: [1, 2, 10], use_linear_projection: true,
-      addition_embed_type: 'text_time', addition_embed_type_num_heads: 64, addition_time_embed_dim: 256, projection_class_embeddings_input_dim: 2816,
-      act_fn: 'silu', norm_num_groups: 32, norm_eps: 1e-5, flip_sin_to_cos: true, freq_shift: 0, downsample_padding: 1,
-      down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'], up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
+      _class_name: 'UNet2DConditionModel',
+      sample_size: 128,
+      in_channels: 4,
+      out_channels: 4,
+      layers_per_block: 2,
+      block_out_channels: [320, 640, 1280],
+      attention_head_dim: [5, 10, 20],
+      cross_attention_dim: 2048,
+      transformer_layers_per_block: [1, 2, 10],
+      use_linear_projection: true,
+      addition_embed_type: 'text_time',
+      addition_embed_type_num_heads: 64,
+      addition_time_embed_dim: 256,
+      projection_class_embeddings_input_dim: 2816,
+      act_fn: 'silu',
+      norm_num_groups: 32,
+      norm_eps: 1e-5,
+      flip_sin_to_cos: true,
+      freq_shift: 0,
+      downsample_padding: 1,
+      down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'],
+      up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
     },
     vae: { ...SD_VAE, sample_size: 1024, scaling_factor: 0.13025, force_upcast: true },
     textEncoders: [
       { name: 'text_encoder', config: { ...CLIP_L, pad_token_id: 1 }, withProjection: false },
       {
-        name: 'text_encoder_2', withProjection: true,
-        config: { ...CLIP_L, _class_name: 'CLIPTextModelWithProjection', architectures: ['CLIPTextModelWithProjection'], hidden_size: 1280, intermediate_size: 5120, num_attention_heads: 20, num_hidden_layers: 32, hidden_act: 'gelu', projection_dim: 1280 },
+        name: 'text_encoder_2',
+        withProjection: true,
+        config: {
+          ...CLIP_L,
+          _class_name: 'CLIPTextModelWithProjection',
+          architectures: ['CLIPTextModelWithProjection'],
+          hidden_size: 1280,
+          intermediate_size: 5120,
+          num_attention_heads: 20,
+          num_hidden_layers: 32,
+          hidden_act: 'gelu',
+          projection_dim: 1280,
+        },
       },
     ],
-    scheduler: { _class_name: 'EulerDiscreteScheduler', ...SD_SCHEDULER, timestep_spacing: 'leading', interpolation_type: 'linear', use_karras_sigmas: false },
+    scheduler: {
+      _class_name: 'EulerDiscreteScheduler',
+      ...SD_SCHEDULER,
+      timestep_spacing: 'leading',
+      interpolation_type: 'linear',
+      use_karras_sigmas: false,
+    },
   },
 };
 
@@ -108,8 +174,10 @@ const POOL = (() => {
   let x = 0x2545f491;
   const a = 0.02 * Math.sqrt(3);
   const f = Float32Array.from({ length: 1 << 20 }, () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    return ((x >>> 0) / 2 ** 32 * 2 - 1) * a;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (((x >>> 0) / 2 ** 32) * 2 - 1) * a;
   });
   return float32ToFloat16(f);
 })();
@@ -149,13 +217,25 @@ export function ensureRealSizeModel(cacheDir: string, name: 'sd15' | 'sdxl', log
   log(`writing ${name} with random fp16 weights to ${dir} (once)`);
   writeComponent(join(tmp, 'unet'), spec.unet, 'diffusion_pytorch_model.fp16.safetensors', componentParams('unet', spec.unet));
   writeComponent(join(tmp, 'vae'), spec.vae, 'diffusion_pytorch_model.fp16.safetensors', componentParams('vae', spec.vae));
-  const index: Json = { _class_name: spec.pipeline, ...spec.indexExtras, unet: ['diffusers', 'UNet2DConditionModel'], vae: ['diffusers', 'AutoencoderKL'], scheduler: ['diffusers', String(spec.scheduler._class_name)] };
+  const index: Json = {
+    _class_name: spec.pipeline,
+    ...spec.indexExtras,
+    unet: ['diffusers', 'UNet2DConditionModel'],
+    vae: ['diffusers', 'AutoencoderKL'],
+    scheduler: ['diffusers', String(spec.scheduler._class_name)],
+  };
   const tokenizerSource = join(packageRoot(), 'models', 'emoji', 'tokenizer');
   for (const [i, te] of spec.textEncoders.entries()) {
-    writeComponent(join(tmp, te.name), te.config, 'model.fp16.safetensors', componentParams(te.withProjection ? 'clip-projection' : 'clip', te.config));
+    writeComponent(
+      join(tmp, te.name),
+      te.config,
+      'model.fp16.safetensors',
+      componentParams(te.withProjection ? 'clip-projection' : 'clip', te.config),
+    );
     const tokenizer = i === 0 ? 'tokenizer' : 'tokenizer_2';
     mkdirSync(join(tmp, tokenizer), { recursive: true });
-    for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json']) copyFileSync(join(tokenizerSource, f), join(tmp, tokenizer, f));
+    for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json'])
+      copyFileSync(join(tokenizerSource, f), join(tmp, tokenizer, f));
     const tokenizerConfig = JSON.parse(readFileSync(join(tokenizerSource, 'tokenizer_config.json'), 'utf8')) as Json;
     writeFileSync(join(tmp, tokenizer, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, model_max_length: 77 }, null, 2));
     index[te.name] = ['transformers', String(te.config._class_name)];
@@ -186,9 +266,17 @@ export function ensureRealSizeSingleFile(cacheDir: string, log: (line: string) =
   if (existsSync(file)) return file;
   log(`writing the sd15 folder as one checkpoint to ${file} (once)`);
   mkdirSync(join(dir, 'tokenizer'), { recursive: true });
-  for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json']) copyFileSync(join(folder, 'tokenizer', f), join(dir, 'tokenizer', f));
-  const part = (name: string, weights: string) => ({ source: FileTensorSource.open(join(folder, name, weights)), config: JSON.parse(readFileSync(join(folder, name, 'config.json'), 'utf8')) as Json });
-  const parts = { unet: part('unet', 'diffusion_pytorch_model.fp16.safetensors'), vae: part('vae', 'diffusion_pytorch_model.fp16.safetensors'), text_encoder: part('text_encoder', 'model.fp16.safetensors') };
+  for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json'])
+    copyFileSync(join(folder, 'tokenizer', f), join(dir, 'tokenizer', f));
+  const part = (name: string, weights: string) => ({
+    source: FileTensorSource.open(join(folder, name, weights)),
+    config: JSON.parse(readFileSync(join(folder, name, 'config.json'), 'utf8')) as Json,
+  });
+  const parts = {
+    unet: part('unet', 'diffusion_pytorch_model.fp16.safetensors'),
+    vae: part('vae', 'diffusion_pytorch_model.fp16.safetensors'),
+    text_encoder: part('text_encoder', 'model.fp16.safetensors'),
+  };
   try {
     writeSingleFile(file, parts, 'sd1');
   } finally {

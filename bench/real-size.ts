@@ -51,19 +51,30 @@ export function caseFlops(c: RealSizeCase): number {
   const batch = c.guidance > 1 ? 2 : 1;
   const unetFlops = flopsOf((g) => {
     const xl = unet.addition_embed_type === 'text_time';
-    return [unet2DConditionModel(new Scope(g), unet, {
-      sample: g.input('sample', [batch, 4, latent, latent]),
-      timestep: g.input('t', []),
-      encoderHiddenStates: g.input('e', [batch, 77, Number(spec.unet.cross_attention_dim)]),
-      ...(xl ? { textEmbeds: g.input('te', [batch, 1280]), timeIds: g.input('ti', [batch, 6]) } : {}),
-    })];
+    return [
+      unet2DConditionModel(new Scope(g), unet, {
+        sample: g.input('sample', [batch, 4, latent, latent]),
+        timestep: g.input('t', []),
+        encoderHiddenStates: g.input('e', [batch, 77, Number(spec.unet.cross_attention_dim)]),
+        ...(xl ? { textEmbeds: g.input('te', [batch, 1280]), timeIds: g.input('ti', [batch, 6]) } : {}),
+      }),
+    ];
   });
   const vaeFlops = flopsOf((g) => [vaeDecode(new Scope(g), parseAutoencoderKLConfig(spec.vae), g.input('z', [1, 4, latent, latent]))]);
-  const textFlops = spec.textEncoders.reduce((s, te) => s + flopsOf((g) => {
-    const ids = g.input('ids', [1, 77], 'int64');
-    const config = parseClipTextConfig(te.config);
-    return [te.withProjection ? clipTextModelWithProjection(new Scope(g), config, ids).textEmbeds : clipTextModel(new Scope(g), config, ids).lastHiddenState];
-  }), 0);
+  const textFlops = spec.textEncoders.reduce(
+    (s, te) =>
+      s +
+      flopsOf((g) => {
+        const ids = g.input('ids', [1, 77], 'int64');
+        const config = parseClipTextConfig(te.config);
+        return [
+          te.withProjection
+            ? clipTextModelWithProjection(new Scope(g), config, ids).textEmbeds
+            : clipTextModel(new Scope(g), config, ids).lastHiddenState,
+        ];
+      }),
+    0,
+  );
   return c.steps * unetFlops + vaeFlops + batch * textFlops;
 }
 
@@ -84,12 +95,35 @@ function dropPageCache(): boolean {
 }
 
 function runGenerate(c: RealSizeCase, modelDir: string, outDir: string, device: string): Run {
-  const args = [join(packageRoot(), 'bin', 'tdd.js'), 'generate', 'a photograph of a red fox in the snow', '--model', modelDir,
-    '--scheduler', 'tdd', '--steps', String(c.steps), '--guidance', String(c.guidance), '--eta', '0.2',
-    '--width', String(c.size), '--height', String(c.size), '--seed', '0', '--out', outDir, '--json', ...(device === 'cpu' ? [] : ['--device', device])];
+  const args = [
+    join(packageRoot(), 'bin', 'tdd.js'),
+    'generate',
+    'a photograph of a red fox in the snow',
+    '--model',
+    modelDir,
+    '--scheduler',
+    'tdd',
+    '--steps',
+    String(c.steps),
+    '--guidance',
+    String(c.guidance),
+    '--eta',
+    '0.2',
+    '--width',
+    String(c.size),
+    '--height',
+    String(c.size),
+    '--seed',
+    '0',
+    '--out',
+    outDir,
+    '--json',
+    ...(device === 'cpu' ? [] : ['--device', device]),
+  ];
   const time = existsSync('/usr/bin/time');
   const t0 = performance.now();
-  const r = time ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
+  const r = time
+    ? spawnSync('/usr/bin/time', ['-v', process.execPath, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
     : spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`tdd generate (${c.name}) failed with status ${r.status}:\n${r.stderr.slice(-3000)}`);
@@ -100,12 +134,15 @@ function runGenerate(c: RealSizeCase, modelDir: string, outDir: string, device: 
 export async function runRealSizeBench(only?: readonly string[], device = 'cpu'): Promise<void> {
   const cacheDir = join(defaultCacheDir(), 'bench');
   const cases = REAL_SIZE_CASES.filter((c) => (only?.length ? only.includes(c.name) : !c.singleFile));
-  const modelOf = (c: RealSizeCase, log?: (line: string) => void) => (c.singleFile ? ensureRealSizeSingleFile(cacheDir, log) : ensureRealSizeModel(cacheDir, c.model, log));
+  const modelOf = (c: RealSizeCase, log?: (line: string) => void) =>
+    c.singleFile ? ensureRealSizeSingleFile(cacheDir, log) : ensureRealSizeModel(cacheDir, c.model, log);
   for (const c of cases) modelOf(c, (line) => console.log(line));
   const threads = os.availableParallelism();
   // The peak is the best one large Conv reaches: measured before and after the cases (a busy moment lowers one).
   const before = await convPeak(threads);
-  console.log(`real-size: /usr/bin/time ${existsSync('/usr/bin/time') ? 'found' : 'missing: no peak RSS'}; device ${device}; ${threads} threads`);
+  console.log(
+    `real-size: /usr/bin/time ${existsSync('/usr/bin/time') ? 'found' : 'missing: no peak RSS'}; device ${device}; ${threads} threads`,
+  );
   const outDir = mkdtempSync(join(os.tmpdir(), 'tdd-real-size-'));
   try {
     const results: { c: RealSizeCase; cold: Run; warm: Run; dropped: boolean }[] = [];
@@ -115,18 +152,26 @@ export async function runRealSizeBench(only?: readonly string[], device = 'cpu')
       const cold = runGenerate(c, dir, outDir, device);
       const warm = runGenerate(c, dir, outDir, device);
       results.push({ c, cold, warm, dropped });
-      console.log(`  ${c.name}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s (ratios once the peak is measured again)`);
+      console.log(
+        `  ${c.name}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s (ratios once the peak is measured again)`,
+      );
     }
     const after = await convPeak(threads);
     const peak = Math.max(before, after);
-    console.log(`real-size: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64; ${before.toFixed(0)} before the cases, ${after.toFixed(0)} after)`);
+    console.log(
+      `real-size: ORT conv peak ${peak.toFixed(0)} GFLOP/s (3×3, 512→512, 64×64; ${before.toFixed(0)} before the cases, ${after.toFixed(0)} after)`,
+    );
     for (const { c, cold, warm, dropped } of results) {
       const flops = caseFlops(c);
       const bound = flops / 1e9 / peak;
       const rss = Math.max(cold.peakRssBytes, warm.peakRssBytes);
       const weights = fp32WeightBytes(c.model);
-      console.log(`real-size ${c.name}${device === 'cpu' ? '' : ` (${device})`}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s = ${(warm.seconds / bound).toFixed(2)}x FLOP-bound, peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB = ${(rss / weights).toFixed(2)}x fp32 weights`);
-      console.log(`  (${(flops / 1e12).toFixed(1)} TFLOP, FLOP-bound ${bound.toFixed(1)} s; fp32 weights ${(weights / 2 ** 30).toFixed(2)} GiB; cold run ${dropped ? 'after dropping the page cache' : 'with the page cache as it was (cannot drop it here)'})`);
+      console.log(
+        `real-size ${c.name}${device === 'cpu' ? '' : ` (${device})`}: cold ${cold.seconds.toFixed(1)} s, warm ${warm.seconds.toFixed(1)} s = ${(warm.seconds / bound).toFixed(2)}x FLOP-bound, peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB = ${(rss / weights).toFixed(2)}x fp32 weights`,
+      );
+      console.log(
+        `  (${(flops / 1e12).toFixed(1)} TFLOP, FLOP-bound ${bound.toFixed(1)} s; fp32 weights ${(weights / 2 ** 30).toFixed(2)} GiB; cold run ${dropped ? 'after dropping the page cache' : 'with the page cache as it was (cannot drop it here)'})`,
+      );
     }
   } finally {
     rmSync(outDir, { recursive: true, force: true });

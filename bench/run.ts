@@ -12,7 +12,9 @@ import { createGraph } from '../src/ops/index.js';
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 7;
-const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && args[i - 1] !== '--device' && !/^(sd15|sdxl)-\d+(-single-file)?$/.test(a));
+const suites = args.filter(
+  (a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds' && args[i - 1] !== '--device' && !/^(sd15|sdxl)-\d+(-single-file)?$/.test(a),
+);
 const wanted = suites.length > 0 ? suites : ['engine'];
 const known = ['engine', 'unet', 'generate', 'distill', 'embedded', 'real-size'];
 for (const s of wanted) {
@@ -39,4 +41,8 @@ if (wanted.includes('distill')) await runDistillBench(Math.max(5, Math.min(round
 if (wanted.includes('embedded')) await runEmbeddedBench(Math.max(5, Math.min(rounds * 2, 20)));
 
 const deviceAt = args.indexOf('--device');
-if (wanted.includes('real-size')) await runRealSizeBench(args.filter((a) => /^(sd15|sdxl)-\d+(-single-file)?$/.test(a)), deviceAt >= 0 ? args[deviceAt + 1] : 'cpu');
+if (wanted.includes('real-size'))
+  await runRealSizeBench(
+    args.filter((a) => /^(sd15|sdxl)-\d+(-single-file)?$/.test(a)),
+    deviceAt >= 0 ? args[deviceAt + 1] : 'cpu',
+  );

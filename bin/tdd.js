@@ -34,7 +34,9 @@ if (argvFile) {
       env: { ...process.env, [ARGV_FILE_ENV]: file },
     });
     if (child.error) {
-      process.stderr.write(`error: could not re-run tdd for a long command line (${child.error.message}); pass long text with --prompt-file\n`);
+      process.stderr.write(
+        `error: could not re-run tdd for a long command line (${child.error.message}); pass long text with --prompt-file\n`,
+      );
       process.exitCode = 2;
     } else if (child.signal) {
       process.stderr.write(`error: tdd was killed by ${child.signal}\n`);

@@ -54,10 +54,18 @@ async function finalEvent(url: string): Promise<string> {
   return events.at(-1) ?? 'none';
 }
 
-async function oneRequest(o: LoadTestOptions, index: number, result: { latencies: number[]; rejected: number; failed: LoadTestResult['failed'] }): Promise<void> {
+async function oneRequest(
+  o: LoadTestOptions,
+  index: number,
+  result: { latencies: number[]; rejected: number; failed: LoadTestResult['failed'] },
+): Promise<void> {
   const started = performance.now();
   try {
-    const res = await fetch(`${o.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...o.body, seed: index }) });
+    const res = await fetch(`${o.url}/api/generate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...o.body, seed: index }),
+    });
     if (res.status === 429) {
       await res.body?.cancel();
       result.rejected++;
@@ -68,7 +76,8 @@ async function oneRequest(o: LoadTestOptions, index: number, result: { latencies
     if (res.status !== 202) return void result.failed.push({ request: index, reason: `HTTP ${res.status}: ${reply.message}` });
     const last = await finalEvent(`${o.url}${reply.links.events}`);
     const job = await (await fetch(`${o.url}/api/jobs/${reply.id}`)).json();
-    if (last !== 'done' || job.status !== 'done' || job.images.length === 0) return void result.failed.push({ request: index, reason: `ended with ${last} / ${job.status}: ${job.error ?? ''}` });
+    if (last !== 'done' || job.status !== 'done' || job.images.length === 0)
+      return void result.failed.push({ request: index, reason: `ended with ${last} / ${job.status}: ${job.error ?? ''}` });
     result.latencies.push(performance.now() - started);
   } catch (e) {
     result.failed.push({ request: index, reason: (e as Error).message });
@@ -78,7 +87,14 @@ async function oneRequest(o: LoadTestOptions, index: number, result: { latencies
 export async function runLoadTest(o: LoadTestOptions): Promise<LoadTestResult> {
   const before = await serverRssMiB(o.url);
   let peak = before;
-  const sampler = setInterval(() => void serverRssMiB(o.url).then((m) => (peak = Math.max(peak, m)), () => {}), 200);
+  const sampler = setInterval(
+    () =>
+      void serverRssMiB(o.url).then(
+        (m) => (peak = Math.max(peak, m)),
+        () => {},
+      ),
+    200,
+  );
   const acc = { latencies: [] as number[], rejected: 0, failed: [] as LoadTestResult['failed'] };
   let next = 0;
   const t0 = performance.now();
@@ -124,13 +140,23 @@ async function main(args: string[]): Promise<number> {
   const requests = Number(flag(args, '--requests', '50'));
   const clients = Number(flag(args, '--clients', '5'));
   const size = Number(flag(args, '--size', '64'));
-  const body = { prompt: flag(args, '--prompt', 'grinning face, smileys and emotion, face smiling, twemoji style'), steps: Number(flag(args, '--steps', '4')), width: size, height: size };
+  const body = {
+    prompt: flag(args, '--prompt', 'grinning face, smileys and emotion, face smiling, twemoji style'),
+    steps: Number(flag(args, '--steps', '4')),
+    width: size,
+    height: size,
+  };
   let url = flag(args, '--url', '');
   let stop = async () => {};
   if (!url) {
     // Without --models the server has only the embedded model, which requests then get by default.
     const models = flag(args, '--models', '');
-    const server = await startServer({ port: 0, modelDirs: models ? [models] : [], maxQueued: Number(flag(args, '--max-queue', '3')), hashCacheFile: null });
+    const server = await startServer({
+      port: 0,
+      modelDirs: models ? [models] : [],
+      maxQueued: Number(flag(args, '--max-queue', '3')),
+      hashCacheFile: null,
+    });
     url = server.url;
     stop = () => server.close();
     // One job first, so model loading and session compilation are not in the numbers.

@@ -36,38 +36,77 @@ function tddRow(eta: number, guidance: number, clip: boolean, jump: boolean): Ev
   return {
     name: `tdd4-eta${eta}-g${guidance}-${clip ? 'clip' : 'noclip'}-${jump ? 'jump' : 'nojump'}`,
     label: `TDD 4 steps, η ${eta}, cfg ${guidance}, x0 clipping ${clip ? 'on' : 'off'}, special_jump ${jump ? 'on' : 'off'}`,
-    group: 'tdd', lora: 'tdd', scheduler: 'tdd',
+    group: 'tdd',
+    lora: 'tdd',
+    scheduler: 'tdd',
     schedulerConfig: { tdd_train_step: 250, special_jump: jump, ...(clip ? TDD_X0_CLIPPING : noClip) },
-    steps: 4, guidance, eta,
+    steps: 4,
+    guidance,
+    eta,
   };
 }
 
 const lcmRow = (guidance: number): EvalRow => ({
-  name: `lcm4-g${guidance}`, label: `LCM 4 steps, cfg ${guidance}`, group: 'lcm', lora: 'lcm', scheduler: 'lcm', schedulerConfig: {}, steps: 4, guidance,
+  name: `lcm4-g${guidance}`,
+  label: `LCM 4 steps, cfg ${guidance}`,
+  group: 'lcm',
+  lora: 'lcm',
+  scheduler: 'lcm',
+  schedulerConfig: {},
+  steps: 4,
+  guidance,
 });
 
 const rows: EvalRow[] = [teacher];
-for (const clip of [false, true]) for (const guidance of [1, 1.7, 3]) for (const eta of [0, 0.2, 0.3]) rows.push(tddRow(eta, guidance, clip, false));
+for (const clip of [false, true])
+  for (const guidance of [1, 1.7, 3]) for (const eta of [0, 0.2, 0.3]) rows.push(tddRow(eta, guidance, clip, false));
 // special_jump defines schedules for 5–7 steps only: at 4 it must leave the samples unchanged (hash check).
 rows.push(tddRow(0.2, 1.7, true, true), tddRow(0.2, 1.7, false, true));
 rows.push(lcmRow(1), lcmRow(1.7), lcmRow(3));
 // The undistilled teacher through both 4-step samplers at its own guidance: how far each LoRA moved from it.
 rows.push(
-  { name: 'teacher-tdd4-g4.5', label: 'teacher (no LoRA), TDD sampler 4 steps, η 0.2, cfg 4.5', group: 'extra', lora: 'none', scheduler: 'tdd', schedulerConfig: { tdd_train_step: 250, special_jump: false, ...noClip }, steps: 4, guidance: 4.5, eta: 0.2 },
-  { name: 'teacher-lcm4-g4.5', label: 'teacher (no LoRA), LCM sampler 4 steps, cfg 4.5', group: 'extra', lora: 'none', scheduler: 'lcm', schedulerConfig: {}, steps: 4, guidance: 4.5 },
+  {
+    name: 'teacher-tdd4-g4.5',
+    label: 'teacher (no LoRA), TDD sampler 4 steps, η 0.2, cfg 4.5',
+    group: 'extra',
+    lora: 'none',
+    scheduler: 'tdd',
+    schedulerConfig: { tdd_train_step: 250, special_jump: false, ...noClip },
+    steps: 4,
+    guidance: 4.5,
+    eta: 0.2,
+  },
+  {
+    name: 'teacher-lcm4-g4.5',
+    label: 'teacher (no LoRA), LCM sampler 4 steps, cfg 4.5',
+    group: 'extra',
+    lora: 'none',
+    scheduler: 'lcm',
+    schedulerConfig: {},
+    steps: 4,
+    guidance: 4.5,
+  },
 );
 
 const out = values.out!;
 const results = await runEval(
   {
-    model: values.model!, classifier: values.classifier!, out,
+    model: values.model!,
+    classifier: values.classifier!,
+    out,
     loras: { tdd: values['tdd-lora'], lcm: values['lcm-lora'] },
-    samples: Number(values.samples), batch: Number(values.batch), seed: 0, realBaselineImages: 0,
-    rowDefinitions: rows, rows: values.rows ? [TEACHER_ROW, ...values.rows.split(',').filter((r) => r !== TEACHER_ROW)] : rows.map((r) => r.name),
+    samples: Number(values.samples),
+    batch: Number(values.batch),
+    seed: 0,
+    realBaselineImages: 0,
+    rowDefinitions: rows,
+    rows: values.rows ? [TEACHER_ROW, ...values.rows.split(',').filter((r) => r !== TEACHER_ROW)] : rows.map((r) => r.name),
   },
   {
     onMessage: (m) => console.error(m),
-    onPhase: (phase, done, total) => { if (done === total) console.error(`${phase}: ${done}/${total}`); },
+    onPhase: (phase, done, total) => {
+      if (done === total) console.error(`${phase}: ${done}/${total}`);
+    },
   },
 );
 
@@ -82,7 +121,9 @@ const lines = [
 const sorted = [...done].sort((a, b) => (a.lora === b.lora ? (a.fdTeacher ?? 0) - (b.fdTeacher ?? 0) : a.lora.localeCompare(b.lora)));
 for (const r of sorted) {
   const cfg = (r as { schedulerConfig?: Record<string, unknown> }).schedulerConfig ?? {};
-  lines.push(`| ${r.name} | ${r.eta ?? '–'} | ${r.guidance} | ${cfg.thresholding ? 'on' : r.scheduler === 'tdd' ? 'off' : '–'} | ${cfg.special_jump ? 'on' : r.scheduler === 'tdd' ? 'off' : '–'} | ${fmt(r.fdData)} | ${fmt(r.fdTeacher)} | ${(100 * r.alignment).toFixed(1)} % | ${r.secondsPerImage.toFixed(3)} | ${r.identicalTo.join(', ')} |`);
+  lines.push(
+    `| ${r.name} | ${r.eta ?? '–'} | ${r.guidance} | ${cfg.thresholding ? 'on' : r.scheduler === 'tdd' ? 'off' : '–'} | ${cfg.special_jump ? 'on' : r.scheduler === 'tdd' ? 'off' : '–'} | ${fmt(r.fdData)} | ${fmt(r.fdTeacher)} | ${(100 * r.alignment).toFixed(1)} % | ${r.secondsPerImage.toFixed(3)} | ${r.identicalTo.join(', ')} |`,
+  );
 }
 const table = lines.join('\n');
 writeFileSync(join(out, 'sweep.md'), `${table}\n`);

@@ -34,7 +34,15 @@ export type { HostTensor } from './runtime/tensors.js';
 export * from './train/index.js';
 export { Scope, linear, conv, groupNormLayer, layerNormLayer, embedding } from './nn/index.js';
 export { unet2DConditionModel, parseUNetConfig, UNetConfigError, type UNetConfig } from './models/unet/index.js';
-export { controlNetModel, parseControlNetConfig, controlNetConfigFromUNet, ControlNetConfigError, type ControlNetConfig, type ControlNetInputs, type ControlNetOutputs } from './models/controlnet/index.js';
+export {
+  controlNetModel,
+  parseControlNetConfig,
+  controlNetConfigFromUNet,
+  ControlNetConfigError,
+  type ControlNetConfig,
+  type ControlNetInputs,
+  type ControlNetOutputs,
+} from './models/controlnet/index.js';
 export {
   parseAutoencoderKLConfig,
   parseAutoencoderTinyConfig,
@@ -54,25 +62,69 @@ export {
 } from './models/vae/index.js';
 export { SafetensorsFile, SafetensorsError, writeSafetensors, refusePickle } from './weights/index.js';
 export {
-  parseLora, matchLora, describeLora, writeLora, loraTensors, LoraError,
-  type LoraAdapter, type LoraTarget, type LoraComponent, type LoraMatch, type LoraModules,
+  parseLora,
+  matchLora,
+  describeLora,
+  writeLora,
+  loraTensors,
+  LoraError,
+  type LoraAdapter,
+  type LoraTarget,
+  type LoraComponent,
+  type LoraMatch,
+  type LoraModules,
 } from './weights/index.js';
 export {
-  fuseLora, LoraAdapterSet, UnfusedLora, loraSlotFromMatch, loraTrainingSlot, loraSlotWeights, loraScaleFeeds,
-  splitLoraParams, initLoraWeights, loraModulesFromWeights, type FusedLora, type LoraSlotSpec,
+  fuseLora,
+  LoraAdapterSet,
+  UnfusedLora,
+  loraSlotFromMatch,
+  loraTrainingSlot,
+  loraSlotWeights,
+  loraScaleFeeds,
+  splitLoraParams,
+  initLoraWeights,
+  loraModulesFromWeights,
+  type FusedLora,
+  type LoraSlotSpec,
 } from './nn/index.js';
 export {
-  ClipTokenizer, TokenizerError,
-  type ClipTokenizerData, type EncodeForModelOptions, type ModelInput, type ModelInputBatch,
+  ClipTokenizer,
+  TokenizerError,
+  type ClipTokenizerData,
+  type EncodeForModelOptions,
+  type ModelInput,
+  type ModelInputBatch,
 } from './tokenizer/index.js';
 export {
-  parseClipTextConfig, ClipConfigError, ClipInputError, clipTextModel, clipTextModelWithProjection, clipPoolingIndex, clipInputIdsTensor,
-  type ClipTextConfig, type ClipActivation, type ClipTextOutputs, type ClipTextProjectionOutputs, type ClipTextModelOptions,
+  parseClipTextConfig,
+  ClipConfigError,
+  ClipInputError,
+  clipTextModel,
+  clipTextModelWithProjection,
+  clipPoolingIndex,
+  clipInputIdsTensor,
+  type ClipTextConfig,
+  type ClipActivation,
+  type ClipTextOutputs,
+  type ClipTextProjectionOutputs,
+  type ClipTextModelOptions,
 } from './models/clip/index.js';
 export type { AttentionOptions } from './ops/attention.js';
 export {
-  openSingleFile, readSingleFile, toSingleFile, writeSingleFile, SingleFileError,
-  type OpenSingleFileOptions, type SingleFileCheckpoint, type SingleFileComponent, type IgnoredKey, type DiffusersComponent,
-  type SingleFileExport, type WriteSingleFileOptions, type Architecture as SingleFileArchitecture, type ComponentName as SingleFileComponentName,
+  openSingleFile,
+  readSingleFile,
+  toSingleFile,
+  writeSingleFile,
+  SingleFileError,
+  type OpenSingleFileOptions,
+  type SingleFileCheckpoint,
+  type SingleFileComponent,
+  type IgnoredKey,
+  type DiffusersComponent,
+  type SingleFileExport,
+  type WriteSingleFileOptions,
+  type Architecture as SingleFileArchitecture,
+  type ComponentName as SingleFileComponentName,
 } from './loaders/single-file/index.js';
 export * from './pipelines/index.js';

@@ -13,7 +13,23 @@ test('the package entry exports createScheduler, schedulerNames and TorchGenerat
 
 test('the package entry exports the engine: graphs, autodiff, training, sessions, UNet, safetensors', async () => {
   const api = await import('tdd-diffusion');
-  for (const name of ['createGraph', 'conv2d', 'attention', 'grad', 'checkpoint', 'TrainStep', 'createSession', 'createCachedSession', 'emitModel', 'encodeModel', 'evaluate', 'Scope', 'unet2DConditionModel', 'SafetensorsFile', 'writeSafetensors']) {
+  for (const name of [
+    'createGraph',
+    'conv2d',
+    'attention',
+    'grad',
+    'checkpoint',
+    'TrainStep',
+    'createSession',
+    'createCachedSession',
+    'emitModel',
+    'encodeModel',
+    'evaluate',
+    'Scope',
+    'unet2DConditionModel',
+    'SafetensorsFile',
+    'writeSafetensors',
+  ]) {
     assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
   }
   const g = api.createGraph();
@@ -25,9 +41,25 @@ test('the package entry exports the engine: graphs, autodiff, training, sessions
 test('the package entry exports models, tokenizer, loaders, LoRA and the pipeline', async () => {
   const api = (await import('tdd-diffusion')) as Record<string, unknown>;
   const names = [
-    'vaeEncode', 'vaeDecode', 'taesdDecode', 'parseAutoencoderKLConfig', 'clipTextModel', 'clipTextModelWithProjection', 'ClipTokenizer',
-    'parseLora', 'matchLora', 'fuseLora', 'LoraAdapterSet', 'UnfusedLora', 'writeLora', 'openSingleFile', 'writeSingleFile',
-    'loadPipeline', 'StableDiffusionPipeline', 'txt2img', 'GeneratedImage',
+    'vaeEncode',
+    'vaeDecode',
+    'taesdDecode',
+    'parseAutoencoderKLConfig',
+    'clipTextModel',
+    'clipTextModelWithProjection',
+    'ClipTokenizer',
+    'parseLora',
+    'matchLora',
+    'fuseLora',
+    'LoraAdapterSet',
+    'UnfusedLora',
+    'writeLora',
+    'openSingleFile',
+    'writeSingleFile',
+    'loadPipeline',
+    'StableDiffusionPipeline',
+    'txt2img',
+    'GeneratedImage',
   ];
   for (const name of names) assert.equal(typeof api[name], 'function', name);
 });

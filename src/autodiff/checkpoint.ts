@@ -26,7 +26,8 @@ export function checkpoint(inputs: readonly Value[], fn: (inputs: readonly Value
   if (rebuilding > 0) return outputs;
   const nodes = new Set(graph.nodes.slice(start));
   for (const o of outputs) {
-    if (o.source.kind !== 'node' || !nodes.has(o.source.node)) throw new GraphError('checkpoint: every output must be computed inside the segment');
+    if (o.source.kind !== 'node' || !nodes.has(o.source.node))
+      throw new GraphError('checkpoint: every output must be computed inside the segment');
   }
   const list = segmentsByGraph.get(graph) ?? [];
   list.push({ inputs: [...inputs], outputs, nodes, rebuild: fn });

@@ -29,12 +29,23 @@ export function grad(output: Value, wrt: readonly Value[], options: GradOptions 
 }
 
 /** Pulls cotangents `seeds` of `outputs` back to `wrt`. Values that do not affect the outputs get zeros. */
-export function vjp(outputs: readonly Value[], seeds: readonly (Value | null)[], wrt: readonly Value[], ops: OpRegistry = defaultRegistry): Value[] {
+export function vjp(
+  outputs: readonly Value[],
+  seeds: readonly (Value | null)[],
+  wrt: readonly Value[],
+  ops: OpRegistry = defaultRegistry,
+): Value[] {
   return pullback(outputs, seeds, wrt, ops, 0);
 }
 
 /** `vjp` over the nodes with id ≥ `firstNode` only (a rebuilt segment must not walk into the original). */
-function pullback(outputs: readonly Value[], seeds: readonly (Value | null)[], wrt: readonly Value[], ops: OpRegistry, firstNode: number): Value[] {
+function pullback(
+  outputs: readonly Value[],
+  seeds: readonly (Value | null)[],
+  wrt: readonly Value[],
+  ops: OpRegistry,
+  firstNode: number,
+): Value[] {
   if (seeds.length !== outputs.length) throw new GraphError(`vjp: ${outputs.length} outputs but ${seeds.length} seeds`);
   outputs.forEach((o, i) => {
     const s = seeds[i];
@@ -67,7 +78,7 @@ function pullback(outputs: readonly Value[], seeds: readonly (Value | null)[], w
  */
 function backpropSegment(segment: Segment, dependent: ReadonlySet<Value>, cotangents: Map<Value, Value>, ops: OpRegistry): void {
   // An output listed twice (a block's hidden state that is also its last skip) carries one cotangent, seeded once.
-  const outCots = segment.outputs.map((o, i) => (segment.outputs.indexOf(o) === i ? cotangents.get(o) ?? null : null));
+  const outCots = segment.outputs.map((o, i) => (segment.outputs.indexOf(o) === i ? (cotangents.get(o) ?? null) : null));
   const first = outCots.find((c) => c !== null);
   if (!first) return;
   // x + 0·g₀ is x, but depends on the cotangent (multiplying by zero is not folded away, because of NaN).
@@ -147,4 +158,3 @@ function accumulate(cotangents: Map<Value, Value>, x: Value, c: Value | null): v
   const prev = cotangents.get(x);
   cotangents.set(x, prev ? prev.add(c) : c);
 }
-

@@ -21,8 +21,19 @@ export function parseThreads(value: string): number {
 
 export function addDeviceOptions(command: Command): Command {
   return command
-    .addOption(new Option('--device <name>', 'where models run: cpu, webgpu (a GPU through WebGPU) or cuda (NVIDIA; needs onnxruntime-node\'s CUDA files)').choices([...DEVICES]).default('cpu'))
-    .option('--threads <n>', `CPU threads of each model session (default: all ${defaultIntraOpThreads()} cores this process may use)`, parseThreads);
+    .addOption(
+      new Option(
+        '--device <name>',
+        "where models run: cpu, webgpu (a GPU through WebGPU) or cuda (NVIDIA; needs onnxruntime-node's CUDA files)",
+      )
+        .choices([...DEVICES])
+        .default('cpu'),
+    )
+    .option(
+      '--threads <n>',
+      `CPU threads of each model session (default: all ${defaultIntraOpThreads()} cores this process may use)`,
+      parseThreads,
+    );
 }
 
 /**

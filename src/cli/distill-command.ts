@@ -51,7 +51,10 @@ export function registerDistillCommand(program: Command): void {
     .command('distill')
     .description('distill a few-step LoRA from a teacher model (TDD, or the LCM-LoRA baseline) on images with captions')
     .requiredOption('--teacher <path>', 'teacher model: a diffusers folder or a single-file .safetensors checkpoint')
-    .requiredOption('--data <path>', 'training data: a folder of images with metadata.jsonl or .txt captions, webdataset .tar shard(s), or emoji[:train|heldout|all] (the bundled emoji set)')
+    .requiredOption(
+      '--data <path>',
+      'training data: a folder of images with metadata.jsonl or .txt captions, webdataset .tar shard(s), or emoji[:train|heldout|all] (the bundled emoji set)',
+    )
     .requiredOption('--out <dir>', 'output folder (LoRA files, log.jsonl, loss.png, validation/, checkpoints/)')
     .option('--method <name>', 'tdd or lcm', d.method)
     .option('--steps <n>', 'optimizer steps', String(d.steps))
@@ -73,7 +76,7 @@ export function registerDistillCommand(program: Command): void {
     .option('--s-ratio <x>', 'TDD: γ offset ratio of the target timestep', String(d.sRatio))
     .option('--proportion-empty-prompts <x>', 'share of captions replaced by "" (decoupled guidance)', String(d.proportionEmptyPrompts))
     .option('--ema-decay <x>', 'take the target from an EMA of the LoRA with this decay (default: the live student, as the reference)')
-    .option('--resolution <px>', 'training image size (default: the model\'s native size)')
+    .option('--resolution <px>', "training image size (default: the model's native size)")
     .option('--seed <n>', 'seed of every random draw (data order, noise, timesteps)', String(d.seed))
     .option('--checkpoint-every <n>', 'write a checkpoint every n optimizer steps', String(d.checkpointEvery))
     .option('--keep-checkpoints <n>', 'checkpoints kept on disk', String(d.keepCheckpoints))
@@ -95,7 +98,9 @@ export function registerDistillCommand(program: Command): void {
       const config = { ...configFrom(flags), runtime: await runtimeFrom(flags) };
       const result = await withGracefulInterrupt((signal) => distill(config, events, signal));
       progress.stop();
-      const where = result.lora ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)` : `stopped at step ${result.optimizerSteps}; continue with --resume`;
+      const where = result.lora
+        ? `LoRA: ${result.lora.kohya} (kohya), ${result.lora.peft} (peft/diffusers)`
+        : `stopped at step ${result.optimizerSteps}; continue with --resume`;
       process.stdout.write(`${where}\n`);
     } finally {
       progress.stop();
@@ -114,17 +119,38 @@ function configFrom(f: DistillFlags): DistillConfigInput {
   if (f.method !== 'tdd' && f.method !== 'lcm') throw new UsageError(`--method: must be tdd or lcm, got ${JSON.stringify(f.method)}`);
   if (f.loss !== 'l2' && f.loss !== 'huber') throw new UsageError(`--loss: must be l2 or huber, got ${JSON.stringify(f.loss)}`);
   return {
-    teacher: f.teacher, data: f.data, out: f.out, method: f.method, loss: f.loss,
-    steps: number('steps', f.steps), batch: number('batch', f.batch), gradAccumulation: number('grad-accumulation', f.gradAccumulation),
-    lr: number('lr', f.lr), warmupSteps: number('warmup-steps', f.warmupSteps), weightDecay: number('weight-decay', f.weightDecay),
-    maxGradNorm: number('max-grad-norm', f.maxGradNorm), rank: number('rank', f.rank), alpha: number('alpha', f.alpha),
-    huberC: number('huber-c', f.huberC), wMin: number('w-min', f.wMin), wMax: number('w-max', f.wMax),
-    numDdimTimesteps: number('num-ddim-timesteps', f.numDdimTimesteps), kMin: number('k-min', f.kMin), kMax: number('k-max', f.kMax),
-    sRatio: number('s-ratio', f.sRatio), proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
-    emaDecay: number('ema-decay', f.emaDecay), resolution: number('resolution', f.resolution), seed: number('seed', f.seed),
-    checkpointEvery: number('checkpoint-every', f.checkpointEvery), keepCheckpoints: number('keep-checkpoints', f.keepCheckpoints),
-    validateEvery: number('validate-every', f.validateEvery), validationPrompts: f.validationPrompt,
+    teacher: f.teacher,
+    data: f.data,
+    out: f.out,
+    method: f.method,
+    loss: f.loss,
+    steps: number('steps', f.steps),
+    batch: number('batch', f.batch),
+    gradAccumulation: number('grad-accumulation', f.gradAccumulation),
+    lr: number('lr', f.lr),
+    warmupSteps: number('warmup-steps', f.warmupSteps),
+    weightDecay: number('weight-decay', f.weightDecay),
+    maxGradNorm: number('max-grad-norm', f.maxGradNorm),
+    rank: number('rank', f.rank),
+    alpha: number('alpha', f.alpha),
+    huberC: number('huber-c', f.huberC),
+    wMin: number('w-min', f.wMin),
+    wMax: number('w-max', f.wMax),
+    numDdimTimesteps: number('num-ddim-timesteps', f.numDdimTimesteps),
+    kMin: number('k-min', f.kMin),
+    kMax: number('k-max', f.kMax),
+    sRatio: number('s-ratio', f.sRatio),
+    proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
+    emaDecay: number('ema-decay', f.emaDecay),
+    resolution: number('resolution', f.resolution),
+    seed: number('seed', f.seed),
+    checkpointEvery: number('checkpoint-every', f.checkpointEvery),
+    keepCheckpoints: number('keep-checkpoints', f.keepCheckpoints),
+    validateEvery: number('validate-every', f.validateEvery),
+    validationPrompts: f.validationPrompt,
     validationSteps: f.validationSteps.split(',').map((s) => number('validation-steps', s)!),
-    latentCache: f.latentCache, resume: Boolean(f.resume), gradientCheckpointing: Boolean(f.gradientCheckpointing),
+    latentCache: f.latentCache,
+    resume: Boolean(f.resume),
+    gradientCheckpointing: Boolean(f.gradientCheckpointing),
   };
 }

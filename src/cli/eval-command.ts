@@ -43,7 +43,11 @@ export function registerEvalCommand(program: Command, runner: EvalRunner = runEv
     .option('--tdd-single-k-lora <path>', 'ablation: TDD LoRA distilled without target selection (single K)')
     .option('--tdd-no-empty-prompts-lora <path>', 'ablation: TDD LoRA distilled with --proportion-empty-prompts 0')
     .option('--classifier <path>', 'emoji classifier (trained and written here when missing; default <out>/classifier.safetensors)')
-    .option('--classifier-steps <n>', `optimizer steps when the classifier has to be trained (default ${classifierTrainingDefaults.steps}, ~10 min on 2 cores)`, int('--classifier-steps'))
+    .option(
+      '--classifier-steps <n>',
+      `optimizer steps when the classifier has to be trained (default ${classifierTrainingDefaults.steps}, ~10 min on 2 cores)`,
+      int('--classifier-steps'),
+    )
     .option('--samples <n>', 'samples per row', int('--samples'), evalDefaults.samples)
     .option('--batch <n>', 'images per generation call', int('--batch'), evalDefaults.batch)
     .option('--seed <n>', 'sample i is seeded with seed + i', int('--seed'), evalDefaults.seed)
@@ -56,10 +60,18 @@ export function registerEvalCommand(program: Command, runner: EvalRunner = runEv
     const events: EvalEvents = {
       onPhase: (phase, done, total) => progress.phase(phase, done, total),
       onMessage: (m) => progress.message(m),
-      onClassifierProgress: (p) => progress.phase(p.loss === undefined ? `classifier: ${p.phase}` : `classifier: training (loss ${p.loss.toFixed(3)})`, p.done, p.total),
+      onClassifierProgress: (p) =>
+        progress.phase(
+          p.loss === undefined ? `classifier: ${p.phase}` : `classifier: training (loss ${p.loss.toFixed(3)})`,
+          p.done,
+          p.total,
+        ),
     };
     try {
-      const results = await withGracefulInterrupt((signal) => runner({ ...options, signal }, events), 'stopping after the current batch (finished rows are kept; Ctrl+C again to quit now)');
+      const results = await withGracefulInterrupt(
+        (signal) => runner({ ...options, signal }, events),
+        'stopping after the current batch (finished rows are kept; Ctrl+C again to quit now)',
+      );
       progress.stop();
       process.stdout.write(summary(results, options.out));
     } finally {
@@ -73,7 +85,13 @@ export function evalOptionsFrom(f: EvalFlags): EvalOptions {
   const embedded = f.model === undefined ? embeddedModel() : undefined;
   const model = f.model ?? embedded?.dir;
   if (!model) throw new UsageError('--model: the embedded emoji model is not in this package yet; pass a model folder or checkpoint');
-  const rows = f.rows === undefined ? undefined : f.rows.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const rows =
+    f.rows === undefined
+      ? undefined
+      : f.rows
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
   if (rows !== undefined) {
     try {
       selectRows(rows);

@@ -13,7 +13,14 @@ import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
 import { isFile } from '../util/is-file.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
-import { addGenerateOptions, settingsFrom, resolvePromptTexts, type GenerateFlags, type GenerateSettings, type LoraSpec } from './generate-options.js';
+import {
+  addGenerateOptions,
+  settingsFrom,
+  resolvePromptTexts,
+  type GenerateFlags,
+  type GenerateSettings,
+  type LoraSpec,
+} from './generate-options.js';
 import { outputPaths, planOutput, sidecarPath, writeImages, type ImageOutput } from './generate-output.js';
 import { StepProgress } from './progress.js';
 import { runtimeFrom } from './device-options.js';
@@ -76,7 +83,14 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
   const log = new RunLog(s.flags);
   const plan = planOutput(s.flags.out, s.flags.batch, s.flags.overwrite);
   const runtime = await runtimeFrom(s.flags);
-  const pipe = await timed('loadMs', () => loadPipeline(s.flags.model!, { variant: s.flags.variant, tokenizerDir: s.flags.tokenizer, offload: s.flags.offload, ...sessionOptionsFor(runtime) }));
+  const pipe = await timed('loadMs', () =>
+    loadPipeline(s.flags.model!, {
+      variant: s.flags.variant,
+      tokenizerDir: s.flags.tokenizer,
+      offload: s.flags.offload,
+      ...sessionOptionsFor(runtime),
+    }),
+  );
   let controlnet: ControlNet | undefined;
   try {
     controlnet = s.flags.controlnet === undefined ? undefined : loadControlNet(s.flags.controlnet, sessionOptionsFor(runtime));
@@ -87,14 +101,29 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     const model = await timed('hashMs', () => hashModelAndLoras(pipe, loras));
     log.say(`seed: ${s.seed}`);
     const { result, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
-    for (const p of result.truncated) log.warn(`prompt truncated to the text encoder's 77 tokens (use --long-prompts chunk): ${JSON.stringify(p)}`);
+    for (const p of result.truncated)
+      log.warn(`prompt truncated to the text encoder's 77 tokens (use --long-prompts chunk): ${JSON.stringify(p)}`);
     const parameters = runParameters(s, result, model, loras, pipe);
     const outputs = imageOutputs(s, result, parameters, model, loras, version, outputPaths(plan, result.images.length, s.seed, new Date()));
     await timed('saveMs', () => writeImages(outputs));
     return {
-      images: outputs.map((o, index) => ({ path: o.path, index, width: o.image.width, height: o.image.height, sidecar: o.sidecar ? sidecarPath(o.path) : undefined })),
+      images: outputs.map((o, index) => ({
+        path: o.path,
+        index,
+        width: o.image.width,
+        height: o.image.height,
+        sidecar: o.sidecar ? sidecarPath(o.path) : undefined,
+      })),
       parameters,
-      timings: { ...timings, ...stepTimings, totalMs: elapsed(t0), offload: pipe.offload.mode, released: result.released, device: runtime.device, threads: runtime.threads },
+      timings: {
+        ...timings,
+        ...stepTimings,
+        totalMs: elapsed(t0),
+        offload: pipe.offload.mode,
+        released: result.released,
+        device: runtime.device,
+        threads: runtime.threads,
+      },
       warnings: log.warnings,
       truncated: result.truncated,
     };
@@ -106,7 +135,10 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
 
 /** Size vs. the VAE factor and steps vs. the scheduler, before any heavy work, naming the flag at fault. */
 function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): void {
-  for (const [flag, v] of [['--width', s.flags.width], ['--height', s.flags.height]] as const) {
+  for (const [flag, v] of [
+    ['--width', s.flags.width],
+    ['--height', s.flags.height],
+  ] as const) {
     const problem = v === undefined ? undefined : sizeProblem(pipe, flag, v);
     if (problem) throw new UsageError(problem);
   }
@@ -115,7 +147,8 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
   try {
     planner.setTimesteps(steps);
   } catch (e) {
-    if (e instanceof RangeError || e instanceof SchedulerConfigError) throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
+    if (e instanceof RangeError || e instanceof SchedulerConfigError)
+      throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
     throw e;
   }
 }
@@ -125,7 +158,8 @@ async function applyLoras(pipe: StableDiffusionPipeline, specs: readonly LoraSpe
   for (const spec of specs) {
     try {
       const loaded = await pipe.loadLora(spec.path, { scale: spec.scale });
-      if (loaded.matches.some((m) => m.unmatched.length > 0)) log.warn(`--lora ${spec.path}: not every module matched this model:\n${loaded.report}`);
+      if (loaded.matches.some((m) => m.unmatched.length > 0))
+        log.warn(`--lora ${spec.path}: not every module matched this model:\n${loaded.report}`);
       applied.push({ name: loaded.name, weight: spec.scale, path: spec.path });
     } catch (e) {
       if (e instanceof LoraError) throw new UsageError(`--lora: ${e.message}`, { cause: e });
@@ -185,7 +219,11 @@ async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, cont
   try {
     if (flags.mask) result = await pipe.inpaint({ ...request, image: flags.initImage!, mask: flags.mask, strength: flags.strength });
     else if (flags.initImage) result = await pipe.img2img({ ...request, image: flags.initImage, strength: flags.strength });
-    else if (controlnet) result = await pipe.txt2img({ ...request, controlnet: { model: controlnet, image: flags.controlImage!, conditioningScale: flags.controlnetScale } });
+    else if (controlnet)
+      result = await pipe.txt2img({
+        ...request,
+        controlnet: { model: controlnet, image: flags.controlImage!, conditioningScale: flags.controlnetScale },
+      });
     else result = await pipe.txt2img(request);
   } finally {
     progress.stop();
@@ -193,7 +231,13 @@ async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, cont
   return { result, stepTimings: progress.timings() };
 }
 
-function runParameters(s: GenerateSettings, result: GenerationResult, model: ModelIdentity, loras: AppliedLora[], pipe: StableDiffusionPipeline): Record<string, unknown> {
+function runParameters(
+  s: GenerateSettings,
+  result: GenerationResult,
+  model: ModelIdentity,
+  loras: AppliedLora[],
+  pipe: StableDiffusionPipeline,
+): Record<string, unknown> {
   const { flags, sampling } = s;
   const first = result.images[0];
   return {
@@ -222,7 +266,15 @@ function runParameters(s: GenerateSettings, result: GenerationResult, model: Mod
   };
 }
 
-function imageOutputs(s: GenerateSettings, result: GenerationResult, parameters: Record<string, unknown>, model: ModelIdentity, loras: AppliedLora[], version: string, paths: string[]): ImageOutput[] {
+function imageOutputs(
+  s: GenerateSettings,
+  result: GenerationResult,
+  parameters: Record<string, unknown>,
+  model: ModelIdentity,
+  loras: AppliedLora[],
+  version: string,
+  paths: string[],
+): ImageOutput[] {
   return result.images.map((image, index) => {
     const metadata: ImageMetadata = {
       prompt: s.prompt,

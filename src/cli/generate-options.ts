@@ -96,40 +96,65 @@ const number = (flag: string) => (v: string) => parseNumber(flag, v);
 
 export function addGenerateOptions(command: Command): Command {
   const presetHelp = presetNames.map((n) => `${n} = ${presets[n].summary}`).join('; ');
-  return addDeviceOptions(command
-    .option('-m, --model <path>', 'a diffusers model folder or a single-file .safetensors checkpoint (default: the built-in 64 px emoji model with its TDD LoRA)')
-    .option('--no-embedded-lora', 'with the built-in model: leave its TDD LoRA off (teacher sampling, e.g. --scheduler ddim)')
-    .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
-    .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
-    .addOption(new Option('--lora <file[:scale]>', 'LoRA to apply (repeatable; scale default 1)').argParser(parseLoraSpec).default([], 'none'))
-    .addOption(new Option('-p, --preset <name>', `sampling preset (${presetHelp}); default: tdd, or the family of --scheduler`).choices(presetNames))
-    .option('-s, --scheduler <name>', `scheduler, overrides the preset's (${schedulerNames.join(', ')})`)
-    .option('-n, --steps <n>', 'inference steps (overrides the preset)', integer('--steps'))
-    .option('-g, --guidance <scale>', 'classifier-free guidance scale; ≤ 1 disables CFG (overrides the preset)', number('--guidance'))
-    .option('--guidance-rescale <phi>', 'guidance rescale φ in [0, 1]', number('--guidance-rescale'))
-    .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
-    .option('--seed <seed>', 'random seed (default: random, printed)', parseSeed)
-    .option('--negative <text>', 'negative prompt (used when guidance > 1)')
-    .option('--prompt-file <file>', 'read the prompt from this UTF-8 file ("-" = stdin) instead of the argument; the way to pass long text')
-    .option('--negative-file <file>', 'read the negative prompt from this UTF-8 file ("-" = stdin)')
-    .option('-W, --width <px>', "image width (default: the model's native size)", integer('--width'))
-    .option('-H, --height <px>', "image height (default: the model's native size)", integer('--height'))
-    .option('-b, --batch <n>', 'images per prompt (one seed, one generator, as diffusers)', integer('--batch'), 1)
-    .option('--init-image <file>', 'image-to-image: start from this image')
-    .option('--strength <s>', 'image-to-image strength in (0, 1] (default 0.8; inpainting 1)', number('--strength'))
-    .option('--mask <file>', 'inpainting mask (white = repaint), with --init-image')
-    .option('--controlnet <dir>', 'ControlNet model folder, with --control-image')
-    .option('--control-image <file>', 'ControlNet conditioning image (edges, depth ...); sets the default size')
-    .option('--controlnet-scale <s>', 'ControlNet conditioning scale (default 1)', number('--controlnet-scale'))
-    .option('--fast-decode <dir>', 'decode with this TAESD (AutoencoderTiny, diffusers format) folder instead of the full VAE')
-    .option('--vae-tiling', 'decode the full VAE in tiles (automatic for images over twice the native size)')
-    .addOption(new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk').choices(['truncate', 'chunk']).default('truncate'))
-    .addOption(new Option('--offload <mode>', 'components released after their stage: sequential (each one, as soon as it is done: free for a one-shot run), text-encoders, none, or auto (by the machine\'s memory)').choices([...OFFLOAD_MODES]).default('sequential'))
-    .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
-    .option('--overwrite', 'let --out FILE.png replace an existing file (refused otherwise)')
-    .option('--json-sidecar', 'also write each image\'s parameters to <image>.json')
-    .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')
-    .option('-q, --quiet', 'no progress bar or messages on stderr'));
+  return addDeviceOptions(
+    command
+      .option(
+        '-m, --model <path>',
+        'a diffusers model folder or a single-file .safetensors checkpoint (default: the built-in 64 px emoji model with its TDD LoRA)',
+      )
+      .option('--no-embedded-lora', 'with the built-in model: leave its TDD LoRA off (teacher sampling, e.g. --scheduler ddim)')
+      .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
+      .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
+      .addOption(
+        new Option('--lora <file[:scale]>', 'LoRA to apply (repeatable; scale default 1)').argParser(parseLoraSpec).default([], 'none'),
+      )
+      .addOption(
+        new Option('-p, --preset <name>', `sampling preset (${presetHelp}); default: tdd, or the family of --scheduler`).choices(
+          presetNames,
+        ),
+      )
+      .option('-s, --scheduler <name>', `scheduler, overrides the preset's (${schedulerNames.join(', ')})`)
+      .option('-n, --steps <n>', 'inference steps (overrides the preset)', integer('--steps'))
+      .option('-g, --guidance <scale>', 'classifier-free guidance scale; ≤ 1 disables CFG (overrides the preset)', number('--guidance'))
+      .option('--guidance-rescale <phi>', 'guidance rescale φ in [0, 1]', number('--guidance-rescale'))
+      .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
+      .option('--seed <seed>', 'random seed (default: random, printed)', parseSeed)
+      .option('--negative <text>', 'negative prompt (used when guidance > 1)')
+      .option(
+        '--prompt-file <file>',
+        'read the prompt from this UTF-8 file ("-" = stdin) instead of the argument; the way to pass long text',
+      )
+      .option('--negative-file <file>', 'read the negative prompt from this UTF-8 file ("-" = stdin)')
+      .option('-W, --width <px>', "image width (default: the model's native size)", integer('--width'))
+      .option('-H, --height <px>', "image height (default: the model's native size)", integer('--height'))
+      .option('-b, --batch <n>', 'images per prompt (one seed, one generator, as diffusers)', integer('--batch'), 1)
+      .option('--init-image <file>', 'image-to-image: start from this image')
+      .option('--strength <s>', 'image-to-image strength in (0, 1] (default 0.8; inpainting 1)', number('--strength'))
+      .option('--mask <file>', 'inpainting mask (white = repaint), with --init-image')
+      .option('--controlnet <dir>', 'ControlNet model folder, with --control-image')
+      .option('--control-image <file>', 'ControlNet conditioning image (edges, depth ...); sets the default size')
+      .option('--controlnet-scale <s>', 'ControlNet conditioning scale (default 1)', number('--controlnet-scale'))
+      .option('--fast-decode <dir>', 'decode with this TAESD (AutoencoderTiny, diffusers format) folder instead of the full VAE')
+      .option('--vae-tiling', 'decode the full VAE in tiles (automatic for images over twice the native size)')
+      .addOption(
+        new Option('--long-prompts <mode>', 'prompts over 77 tokens: truncate (as diffusers) or chunk')
+          .choices(['truncate', 'chunk'])
+          .default('truncate'),
+      )
+      .addOption(
+        new Option(
+          '--offload <mode>',
+          "components released after their stage: sequential (each one, as soon as it is done: free for a one-shot run), text-encoders, none, or auto (by the machine's memory)",
+        )
+          .choices([...OFFLOAD_MODES])
+          .default('sequential'),
+      )
+      .option('-o, --out <path>', 'output file (.png, one image) or folder (default: ./outputs/)')
+      .option('--overwrite', 'let --out FILE.png replace an existing file (refused otherwise)')
+      .option('--json-sidecar', "also write each image's parameters to <image>.json")
+      .option('--json', 'print one JSON object (outputs, parameters, timings, warnings) on stdout')
+      .option('-q, --quiet', 'no progress bar or messages on stderr'),
+  );
 }
 
 function checkRange(flag: string, value: number | undefined, min: number, max: number, { minOpen = false } = {}): void {
@@ -146,7 +171,12 @@ function checkPairs(f: GenerateFlags): void {
   if (f.controlImage && !f.controlnet) throw new UsageError('--control-image needs --controlnet');
   if (f.controlnetScale !== undefined && !f.controlnet) throw new UsageError('--controlnet-scale applies only with --controlnet');
   if (f.controlnet && f.initImage) throw new UsageError('--controlnet works with text-to-image only (not with --init-image or --mask)');
-  for (const [flag, path] of [['--init-image', f.initImage], ['--mask', f.mask], ['--control-image', f.controlImage], ['--controlnet', f.controlnet]] as const) {
+  for (const [flag, path] of [
+    ['--init-image', f.initImage],
+    ['--mask', f.mask],
+    ['--control-image', f.controlImage],
+    ['--controlnet', f.controlnet],
+  ] as const) {
     if (path && !existsSync(path)) throw new UsageError(`${flag}: ${path} does not exist`);
   }
 }
@@ -167,11 +197,13 @@ function readTextFile(flag: string, file: string): string {
 
 /** The prompt and negative prompt from the argument, `-` (stdin), --prompt-file and --negative-file. */
 export function resolvePromptTexts(prompt: string | undefined, f: GenerateFlags): { prompt: string; negative?: string } {
-  if (prompt !== undefined && f.promptFile !== undefined) throw new UsageError('give the prompt either as the argument or with --prompt-file, not both');
+  if (prompt !== undefined && f.promptFile !== undefined)
+    throw new UsageError('give the prompt either as the argument or with --prompt-file, not both');
   if (f.negative !== undefined && f.negativeFile !== undefined) throw new UsageError('give --negative or --negative-file, not both');
   const promptSource = f.promptFile ?? (prompt === '-' ? '-' : undefined);
   if (promptSource === '-' && f.negativeFile === '-') throw new UsageError('only one of the prompt and --negative-file can read stdin');
-  const text = promptSource !== undefined ? readTextFile(f.promptFile !== undefined ? '--prompt-file' : 'prompt "-"', promptSource) : prompt;
+  const text =
+    promptSource !== undefined ? readTextFile(f.promptFile !== undefined ? '--prompt-file' : 'prompt "-"', promptSource) : prompt;
   if (text === undefined) throw new UsageError('missing prompt: give it as the argument, "-" for stdin, or --prompt-file <file>');
   const negative = f.negativeFile !== undefined ? readTextFile('--negative-file', f.negativeFile) : f.negative;
   return { prompt: text, negative };
@@ -209,8 +241,12 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
   // A diffusers folder brings its own tokenizer/, the one its text encoder was trained with, and the loader uses
   // it; --tokenizer is for single-file checkpoints. A warning, not an error: the run is still right, and scripts
   // that always pass --tokenizer keep working, but the user learns the flag did nothing.
-  if (f.tokenizer !== undefined && statSync(f.model).isDirectory()) sampling.warnings.push(`--tokenizer is ignored for a diffusers folder (${f.model} uses its own tokenizer/); it applies to single-file checkpoints`);
-  if (f.negative && !usesGuidance(sampling.guidanceScale)) sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
+  if (f.tokenizer !== undefined && statSync(f.model).isDirectory())
+    sampling.warnings.push(
+      `--tokenizer is ignored for a diffusers folder (${f.model} uses its own tokenizer/); it applies to single-file checkpoints`,
+    );
+  if (f.negative && !usesGuidance(sampling.guidanceScale))
+    sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
   const randomSeed = f.seed === undefined;
   const seed = f.seed ?? BigInt(randomInt(0, 2 ** 32));
   return { prompt, flags: f, sampling, seed, randomSeed };

@@ -87,6 +87,7 @@ export async function writeImages(outputs: readonly ImageOutput[]): Promise<void
   for (const o of outputs) {
     const png = await o.image.toPng({ parameters: o.parameters });
     writing(o.path, () => writeFileAtomically(o.path, png));
-    if (o.sidecar) writing(sidecarPath(o.path), () => writeFileAtomically(sidecarPath(o.path), Buffer.from(`${JSON.stringify(o.sidecar, null, 2)}\n`)));
+    if (o.sidecar)
+      writing(sidecarPath(o.path), () => writeFileAtomically(sidecarPath(o.path), Buffer.from(`${JSON.stringify(o.sidecar, null, 2)}\n`)));
   }
 }

@@ -67,7 +67,12 @@ function inspectWeightsFile(path: string, options: InspectOptions): ModelReport 
   }
 }
 
-const looksLikeSingleFile = (keys: string[]): boolean => keys.some((k) => /^(model\.diffusion_model|first_stage_model|cond_stage_model|conditioner)\./.test(k) || /^(encoder|decoder)\.(down|up|mid|conv_in)/.test(k));
+const looksLikeSingleFile = (keys: string[]): boolean =>
+  keys.some(
+    (k) =>
+      /^(model\.diffusion_model|first_stage_model|cond_stage_model|conditioner)\./.test(k) ||
+      /^(encoder|decoder)\.(down|up|mid|conv_in)/.test(k),
+  );
 
 function inspectLora(path: string, adapter: LoraAdapter, { model, variant }: InspectOptions): ModelReport {
   const byComponent = new Map<string, LoraTarget[]>();
@@ -75,11 +80,18 @@ function inspectLora(path: string, adapter: LoraAdapter, { model, variant }: Ins
   const ranks = [...new Set(adapter.targets.map((t) => t.rank))].sort((a, b) => a - b);
   const alphas = [...new Set(adapter.targets.map((t) => t.alpha ?? t.rank))];
   const components = [...byComponent].map(([name, targets]) => ({
-    name, className: `LoRA (${[...new Set(targets.map((t) => t.format))].join('+')})`, weights: basename(path),
-    dtypes: {}, parameters: targets.reduce((s, t) => s + t.down.data.length + t.up.data.length, 0), summary: `${targets.length} modules`,
+    name,
+    className: `LoRA (${[...new Set(targets.map((t) => t.format))].join('+')})`,
+    weights: basename(path),
+    dtypes: {},
+    parameters: targets.reduce((s, t) => s + t.down.data.length + t.up.data.length, 0),
+    summary: `${targets.length} modules`,
   }));
   const notes = [`rank ${ranks.join('/')}, alpha ${alphas.join('/')}`];
-  if (adapter.unrecognized.length > 0) notes.push(`${adapter.unrecognized.length} unrecognised key(s), e.g. ${adapter.unrecognized[0].key} (${adapter.unrecognized[0].reason})`);
+  if (adapter.unrecognized.length > 0)
+    notes.push(
+      `${adapter.unrecognized.length} unrecognised key(s), e.g. ${adapter.unrecognized[0].key} (${adapter.unrecognized[0].reason})`,
+    );
   if (model) notes.push(...matchAgainstModel(adapter, model, variant));
   else notes.push('pass --model <dir> to match the LoRA against a base model');
   return { path, kind: 'lora', architecture: 'LoRA adapter', components, notes };
@@ -88,9 +100,19 @@ function inspectLora(path: string, adapter: LoraAdapter, { model, variant }: Ins
 function matchAgainstModel(adapter: LoraAdapter, model: string, variant?: string): string[] {
   const parts = loadComponents(model, { variant });
   try {
-    const sources: [LoraComponent, TensorSource][] = [['unet', parts.unet.source], ...parts.textEncoders.map((t) => [t.name, t.source] as [LoraComponent, TensorSource])];
-    const matches = matchLoraToModel(adapter, parts.unet.rawConfig, sources.map(([c, source]) => [c, sourceShapes(source)]));
-    return describeLora(adapter, matches).split('\n').slice(1).map((l) => `against ${model}: ${l.trim()}`);
+    const sources: [LoraComponent, TensorSource][] = [
+      ['unet', parts.unet.source],
+      ...parts.textEncoders.map((t) => [t.name, t.source] as [LoraComponent, TensorSource]),
+    ];
+    const matches = matchLoraToModel(
+      adapter,
+      parts.unet.rawConfig,
+      sources.map(([c, source]) => [c, sourceShapes(source)]),
+    );
+    return describeLora(adapter, matches)
+      .split('\n')
+      .slice(1)
+      .map((l) => `against ${model}: ${l.trim()}`);
   } finally {
     for (const s of [parts.unet.source, parts.vae.source, ...parts.textEncoders.map((t) => t.source)]) s.close();
   }
@@ -100,11 +122,26 @@ function inspectSingleFile(path: string): ModelReport {
   const checkpoint = openSingleFile(path);
   try {
     const components = Object.entries(checkpoint.components).map(([name, c]) => ({
-      name, className: String(c.config._class_name ?? c.layout), weights: basename(path), ...tallySource(c.source), summary: c.assumed.length ? `assumed: ${c.assumed.join(', ')}` : '',
+      name,
+      className: String(c.config._class_name ?? c.layout),
+      weights: basename(path),
+      ...tallySource(c.source),
+      summary: c.assumed.length ? `assumed: ${c.assumed.join(', ')}` : '',
     }));
     const unet = checkpoint.components.unet;
-    const notes = [`${checkpoint.ignored.length} key(s) ignored (EMA, buffers)`, ...(checkpoint.unmatched.length ? [`${checkpoint.unmatched.length} unmatched key(s), e.g. ${checkpoint.unmatched.slice(0, 3).join(', ')}`] : [])];
-    return { path, kind: 'single-file', architecture: unet ? unetFamily(unet.config) : (checkpoint.architecture ?? 'VAE only'), components, notes };
+    const notes = [
+      `${checkpoint.ignored.length} key(s) ignored (EMA, buffers)`,
+      ...(checkpoint.unmatched.length
+        ? [`${checkpoint.unmatched.length} unmatched key(s), e.g. ${checkpoint.unmatched.slice(0, 3).join(', ')}`]
+        : []),
+    ];
+    return {
+      path,
+      kind: 'single-file',
+      architecture: unet ? unetFamily(unet.config) : (checkpoint.architecture ?? 'VAE only'),
+      components,
+      notes,
+    };
   } finally {
     checkpoint.close();
   }

@@ -27,12 +27,21 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('web UI and JSON API (generate, progress with previews over Server-Sent Events, gallery)')
     .option('--host <host>', 'interface to listen on (other than loopback exposes the server to the network)', '127.0.0.1')
-    .option('--allowed-host <name>', 'another Host name the server answers to, e.g. a DNS name or proxy (repeatable; the bound address, this machine\'s names and localhost are always allowed)', collect, [])
+    .option(
+      '--allowed-host <name>',
+      "another Host name the server answers to, e.g. a DNS name or proxy (repeatable; the bound address, this machine's names and localhost are always allowed)",
+      collect,
+      [],
+    )
     .option('--port <port>', 'port (0 = any free port)', integer('--port'), 7860)
     .option('--models <dir>', 'folder with diffusers models, .safetensors checkpoints and LoRAs (repeatable)', collect, [])
     .option('--max-queue <n>', 'jobs that may wait; more are refused with 429', integer('--max-queue'), 16)
     .option('--job-timeout <seconds>', 'stop a job that runs longer than this', integer('--job-timeout'), 600)
-    .option('--memory-budget <MiB>', 'loaded models are released (least recently used first) past this estimate (default: half the RAM)', integer('--memory-budget'))
+    .option(
+      '--memory-budget <MiB>',
+      'loaded models are released (least recently used first) past this estimate (default: half the RAM)',
+      integer('--memory-budget'),
+    )
     .option('--no-previews', 'no step previews (saves the preview decoding time)')
     .option('--out <dir>', 'also write every generated PNG to this folder')
     .option('--grace <seconds>', 'on shutdown, how long running jobs may take to finish', integer('--grace'), 10);
@@ -41,9 +50,16 @@ export function registerServeCommand(program: Command): void {
     if (flags.maxQueue < 0) throw new UsageError(`--max-queue must be ≥ 0 (got ${flags.maxQueue})`);
     if (flags.jobTimeout < 1) throw new UsageError(`--job-timeout must be ≥ 1 (got ${flags.jobTimeout})`);
     const options: ServeOptions = {
-      host: flags.host, port: flags.port, modelDirs: flags.models, maxQueued: flags.maxQueue, jobTimeoutMs: flags.jobTimeout * 1000,
+      host: flags.host,
+      port: flags.port,
+      modelDirs: flags.models,
+      maxQueued: flags.maxQueue,
+      jobTimeoutMs: flags.jobTimeout * 1000,
       memoryBudgetBytes: flags.memoryBudget === undefined ? undefined : flags.memoryBudget * 2 ** 20,
-      previews: flags.previews ? {} : false, outDir: flags.out, shutdownGraceMs: flags.grace * 1000, allowedHosts: flags.allowedHost,
+      previews: flags.previews ? {} : false,
+      outDir: flags.out,
+      shutdownGraceMs: flags.grace * 1000,
+      allowedHosts: flags.allowedHost,
       runtime: await runtimeFrom(flags),
     };
     await serveUntilSignal(options);
@@ -64,9 +80,13 @@ async function serveUntilSignal(options: ServeOptions): Promise<void> {
     await server.close(0);
     throw new UsageError('no models found: pass --models <folder> holding a diffusers model folder or a .safetensors checkpoint');
   }
-  process.stderr.write(`${registry.models.length} model(s), ${registry.loras.length} LoRA(s): ${registry.models.map((m) => m.name).join(', ')}\n`);
-  if (options.runtime) process.stderr.write(`device: ${options.runtime.device ?? 'cpu'}, ${options.runtime.threads} thread(s) per model session\n`);
-  if (!['127.0.0.1', 'localhost', '::1'].includes(server.host)) process.stderr.write(`warning: listening on ${server.host}: anyone who can reach this machine can use the server\n`);
+  process.stderr.write(
+    `${registry.models.length} model(s), ${registry.loras.length} LoRA(s): ${registry.models.map((m) => m.name).join(', ')}\n`,
+  );
+  if (options.runtime)
+    process.stderr.write(`device: ${options.runtime.device ?? 'cpu'}, ${options.runtime.threads} thread(s) per model session\n`);
+  if (!['127.0.0.1', 'localhost', '::1'].includes(server.host))
+    process.stderr.write(`warning: listening on ${server.host}: anyone who can reach this machine can use the server\n`);
   process.stderr.write(`allowed hosts: ${server.allowedHosts.join(', ')} (add more with --allowed-host)\n`);
   process.stdout.write(`tdd serve: ${server.url}/\n`);
   await new Promise<void>((resolve) => {

@@ -53,11 +53,19 @@ export function registerTrainTeacherCommand(program: Command): void {
     .option('--unet-steps <n>', `text encoder + UNet optimizer steps (default ${d.denoiser.steps})`, int('--unet-steps'))
     .option('--unet-batch <n>', `text encoder + UNet samples per step (default ${d.denoiser.batch})`, int('--unet-batch'))
     .option('--unet-lr <x>', `text encoder + UNet learning rate (default ${d.denoiser.lr})`, num('--unet-lr'))
-    .option('--caption-dropout <x>', `share of captions emptied for classifier-free guidance (default ${d.denoiser.captionDropout})`, num('--caption-dropout'))
+    .option(
+      '--caption-dropout <x>',
+      `share of captions emptied for classifier-free guidance (default ${d.denoiser.captionDropout})`,
+      num('--caption-dropout'),
+    )
     .option('--ema-decay <x>', `EMA decay of the exported UNet/text encoder (default ${d.denoiser.emaDecay})`, num('--ema-decay'))
     .option('--checkpoint-every <n>', `checkpoint every n steps (default ${d.checkpointEvery})`, int('--checkpoint-every'))
     .option('--keep-checkpoints <n>', `checkpoints kept per stage (default ${d.keepCheckpoints})`, int('--keep-checkpoints'))
-    .option('--validate-every <n>', `validation grid of the UNet every n steps, a multiple of --checkpoint-every; 0: none (default ${d.validateEvery})`, int('--validate-every'))
+    .option(
+      '--validate-every <n>',
+      `validation grid of the UNet every n steps, a multiple of --checkpoint-every; 0: none (default ${d.validateEvery})`,
+      int('--validate-every'),
+    )
     .option('--export-dtype <type>', 'float16 or float32 weights in the model folder', d.exportDtype)
     .option('--quiet', 'no progress output');
   addDeviceOptions(command).action(async (f: TeacherFlags) => {
@@ -66,14 +74,20 @@ export function registerTrainTeacherCommand(program: Command): void {
     try {
       const config = { ...configFrom(f), runtime: await runtimeFrom(f) };
       const result = await withGracefulInterrupt((signal) =>
-        trainTeacher(config, {
-          onPhase: (phase, done, total) => progress.phase(phase, done, total),
-          onMessage: (m) => progress.message(m),
-          onStep: (stage, e, total) => progress.step(labels[stage as keyof typeof labels], e, total),
-        }, signal),
+        trainTeacher(
+          config,
+          {
+            onPhase: (phase, done, total) => progress.phase(phase, done, total),
+            onMessage: (m) => progress.message(m),
+            onStep: (stage, e, total) => progress.step(labels[stage as keyof typeof labels], e, total),
+          },
+          signal,
+        ),
       );
       progress.stop();
-      process.stdout.write(result.model ? `model: ${result.model}\n` : `stopped during the ${labels[result.interruptedIn!]} stage; continue with --resume\n`);
+      process.stdout.write(
+        result.model ? `model: ${result.model}\n` : `stopped during the ${labels[result.interruptedIn!]} stage; continue with --resume\n`,
+      );
     } finally {
       progress.stop();
     }
@@ -82,10 +96,18 @@ export function registerTrainTeacherCommand(program: Command): void {
 
 function configFrom(f: TeacherFlags): TeacherConfigInput {
   return {
-    data: f.data as 'emoji', out: f.out, work: f.work, resume: Boolean(f.resume), seed: f.seed,
-    latentFactor: f.latentFactor as 4 | 8 | undefined, maxTokens: f.maxTokens,
+    data: f.data as 'emoji',
+    out: f.out,
+    work: f.work,
+    resume: Boolean(f.resume),
+    seed: f.seed,
+    latentFactor: f.latentFactor as 4 | 8 | undefined,
+    maxTokens: f.maxTokens,
     vae: { steps: f.vaeSteps, batch: f.vaeBatch, lr: f.vaeLr, klWeight: f.vaeKlWeight },
     denoiser: { steps: f.unetSteps, batch: f.unetBatch, lr: f.unetLr, captionDropout: f.captionDropout, emaDecay: f.emaDecay },
-    checkpointEvery: f.checkpointEvery, keepCheckpoints: f.keepCheckpoints, validateEvery: f.validateEvery, exportDtype: f.exportDtype as 'float16' | 'float32',
+    checkpointEvery: f.checkpointEvery,
+    keepCheckpoints: f.keepCheckpoints,
+    validateEvery: f.validateEvery,
+    exportDtype: f.exportDtype as 'float16' | 'float32',
   };
 }

@@ -8,11 +8,15 @@ export class TrainingProgress {
   private bar?: SingleBar;
   private barLabel?: string;
 
-  constructor(private readonly enabled: boolean, private readonly tty: boolean) {}
+  constructor(
+    private readonly enabled: boolean,
+    private readonly tty: boolean,
+  ) {}
 
   phase(phase: string, done: number, total: number): void {
     if (!this.enabled) return;
-    if (done === 0 || done === total || this.tty) process.stderr.write(`${phase}: ${done}/${total}${this.tty && done < total ? '\r' : '\n'}`);
+    if (done === 0 || done === total || this.tty)
+      process.stderr.write(`${phase}: ${done}/${total}${this.tty && done < total ? '\r' : '\n'}`);
   }
 
   message(m: string): void {
@@ -24,12 +28,18 @@ export class TrainingProgress {
     if (!this.enabled) return;
     const values = { loss: e.loss.toPrecision(4), rate: e.samples_per_s.toFixed(1) };
     if (!this.tty) {
-      if (e.step % 10 === 0 || e.step === total) process.stderr.write(`${label}: step ${e.step}/${total} loss ${values.loss} ${values.rate} samples/s\n`);
+      if (e.step % 10 === 0 || e.step === total)
+        process.stderr.write(`${label}: step ${e.step}/${total} loss ${values.loss} ${values.rate} samples/s\n`);
       return;
     }
     if (this.barLabel !== label) this.stop();
     if (!this.bar) {
-      this.bar = new SingleBar({ format: `${label} |{bar}| {value}/{total} steps | loss {loss} | {rate} samples/s | ETA {eta_formatted}`, stream: process.stderr, hideCursor: true, fps: 5 });
+      this.bar = new SingleBar({
+        format: `${label} |{bar}| {value}/{total} steps | loss {loss} | {rate} samples/s | ETA {eta_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+        fps: 5,
+      });
       this.bar.start(total, e.step - 1, values);
       this.barLabel = label;
     }

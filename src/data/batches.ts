@@ -37,7 +37,10 @@ export class EpochSampler {
   private offset = 0;
 
   /** count: dataset size; seed: the shuffle seed (the training seed, typically). */
-  constructor(readonly count: number, readonly seed: number | bigint) {
+  constructor(
+    readonly count: number,
+    readonly seed: number | bigint,
+  ) {
     if (!Number.isSafeInteger(count) || count <= 0 || count >= MAX_COUNT) {
       throw new RangeError(`EpochSampler: count must be an integer in [1, ${MAX_COUNT}), got ${count}`);
     }
@@ -49,7 +52,8 @@ export class EpochSampler {
   static restore(count: number, seed: number | bigint, position: SamplerPosition): EpochSampler {
     const sampler = new EpochSampler(count, seed);
     const { epoch, offset } = position ?? ({} as SamplerPosition);
-    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`EpochSampler.restore: position.epoch must be a non-negative integer, got ${String(epoch)}`);
+    if (!Number.isSafeInteger(epoch) || epoch < 0)
+      throw new RangeError(`EpochSampler.restore: position.epoch must be a non-negative integer, got ${String(epoch)}`);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset >= count) {
       throw new RangeError(`EpochSampler.restore: position.offset must be an integer in [0, ${count}), got ${String(offset)}`);
     }
@@ -65,7 +69,8 @@ export class EpochSampler {
 
   /** The next batchSize dataset indices; a batch that crosses an epoch end continues in the next epoch's order. */
   next(batchSize: number): number[] {
-    if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new RangeError(`EpochSampler.next: batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isSafeInteger(batchSize) || batchSize <= 0)
+      throw new RangeError(`EpochSampler.next: batchSize must be a positive integer, got ${batchSize}`);
     const out: number[] = [];
     while (out.length < batchSize) {
       out.push(this.order[this.offset++]);

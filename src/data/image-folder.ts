@@ -64,7 +64,12 @@ async function fromMetadata(dir: string, images: readonly string[], allowMissing
   return records;
 }
 
-async function fromSidecars(dir: string, files: readonly string[], images: readonly string[], allowMissing: boolean): Promise<ImageCaptionRecord[]> {
+async function fromSidecars(
+  dir: string,
+  files: readonly string[],
+  images: readonly string[],
+  allowMissing: boolean,
+): Promise<ImageCaptionRecord[]> {
   // Sidecar lookup ignores the case of ".txt" (cat.png + cat.TXT), not of the stem.
   const sidecars = new Map<string, string>();
   for (const f of files) if (/\.txt$/i.test(f)) sidecars.set(f.slice(0, -4), f);
@@ -97,4 +102,3 @@ export async function openImageFolder(dir: string, options: ImageFolderOptions =
   records.sort((a, b) => compareStrings(a.id, b.id));
   return { source: dir, records };
 }
-

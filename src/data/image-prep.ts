@@ -26,14 +26,16 @@ export interface ImagePrepOptions {
 }
 
 function positiveInt(value: number | undefined, name: string): number {
-  if (!Number.isSafeInteger(value) || (value as number) <= 0) throw new RangeError(`prepareTrainingImage: ${name} must be a positive integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || (value as number) <= 0)
+    throw new RangeError(`prepareTrainingImage: ${name} must be a positive integer, got ${String(value)}`);
   return value as number;
 }
 
 /** Target width and height from { size } or { width, height }. */
 export function targetSize(options: ImagePrepOptions): { width: number; height: number } {
   if (options.size !== undefined) {
-    if (options.width !== undefined || options.height !== undefined) throw new RangeError('prepareTrainingImage: give size or width+height, not both');
+    if (options.width !== undefined || options.height !== undefined)
+      throw new RangeError('prepareTrainingImage: give size or width+height, not both');
     const size = positiveInt(options.size, 'size');
     return { width: size, height: size };
   }

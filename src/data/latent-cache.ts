@@ -56,7 +56,11 @@ export class LatentCache {
   private readonly shaById = new Map<string, string>();
   private infoWritten = false;
 
-  constructor(dir: string, private readonly encoder: LatentEncoder, options: LatentCacheOptions) {
+  constructor(
+    dir: string,
+    private readonly encoder: LatentEncoder,
+    options: LatentCacheOptions,
+  ) {
     this.width = checkPositiveInt(options.width, 'width');
     this.height = checkPositiveInt(options.height, 'height');
     this.batchSize = checkPositiveInt(options.batchSize ?? 8, 'batchSize');
@@ -68,7 +72,15 @@ export class LatentCache {
 
   private describe(): Record<string, unknown> {
     const { r, g, b } = this.background;
-    return { format: LATENT_MAGIC, prep: IMAGE_PREP_VERSION, encoder: this.encoder.identity, width: this.width, height: this.height, background: [r, g, b], latentChannels: this.latentChannels };
+    return {
+      format: LATENT_MAGIC,
+      prep: IMAGE_PREP_VERSION,
+      encoder: this.encoder.identity,
+      width: this.width,
+      height: this.height,
+      background: [r, g, b],
+      latentChannels: this.latentChannels,
+    };
   }
 
   /** Where the entry of an image with this sha256 lives. */
@@ -166,7 +178,11 @@ export class LatentCache {
     const { mean, std } = await this.encoder.encodeImages(pixels, n, height, width);
     const shape = this.latentShape(mean.length, std.length, n);
     const per = mean.length / n;
-    const entries = batch.map((_, i): LatentEntry => ({ mean: mean.slice(i * per, (i + 1) * per), std: std.slice(i * per, (i + 1) * per), shape }));
+    const entries = batch.map((_, i): LatentEntry => ({
+      mean: mean.slice(i * per, (i + 1) * per),
+      std: std.slice(i * per, (i + 1) * per),
+      shape,
+    }));
     this.writeInfoOnce();
     batch.forEach(({ sha }, i) => {
       const path = this.pathFor(sha);
@@ -208,7 +224,12 @@ export class LatentCache {
  * the whole batch (row-major, so entry b uses the b-th C·h·w block), then per element in float32:
  * `((mean + std·noise) − shift) · scaling`, each operation rounded to float32 as torch does.
  */
-export function sampleLatents(entries: readonly LatentEntry[], generator: TorchGenerator, scalingFactor: number, shiftFactor = 0): Float32Array {
+export function sampleLatents(
+  entries: readonly LatentEntry[],
+  generator: TorchGenerator,
+  scalingFactor: number,
+  shiftFactor = 0,
+): Float32Array {
   if (entries.length === 0) throw new RangeError('sampleLatents: no entries');
   const shape = entries[0].shape;
   const per = entries[0].mean.length;

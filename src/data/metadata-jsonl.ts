@@ -75,7 +75,9 @@ export function parseMetadataJsonl(text: string, where: string, allowMissingCapt
   if (captionColumn === undefined && !allowMissingCaptions) {
     throw new DatasetError(
       `${where}:${raw[0].line}: missing caption column (expected "text", "caption" or one string column besides "file_name"; ` +
-        `found ${Object.keys(raw[0].object).map((k) => JSON.stringify(k)).join(', ')}); pass allowMissingCaptions for uncaptioned training`,
+        `found ${Object.keys(raw[0].object)
+          .map((k) => JSON.stringify(k))
+          .join(', ')}); pass allowMissingCaptions for uncaptioned training`,
     );
   }
   const rows = raw.map(({ line, object }): MetadataRow => {

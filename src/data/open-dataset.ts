@@ -27,7 +27,9 @@ export async function openDataset(path: string | readonly string[], options: Dat
   if (!info) throw new DatasetError(`${path}: no such file or folder`);
   if (!info.isDirectory()) {
     if (isTar(path)) return openWebDataset(path, options);
-    throw new DatasetError(`${path}: not a dataset: expected a folder (images with metadata.jsonl or .txt captions, or .tar shards) or a .tar webdataset shard`);
+    throw new DatasetError(
+      `${path}: not a dataset: expected a folder (images with metadata.jsonl or .txt captions, or .tar shards) or a .tar webdataset shard`,
+    );
   }
   const entries = (await readdir(path, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
   const tars = entries.filter((e) => !e.isDirectory() && isTar(e.name));

@@ -26,7 +26,10 @@ class WindowedReader {
   private window = Buffer.alloc(0);
   private windowStart = 0;
 
-  constructor(private readonly file: FileHandle, readonly size: number) {}
+  constructor(
+    private readonly file: FileHandle,
+    readonly size: number,
+  ) {}
 
   async read(offset: number, length: number): Promise<Buffer> {
     const end = Math.min(offset + length, this.size);
@@ -112,13 +115,16 @@ async function walkHeaders(reader: WindowedReader, where: string): Promise<TarMe
     const block = await reader.read(offset, BLOCK);
     if (block.length < BLOCK) throw new TarError(`${where}: truncated at offset ${offset}: partial header (${block.length} of 512 bytes)`);
     if (isZeroBlock(block)) return members; // end of archive (GNU tar also stops at the first zero block)
-    if (!checksumMatches(block)) throw new TarError(`${where}: bad tar header at offset ${offset} (checksum mismatch; not a tar file or corrupt)`);
+    if (!checksumMatches(block))
+      throw new TarError(`${where}: bad tar header at offset ${offset} (checksum mismatch; not a tar file or corrupt)`);
     const type = String.fromCharCode(block[156]);
     const size = pendingSize ?? numericField(block, 124, 12);
     if (!Number.isSafeInteger(size) || size < 0) throw new TarError(`${where}: bad size field in the header at offset ${offset}`);
     const dataOffset = offset + BLOCK;
     if (dataOffset + size > reader.size) {
-      throw new TarError(`${where}: truncated at offset ${reader.size}: the member at offset ${offset} needs ${size} bytes of data, only ${reader.size - dataOffset} remain`);
+      throw new TarError(
+        `${where}: truncated at offset ${reader.size}: the member at offset ${offset} needs ${size} bytes of data, only ${reader.size - dataOffset} remain`,
+      );
     }
     if (type === 'L' || type === 'x') {
       const data = await reader.read(dataOffset, size);
@@ -167,7 +173,9 @@ export async function readMemberFrom(file: FileHandle, path: string, member: Tar
   const buffer = Buffer.alloc(member.size);
   const { bytesRead } = await file.read(buffer, 0, member.size, member.dataOffset);
   if (bytesRead !== member.size) {
-    throw new TarError(`${path}: truncated at offset ${member.dataOffset + bytesRead}: member "${member.name}" needs ${member.size} bytes (the file changed since it was indexed?)`);
+    throw new TarError(
+      `${path}: truncated at offset ${member.dataOffset + bytesRead}: member "${member.name}" needs ${member.size} bytes (the file changed since it was indexed?)`,
+    );
   }
   return buffer;
 }

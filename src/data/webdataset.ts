@@ -41,7 +41,8 @@ async function resolveShards(pathOrPaths: string | readonly string[]): Promise<S
   return paths.map((path) => {
     const name = basename(path).replace(/\.tar$/i, '');
     const other = byName.get(name);
-    if (other !== undefined) throw new DatasetError(`webdataset: shards ${other} and ${path} have the same name "${name}" (record ids would clash)`);
+    if (other !== undefined)
+      throw new DatasetError(`webdataset: shards ${other} and ${path} have the same name "${name}" (record ids would clash)`);
     byName.set(name, path);
     return { path, name };
   });
@@ -58,7 +59,8 @@ function groupSamples(shard: Shard, members: readonly TarMember[]): Sample[] {
     const extension = member.name.slice(dot + 1).toLowerCase();
     let sample = samples.get(key);
     if (!sample) samples.set(key, (sample = { key, members: new Map() }));
-    if (sample.members.has(extension)) throw new DatasetError(`${shard.path}: member "${member.name}" appears twice (offset ${member.headerOffset})`);
+    if (sample.members.has(extension))
+      throw new DatasetError(`${shard.path}: member "${member.name}" appears twice (offset ${member.headerOffset})`);
     sample.members.set(extension, member);
   }
   return [...samples.values()];
@@ -115,7 +117,10 @@ async function readShard(shard: Shard, allowMissingCaptions: boolean): Promise<S
  * no caption fail the open unless allowMissingCaptions (then their caption is ''). Records keep shard order,
  * then the order of the samples in the shard.
  */
-export async function openWebDataset(pathOrPaths: string | readonly string[], options: DatasetOpenOptions = {}): Promise<ImageCaptionDataset> {
+export async function openWebDataset(
+  pathOrPaths: string | readonly string[],
+  options: DatasetOpenOptions = {},
+): Promise<ImageCaptionDataset> {
   const shards = await resolveShards(pathOrPaths);
   const source = typeof pathOrPaths === 'string' ? pathOrPaths : shards.map((s) => s.path).join(', ');
   const allowMissing = options.allowMissingCaptions ?? false;
@@ -135,10 +140,14 @@ export async function openWebDataset(pathOrPaths: string | readonly string[], op
     );
   }
   if (records.length === 0) {
-    throw new DatasetError(`${source}: no usable samples (${withoutImage.length} key(s) without a jpg/jpeg/png/webp image${withoutImage.length ? `: ${listFirst(withoutImage)}` : ''})`);
+    throw new DatasetError(
+      `${source}: no usable samples (${withoutImage.length} key(s) without a jpg/jpeg/png/webp image${withoutImage.length ? `: ${listFirst(withoutImage)}` : ''})`,
+    );
   }
   if (withoutImage.length > 0) {
-    (options.onWarning ?? defaultWarning)(`${source}: skipped ${withoutImage.length} sample(s) without an image: ${listFirst(withoutImage)}`);
+    (options.onWarning ?? defaultWarning)(
+      `${source}: skipped ${withoutImage.length} sample(s) without an image: ${listFirst(withoutImage)}`,
+    );
   }
   return { source, records };
 }

@@ -102,13 +102,24 @@ export const MAX_DISTILL_BATCH = 1024;
 export const MAX_DISTILL_RANK = 1024;
 
 export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
-  const c: DistillConfig = { ...distillDefaults, validationPrompts: [...distillDefaults.validationPrompts], validationSteps: [...distillDefaults.validationSteps], ...stripUndefined(input), teacher: input.teacher, data: input.data, out: input.out };
+  const c: DistillConfig = {
+    ...distillDefaults,
+    validationPrompts: [...distillDefaults.validationPrompts],
+    validationSteps: [...distillDefaults.validationSteps],
+    ...stripUndefined(input),
+    teacher: input.teacher,
+    data: input.data,
+    out: input.out,
+  };
   const fail = (option: string, why: string): never => {
     throw new DistillConfigError(`--${option}: ${why}`);
   };
-  const int = (option: string, v: number, min: number) => (Number.isInteger(v) && v >= min) || fail(option, `must be an integer ≥ ${min} (got ${v})`);
-  const intIn = (option: string, v: number, lo: number, hi: number, why = '') => (Number.isInteger(v) && v >= lo && v <= hi) || fail(option, `must be an integer in [${lo}, ${hi}]${why} (got ${v})`);
-  const range = (option: string, v: number, lo: number, hi: number) => (v >= lo && v <= hi) || fail(option, `must be in [${lo}, ${hi}] (got ${v})`);
+  const int = (option: string, v: number, min: number) =>
+    (Number.isInteger(v) && v >= min) || fail(option, `must be an integer ≥ ${min} (got ${v})`);
+  const intIn = (option: string, v: number, lo: number, hi: number, why = '') =>
+    (Number.isInteger(v) && v >= lo && v <= hi) || fail(option, `must be an integer in [${lo}, ${hi}]${why} (got ${v})`);
+  const range = (option: string, v: number, lo: number, hi: number) =>
+    (v >= lo && v <= hi) || fail(option, `must be in [${lo}, ${hi}] (got ${v})`);
   if (!distillMethodNames.includes(c.method)) fail('method', `must be one of ${distillMethodNames.join(', ')} (got ${c.method})`);
   if (c.loss !== 'l2' && c.loss !== 'huber') fail('loss', `must be l2 or huber (got ${c.loss})`);
   int('steps', c.steps, 1);
@@ -124,7 +135,14 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   int('keep-checkpoints', c.keepCheckpoints, 1);
   int('validate-every', c.validateEvery, 0);
   for (const s of c.validationSteps) intIn('validation-steps', s, 1, 1000);
-  if (c.resolution !== undefined) intIn('resolution', c.resolution, 8, MAX_DISTILL_RESOLUTION, ' and a multiple of the model\'s size factor (VAE factor × the UNet\'s downsampling)');
+  if (c.resolution !== undefined)
+    intIn(
+      'resolution',
+      c.resolution,
+      8,
+      MAX_DISTILL_RESOLUTION,
+      " and a multiple of the model's size factor (VAE factor × the UNet's downsampling)",
+    );
   if (!(c.lr > 0)) fail('lr', `must be > 0 (got ${c.lr})`);
   if (!(c.alpha > 0)) fail('alpha', `must be > 0 (got ${c.alpha})`);
   if (!(c.huberC > 0)) fail('huber-c', `must be > 0 (got ${c.huberC})`);
@@ -143,6 +161,20 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** The settings that define the training run (a resumed run must match them), for checkpoints and LoRA metadata. */
 export function trainingHyperParameters(c: DistillConfig): Record<string, unknown> {
-  const { teacher: _t, data: _d, out: _o, resume: _r, latentCache: _l, validateEvery: _v, validationPrompts: _p, validationSteps: _s, checkpointEvery: _c, keepCheckpoints: _k, steps: _n, runtime: _rt, ...rest } = c;
+  const {
+    teacher: _t,
+    data: _d,
+    out: _o,
+    resume: _r,
+    latentCache: _l,
+    validateEvery: _v,
+    validationPrompts: _p,
+    validationSteps: _s,
+    checkpointEvery: _c,
+    keepCheckpoints: _k,
+    steps: _n,
+    runtime: _rt,
+    ...rest
+  } = c;
   return rest;
 }

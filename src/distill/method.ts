@@ -45,7 +45,11 @@ export interface TddMethodOptions {
   readonly sRatio?: number;
 }
 
-export function tddMethod(solver: DdimSolver, schedule: NoiseSchedule, { kMin = 4, kMax = 8, sRatio = 0.3 }: TddMethodOptions = {}): DistillMethod {
+export function tddMethod(
+  solver: DdimSolver,
+  schedule: NoiseSchedule,
+  { kMin = 4, kMax = 8, sRatio = 0.3 }: TddMethodOptions = {},
+): DistillMethod {
   if (!(sRatio >= 0 && sRatio <= 1)) throw new DistillConfigError(`s_ratio must be in [0, 1] (got ${sRatio})`);
   const merged = mergedTimesteps(solver, kMin, kMax);
   return {

@@ -54,7 +54,9 @@ export function prepareOutputFolder(dir: string, flag = '--out'): PreparedFolder
       throw folderError(flag, dir, 'cannot use it as the output folder', e);
     }
     if (!isDir) {
-      throw new DistillConfigError(p === path ? `${flag} ${dir}: exists and is a file, not a folder` : `${flag} ${dir}: ${p} is a file, not a folder`);
+      throw new DistillConfigError(
+        p === path ? `${flag} ${dir}: exists and is a file, not a folder` : `${flag} ${dir}: ${p} is a file, not a folder`,
+      );
     }
     break;
   }

@@ -25,7 +25,10 @@ export class PromptCache {
   private readonly entries = new Map<string, CaptionEmbedding>();
   private shape?: { tokens: number; width: number; pooledWidth?: number };
 
-  constructor(private readonly encoder: PromptEncoder, private readonly capacity = 4096) {}
+  constructor(
+    private readonly encoder: PromptEncoder,
+    private readonly capacity = 4096,
+  ) {}
 
   async embed(captions: readonly string[]): Promise<BatchEmbeddings> {
     const missing = [...new Set(captions.filter((c) => !this.entries.has(c)))];

@@ -64,7 +64,10 @@ export async function stepFeeds(records: readonly ImageCaptionRecord[], rng: Tor
     feeds[names.condPooled] = tensor([n, cond.pooledWidth], cond.pooled);
     feeds[names.uncondPooled] = tensor([n, cond.pooledWidth], uncond.pooled);
     if (!ctx.timeIds) throw new Error('SDXL distillation needs time ids');
-    feeds[names.timeIds] = tensor([n, 6], Float32Array.from({ length: n * 6 }, (_, i) => ctx.timeIds![i % 6]));
+    feeds[names.timeIds] = tensor(
+      [n, 6],
+      Float32Array.from({ length: n * 6 }, (_, i) => ctx.timeIds![i % 6]),
+    );
   }
   for (const [name, column] of Object.entries(plan.coefficients)) feeds[name] = tensor([n, 1, 1, 1], column);
   return { feeds, plan, emptied: captions.filter((x, i) => x === '' && records[i].caption !== '').length };

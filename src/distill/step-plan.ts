@@ -38,7 +38,10 @@ export function planStep(batch: number, rng: TorchGenerator, ctx: StepPlanContex
   };
   const w = rng.rand([batch]).map((u) => (ctx.wMax - ctx.wMin) * u + ctx.wMin);
   const { student, target, selected } = ctx.method.blends(timesteps, rng);
-  const columns = Object.fromEntries(distillInputs.coefficients.map((k) => [k, new Float32Array(batch)])) as Record<CoefficientName, Float32Array>;
+  const columns = Object.fromEntries(distillInputs.coefficients.map((k) => [k, new Float32Array(batch)])) as Record<
+    CoefficientName,
+    Float32Array
+  >;
   for (let b = 0; b < batch; b++) {
     const abarSource = schedule.alphaBar(timesteps.source[b]);
     const s = readoutOfBlend(ctx.predictionType, abarSource, student[b]);

@@ -31,14 +31,19 @@ export interface Teacher {
 export async function openTeacher(path: string, resolution?: number, runtime?: RuntimeOptions): Promise<Teacher> {
   const components = loadComponents(path);
   if (components.unet.config.in_channels !== components.unet.config.out_channels) {
-    throw new DistillConfigError(`${path}: the UNet has ${components.unet.config.in_channels} input channels (an inpainting model?); distillation needs a text-to-image UNet`);
+    throw new DistillConfigError(
+      `${path}: the UNet has ${components.unet.config.in_channels} input channels (an inpainting model?); distillation needs a text-to-image UNet`,
+    );
   }
   const pipeline = StableDiffusionPipeline.fromComponents(components, sessionOptionsFor(runtime));
   const scheduler = createScheduler('ddim', components.schedulerConfig);
   const factor = vaeScaleFactor(components.vae.config);
   const size = resolution ?? defaultResolution(components, factor);
   const unetFactor = 2 ** (components.unet.config.block_out_channels.length - 1);
-  if (size % (factor * unetFactor) !== 0) throw new DistillConfigError(`--resolution: ${size} must be a multiple of ${factor * unetFactor} (VAE factor ${factor} × the UNet's downsampling ${unetFactor})`);
+  if (size % (factor * unetFactor) !== 0)
+    throw new DistillConfigError(
+      `--resolution: ${size} must be a multiple of ${factor * unetFactor} (VAE factor ${factor} × the UNet's downsampling ${unetFactor})`,
+    );
   const { scaling_factor: scalingFactor, shift_factor: shiftFactor } = components.vae.config;
   const encoder: LatentEncoder = {
     identity: vaeIdentity(components),

@@ -24,7 +24,13 @@ import { runTrainingLoop, ShuffledOrder, TrainingDivergedError } from '../train/
 import { DdimSolver } from './common/ddim-solver.js';
 import { buildDistillGraph, EMA_SLOT, STUDENT_SLOT, type DistillGraph } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
-import { DistillConfigError, resolveDistillConfig, trainingHyperParameters, type DistillConfig, type DistillConfigInput } from './config.js';
+import {
+  DistillConfigError,
+  resolveDistillConfig,
+  trainingHyperParameters,
+  type DistillConfig,
+  type DistillConfigInput,
+} from './config.js';
 import { distillMetadata, loraModules, writeDistilledLora, type WrittenLora } from './lora-output.js';
 import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
 import { PromptCache } from './prompt-cache.js';
@@ -65,8 +71,13 @@ export async function distill(input: DistillConfigInput, events: DistillEvents =
     teacher = await openTeacher(config.teacher, config.resolution, config.runtime);
     checkAgainstTeacher(config, teacher);
     const dataset = await openDataset(config.data, { onWarning: (m) => events.onMessage?.(m) });
-    if (dataset.records.length < config.batch) events.onMessage?.(`note: ${dataset.records.length} training images for a batch of ${config.batch}: batches repeat images`);
-    const cache = new LatentCache(config.latentCache ?? join(config.out, 'latent-cache'), teacher.encoder, { width: teacher.resolution, height: teacher.resolution, latentChannels: teacher.latentShape[0] });
+    if (dataset.records.length < config.batch)
+      events.onMessage?.(`note: ${dataset.records.length} training images for a batch of ${config.batch}: batches repeat images`);
+    const cache = new LatentCache(config.latentCache ?? join(config.out, 'latent-cache'), teacher.encoder, {
+      width: teacher.resolution,
+      height: teacher.resolution,
+      latentChannels: teacher.latentShape[0],
+    });
     await cache.ensure(dataset.records, (done, total) => events.onPhase?.('encoding images', done, total));
     run = await DistillRun.create(config, teacher, dataset, cache, events);
   } catch (e) {
@@ -88,7 +99,9 @@ export async function distill(input: DistillConfigInput, events: DistillEvents =
 function checkAgainstTeacher(config: DistillConfig, teacher: Teacher): void {
   const total = teacher.schedule.numTrainTimesteps;
   if (config.numDdimTimesteps > total) {
-    throw new DistillConfigError(`--num-ddim-timesteps: must be an integer in [1, ${total}] (the teacher's training timesteps) (got ${config.numDdimTimesteps})`);
+    throw new DistillConfigError(
+      `--num-ddim-timesteps: must be an integer in [1, ${total}] (the teacher's training timesteps) (got ${config.numDdimTimesteps})`,
+    );
   }
 }
 
@@ -115,9 +128,18 @@ class DistillRun {
     if (config.emaDecay !== undefined) this.ema = this.emaFromStudent();
   }
 
-  static async create(config: DistillConfig, teacher: Teacher, dataset: ImageCaptionDataset, cache: LatentCache, events: DistillEvents): Promise<DistillRun> {
+  static async create(
+    config: DistillConfig,
+    teacher: Teacher,
+    dataset: ImageCaptionDataset,
+    cache: LatentCache,
+    events: DistillEvents,
+  ): Promise<DistillRun> {
     const solver = new DdimSolver(teacher.schedule, config.numDdimTimesteps);
-    const method: DistillMethod = config.method === 'tdd' ? tddMethod(solver, teacher.schedule, { kMin: config.kMin, kMax: config.kMax, sRatio: config.sRatio }) : lcmMethod();
+    const method: DistillMethod =
+      config.method === 'tdd'
+        ? tddMethod(solver, teacher.schedule, { kMin: config.kMin, kMax: config.kMax, sRatio: config.sRatio })
+        : lcmMethod();
     const prompts = new PromptCache(teacher.pipeline.prompts);
     const probe = await prompts.embed(['']);
     const graph = createGraph();
@@ -151,9 +173,18 @@ class DistillRun {
     events.onPhase?.('compiling the training step', 1, 1);
     const side = teacher.resolution;
     const feedsContext: Omit<StepFeedsContext, 'constantFeeds'> = {
-      solver, schedule: teacher.schedule, method, predictionType: teacher.predictionType, wMin: config.wMin, wMax: config.wMax,
-      batch: config.batch, latentShape: teacher.latentShape, proportionEmptyPrompts: config.proportionEmptyPrompts, prompts,
-      latents: async (records, rng) => sampleLatents(await Promise.all(records.map((r) => cache.get(r))), rng, teacher.scalingFactor, teacher.shiftFactor),
+      solver,
+      schedule: teacher.schedule,
+      method,
+      predictionType: teacher.predictionType,
+      wMin: config.wMin,
+      wMax: config.wMax,
+      batch: config.batch,
+      latentShape: teacher.latentShape,
+      proportionEmptyPrompts: config.proportionEmptyPrompts,
+      prompts,
+      latents: async (records, rng) =>
+        sampleLatents(await Promise.all(records.map((r) => cache.get(r))), rng, teacher.scalingFactor, teacher.shiftFactor),
       timeIds: probe.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
     };
     return new DistillRun(config, teacher, dataset, step, dg, feedsContext, events);
@@ -244,7 +275,11 @@ class DistillRun {
     mkdirSync(dir, { recursive: true });
     this.events.onPhase?.('validation grid', 0, 1);
     await renderValidationGrid(this.teacher.pipeline, this.modules(), join(dir, `step-${String(step).padStart(8, '0')}.png`), {
-      prompts: c.validationPrompts, steps: c.validationSteps, method: c.method, resolution: this.teacher.resolution, seed: c.seed,
+      prompts: c.validationPrompts,
+      steps: c.validationSteps,
+      method: c.method,
+      resolution: this.teacher.resolution,
+      seed: c.seed,
     });
     this.events.onPhase?.('validation grid', 1, 1);
   }

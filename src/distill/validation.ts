@@ -22,7 +22,12 @@ export interface ValidationOptions {
 }
 
 /** Renders the grid for the LoRA `modules` into `path` (the pipeline's adapters are replaced). */
-export async function renderValidationGrid(pipe: StableDiffusionPipeline, modules: LoraModules, path: string, o: ValidationOptions): Promise<void> {
+export async function renderValidationGrid(
+  pipe: StableDiffusionPipeline,
+  modules: LoraModules,
+  path: string,
+  o: ValidationOptions,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tdd-validation-'));
   try {
     const file = join(dir, 'lora.safetensors');

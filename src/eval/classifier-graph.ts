@@ -27,8 +27,15 @@ export function defaultArchitecture(classes: number): ClassifierArchitecture {
 export function checkArchitecture(a: ClassifierArchitecture, where: string): void {
   const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
   const channels = [a.stemChannels, ...(Array.isArray(a.downChannels) ? a.downChannels : [])];
-  const ok = positive(a.imageSize) && positive(a.groups) && positive(a.classes) && Array.isArray(a.downChannels) && a.downChannels.length > 0 && channels.every((c) => positive(c) && c % a.groups === 0);
-  if (!ok) throw new EvalError(`${where}: invalid classifier architecture ${JSON.stringify(a)} (positive integers, channels divisible by groups)`);
+  const ok =
+    positive(a.imageSize) &&
+    positive(a.groups) &&
+    positive(a.classes) &&
+    Array.isArray(a.downChannels) &&
+    a.downChannels.length > 0 &&
+    channels.every((c) => positive(c) && c % a.groups === 0);
+  if (!ok)
+    throw new EvalError(`${where}: invalid classifier architecture ${JSON.stringify(a)} (positive integers, channels divisible by groups)`);
 }
 
 /** Feature size: the last down-sampling stage's channels. */

@@ -22,7 +22,15 @@ import { EvalError } from './errors.js';
  * Sized for about 10 minutes on 2 CPU cores shared with other work: 0.62 s per step of 32 augmented images
  * measured (~8.5 epochs of the 3406 training images), plus ~10 s loading and ~11 s measuring accuracy.
  */
-export const classifierTrainingDefaults = { steps: 900, batch: 32, lr: 2e-3, weightDecay: 0.01, warmupSteps: 50, seed: 0, augment: true } as const;
+export const classifierTrainingDefaults = {
+  steps: 900,
+  batch: 32,
+  lr: 2e-3,
+  weightDecay: 0.01,
+  warmupSteps: 50,
+  seed: 0,
+  augment: true,
+} as const;
 
 export interface TrainClassifierOptions {
   /** Where the classifier is written (safetensors). */
@@ -67,7 +75,10 @@ export interface TrainedClassifier {
 const IMAGE = 'image';
 const ONE_HOT = 'one_hot';
 
-export async function trainEmojiClassifier(options: TrainClassifierOptions, onProgress: (p: ClassifierProgress) => void = () => {}): Promise<TrainedClassifier> {
+export async function trainEmojiClassifier(
+  options: TrainClassifierOptions,
+  onProgress: (p: ClassifierProgress) => void = () => {},
+): Promise<TrainedClassifier> {
   const o: Settings = { ...classifierTrainingDefaults, ...stripUndefined(options) };
   checkSettings(o);
   const train = options.train ?? emojiEntries({ split: 'train' }).entries;
@@ -75,8 +86,12 @@ export async function trainEmojiClassifier(options: TrainClassifierOptions, onPr
   if (train.length === 0) throw new EvalError('classifier training: no training images');
   const labels = subcategoryLabels(train);
   const architecture: ClassifierArchitecture = { ...(options.architecture ?? defaultArchitecture(labels.length)), classes: labels.length };
-  const trainImages = await loadImages(train, architecture.imageSize, (done) => onProgress({ phase: 'loading images', done, total: train.length + heldout.length }));
-  const heldoutImages = await loadImages(heldout, architecture.imageSize, (done) => onProgress({ phase: 'loading images', done: train.length + done, total: train.length + heldout.length }));
+  const trainImages = await loadImages(train, architecture.imageSize, (done) =>
+    onProgress({ phase: 'loading images', done, total: train.length + heldout.length }),
+  );
+  const heldoutImages = await loadImages(heldout, architecture.imageSize, (done) =>
+    onProgress({ phase: 'loading images', done: train.length + done, total: train.length + heldout.length }),
+  );
   const trainLabels = train.map((e) => labels.indexOf(subcategoryLabel(e)));
 
   onProgress({ phase: 'compiling', done: 0, total: 1 });
@@ -88,18 +103,43 @@ export async function trainEmojiClassifier(options: TrainClassifierOptions, onPr
     const sampler = new EpochSampler(trainImages.length, o.seed);
     const rng = new TorchGenerator(o.seed);
     while (step.optimizerSteps < o.steps) {
-      if (o.signal?.aborted) throw new EvalError(`classifier training interrupted at step ${step.optimizerSteps} of ${o.steps}; nothing was written`);
+      if (o.signal?.aborted)
+        throw new EvalError(`classifier training interrupted at step ${step.optimizerSteps} of ${o.steps}; nothing was written`);
       const feeds = batchFeeds(sampler.next(o.batch), trainImages, trainLabels, architecture, o.augment ? rng : undefined);
       const { loss } = await step.run(feeds);
-      if (!Number.isFinite(loss)) throw new EvalError(`classifier training diverged at step ${step.optimizerSteps} (loss ${loss}); lower --lr`);
+      if (!Number.isFinite(loss))
+        throw new EvalError(`classifier training diverged at step ${step.optimizerSteps} (loss ${loss}); lower --lr`);
       losses.push(loss);
       onProgress({ phase: 'training', done: step.optimizerSteps, total: o.steps, loss });
     }
     const secondsPerStep = (performance.now() - started) / 1000 / Math.max(1, losses.length);
     const weights = new Map([...step.parameters()].map(([k, v]) => [k, v.slice()]));
-    const settings = { steps: o.steps, batch: o.batch, lr: o.lr, weightDecay: o.weightDecay, warmupSteps: o.warmupSteps, seed: o.seed, augment: o.augment, secondsPerStep };
-    const partial: ClassifierInfo = { labels, architecture, trainAccuracy: NaN, heldoutAccuracy: NaN, trainImages: train.length, heldoutImages: heldout.length, training: settings };
-    const info = await measureAccuracy(partial, weights, { trainImages, trainLabels, heldoutImages, heldoutLabels: heldout.map((e) => labels.indexOf(subcategoryLabel(e))) }, onProgress, o.runtime);
+    const settings = {
+      steps: o.steps,
+      batch: o.batch,
+      lr: o.lr,
+      weightDecay: o.weightDecay,
+      warmupSteps: o.warmupSteps,
+      seed: o.seed,
+      augment: o.augment,
+      secondsPerStep,
+    };
+    const partial: ClassifierInfo = {
+      labels,
+      architecture,
+      trainAccuracy: NaN,
+      heldoutAccuracy: NaN,
+      trainImages: train.length,
+      heldoutImages: heldout.length,
+      training: settings,
+    };
+    const info = await measureAccuracy(
+      partial,
+      weights,
+      { trainImages, trainLabels, heldoutImages, heldoutLabels: heldout.map((e) => labels.indexOf(subcategoryLabel(e))) },
+      onProgress,
+      o.runtime,
+    );
     saveClassifier(options.out, info, weights, shapes);
     return { path: options.out, info, weights, losses, secondsPerStep };
   } finally {
@@ -138,7 +178,9 @@ async function compileStep(a: ClassifierArchitecture, o: Settings): Promise<{ st
   const { logits } = classifierForward(new Scope(graph), a, image);
   const loss = softmaxCrossEntropy(logits, oneHot);
   const step = await TrainStep.create({
-    graph, loss, trainable: graph.params,
+    graph,
+    loss,
+    trainable: graph.params,
     initial: initTrainingWeights(graph.params, o.seed),
     optimizer: { lr: o.lr, weightDecay: o.weightDecay },
     lrSchedule: { name: 'cosine', warmupSteps: Math.min(o.warmupSteps, o.steps - 1), totalSteps: o.steps },
@@ -147,7 +189,13 @@ async function compileStep(a: ClassifierArchitecture, o: Settings): Promise<{ st
   return { step, shapes: new Map(graph.params.map((p) => [p.name!, p.shape])) };
 }
 
-function batchFeeds(items: number[], images: readonly Float32Array[], labels: readonly number[], a: ClassifierArchitecture, rng?: TorchGenerator): Record<string, HostTensor> {
+function batchFeeds(
+  items: number[],
+  images: readonly Float32Array[],
+  labels: readonly number[],
+  a: ClassifierArchitecture,
+  rng?: TorchGenerator,
+): Record<string, HostTensor> {
   const pixels = 3 * a.imageSize * a.imageSize;
   const image = new Float32Array(items.length * pixels);
   const oneHot = new Float32Array(items.length * a.classes);
@@ -178,7 +226,13 @@ interface AccuracySets {
   heldoutLabels: readonly number[];
 }
 
-async function measureAccuracy(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, sets: AccuracySets, onProgress: (p: ClassifierProgress) => void, runtime?: RuntimeOptions): Promise<ClassifierInfo> {
+async function measureAccuracy(
+  info: ClassifierInfo,
+  weights: ReadonlyMap<string, Float32Array>,
+  sets: AccuracySets,
+  onProgress: (p: ClassifierProgress) => void,
+  runtime?: RuntimeOptions,
+): Promise<ClassifierInfo> {
   const classifier = await EmojiClassifier.create(info, weights, { runtime });
   try {
     const total = sets.trainImages.length + sets.heldoutImages.length;

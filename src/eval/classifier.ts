@@ -60,7 +60,11 @@ export class EmojiClassifier implements AsyncDisposable {
   ) {}
 
   /** A classifier over weights held in memory (training builds one to measure its accuracy). */
-  static async create(info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, { batch = 64, runtime }: ClassifierOptions = {}): Promise<EmojiClassifier> {
+  static async create(
+    info: ClassifierInfo,
+    weights: ReadonlyMap<string, Float32Array>,
+    { batch = 64, runtime }: ClassifierOptions = {},
+  ): Promise<EmojiClassifier> {
     checkArchitecture(info.architecture, 'classifier');
     if (!Number.isInteger(batch) || batch < 1) throw new EvalError(`classifier batch must be a positive integer, got ${batch}`);
     const a = info.architecture;
@@ -70,10 +74,14 @@ export class EmojiClassifier implements AsyncDisposable {
     const baked = new Map<string, Float32Array>();
     for (const p of graph.params) {
       const w = weights.get(p.name!);
-      if (!w || w.length !== numel(p.shape)) throw new EvalError(`classifier: no weights of ${numel(p.shape)} values for "${p.name}" (got ${w?.length ?? 'none'})`);
+      if (!w || w.length !== numel(p.shape))
+        throw new EvalError(`classifier: no weights of ${numel(p.shape)} values for "${p.name}" (got ${w?.length ?? 'none'})`);
       baked.set(p.name!, w);
     }
-    const { session, outputNames } = await compileGraph(graph, [features, softmax(logits, -1)], { weights: baked, session: sessionOptionsFor(runtime) });
+    const { session, outputNames } = await compileGraph(graph, [features, softmax(logits, -1)], {
+      weights: baked,
+      session: sessionOptionsFor(runtime),
+    });
     return new EmojiClassifier(info, session, { features: outputNames[0], probabilities: outputNames[1] }, batch);
   }
 
@@ -101,7 +109,8 @@ export class EmojiClassifier implements AsyncDisposable {
       const data = new Float32Array(this.batch * pixels);
       for (let i = 0; i < count; i++) {
         const img = images[start + i];
-        if (img.length !== pixels) throw new EvalError(`classify: image ${start + i} has ${img.length} values, expected 3×${size}×${size} = ${pixels}`);
+        if (img.length !== pixels)
+          throw new EvalError(`classify: image ${start + i} has ${img.length} values, expected 3×${size}×${size} = ${pixels}`);
         data.set(img, i * pixels);
       }
       const out = await this.session.run({ [IMAGE_INPUT]: { dtype: 'float32', dims: [this.batch, 3, size, size], data } });
@@ -135,7 +144,12 @@ function argmax(values: Float32Array): number {
 }
 
 /** Writes the weights and the info atomically (safetensors, metadata as JSON strings). */
-export function saveClassifier(path: string, info: ClassifierInfo, weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>): void {
+export function saveClassifier(
+  path: string,
+  info: ClassifierInfo,
+  weights: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): void {
   const tensors = [...shapes].map(([name, shape]) => {
     const data = weights.get(name);
     if (!data) throw new EvalError(`${path}: no weights for "${name}"`);
@@ -168,7 +182,8 @@ export function readClassifierFile(path: string): { info: ClassifierInfo; weight
   }
   try {
     const m = file.metadata;
-    if (m.format !== CLASSIFIER_FORMAT) throw new EvalError(`${path}: not an emoji classifier (metadata format ${JSON.stringify(m.format)}, expected ${CLASSIFIER_FORMAT})`);
+    if (m.format !== CLASSIFIER_FORMAT)
+      throw new EvalError(`${path}: not an emoji classifier (metadata format ${JSON.stringify(m.format)}, expected ${CLASSIFIER_FORMAT})`);
     const json = (key: string): unknown => {
       try {
         return JSON.parse(m[key]);
@@ -177,14 +192,18 @@ export function readClassifierFile(path: string): { info: ClassifierInfo; weight
       }
     };
     const labels = json('labels');
-    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) throw new EvalError(`${path}: metadata "labels" must be a list of strings`);
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string'))
+      throw new EvalError(`${path}: metadata "labels" must be a list of strings`);
     const architecture = json('architecture') as ClassifierArchitecture;
     checkArchitecture(architecture, path);
     if (architecture.classes !== labels.length) throw new EvalError(`${path}: ${labels.length} labels for ${architecture.classes} classes`);
     const info: ClassifierInfo = {
-      labels, architecture,
-      trainAccuracy: Number(m.train_accuracy), heldoutAccuracy: Number(m.heldout_accuracy),
-      trainImages: Number(m.train_images), heldoutImages: Number(m.heldout_images),
+      labels,
+      architecture,
+      trainAccuracy: Number(m.train_accuracy),
+      heldoutAccuracy: Number(m.heldout_accuracy),
+      trainImages: Number(m.train_images),
+      heldoutImages: Number(m.heldout_images),
       training: (json('training') ?? {}) as Record<string, unknown>,
     };
     const weights = new Map([...file.tensors.keys()].map((k) => [k, file.float32(k)]));

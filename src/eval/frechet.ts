@@ -83,18 +83,21 @@ function rotate(a: Float64Array, v: Float64Array, n: number, p: number, q: numbe
   const c = 1 / Math.sqrt(t * t + 1);
   const s = t * c;
   for (let k = 0; k < n; k++) {
-    const akp = a[k * n + p], akq = a[k * n + q];
+    const akp = a[k * n + p],
+      akq = a[k * n + q];
     a[k * n + p] = c * akp - s * akq;
     a[k * n + q] = s * akp + c * akq;
   }
   for (let k = 0; k < n; k++) {
-    const apk = a[p * n + k], aqk = a[q * n + k];
+    const apk = a[p * n + k],
+      aqk = a[q * n + k];
     a[p * n + k] = c * apk - s * aqk;
     a[q * n + k] = s * apk + c * aqk;
   }
   a[p * n + q] = a[q * n + p] = 0;
   for (let k = 0; k < n; k++) {
-    const vkp = v[k * n + p], vkq = v[k * n + q];
+    const vkp = v[k * n + p],
+      vkq = v[k * n + q];
     v[k * n + p] = c * vkp - s * vkq;
     v[k * n + q] = s * vkp + c * vkq;
   }
@@ -141,7 +144,8 @@ export function frechetDistanceFromStatistics(s1: FeatureStatistics, s2: Feature
   const root1 = symmetricSqrt(s1.covariance, n);
   const product = multiply(multiply(root1, s2.covariance, n), root1, n);
   // Symmetrize away rounding so Jacobi sees an exactly symmetric matrix.
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) product[i * n + j] = product[j * n + i] = (product[i * n + j] + product[j * n + i]) / 2;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) product[i * n + j] = product[j * n + i] = (product[i * n + j] + product[j * n + i]) / 2;
   let traceRoot = 0;
   for (const lambda of symmetricEigen(product, n).values) traceRoot += Math.sqrt(Math.max(0, lambda));
   return meanTerm + traces - 2 * traceRoot;

@@ -8,7 +8,8 @@ import { blit, composeGrid, createRaster, renderBarChart, savePng } from '../plo
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { pct, type EvalResults, type RowResult } from './results.js';
 
-const num = (x: number | null | undefined, digits = 2): string => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+const num = (x: number | null | undefined, digits = 2): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 
 function samplerText(r: RowResult): string {
   const extras = r.status === 'done' ? Object.entries(r.schedulerConfig).map(([k, v]) => `${k}=${String(v)}`) : [];
@@ -18,7 +19,8 @@ function samplerText(r: RowResult): string {
 function tableRow(r: RowResult): string {
   const lora = r.lora === 'none' ? '—' : r.lora;
   const eta = r.eta === undefined ? '—' : String(r.eta);
-  if (r.status === 'skipped') return `| ${r.label} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | skipped: ${r.reason} | | | |`;
+  if (r.status === 'skipped')
+    return `| ${r.label} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | skipped: ${r.reason} | | | |`;
   const same = r.identicalTo.length > 0 ? ` (samples identical to ${r.identicalTo.join(', ')})` : '';
   return `| ${r.label}${same} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | ${num(r.fdData)} | ${num(r.fdTeacher)} | ${pct(r.alignment)} | ${num(r.secondsPerImage, 3)} |`;
 }
@@ -47,10 +49,12 @@ export function evalMarkdown(results: EvalResults): string {
     '',
     '![FD-emoji and alignment per row](chart.png)',
     '',
-    '## The paper\'s claims, as measured here',
+    "## The paper's claims, as measured here",
     '',
     ...(results.checks.length > 0
-      ? results.checks.map((k) => `- ${k.claim}: **${k.holds === null ? 'not measured' : k.holds ? 'holds' : 'does not hold'}** (${k.detail}).`)
+      ? results.checks.map(
+          (k) => `- ${k.claim}: **${k.holds === null ? 'not measured' : k.holds ? 'holds' : 'does not hold'}** (${k.detail}).`,
+        )
       : ['- No check applies to the rows that ran.']),
     '',
     'Sample grids (first 16 samples of each row) are in `rows/<row>.png`.',
@@ -65,14 +69,22 @@ export async function saveEvalChart(results: EvalResults, path: string): Promise
   const width = Math.max(800, 70 * done.length + 160);
   const groups = done.map((r) => r.name);
   const fd = renderBarChart({
-    groups, width, height: 420, title: 'FD-emoji per row (lower is better)', yLabel: 'Frechet distance',
+    groups,
+    width,
+    height: 420,
+    title: 'FD-emoji per row (lower is better)',
+    yLabel: 'Frechet distance',
     series: [
       { name: 'FD-emoji (data)', values: done.map((r) => r.fdData) },
       { name: 'FD to teacher', values: done.map((r) => r.fdTeacher) },
     ],
   });
   const alignment = renderBarChart({
-    groups, width, height: 360, title: `Alignment per row (higher is better; real held-out images: ${pct(results.classifier.heldoutAccuracy)})`, yLabel: 'alignment (%)',
+    groups,
+    width,
+    height: 360,
+    title: `Alignment per row (higher is better; real held-out images: ${pct(results.classifier.heldoutAccuracy)})`,
+    yLabel: 'alignment (%)',
     series: [{ name: 'alignment', values: done.map((r) => 100 * r.alignment) }],
   });
   const both = createRaster(width, fd.height + alignment.height);
@@ -85,7 +97,9 @@ export async function saveEvalChart(results: EvalResults, path: string): Promise
 export async function saveSampleGrid(images: readonly GeneratedImage[], path: string): Promise<void> {
   if (images.length === 0) return;
   const cols = 4;
-  const rows = Array.from({ length: Math.ceil(images.length / cols) }, (_, r) => images.slice(r * cols, (r + 1) * cols).map((i) => ({ rgb: i.pixels, width: i.width, height: i.height })));
+  const rows = Array.from({ length: Math.ceil(images.length / cols) }, (_, r) =>
+    images.slice(r * cols, (r + 1) * cols).map((i) => ({ rgb: i.pixels, width: i.width, height: i.height })),
+  );
   await savePng(composeGrid(rows, { padding: 2 }), path);
 }
 

@@ -7,8 +7,16 @@ import type { StoredRow } from './row-store.js';
 import { EVAL_ROWS, TEACHER_ROW, type EvalRow } from './rows.js';
 
 export type RowResult =
-  | (StoredRow & { readonly status: 'done'; readonly fdTeacher: number | null; readonly resumed: boolean; readonly identicalTo: readonly string[] })
-  | (Pick<EvalRow, 'name' | 'label' | 'group' | 'lora' | 'scheduler' | 'steps' | 'guidance' | 'eta'> & { readonly status: 'skipped'; readonly reason: string });
+  | (StoredRow & {
+      readonly status: 'done';
+      readonly fdTeacher: number | null;
+      readonly resumed: boolean;
+      readonly identicalTo: readonly string[];
+    })
+  | (Pick<EvalRow, 'name' | 'label' | 'group' | 'lora' | 'scheduler' | 'steps' | 'guidance' | 'eta'> & {
+      readonly status: 'skipped';
+      readonly reason: string;
+    });
 
 export interface EvalResults {
   readonly model: string;
@@ -47,7 +55,11 @@ const fmt = (x: number | null | undefined): string => (x === null || x === undef
 /** Names of other done rows with byte-identical samples. */
 export function identicalRows(rows: readonly StoredRow[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const r of rows) out.set(r.name, rows.filter((o) => o !== r && o.sampleHash === r.sampleHash && o.samples === r.samples).map((o) => o.name));
+  for (const r of rows)
+    out.set(
+      r.name,
+      rows.filter((o) => o !== r && o.sampleHash === r.sampleHash && o.samples === r.samples).map((o) => o.name),
+    );
   return out;
 }
 
@@ -78,8 +90,13 @@ function tddVersusLcm(done: ReadonlyMap<string, DoneRow>): ClaimCheck {
   const tdd4 = done.get('tdd-4-g1.7');
   const lcm4 = done.get('lcm-4');
   const claim = 'TDD 4-step (cfg 1.7) is closer to the teacher (FD to teacher) than LCM 4-step';
-  if (!tdd4 || !lcm4 || tdd4.fdTeacher === null || lcm4.fdTeacher === null) return { claim, holds: null, detail: `needs rows tdd-4-g1.7, lcm-4 and ${TEACHER_ROW}` };
-  return { claim, holds: tdd4.fdTeacher < lcm4.fdTeacher, detail: `TDD ${fmt(tdd4.fdTeacher)} vs LCM ${fmt(lcm4.fdTeacher)}, FD-emoji (data) ${fmt(tdd4.fdData)} vs ${fmt(lcm4.fdData)}` };
+  if (!tdd4 || !lcm4 || tdd4.fdTeacher === null || lcm4.fdTeacher === null)
+    return { claim, holds: null, detail: `needs rows tdd-4-g1.7, lcm-4 and ${TEACHER_ROW}` };
+  return {
+    claim,
+    holds: tdd4.fdTeacher < lcm4.fdTeacher,
+    detail: `TDD ${fmt(tdd4.fdTeacher)} vs LCM ${fmt(lcm4.fdTeacher)}, FD-emoji (data) ${fmt(tdd4.fdData)} vs ${fmt(lcm4.fdData)}`,
+  };
 }
 
 export function pct(x: number): string {

@@ -50,9 +50,24 @@ export interface FingerprintParts {
 
 export function rowFingerprint(p: FingerprintParts): string {
   const { row } = p;
-  const sampling = { lora: row.lora, scheduler: row.scheduler, schedulerConfig: row.schedulerConfig, steps: row.steps, guidance: row.guidance, eta: row.eta ?? null };
+  const sampling = {
+    lora: row.lora,
+    scheduler: row.scheduler,
+    schedulerConfig: row.schedulerConfig,
+    steps: row.steps,
+    guidance: row.guidance,
+    eta: row.eta ?? null,
+  };
   const captions = createHash('sha256').update(p.captions.join('\n')).digest('hex');
-  const parts = { sampling, model: p.model, loraHash: p.loraHash ?? null, classifierHash: p.classifierHash, samples: p.samples, seed: p.seed, captions };
+  const parts = {
+    sampling,
+    model: p.model,
+    loraHash: p.loraHash ?? null,
+    classifierHash: p.classifierHash,
+    samples: p.samples,
+    seed: p.seed,
+    captions,
+  };
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
@@ -103,7 +118,10 @@ export class RowStore {
     const dim = features[0]?.length ?? 0;
     const flat = new Float32Array(features.length * dim);
     features.forEach((f, i) => flat.set(f, i * dim));
-    writeSafetensors(this.featuresPath(row.name), [{ name: 'features', dtype: 'F32', shape: [features.length, dim], data: flat }], { row: row.name, fingerprint: row.fingerprint });
+    writeSafetensors(this.featuresPath(row.name), [{ name: 'features', dtype: 'F32', shape: [features.length, dim], data: flat }], {
+      row: row.name,
+      fingerprint: row.fingerprint,
+    });
     writeFileAtomically(this.jsonPath(row.name), new TextEncoder().encode(`${JSON.stringify(row, null, 2)}\n`));
   }
 }

@@ -48,33 +48,90 @@ export const TEACHER_GUIDANCE = 4.5;
 export const TEACHER_ROW = 'teacher-ddim-25';
 
 const tddRow = (steps: number, guidance: number): EvalRow => ({
-  name: `tdd-${steps}-g${guidance.toFixed(1)}`, label: `TDD LoRA, ${steps} steps, cfg ${guidance.toFixed(1)}`, group: 'tdd',
-  lora: 'tdd', scheduler: 'tdd', schedulerConfig: TDD_FULL_SAMPLING, steps, guidance, eta: TDD_ETA,
+  name: `tdd-${steps}-g${guidance.toFixed(1)}`,
+  label: `TDD LoRA, ${steps} steps, cfg ${guidance.toFixed(1)}`,
+  group: 'tdd',
+  lora: 'tdd',
+  scheduler: 'tdd',
+  schedulerConfig: TDD_FULL_SAMPLING,
+  steps,
+  guidance,
+  eta: TDD_ETA,
 });
 
 const lcmRow = (steps: number): EvalRow => ({
-  name: `lcm-${steps}`, label: `LCM-LoRA, ${steps} steps`, group: 'lcm', lora: 'lcm', scheduler: 'lcm', schedulerConfig: {}, steps, guidance: 1,
+  name: `lcm-${steps}`,
+  label: `LCM-LoRA, ${steps} steps`,
+  group: 'lcm',
+  lora: 'lcm',
+  scheduler: 'lcm',
+  schedulerConfig: {},
+  steps,
+  guidance: 1,
 });
 
 const ablation = (name: string, label: string, change: Partial<EvalRow> & { schedulerConfig?: Record<string, unknown> }): EvalRow => ({
-  ...tddRow(4, TDD_GUIDANCE), name, label, group: 'ablation', compareTo: tddRow(change.steps ?? 4, TDD_GUIDANCE).name, ...change,
+  ...tddRow(4, TDD_GUIDANCE),
+  name,
+  label,
+  group: 'ablation',
+  compareTo: tddRow(change.steps ?? 4, TDD_GUIDANCE).name,
+  ...change,
 });
 
 /** The issue's list, in table order. */
 export const EVAL_ROWS: readonly EvalRow[] = Object.freeze([
-  { name: TEACHER_ROW, label: 'teacher, DDIM 25 steps', group: 'teacher', lora: 'none', scheduler: 'ddim', schedulerConfig: {}, steps: 25, guidance: TEACHER_GUIDANCE, eta: 0 },
-  { name: 'teacher-dpmpp-25', label: 'teacher, DPM-Solver++ 25 steps', group: 'teacher', lora: 'none', scheduler: 'dpmsolver++', schedulerConfig: {}, steps: 25, guidance: TEACHER_GUIDANCE },
+  {
+    name: TEACHER_ROW,
+    label: 'teacher, DDIM 25 steps',
+    group: 'teacher',
+    lora: 'none',
+    scheduler: 'ddim',
+    schedulerConfig: {},
+    steps: 25,
+    guidance: TEACHER_GUIDANCE,
+    eta: 0,
+  },
+  {
+    name: 'teacher-dpmpp-25',
+    label: 'teacher, DPM-Solver++ 25 steps',
+    group: 'teacher',
+    lora: 'none',
+    scheduler: 'dpmsolver++',
+    schedulerConfig: {},
+    steps: 25,
+    guidance: TEACHER_GUIDANCE,
+  },
   ...[2, 4, 8].flatMap((steps) => [tddRow(steps, TDD_GUIDANCE), tddRow(steps, 1)]),
   ...[2, 4, 8].map(lcmRow),
   // TCD on the TDD LoRA with TDD's guidance and η (= TCD's γ): only the sampler differs from tdd-4-g1.7.
-  { name: 'tcd-4-tdd-lora', label: 'TCD sampler on the TDD LoRA, 4 steps', group: 'tcd', lora: 'tdd', scheduler: 'tcd', schedulerConfig: {}, steps: 4, guidance: TDD_GUIDANCE, eta: TDD_ETA },
+  {
+    name: 'tcd-4-tdd-lora',
+    label: 'TCD sampler on the TDD LoRA, 4 steps',
+    group: 'tcd',
+    lora: 'tdd',
+    scheduler: 'tcd',
+    schedulerConfig: {},
+    steps: 4,
+    guidance: TDD_GUIDANCE,
+    eta: TDD_ETA,
+  },
   ablation('ablation-single-k', 'TDD w/o target selection (single K)', { lora: 'tddSingleK' }),
   ablation('ablation-no-empty-prompts', 'TDD w/o decoupled guidance (no empty prompts)', { lora: 'tddNoEmptyPrompts' }),
-  ablation('ablation-no-non-equidistant', 'TDD w/o non-equidistant sampling', { schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false } }),
+  ablation('ablation-no-non-equidistant', 'TDD w/o non-equidistant sampling', {
+    schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false },
+  }),
   ablation('ablation-no-x0-clip', 'TDD w/o x0 clipping', { schedulerConfig: { ...TDD_FULL_SAMPLING, thresholding: false } }),
   // Where special_jump does act (5–7 steps): run with --rows tdd-6-g1.7,ablation-6-no-non-equidistant.
   { ...tddRow(6, TDD_GUIDANCE), group: 'extra', optional: true },
-  { ...ablation('ablation-6-no-non-equidistant', 'TDD 6 steps w/o non-equidistant sampling', { steps: 6, schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false } }), group: 'extra', optional: true },
+  {
+    ...ablation('ablation-6-no-non-equidistant', 'TDD 6 steps w/o non-equidistant sampling', {
+      steps: 6,
+      schedulerConfig: { ...TDD_FULL_SAMPLING, special_jump: false },
+    }),
+    group: 'extra',
+    optional: true,
+  },
 ] satisfies EvalRow[]);
 
 /** The rows named in `names` (all non-optional rows when undefined), in table order; unknown names are an error. */
@@ -82,7 +139,10 @@ export function selectRows(names: readonly string[] | undefined, rows: readonly 
   if (names === undefined) return rows.filter((r) => !r.optional);
   const known = new Set(rows.map((r) => r.name));
   const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length > 0) throw new EvalError(`unknown eval row${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from: ${rows.map((r) => r.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new EvalError(
+      `unknown eval row${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from: ${rows.map((r) => r.name).join(', ')}`,
+    );
   if (names.length === 0) throw new EvalError('no eval rows selected');
   return rows.filter((r) => names.includes(r.name));
 }

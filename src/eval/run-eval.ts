@@ -58,7 +58,12 @@ export interface EvalEvents {
 
 export const evalDefaults = { samples: 1000, batch: 50, seed: 0, realBaselineImages: 1000 } as const;
 
-const ROLE_FLAGS: Record<Exclude<LoraRole, 'none'>, string> = { tdd: '--tdd-lora', lcm: '--lcm-lora', tddSingleK: '--tdd-single-k-lora', tddNoEmptyPrompts: '--tdd-no-empty-prompts-lora' };
+const ROLE_FLAGS: Record<Exclude<LoraRole, 'none'>, string> = {
+  tdd: '--tdd-lora',
+  lcm: '--lcm-lora',
+  tddSingleK: '--tdd-single-k-lora',
+  tddNoEmptyPrompts: '--tdd-no-empty-prompts-lora',
+};
 
 export async function runEval(options: EvalOptions, events: EvalEvents = {}): Promise<EvalResults> {
   const samples = options.samples ?? evalDefaults.samples;
@@ -67,20 +72,35 @@ export async function runEval(options: EvalOptions, events: EvalEvents = {}): Pr
   checkCounts(samples, batch, seed);
   const definitions = options.rowDefinitions ?? EVAL_ROWS;
   const rows = selectRows(options.rows, definitions);
-  for (const [role, path] of Object.entries(options.loras ?? {})) if (path !== undefined && !existsSync(path)) throw new EvalError(`${ROLE_FLAGS[role as keyof LoraPaths] ?? role}: no file at ${path}`);
+  for (const [role, path] of Object.entries(options.loras ?? {}))
+    if (path !== undefined && !existsSync(path)) throw new EvalError(`${ROLE_FLAGS[role as keyof LoraPaths] ?? role}: no file at ${path}`);
   mkdirSync(options.out, { recursive: true });
   const store = new RowStore(options.out);
   const classifier = await ensureClassifier(options, events);
   try {
     const heldout = options.heldout ?? emojiEntries({ split: 'heldout' }).entries;
-    if (heldout.length < 2) throw new EvalError(`eval: at least 2 held-out emoji are needed as prompts and reference, got ${heldout.length}`);
+    if (heldout.length < 2)
+      throw new EvalError(`eval: at least 2 held-out emoji are needed as prompts and reference, got ${heldout.length}`);
     const reference = await referenceStatistics(classifier, heldout, events);
-    const realBaseline = await realDataBaseline(classifier, reference, options.realBaselineImages ?? evalDefaults.realBaselineImages, events);
+    const realBaseline = await realDataBaseline(
+      classifier,
+      reference,
+      options.realBaselineImages ?? evalDefaults.realBaselineImages,
+      events,
+    );
     const prompts = Array.from({ length: samples }, (_, i) => heldout[i % heldout.length]);
     const context: RowContext = {
-      options, store, classifier, reference, samples, batch, seed,
-      captions: prompts.map(emojiCaption), labels: prompts.map(subcategoryLabel),
-      classifierHash: await sha256File(options.classifier), loraHashes: new Map(),
+      options,
+      store,
+      classifier,
+      reference,
+      samples,
+      batch,
+      seed,
+      captions: prompts.map(emojiCaption),
+      labels: prompts.map(subcategoryLabel),
+      classifierHash: await sha256File(options.classifier),
+      loraHashes: new Map(),
     };
     const finished = await runRows(context, rows, definitions, events);
     const results = finishResults(context, rows, finished, { heldout: heldout.length, realBaseline });
@@ -94,7 +114,8 @@ export async function runEval(options: EvalOptions, events: EvalEvents = {}): Pr
 }
 
 function checkCounts(samples: number, batch: number, seed: number): void {
-  if (!Number.isInteger(samples) || samples < 2) throw new EvalError(`--samples must be an integer ≥ 2 (the Fréchet distance needs two), got ${samples}`);
+  if (!Number.isInteger(samples) || samples < 2)
+    throw new EvalError(`--samples must be an integer ≥ 2 (the Fréchet distance needs two), got ${samples}`);
   if (!Number.isInteger(batch) || batch < 1) throw new EvalError(`--batch must be a positive integer, got ${batch}`);
   if (!Number.isSafeInteger(seed) || seed < 0) throw new EvalError(`--seed must be a non-negative integer, got ${seed}`);
 }
@@ -102,13 +123,23 @@ function checkCounts(samples: number, batch: number, seed: number): void {
 async function ensureClassifier(options: EvalOptions, events: EvalEvents): Promise<EmojiClassifier> {
   if (!existsSync(options.classifier)) {
     events.onMessage?.(`training the emoji classifier (cached at ${options.classifier})`);
-    const trained = await trainEmojiClassifier({ ...options.classifierTraining, out: options.classifier, runtime: options.runtime, signal: options.signal }, (p) => events.onClassifierProgress?.(p));
-    events.onMessage?.(`classifier: ${(100 * trained.info.trainAccuracy).toFixed(1)}% on its training images, ${(100 * trained.info.heldoutAccuracy).toFixed(1)}% on held-out real images (${trained.secondsPerStep.toFixed(2)} s/step)`);
+    const trained = await trainEmojiClassifier(
+      { ...options.classifierTraining, out: options.classifier, runtime: options.runtime, signal: options.signal },
+      (p) => events.onClassifierProgress?.(p),
+    );
+    events.onMessage?.(
+      `classifier: ${(100 * trained.info.trainAccuracy).toFixed(1)}% on its training images, ${(100 * trained.info.heldoutAccuracy).toFixed(1)}% on held-out real images (${trained.secondsPerStep.toFixed(2)} s/step)`,
+    );
   }
   return loadEmojiClassifier(options.classifier, { runtime: options.runtime });
 }
 
-async function classifyEntries(classifier: EmojiClassifier, entries: readonly EmojiEntry[], phase: string, events: EvalEvents): Promise<Float32Array[]> {
+async function classifyEntries(
+  classifier: EmojiClassifier,
+  entries: readonly EmojiEntry[],
+  phase: string,
+  events: EvalEvents,
+): Promise<Float32Array[]> {
   const features: Float32Array[] = [];
   const chunk = 256;
   for (let start = 0; start < entries.length; start += chunk) {
@@ -119,12 +150,24 @@ async function classifyEntries(classifier: EmojiClassifier, entries: readonly Em
   return features;
 }
 
-async function referenceStatistics(classifier: EmojiClassifier, heldout: readonly EmojiEntry[], events: EvalEvents): Promise<FeatureStatistics> {
-  return featureStatistics(await classifyEntries(classifier, heldout, 'classifying held-out real emoji', events), 'held-out real emoji features');
+async function referenceStatistics(
+  classifier: EmojiClassifier,
+  heldout: readonly EmojiEntry[],
+  events: EvalEvents,
+): Promise<FeatureStatistics> {
+  return featureStatistics(
+    await classifyEntries(classifier, heldout, 'classifying held-out real emoji', events),
+    'held-out real emoji features',
+  );
 }
 
 /** FD between real training emoji (an evenly spaced pick) and the held-out ones. */
-async function realDataBaseline(classifier: EmojiClassifier, reference: FeatureStatistics, count: number, events: EvalEvents): Promise<EvalResults['realBaseline']> {
+async function realDataBaseline(
+  classifier: EmojiClassifier,
+  reference: FeatureStatistics,
+  count: number,
+  events: EvalEvents,
+): Promise<EvalResults['realBaseline']> {
   if (count <= 0) return null;
   const train = emojiEntries({ split: 'train' }).entries;
   const n = Math.min(count, train.length);
@@ -164,11 +207,24 @@ async function fingerprintFor(c: RowContext, row: EvalRow): Promise<string | { s
     if (!c.loraHashes.has(path)) c.loraHashes.set(path, await sha256File(path));
     loraHash = c.loraHashes.get(path);
   }
-  return rowFingerprint({ row, model: resolve(c.options.model), loraHash, classifierHash: c.classifierHash, samples: c.samples, seed: c.seed, captions: c.captions });
+  return rowFingerprint({
+    row,
+    model: resolve(c.options.model),
+    loraHash,
+    classifierHash: c.classifierHash,
+    samples: c.samples,
+    seed: c.seed,
+    captions: c.captions,
+  });
 }
 
 /** Runs (or reuses) every selected row; the teacher row's features are also looked up when it was not selected. */
-async function runRows(c: RowContext, rows: readonly EvalRow[], definitions: readonly EvalRow[], events: EvalEvents): Promise<Map<string, Outcome>> {
+async function runRows(
+  c: RowContext,
+  rows: readonly EvalRow[],
+  definitions: readonly EvalRow[],
+  events: EvalEvents,
+): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   const todo: [EvalRow, string][] = [];
   for (const row of rows) {
@@ -182,7 +238,8 @@ async function runRows(c: RowContext, rows: readonly EvalRow[], definitions: rea
       events.onMessage?.(`${row.name}: reusing the finished row in ${c.store.dir}`);
       outcomes.set(row.name, { ...stored, resumed: true });
     } else {
-      if (existsSync(c.store.jsonPath(row.name))) events.onMessage?.(`${row.name}: the stored row was made with other settings, model, LoRA or classifier; generating it again`);
+      if (existsSync(c.store.jsonPath(row.name)))
+        events.onMessage?.(`${row.name}: the stored row was made with other settings, model, LoRA or classifier; generating it again`);
       todo.push([row, fingerprint]);
     }
   }
@@ -211,22 +268,41 @@ async function runRows(c: RowContext, rows: readonly EvalRow[], definitions: rea
   return outcomes;
 }
 
-async function runRow(c: RowContext, pipe: StableDiffusionPipeline, row: EvalRow, fingerprint: string, events: EvalEvents): Promise<FinishedRow> {
+async function runRow(
+  c: RowContext,
+  pipe: StableDiffusionPipeline,
+  row: EvalRow,
+  fingerprint: string,
+  events: EvalEvents,
+): Promise<FinishedRow> {
   const generated = await generateRowSamples(pipe, c.classifier, row, {
-    captions: c.captions, seed: c.seed, batch: c.batch, signal: c.options.signal,
+    captions: c.captions,
+    seed: c.seed,
+    batch: c.batch,
+    signal: c.options.signal,
     onBatch: (done, total) => events.onPhase?.(`sampling ${row.name}`, done, total),
   });
   const aligned = generated.predicted.filter((p, i) => p === c.labels[i]).length;
   const stats = featureStatistics(generated.features, `${row.name} sample features`);
   const stored: StoredRow = {
-    name: row.name, label: row.label, group: row.group, lora: row.lora,
+    name: row.name,
+    label: row.label,
+    group: row.group,
+    lora: row.lora,
     loraPath: row.lora === 'none' ? undefined : reportedPath(c.options.loras![row.lora]!),
-    scheduler: row.scheduler, schedulerConfig: row.schedulerConfig, steps: row.steps, guidance: row.guidance, eta: row.eta,
-    samples: c.samples, batch: c.batch,
+    scheduler: row.scheduler,
+    schedulerConfig: row.schedulerConfig,
+    steps: row.steps,
+    guidance: row.guidance,
+    eta: row.eta,
+    samples: c.samples,
+    batch: c.batch,
     fdData: frechetDistanceFromStatistics(stats, c.reference),
     alignment: aligned / c.samples,
     secondsPerImage: generated.secondsPerImage,
-    timesteps: generated.timesteps, sampleHash: generated.sampleHash, fingerprint,
+    timesteps: generated.timesteps,
+    sampleHash: generated.sampleHash,
+    fingerprint,
     finishedAt: new Date().toISOString(),
   };
   await saveSampleGrid(generated.firstImages, c.store.gridPath(row.name));
@@ -234,24 +310,57 @@ async function runRow(c: RowContext, pipe: StableDiffusionPipeline, row: EvalRow
   return { row: stored, features: generated.features, resumed: false };
 }
 
-function finishResults(c: RowContext, rows: readonly EvalRow[], outcomes: Map<string, Outcome>, extra: { heldout: number; realBaseline: EvalResults['realBaseline'] }): EvalResults {
+function finishResults(
+  c: RowContext,
+  rows: readonly EvalRow[],
+  outcomes: Map<string, Outcome>,
+  extra: { heldout: number; realBaseline: EvalResults['realBaseline'] },
+): EvalResults {
   const teacher = outcomes.get(TEACHER_ROW);
   const teacherStats = teacher && 'row' in teacher ? featureStatistics(teacher.features, 'teacher sample features') : undefined;
   const finished = rows.map((r) => outcomes.get(r.name)).filter((o): o is FinishedRow => o !== undefined && 'row' in o);
   const identical = identicalRows(finished.map((f) => f.row));
   const results: RowResult[] = rows.map((def) => {
     const o = outcomes.get(def.name)!;
-    if ('skipped' in o) return { name: def.name, label: def.label, group: def.group, lora: def.lora, scheduler: def.scheduler, steps: def.steps, guidance: def.guidance, eta: def.eta, status: 'skipped', reason: o.skipped };
-    const fdTeacher = teacherStats ? (def.name === TEACHER_ROW ? 0 : frechetDistanceFromStatistics(featureStatistics(o.features, `${def.name} sample features`), teacherStats)) : null;
+    if ('skipped' in o)
+      return {
+        name: def.name,
+        label: def.label,
+        group: def.group,
+        lora: def.lora,
+        scheduler: def.scheduler,
+        steps: def.steps,
+        guidance: def.guidance,
+        eta: def.eta,
+        status: 'skipped',
+        reason: o.skipped,
+      };
+    const fdTeacher = teacherStats
+      ? def.name === TEACHER_ROW
+        ? 0
+        : frechetDistanceFromStatistics(featureStatistics(o.features, `${def.name} sample features`), teacherStats)
+      : null;
     return { ...o.row, status: 'done', fdTeacher, resumed: o.resumed, identicalTo: identical.get(def.name) ?? [] };
   });
   const info = c.classifier.info;
   return {
-    model: reportedPath(c.options.model), samples: c.samples, seed: c.seed, batch: c.batch,
-    heldoutCaptions: extra.heldout, referenceImages: c.reference.count,
-    classifier: { path: reportedPath(c.options.classifier), classes: info.labels.length, trainAccuracy: info.trainAccuracy, heldoutAccuracy: info.heldoutAccuracy, featureSize: c.classifier.featureSize },
+    model: reportedPath(c.options.model),
+    samples: c.samples,
+    seed: c.seed,
+    batch: c.batch,
+    heldoutCaptions: extra.heldout,
+    referenceImages: c.reference.count,
+    classifier: {
+      path: reportedPath(c.options.classifier),
+      classes: info.labels.length,
+      trainAccuracy: info.trainAccuracy,
+      heldoutAccuracy: info.heldoutAccuracy,
+      featureSize: c.classifier.featureSize,
+    },
     realBaseline: extra.realBaseline,
-    rows: results, checks: checkClaims(results, rows), finishedAt: new Date().toISOString(),
+    rows: results,
+    checks: checkClaims(results, rows),
+    finishedAt: new Date().toISOString(),
   };
 }
 

@@ -34,7 +34,12 @@ export interface RowSamples {
 
 const GRID_IMAGES = 16;
 
-export async function generateRowSamples(pipe: StableDiffusionPipeline, classifier: EmojiClassifier, row: EvalRow, plan: SamplePlan): Promise<RowSamples> {
+export async function generateRowSamples(
+  pipe: StableDiffusionPipeline,
+  classifier: EmojiClassifier,
+  row: EvalRow,
+  plan: SamplePlan,
+): Promise<RowSamples> {
   const total = plan.captions.length;
   const hash = createHash('sha256');
   const out = { features: [] as Float32Array[], predicted: [] as string[], firstImages: [] as GeneratedImage[] };
@@ -75,7 +80,9 @@ export async function generateRowSamples(pipe: StableDiffusionPipeline, classifi
 /** 8-bit HWC RGB → CHW in [−1, 1], the same quantisation as the real emoji images get. */
 export function imageToChw(image: Pick<GeneratedImage, 'pixels' | 'width' | 'height'>, size: number, what: string): Float32Array {
   if (image.width !== size || image.height !== size) {
-    throw new EvalError(`${what}: generated ${image.width}×${image.height} images but the classifier takes ${size}×${size}; evaluate a model whose native size is ${size} px`);
+    throw new EvalError(
+      `${what}: generated ${image.width}×${image.height} images but the classifier takes ${size}×${size}; evaluate a model whose native size is ${size} px`,
+    );
   }
   const plane = size * size;
   const chw = new Float32Array(3 * plane);

@@ -1,14 +1,4 @@
-import {
-  formatShape,
-  GraphError,
-  liveSet,
-  path,
-  ref,
-  shapesEqual,
-  type Graph,
-  type HostArray,
-  type Value,
-} from '../ir/index.js';
+import { formatShape, GraphError, liveSet, path, ref, shapesEqual, type Graph, type HostArray, type Value } from '../ir/index.js';
 import { registry as defaultRegistry, type OpRegistry } from '../ops/index.js';
 
 /** Data for graph inputs and parameters, keyed by their names. */
@@ -43,7 +33,10 @@ export function evaluate(graph: Graph, outputs: readonly Value[], feeds: Feeds, 
     if (!nodes.has(node)) continue;
     const def = ops.get(node.op);
     if (!def) throw new GraphError(`evaluate: no reference kernel for op '${node.op}'`);
-    const results = def.evaluate(node.inputs.map((x) => env.get(x)!), node.attrs);
+    const results = def.evaluate(
+      node.inputs.map((x) => env.get(x)!),
+      node.attrs,
+    );
     node.outputs.forEach((v, i) => {
       const r = results[i];
       if (!r || !shapesEqual(r.shape, v.shape) || r.dtype !== v.dtype) {
@@ -60,7 +53,6 @@ export function evaluate(graph: Graph, outputs: readonly Value[], feeds: Feeds, 
   }
   return outputs.map((v) => env.get(v)!);
 }
-
 
 function bindLeaves(graph: Graph, leaves: Set<Value>, feeds: ReadonlyMap<string, HostArray>, env: Map<Value, HostArray>): void {
   for (const name of feeds.keys()) {

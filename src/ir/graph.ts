@@ -79,9 +79,7 @@ export class Graph {
   addNode(op: string, inputs: readonly Value[], attrs: Attrs = {}): Value[] {
     const def = this.ops.get(op);
     if (!def) {
-      throw new GraphError(
-        `unknown op '${op}' (known: ${[...this.ops.keys()].sort().join(', ')})\n` + describeOperands(inputs),
-      );
+      throw new GraphError(`unknown op '${op}' (known: ${[...this.ops.keys()].sort().join(', ')})\n` + describeOperands(inputs));
     }
     inputs.forEach((v, i) => {
       if (!(v instanceof Value) || v.graph !== this) {

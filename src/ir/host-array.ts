@@ -18,11 +18,7 @@ export interface HostArray {
   readonly data: Float64Array;
 }
 
-export function hostArray(
-  shape: Shape,
-  dtype: DType,
-  data: ArrayLike<number> | Float64Array = new Float64Array(numel(shape)),
-): HostArray {
+export function hostArray(shape: Shape, dtype: DType, data: ArrayLike<number> | Float64Array = new Float64Array(numel(shape))): HostArray {
   if (!isValidShape(shape)) throw new Error(`hostArray: invalid shape ${formatShape(shape)}`);
   if (!isDType(dtype)) throw new Error(`hostArray: unknown dtype ${String(dtype)}`);
   if (data.length !== numel(shape)) {

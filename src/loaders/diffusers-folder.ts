@@ -80,7 +80,10 @@ export interface WeightsOptions {
 }
 
 /** The weight file(s) of one component folder, chosen as diffusers does; see the module comment. */
-export function findComponentWeights(componentDir: string, { variant }: WeightsOptions = {}): { path: string; sharded: boolean; variant: string | null } {
+export function findComponentWeights(
+  componentDir: string,
+  { variant }: WeightsOptions = {},
+): { path: string; sharded: boolean; variant: string | null } {
   const files = listFiles(componentDir);
   const pick = (v: string | null): { path: string; sharded: boolean; variant: string | null } | null => {
     for (const stem of WEIGHT_STEMS) {
@@ -95,10 +98,16 @@ export function findComponentWeights(componentDir: string, { variant }: WeightsO
   if (found) return found;
   const available = files.filter((f) => f.endsWith('.safetensors') || f.endsWith('.json') || isPickleName(f));
   if (variant) {
-    throw new LoaderError(`${componentDir}: no "${variant}" variant weights (looked for diffusion_pytorch_model.${variant}.safetensors / model.${variant}.safetensors); found: ${available.join(', ') || 'nothing'}`);
+    throw new LoaderError(
+      `${componentDir}: no "${variant}" variant weights (looked for diffusion_pytorch_model.${variant}.safetensors / model.${variant}.safetensors); found: ${available.join(', ') || 'nothing'}`,
+    );
   }
   // No plain weights: a folder holding only one variant (e.g. fp16) is still usable.
-  const variants = new Set(files.map((f) => /^(?:diffusion_pytorch_model|model)\.([\w-]+)\.safetensors$/.exec(f)?.[1]).filter((v): v is string => !!v && !/^\d/.test(v)));
+  const variants = new Set(
+    files
+      .map((f) => /^(?:diffusion_pytorch_model|model)\.([\w-]+)\.safetensors$/.exec(f)?.[1])
+      .filter((v): v is string => !!v && !/^\d/.test(v)),
+  );
   if (variants.size === 1) return pick([...variants][0])!;
   const pickle = files.find(isPickleName);
   if (pickle) {
@@ -132,9 +141,12 @@ export class DiffusersFolder {
 
   static open(dir: string): DiffusersFolder {
     if (!existsSync(dir)) throw new LoaderError(`${dir}: no such directory`);
-    if (!statSync(dir).isDirectory()) throw new LoaderError(`${dir}: not a directory (for a single .safetensors checkpoint use the single-file loader)`);
+    if (!statSync(dir).isDirectory())
+      throw new LoaderError(`${dir}: not a directory (for a single .safetensors checkpoint use the single-file loader)`);
     if (!existsSync(join(dir, 'model_index.json'))) {
-      throw new LoaderError(`${dir}: no model_index.json, so this is not a diffusers pipeline folder (expected sub-folders unet/, vae/, text_encoder/, ... and model_index.json)`);
+      throw new LoaderError(
+        `${dir}: no model_index.json, so this is not a diffusers pipeline folder (expected sub-folders unet/, vae/, text_encoder/, ... and model_index.json)`,
+      );
     }
     return new DiffusersFolder(dir, readModelIndex(dir));
   }

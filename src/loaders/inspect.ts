@@ -50,7 +50,8 @@ export function unetFamily(unet: Record<string, unknown>, prediction?: unknown):
   const lcm = unet.time_cond_proj_dim ? `, guidance-embedded (time_cond_proj_dim ${unet.time_cond_proj_dim})` : '';
   const inpaint = unet.in_channels === 9 ? ', inpainting (9-channel)' : '';
   const extra = `${v}${lcm}${inpaint}`;
-  if (unet.addition_embed_type === 'text_time') return cross === 2048 ? `SDXL${extra}` : `SDXL-architecture (cross-attention ${cross})${extra}`;
+  if (unet.addition_embed_type === 'text_time')
+    return cross === 2048 ? `SDXL${extra}` : `SDXL-architecture (cross-attention ${cross})${extra}`;
   if (cross === 768) return `SD1.x${extra}`;
   if (cross === 1024) return `SD2.x${extra}`;
   return `SD1.x/2.x-architecture (cross-attention ${cross})${extra}`;
@@ -85,11 +86,19 @@ export function inspectDiffusersFolder(dir: string, { variant }: { variant?: str
     } catch {
       // tokenizers have no config.json
     }
-    const report: ComponentReport = { name: entry.name, className: `${entry.library}.${entry.className}`, weights: null, dtypes: {}, parameters: 0, summary: configSummary(entry.name, config) };
+    const report: ComponentReport = {
+      name: entry.name,
+      className: `${entry.library}.${entry.className}`,
+      weights: null,
+      dtypes: {},
+      parameters: 0,
+      summary: configSummary(entry.name, config),
+    };
     if (entry.library !== 'transformers' || entry.className.includes('Model')) {
       if (entry.name !== 'scheduler') {
         const choice = findComponentWeights(componentDir, { variant });
-        if (choice.variant && !variant) notes.push(`${entry.name}: only "${choice.variant}" weights present, using ${basename(choice.path)}`);
+        if (choice.variant && !variant)
+          notes.push(`${entry.name}: only "${choice.variant}" weights present, using ${basename(choice.path)}`);
         const source = folder.weights(entry.name, { variant: choice.variant ?? undefined });
         try {
           Object.assign(report, tallySource(source), { weights: basename(choice.path) });
@@ -111,7 +120,9 @@ export function formatReport(report: ModelReport): string {
   const total = report.components.reduce((s, c) => s + c.parameters, 0);
   if (report.components.length > 0) lines.push(`  parameters:   ${formatCount(total)}`, '  components:');
   for (const c of report.components) {
-    const dtypes = Object.entries(c.dtypes).map(([d, n]) => `${d}×${n}`).join(' ');
+    const dtypes = Object.entries(c.dtypes)
+      .map(([d, n]) => `${d}×${n}`)
+      .join(' ');
     const weights = c.weights ? [c.weights, `${formatCount(c.parameters)} params`, dtypes].filter(Boolean).join(', ') : 'no weights';
     lines.push(`    ${c.name.padEnd(15)} ${c.className}  [${weights}]${c.summary ? `  ${c.summary}` : ''}`);
   }

@@ -7,7 +7,10 @@
 import { keyMapperFor } from './single-file/component-maps.js';
 import { matchLora, type LoraAdapter, type LoraComponent, type LoraMatch } from '../weights/lora-formats.js';
 
-export function ldmKohyaResolver(unetConfig: Readonly<Record<string, unknown>>, weightKeys: Iterable<string>): (underscored: string, component: LoraComponent) => string | undefined {
+export function ldmKohyaResolver(
+  unetConfig: Readonly<Record<string, unknown>>,
+  weightKeys: Iterable<string>,
+): (underscored: string, component: LoraComponent) => string | undefined {
   const mapper = keyMapperFor('ldm-unet', unetConfig, 'UNet config');
   const index = new Map<string, string>();
   for (const key of weightKeys) {
@@ -21,7 +24,11 @@ export function ldmKohyaResolver(unetConfig: Readonly<Record<string, unknown>>, 
 }
 
 /** Matches a LoRA against each given component's weight shapes; the UNet also by LDM module names. */
-export function matchLoraToModel(adapter: LoraAdapter, unetConfig: Readonly<Record<string, unknown>>, components: readonly [LoraComponent, ReadonlyMap<string, readonly number[]>][]): LoraMatch[] {
+export function matchLoraToModel(
+  adapter: LoraAdapter,
+  unetConfig: Readonly<Record<string, unknown>>,
+  components: readonly [LoraComponent, ReadonlyMap<string, readonly number[]>][],
+): LoraMatch[] {
   return components.map(([component, shapes]) => {
     const resolveKohyaModule = component === 'unet' ? ldmKohyaResolver(unetConfig, shapes.keys()) : undefined;
     return matchLora(adapter, component, shapes, { resolveKohyaModule });

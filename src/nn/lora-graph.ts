@@ -42,8 +42,13 @@ export function loraSlotFromMatch(name: string, matched: ReadonlyMap<string, Lor
 }
 
 /** A training slot over `weightKeys` with peft's scaling alpha/rank (alpha defaults to rank). */
-export function loraTrainingSlot(name: string, weightKeys: Iterable<string>, { rank, alpha = rank }: { rank: number; alpha?: number }): LoraSlotSpec {
-  if (!Number.isInteger(rank) || rank < 1) throw new LoraError(`LoRA slot ${JSON.stringify(name)}: rank must be a positive integer, got ${rank}`);
+export function loraTrainingSlot(
+  name: string,
+  weightKeys: Iterable<string>,
+  { rank, alpha = rank }: { rank: number; alpha?: number },
+): LoraSlotSpec {
+  if (!Number.isInteger(rank) || rank < 1)
+    throw new LoraError(`LoRA slot ${JSON.stringify(name)}: rank must be a positive integer, got ${rank}`);
   return { name, targets: new Map([...weightKeys].map((key) => [key, { rank, factor: alpha / rank }])) };
 }
 
@@ -81,12 +86,16 @@ export class UnfusedLora {
   assertApplied(): void {
     for (const { spec, params } of this.slots.values()) {
       const missing = [...spec.targets.keys()].filter((k) => !params.has(k));
-      if (missing.length > 0) throw new LoraError(`LoRA slot ${JSON.stringify(spec.name)}: the model has no parameter ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
+      if (missing.length > 0)
+        throw new LoraError(
+          `LoRA slot ${JSON.stringify(spec.name)}: the model has no parameter ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+        );
     }
   }
 
   private effectiveWeight(key: string, weight: Value): Value {
-    if (weight.graph !== this.graph) throw new LoraError(`UnfusedLora: ${key} belongs to another graph than the one this LoRA was created for`);
+    if (weight.graph !== this.graph)
+      throw new LoraError(`UnfusedLora: ${key} belongs to another graph than the one this LoRA was created for`);
     const cached = this.cache.get(key);
     if (cached) return cached;
     let delta: Value | undefined;
@@ -105,7 +114,8 @@ export class UnfusedLora {
   }
 
   private createParams(slot: string, key: string, weight: Value, { rank, factor }: LoraSlotTarget): LoraSlotParams {
-    if (weight.rank < 2) throw new LoraError(`LoRA slot ${JSON.stringify(slot)}: ${key} is ${weight.rank}-d; LoRA modifies Linear/Conv weights only`);
+    if (weight.rank < 2)
+      throw new LoraError(`LoRA slot ${JSON.stringify(slot)}: ${key} is ${weight.rank}-d; LoRA modifies Linear/Conv weights only`);
     const [out, ...rest] = weight.shape;
     const down = this.graph.param(loraParamName(slot, key, 'down'), [rank, ...rest], 'float32');
     const up = this.graph.param(loraParamName(slot, key, 'up'), [out, rank, ...rest.slice(1).map(() => 1)], 'float32');
@@ -117,5 +127,8 @@ export class UnfusedLora {
 function deltaOf({ down, up }: LoraSlotParams, shape: readonly number[]): Value {
   if (shape.length === 2) return up.matmul(down);
   const rank = down.shape[0];
-  return up.reshape([shape[0], rank]).matmul(down.reshape([rank, numel(shape.slice(1))])).reshape(shape);
+  return up
+    .reshape([shape[0], rank])
+    .matmul(down.reshape([rank, numel(shape.slice(1))]))
+    .reshape(shape);
 }

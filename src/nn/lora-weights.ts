@@ -28,15 +28,24 @@ const weightShapeOf = (p: LoraSlotParams): number[] => [p.up.shape[0], ...p.down
 export function loraSlotWeights(lora: UnfusedLora, name: string, matched: ReadonlyMap<string, LoraTarget>): Map<string, Float32Array> {
   const slot = slotOf(lora, name);
   const extra = [...matched.keys()].filter((k) => !slot.params.has(k));
-  if (extra.length > 0) throw new LoraError(`LoRA slot ${JSON.stringify(name)} has no place for ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} (build the graph with a slot covering them)`);
+  if (extra.length > 0)
+    throw new LoraError(
+      `LoRA slot ${JSON.stringify(name)} has no place for ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''} (build the graph with a slot covering them)`,
+    );
   const arrays = new Map<string, Float32Array>();
   for (const [key, p] of slot.params) {
     const target = matched.get(key);
-    if (target && target.rank !== p.down.shape[0]) throw new LoraError(`LoRA module ${target.module} has rank ${target.rank}; slot ${JSON.stringify(name)} has rank ${p.down.shape[0]} for ${key}`);
+    if (target && target.rank !== p.down.shape[0])
+      throw new LoraError(
+        `LoRA module ${target.module} has rank ${target.rank}; slot ${JSON.stringify(name)} has rank ${p.down.shape[0]} for ${key}`,
+      );
     if (target) checkLoraShapes(target, key, weightShapeOf(p));
     const ratio = target ? loraFactor(target) / p.factor : 0;
     arrays.set(p.down.name!, target ? target.down.data : new Float32Array(numel(p.down.shape)));
-    arrays.set(p.up.name!, !target ? new Float32Array(numel(p.up.shape)) : ratio === 1 ? target.up.data : target.up.data.map((x) => x * ratio));
+    arrays.set(
+      p.up.name!,
+      !target ? new Float32Array(numel(p.up.shape)) : ratio === 1 ? target.up.data : target.up.data.map((x) => x * ratio),
+    );
   }
   return arrays;
 }
@@ -45,8 +54,13 @@ export function loraSlotWeights(lora: UnfusedLora, name: string, matched: Readon
 export function loraScaleFeeds(lora: UnfusedLora, scales: Readonly<Record<string, number>>): Record<string, HostTensor> {
   const unknown = Object.keys(scales).filter((n) => !lora.slots.has(n));
   const missing = [...lora.slots.keys()].filter((n) => !(n in scales));
-  if (unknown.length > 0 || missing.length > 0) throw new LoraError(`LoRA scales: ${[...unknown.map((n) => `unknown slot ${n}`), ...missing.map((n) => `no scale for slot ${n}`)].join(', ')}`);
-  return Object.fromEntries([...lora.slots].map(([n, s]) => [s.scale.name!, { dtype: 'float32', dims: [], data: Float32Array.of(scales[n]) }]));
+  if (unknown.length > 0 || missing.length > 0)
+    throw new LoraError(
+      `LoRA scales: ${[...unknown.map((n) => `unknown slot ${n}`), ...missing.map((n) => `no scale for slot ${n}`)].join(', ')}`,
+    );
+  return Object.fromEntries(
+    [...lora.slots].map(([n, s]) => [s.scale.name!, { dtype: 'float32', dims: [], data: Float32Array.of(scales[n]) }]),
+  );
 }
 
 /** Graph parameters split into the model's own and the LoRA ones (by the `lora.` name prefix). */
@@ -64,20 +78,31 @@ export function initLoraWeights(lora: UnfusedLora, name: string, seed = 0): Map<
   const arrays = new Map<string, Float32Array>();
   for (const p of slot.params.values()) {
     const bound = 1 / Math.sqrt(numel(p.down.shape.slice(1)));
-    arrays.set(p.down.name!, generator.rand(p.down.shape).map((u) => (2 * u - 1) * bound));
+    arrays.set(
+      p.down.name!,
+      generator.rand(p.down.shape).map((u) => (2 * u - 1) * bound),
+    );
     arrays.set(p.up.name!, new Float32Array(numel(p.up.shape)));
   }
   return arrays;
 }
 
 /** Trained slot parameters as LoRA modules by weight key (alpha = f·rank), ready for writeLora. */
-export function loraModulesFromWeights(lora: UnfusedLora, name: string, values: ReadonlyMap<string, Float32Array>, component: LoraComponent = 'unet'): Map<string, LoraTarget> {
+export function loraModulesFromWeights(
+  lora: UnfusedLora,
+  name: string,
+  values: ReadonlyMap<string, Float32Array>,
+  component: LoraComponent = 'unet',
+): Map<string, LoraTarget> {
   const slot = slotOf(lora, name);
   const modules = new Map<string, LoraTarget>();
   for (const [key, p] of slot.params) {
     const get = (v: Value): Float32Array => {
       const data = values.get(v.name!);
-      if (!data || data.length !== numel(v.shape)) throw new LoraError(`LoRA export of slot ${JSON.stringify(name)}: ${data ? `${data.length} values` : 'no values'} for ${v.name} [${v.shape.join(', ')}]`);
+      if (!data || data.length !== numel(v.shape))
+        throw new LoraError(
+          `LoRA export of slot ${JSON.stringify(name)}: ${data ? `${data.length} values` : 'no values'} for ${v.name} [${v.shape.join(', ')}]`,
+        );
       return data;
     };
     const rank = p.down.shape[0];

@@ -108,7 +108,10 @@ export class LoraAdapterSet {
   delete(name: string): void {
     this.requireKnown([name]);
     const rest = this.active.filter(([n]) => n !== name);
-    this.setAdapters(rest.map(([n]) => n), rest.map(([, w]) => w));
+    this.setAdapters(
+      rest.map(([n]) => n),
+      rest.map(([, w]) => w),
+    );
     this.adapters.delete(name);
   }
 
@@ -149,6 +152,9 @@ export class LoraAdapterSet {
 
   private requireKnown(names: readonly string[]): void {
     const unknown = names.filter((n) => !this.adapters.has(n));
-    if (unknown.length > 0) throw new LoraError(`unknown adapter(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')} (loaded: ${this.names.join(', ') || 'none'})`);
+    if (unknown.length > 0)
+      throw new LoraError(
+        `unknown adapter(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')} (loaded: ${this.names.join(', ') || 'none'})`,
+      );
   }
 }

@@ -46,7 +46,9 @@ export class Scope {
     const existing = this.graph.get(key);
     if (existing) {
       if (existing.source.kind !== 'param' || !shapesEqual(existing.shape, shape) || existing.dtype !== dtype) {
-        throw new GraphError(`parameter "${key}" requested as ${dtype}${formatShape(shape)} but exists as ${existing.source.kind} ${existing.dtype}${formatShape(existing.shape)}`);
+        throw new GraphError(
+          `parameter "${key}" requested as ${dtype}${formatShape(shape)} but exists as ${existing.source.kind} ${existing.dtype}${formatShape(existing.shape)}`,
+        );
       }
       return existing;
     }

@@ -97,7 +97,6 @@ function toAttribute(op: string, key: string, v: unknown): OnnxAttributeValue {
   throw new EmitError(`${op}: attribute '${key}' has an unsupported value ${JSON.stringify(v)}`);
 }
 
-
 /** A parameter's data as a named initializer, after checking it fits the parameter. */
 function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], used: Set<string>, deferred = false): string {
   const name = v.name!;
@@ -105,7 +104,9 @@ function bakeWeight(v: Value, data: OnnxTensorData, initializers: OnnxTensor[], 
   const array = DATA_TYPE_INFO[dataType].array;
   const count = numel(v.shape);
   if (!(data instanceof array) || (!deferred && data.length !== count)) {
-    throw new EmitError(`weight "${name}": expected ${count} ${v.dtype} values (${array.name}), got ${data.length} in a ${data.constructor.name}`);
+    throw new EmitError(
+      `weight "${name}": expected ${count} ${v.dtype} values (${array.name}), got ${data.length} in a ${data.constructor.name}`,
+    );
   }
   if (used.has(name)) throw new EmitError(`emitModel: weight name "${name}" is used twice`);
   used.add(name);
@@ -135,7 +136,8 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
     }
     if (new Set(inputValues).size !== inputValues.length) throw new EmitError('emitModel: duplicate value in options.inputs');
     const missing = [...leaves].filter((v) => fed(v) && !inputValues.includes(v));
-    if (missing.length > 0) throw new EmitError(`emitModel: outputs need ${missing.map((v) => ref(v)).join(', ')}, absent from options.inputs`);
+    if (missing.length > 0)
+      throw new EmitError(`emitModel: outputs need ${missing.map((v) => ref(v)).join(', ')}, absent from options.inputs`);
   } else {
     inputValues = [...graph.inputs, ...graph.params].filter((v) => leaves.has(v) && fed(v));
   }
@@ -169,7 +171,10 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
     if (v.source.kind === 'const') names.set(v, constant(v.source.data, v.name ?? `const${v.id}`));
     if (baked(v) && weights.has(v.name!)) names.set(v, bakeWeight(v, weights.get(v.name!)!, initializers, used));
     else if (baked(v)) {
-      names.set(v, bakeWeight(v, new (DATA_TYPE_INFO[onnxDataType(v.dtype)].array as new (n: number) => OnnxTensorData)(0), initializers, used, true));
+      names.set(
+        v,
+        bakeWeight(v, new (DATA_TYPE_INFO[onnxDataType(v.dtype)].array as new (n: number) => OnnxTensorData)(0), initializers, used, true),
+      );
       deferred.set(v.name!, initializers[initializers.length - 1]);
     }
   }
@@ -188,7 +193,9 @@ export function emitModel(graph: Graph, outputs: readonly Value[], options: Emit
       inputs: node.inputs.map((v) => names.get(v)!),
       outputs: node.outputs.map((v) => names.get(v)!),
       emit(opType, ins, attrs = {}, opts = {}) {
-        const outs = opts.outputs ? [...opts.outputs] : Array.from({ length: opts.nOutputs ?? 1 }, () => fresh(`${node.op}${node.id}_${opType}`));
+        const outs = opts.outputs
+          ? [...opts.outputs]
+          : Array.from({ length: opts.nOutputs ?? 1 }, () => fresh(`${node.op}${node.id}_${opType}`));
         const attributes: Record<string, OnnxAttributeValue> = {};
         for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attributes[k] = toAttribute(opType, k, v);
         onnxNodes.push({

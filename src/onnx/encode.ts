@@ -183,7 +183,11 @@ function writeTensorField(w: ProtoWriter, field: number, t: OnnxTensor, external
       m.bytesField(TENSOR_RAW_DATA, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
       return;
     }
-    const entries: [string, string][] = [['location', ref.location], ['offset', String(ref.offset)], ['length', String(ref.length)]];
+    const entries: [string, string][] = [
+      ['location', ref.location],
+      ['offset', String(ref.offset)],
+      ['length', String(ref.length)],
+    ];
     for (const [key, value] of entries) {
       m.messageField(TENSOR_EXTERNAL_DATA, (e) => e.stringField(ENTRY_KEY, key).stringField(ENTRY_VALUE, value));
     }

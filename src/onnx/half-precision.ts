@@ -23,7 +23,8 @@ function halfAttributes(node: OnnxNode): OnnxNode['attributes'] {
   const out: Record<string, OnnxAttributeValue> = {};
   for (const [key, attr] of Object.entries(node.attributes)) {
     const castsToFloat = (node.opType === 'Cast' && key === 'to') || (/^Random/.test(node.opType) && key === 'dtype');
-    if (castsToFloat && attr.kind === 'int' && Number(attr.value) === OnnxDataType.FLOAT) out[key] = { kind: 'int', value: OnnxDataType.FLOAT16 };
+    if (castsToFloat && attr.kind === 'int' && Number(attr.value) === OnnxDataType.FLOAT)
+      out[key] = { kind: 'int', value: OnnxDataType.FLOAT16 };
     else if (attr.kind === 'tensor') out[key] = { kind: 'tensor', value: toHalf(attr.value) };
     else out[key] = attr;
   }
@@ -51,7 +52,13 @@ export function toHalfPrecision(model: OnnxModel): { model: OnnxModel; replaced:
     if (input.dataType !== OnnxDataType.FLOAT) continue;
     const inner = `${input.name}__f16`;
     rename.set(input.name, inner);
-    nodes.push({ opType: 'Cast', name: `${inner}_cast`, inputs: [input.name], outputs: [inner], attributes: { to: { kind: 'int', value: OnnxDataType.FLOAT16 } } });
+    nodes.push({
+      opType: 'Cast',
+      name: `${inner}_cast`,
+      inputs: [input.name],
+      outputs: [inner],
+      attributes: { to: { kind: 'int', value: OnnxDataType.FLOAT16 } },
+    });
   }
   const outputs = new Map(graph.outputs.filter((o) => o.dataType === OnnxDataType.FLOAT).map((o) => [o.name, `${o.name}__f16`]));
   const renamed = (name: string) => rename.get(name) ?? outputs.get(name) ?? name;
@@ -60,7 +67,13 @@ export function toHalfPrecision(model: OnnxModel): { model: OnnxModel; replaced:
   }
   for (const [name, inner] of outputs) {
     // An output that is a graph input passed through needs the input's float16 name.
-    nodes.push({ opType: 'Cast', name: `${inner}_cast`, inputs: [rename.get(name) ?? inner], outputs: [name], attributes: { to: { kind: 'int', value: OnnxDataType.FLOAT } } });
+    nodes.push({
+      opType: 'Cast',
+      name: `${inner}_cast`,
+      inputs: [rename.get(name) ?? inner],
+      outputs: [name],
+      attributes: { to: { kind: 'int', value: OnnxDataType.FLOAT } },
+    });
   }
   return { model: { ...model, graph: { ...graph, nodes, initializers } }, replaced };
 }

@@ -57,20 +57,29 @@ export function saveModel(model: OnnxModel, file: string, { minExternalBytes = 1
  * `produce` and written before the next is asked for, so a model of many gigabytes is never whole in memory.
  * Returns the total bytes of external data written.
  */
-export function saveModelStreamed(model: OnnxModel, deferred: ReadonlyMap<string, OnnxTensor>, file: string, produce: (name: string, tensor: OnnxTensor) => OnnxTensorData): number {
+export function saveModelStreamed(
+  model: OnnxModel,
+  deferred: ReadonlyMap<string, OnnxTensor>,
+  file: string,
+  produce: (name: string, tensor: OnnxTensor) => OnnxTensorData,
+): number {
   const dataFile = `${file}.data`;
   const location = path.basename(dataFile);
   const refs = new Map<OnnxTensor, ExternalRef>();
   let offset = 0;
-  writeWith(dataFile, (fd) => {
-    for (const [name, t] of deferred) {
-      const data = produce(name, t);
-      offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
-      writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, offset);
-      refs.set(t, { location, offset, length: data.byteLength });
-      offset += data.byteLength;
-    }
-  }, false);
+  writeWith(
+    dataFile,
+    (fd) => {
+      for (const [name, t] of deferred) {
+        const data = produce(name, t);
+        offset = Math.ceil(offset / ALIGNMENT) * ALIGNMENT;
+        writeSync(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, offset);
+        refs.set(t, { location, offset, length: data.byteLength });
+        offset += data.byteLength;
+      }
+    },
+    false,
+  );
   const bytes = encodeModel(model, { external: refs });
   writeWith(file, (fd) => writeSync(fd, bytes), false);
   return offset;

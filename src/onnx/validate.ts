@@ -30,7 +30,8 @@ export function validateTensor(t: OnnxTensor, where = `tensor '${t.name}'`, exte
     count *= d;
   }
   if (externalBytes !== undefined) {
-    if (externalBytes !== count * info.bytes) fail(`${where}: external data has ${externalBytes} bytes but dims [${t.dims.join(', ')}] need ${count * info.bytes}`);
+    if (externalBytes !== count * info.bytes)
+      fail(`${where}: external data has ${externalBytes} bytes but dims [${t.dims.join(', ')}] need ${count * info.bytes}`);
     return;
   }
   if (!(t.data instanceof (info.array as new (...a: never[]) => unknown))) {

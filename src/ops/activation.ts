@@ -58,9 +58,7 @@ export const gelu = defineOp<GeluAttrs>({
   evaluate: ([x], attrs) => [mapArray(x, approximation(attrs) === 'tanh' ? geluTanh : geluErf)],
   decompose: ([x], attrs) => {
     const inner =
-      approximation(attrs) === 'tanh'
-        ? x.mul(x).mul(x).mul(GELU_TANH_CUBIC).add(x).mul(SQRT_2_OVER_PI).tanh()
-        : x.mul(Math.SQRT1_2).erf();
+      approximation(attrs) === 'tanh' ? x.mul(x).mul(x).mul(GELU_TANH_CUBIC).add(x).mul(SQRT_2_OVER_PI).tanh() : x.mul(Math.SQRT1_2).erf();
     return [x.mul(0.5).mul(inner.add(1))];
   },
   // com.microsoft Gelu / FastGelu are ORT's fused kernels for exactly these two formulas (opset 17 has no Gelu).

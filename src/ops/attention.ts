@@ -24,13 +24,15 @@ interface AttentionDims {
 
 /** q [B,Sq,H·D], k [B,Sk,H·D], v [B,Sk,H·Dv] (the packed layout of diffusers' Attention projections). */
 function attentionDims(q: readonly number[], k: readonly number[], v: readonly number[], heads: unknown): AttentionDims {
-  if (!Number.isInteger(heads) || (heads as number) < 1) throw new InferError(`attribute 'heads' must be an integer >= 1, got ${JSON.stringify(heads)}`);
+  if (!Number.isInteger(heads) || (heads as number) < 1)
+    throw new InferError(`attribute 'heads' must be an integer >= 1, got ${JSON.stringify(heads)}`);
   const h = heads as number;
   [q, k, v].forEach((s, i) => {
     if (s.length !== 3) throw new InferError(`operand ${i} must be [batch, tokens, heads·dim], got ${formatShape(s)}`, i);
     if (s[2] % h !== 0) throw new InferError(`operand ${i}: last dim ${s[2]} is not divisible by heads=${h}`, i);
   });
-  if (k[0] !== q[0] || v[0] !== q[0]) throw new InferError(`batch sizes differ: ${formatShape(q)}, ${formatShape(k)}, ${formatShape(v)}`, 1);
+  if (k[0] !== q[0] || v[0] !== q[0])
+    throw new InferError(`batch sizes differ: ${formatShape(q)}, ${formatShape(k)}, ${formatShape(v)}`, 1);
   if (k[2] !== q[2]) throw new InferError(`key width ${k[2]} differs from query width ${q[2]}`, 1);
   if (v[1] !== k[1]) throw new InferError(`value has ${v[1]} tokens, key has ${k[1]}`, 2);
   return { batch: q[0], queries: q[1], keys: k[1], heads: h, headDim: q[2] / h, valueDim: v[2] / h };
@@ -46,7 +48,8 @@ const MASK_FILL: Readonly<Record<string, number>> = { float32: -3.40282346638528
 function checkCausal(attrs: AttentionAttrs, d: AttentionDims): void {
   if (attrs.causal === undefined || attrs.causal === false) return;
   if (attrs.causal !== true) throw new InferError(`attribute 'causal' must be a boolean, got ${JSON.stringify(attrs.causal)}`);
-  if (d.queries !== d.keys) throw new InferError(`attribute 'causal' needs as many queries as keys, got ${d.queries} queries and ${d.keys} keys`, 1);
+  if (d.queries !== d.keys)
+    throw new InferError(`attribute 'causal' needs as many queries as keys, got ${d.queries} queries and ${d.keys} keys`, 1);
 }
 
 /** Additive [Sq, Sk] mask: 0 on and below the diagonal, finfo(dtype).min above it. */
@@ -77,7 +80,8 @@ export const attentionOp = defineOp<AttentionAttrs>({
     inputs.forEach((t, i) => expectFloat(t, i));
     const dtype = expectSameDType(inputs);
     const d = attentionDims(inputs[0].shape, inputs[1].shape, inputs[2].shape, attrs.heads);
-    if (attrs.scale !== null && typeof attrs.scale !== 'number') throw new InferError(`attribute 'scale' must be a number or null, got ${JSON.stringify(attrs.scale)}`);
+    if (attrs.scale !== null && typeof attrs.scale !== 'number')
+      throw new InferError(`attribute 'scale' must be a number or null, got ${JSON.stringify(attrs.scale)}`);
     checkCausal(attrs, d);
     return [{ shape: [d.batch, d.queries, d.heads * d.valueDim], dtype }];
   },
@@ -129,7 +133,12 @@ export const attentionOp = defineOp<AttentionAttrs>({
   lower(ctx, node, attrs) {
     const scale = scaleOf(attrs, node.inputs[0].shape[2] / attrs.heads);
     const causal = attrs.causal ? { unidirectional: 1 } : {};
-    ctx.emit('MultiHeadAttention', ctx.inputs, { num_heads: attrs.heads, scale: { kind: 'float', value: scale }, ...causal }, { outputs: ctx.outputs, domain: 'com.microsoft' });
+    ctx.emit(
+      'MultiHeadAttention',
+      ctx.inputs,
+      { num_heads: attrs.heads, scale: { kind: 'float', value: scale }, ...causal },
+      { outputs: ctx.outputs, domain: 'com.microsoft' },
+    );
   },
 });
 

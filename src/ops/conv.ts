@@ -44,7 +44,9 @@ export function convGeometry(attrs: Attrs, transposed: boolean): ConvGeometry {
   if (transposed) {
     const [oph, opw] = checkedInts(attrs, 'output_padding', 2, 0);
     if (oph >= sh || opw >= sw) {
-      throw new InferError(`attribute 'output_padding' ${JSON.stringify([oph, opw])} must be smaller than stride ${JSON.stringify([sh, sw])}`);
+      throw new InferError(
+        `attribute 'output_padding' ${JSON.stringify([oph, opw])} must be smaller than stride ${JSON.stringify([sh, sw])}`,
+      );
     }
     outputPadding.splice(0, 2, oph, opw);
   }
@@ -91,7 +93,9 @@ function spatialOut(x: readonly number[], w: readonly number[], g: ConvGeometry,
     len(x[2 + a], w[2 + a], g.stride[a], g.dilation[a], g.padding[a], g.padding[a + 2], g.outputPadding[a]),
   ) as [number, number];
   if (out[0] < 1 || out[1] < 1) {
-    throw new InferError(`spatial output ${formatShape(out)} is empty: dilated kernel ${formatShape(w.slice(2))} too large for padded input ${formatShape(x.slice(2))}`);
+    throw new InferError(
+      `spatial output ${formatShape(out)} is empty: dilated kernel ${formatShape(w.slice(2))} too large for padded input ${formatShape(x.slice(2))}`,
+    );
   }
   return out;
 }
@@ -181,14 +185,22 @@ function convWeightGrad(input: Value, gy: Value, kernel: readonly [number, numbe
   // im2col as a convolution with a one-hot kernel: every tap of every input channel becomes a channel,
   // laid out [N·C, taps, oh, ow], so dW is one batched GEMM with a long reduction over output pixels.
   // (Measured: 8× faster than convolving xᵀ with dyᵀ, whose GEMMs have only kh·kw columns.)
-  const oneHot = hostArray([taps, 1, kh, kw], 'float32', Array.from({ length: taps * taps }, (_, i) => (i % (taps + 1) === 0 ? 1 : 0)));
+  const oneHot = hostArray(
+    [taps, 1, kh, kw],
+    'float32',
+    Array.from({ length: taps * taps }, (_, i) => (i % (taps + 1) === 0 ? 1 : 0)),
+  );
   let eye = input.graph.constant(oneHot);
   if (input.dtype !== 'float32') eye = eye.cast(input.dtype);
   const cols = conv2d(input.reshape([n * cIn, 1, h, w]), eye, { stride: g.stride, padding: g.padding, dilation: g.dilation });
-  if (cols.shape[2] !== oh || cols.shape[3] !== ow) throw new Error(`conv weight gradient: im2col grid ${cols.shape[2]}×${cols.shape[3]} != output ${oh}×${ow}`);
+  if (cols.shape[2] !== oh || cols.shape[3] !== ow)
+    throw new Error(`conv weight gradient: im2col grid ${cols.shape[2]}×${cols.shape[3]} != output ${oh}×${ow}`);
   const colsByGroup = cols.reshape([n, groups, cg * taps, oh * ow]);
   const gyByGroup = gy.reshape([n, groups, cOut / groups, oh * ow]);
-  return gyByGroup.matmul(colsByGroup.transpose([0, 1, 3, 2])).sum(0).reshape([cOut, cg, kh, kw]);
+  return gyByGroup
+    .matmul(colsByGroup.transpose([0, 1, 3, 2]))
+    .sum(0)
+    .reshape([cOut, cg, kh, kw]);
 }
 
 export const conv2dOp = defineOp<Conv2dAttrs>({

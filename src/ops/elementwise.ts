@@ -73,22 +73,57 @@ function unary(name: string, onnxOp: string, fn: (x: number) => number, floatOnl
 
 export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
-export const add = binary('add', 'Add', (a, b) => a + b, (_x, _y, g) => [g, g]);
-export const sub = binary('sub', 'Sub', (a, b) => a - b, (_x, _y, g) => [g, g.neg()]);
-export const mul = binary('mul', 'Mul', (a, b) => a * b, ([a, b], _y, g) => [g.mul(b), g.mul(a)]);
+export const add = binary(
+  'add',
+  'Add',
+  (a, b) => a + b,
+  (_x, _y, g) => [g, g],
+);
+export const sub = binary(
+  'sub',
+  'Sub',
+  (a, b) => a - b,
+  (_x, _y, g) => [g, g.neg()],
+);
+export const mul = binary(
+  'mul',
+  'Mul',
+  (a, b) => a * b,
+  ([a, b], _y, g) => [g.mul(b), g.mul(a)],
+);
 // d(a/b) = g/b, −g·a/b² = −(g/b)·y
-export const div = binary('div', 'Div', (a, b) => a / b, ([, b], y, g) => {
-  const gb = g.div(b);
-  return [gb, gb.mul(y).neg()];
-});
+export const div = binary(
+  'div',
+  'Div',
+  (a, b) => a / b,
+  ([, b], y, g) => {
+    const gb = g.div(b);
+    return [gb, gb.mul(y).neg()];
+  },
+);
 // d(a^b) = g·b·a^(b−1), g·ln(a)·a^b (the exponent's gradient is only finite for a > 0, as in torch)
-export const pow = binary('pow', 'Pow', (a, b) => a ** b, ([a, b], y, g) => [g.mul(b).mul(a.pow(b.sub(1))), g.mul(y).mul(a.log())]);
+export const pow = binary(
+  'pow',
+  'Pow',
+  (a, b) => a ** b,
+  ([a, b], y, g) => [g.mul(b).mul(a.pow(b.sub(1))), g.mul(y).mul(a.log())],
+);
 
-export const neg = unary('neg', 'Neg', (x) => -x, false, (_x, _y, g) => [g.neg()]);
+export const neg = unary(
+  'neg',
+  'Neg',
+  (x) => -x,
+  false,
+  (_x, _y, g) => [g.neg()],
+);
 // Subgradient 0 at x = 0, as torch.
-export const relu = unary('relu', 'Relu', (x) => (x > 0 ? x : 0), false, ([x], _y, g) => [
-  g.mul(x.graph.apply('greater', [x, x.graph.scalar(0, x.dtype)]).cast(x.dtype)),
-]);
+export const relu = unary(
+  'relu',
+  'Relu',
+  (x) => (x > 0 ? x : 0),
+  false,
+  ([x], _y, g) => [g.mul(x.graph.apply('greater', [x, x.graph.scalar(0, x.dtype)]).cast(x.dtype))],
+);
 export const exp = unary('exp', 'Exp', Math.exp, true, (_x, y, g) => [g.mul(y)]);
 export const log = unary('log', 'Log', Math.log, true, ([x], _y, g) => [g.div(x)]);
 export const sqrt = unary('sqrt', 'Sqrt', Math.sqrt, true, (_x, y, g) => [g.mul(0.5).div(y)]);
@@ -125,7 +160,15 @@ export const cos = unary('cos', 'Cos', Math.cos, true, ([x], _y, g) => [g.mul(x.
 // sign(x)·g, with subgradient 0 at x = 0 (torch).
 export const abs = unary('abs', 'Abs', Math.abs, false, ([x], _y, g) => [g.mul(x.greater(0).cast(x.dtype).sub(x.less(0).cast(x.dtype)))]);
 // d erf(x)/dx = 2/√π · e^(−x²)
-export const erfOp = unary('erf', 'Erf', erf, true, ([x], _y, g) => [g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI)))]);
+export const erfOp = unary('erf', 'Erf', erf, true, ([x], _y, g) => [
+  g.mul(
+    x
+      .mul(x)
+      .neg()
+      .exp()
+      .mul(2 / Math.sqrt(Math.PI)),
+  ),
+]);
 
 /**
  * Gradient of maximum/minimum goes to the selected operand; on ties each operand gets half (torch ≥ 1.7's
@@ -137,8 +180,18 @@ const selectVjp =
     const share = wins(a, b).cast(g.dtype).add(a.equal(b).cast(g.dtype).mul(0.5));
     return [g.mul(share), g.mul(share.neg().add(1))];
   };
-export const maximum = binary('maximum', 'Max', Math.max, selectVjp((a, b) => a.greater(b)));
-export const minimum = binary('minimum', 'Min', Math.min, selectVjp((a, b) => a.less(b)));
+export const maximum = binary(
+  'maximum',
+  'Max',
+  Math.max,
+  selectVjp((a, b) => a.greater(b)),
+);
+export const minimum = binary(
+  'minimum',
+  'Min',
+  Math.min,
+  selectVjp((a, b) => a.less(b)),
+);
 
 /** Numpy broadcast of every operand's shape, or an InferError listing them. */
 function broadcastAll(inputs: readonly TensorType[]): number[] {
@@ -215,7 +268,10 @@ function boundAttr(attrs: Attrs, key: 'min' | 'max', dtype: DType): number | nul
 }
 
 /** Bounds with an omitted attribute read as null (absent). */
-const clampBounds = (attrs: Attrs): ClampAttrs => ({ min: (attrs.min ?? null) as number | null, max: (attrs.max ?? null) as number | null });
+const clampBounds = (attrs: Attrs): ClampAttrs => ({
+  min: (attrs.min ?? null) as number | null,
+  max: (attrs.max ?? null) as number | null,
+});
 
 /**
  * clamp(x, min, max) = min(max(x, min), max); a null bound is absent. As in torch, min > max yields max
@@ -233,7 +289,13 @@ export const clamp = defineOp<ClampAttrs>({
   evaluate([x], attrs) {
     const lo = attrs.min ?? -Infinity;
     const hi = attrs.max ?? Infinity;
-    return [hostArray(x.shape, x.dtype, x.data.map((v) => Math.min(Math.max(v, lo), hi)))];
+    return [
+      hostArray(
+        x.shape,
+        x.dtype,
+        x.data.map((v) => Math.min(Math.max(v, lo), hi)),
+      ),
+    ];
   },
   // Clip (opset 11+) takes the bounds as optional scalar inputs of x's dtype; '' skips one.
   lower: (ctx, node, attrs) => {
@@ -256,4 +318,3 @@ export const elementwiseOps: readonly OpDef[] = [
   ...[add, sub, mul, div, pow, neg, relu, exp, log, sqrt, tanh, sigmoidOp, cast],
   ...[sin, cos, abs, erfOp, maximum, minimum, less, greater, equal, where, clamp],
 ];
-

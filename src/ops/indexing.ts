@@ -52,7 +52,13 @@ function gatherVjp({ inputs: [table, indices], attrs, cotangents: [g] }: VjpArgs
   // (i + size) mod size via truncating integer division, valid because i + size >= 0.
   const shifted = indices.reshape([1, n]).add(size);
   const wrapped = shifted.sub(shifted.div(size).mul(size));
-  const rows = graph.constant(hostArray([size, 1], indices.dtype, Array.from({ length: size }, (_, v) => v)));
+  const rows = graph.constant(
+    hostArray(
+      [size, 1],
+      indices.dtype,
+      Array.from({ length: size }, (_, v) => v),
+    ),
+  );
   const oneHot = graph.apply('equal', [rows, wrapped]).cast(g!.dtype); // [size, n]: row v was read at position j
   const dTable = oneHot.matmul(g!.reshape([outer, n, inner])); // [outer, size, inner]
   return [dTable.reshape(table.shape), null];

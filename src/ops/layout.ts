@@ -35,7 +35,11 @@ function optionalIntArray(attrs: Attrs, key: string, fallback: number[]): number
 }
 
 function sliceAxes(attrs: Attrs, count: number, rank: number): number[] {
-  const raw = optionalIntArray(attrs, 'axes', Array.from({ length: count }, (_, i) => i));
+  const raw = optionalIntArray(
+    attrs,
+    'axes',
+    Array.from({ length: count }, (_, i) => i),
+  );
   if (raw.length !== count) throw new InferError(`attribute 'axes' has ${raw.length} entries but 'starts' has ${count}`);
   const axes = raw.map((a) => {
     const n = normalizeAxis(a, rank);
@@ -52,11 +56,17 @@ export function planSlice(shape: Shape, attrs: Attrs): SlicePlan {
   const ends = intArrayAttr(attrs, 'ends');
   if (ends.length !== starts.length) throw new InferError(`attribute 'ends' has ${ends.length} entries but 'starts' has ${starts.length}`);
   const axes = sliceAxes(attrs, starts.length, shape.length);
-  const steps = optionalIntArray(attrs, 'steps', starts.map(() => 1));
-  if (steps.length !== starts.length) throw new InferError(`attribute 'steps' has ${steps.length} entries but 'starts' has ${starts.length}`);
+  const steps = optionalIntArray(
+    attrs,
+    'steps',
+    starts.map(() => 1),
+  );
+  if (steps.length !== starts.length)
+    throw new InferError(`attribute 'steps' has ${steps.length} entries but 'starts' has ${starts.length}`);
   const plan: SlicePlan = { starts: shape.map(() => 0), steps: shape.map(() => 1), shape: [...shape] };
   axes.forEach((axis, i) => {
-    if (steps[i] <= 0) throw new InferError(`attribute 'steps' must be positive, got ${steps[i]} for axis ${axis} (zero/negative steps are unsupported)`);
+    if (steps[i] <= 0)
+      throw new InferError(`attribute 'steps' must be positive, got ${steps[i]} for axis ${axis} (zero/negative steps are unsupported)`);
     const dim = shape[axis];
     const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim);
     const start = clamp(starts[i]);
@@ -77,7 +87,11 @@ function interleaveZeros(g: Value, axis: number, step: number): Value {
   const pads = new Array<number>(2 * withSlot.length).fill(0);
   pads[withSlot.length + axis + 1] = step - 1;
   const spreadShape = g.shape.map((d, i) => (i === axis ? d * step : d));
-  return g.reshape(withSlot).pad(pads).reshape(spreadShape).sliceAxis(axis, 0, (n - 1) * step + 1);
+  return g
+    .reshape(withSlot)
+    .pad(pads)
+    .reshape(spreadShape)
+    .sliceAxis(axis, 0, (n - 1) * step + 1);
 }
 
 /** The cotangent goes back where the slice read from; zeros elsewhere (strided axes interleave zeros first). */
@@ -104,7 +118,15 @@ export const slice = defineOp<SliceAttrs>({
     const strides = stridesOf(x.shape);
     const offset = plan.starts.reduce((o, s, a) => o + s * strides[a], 0);
     const out = new Float64Array(numel(plan.shape));
-    copyStrided(plan.shape, x.data, offset, strides.map((s, a) => s * plan.steps[a]), out, 0, stridesOf(plan.shape));
+    copyStrided(
+      plan.shape,
+      x.data,
+      offset,
+      strides.map((s, a) => s * plan.steps[a]),
+      out,
+      0,
+      stridesOf(plan.shape),
+    );
     return [hostArray(plan.shape, x.dtype, out)];
   },
   vjp: sliceVjp,
@@ -129,10 +151,12 @@ export interface PadAttrs extends Attrs {
 function checkPad(shape: Shape, dtype: DType, attrs: Attrs): { pads: number[]; value: number; shape: number[] } {
   const pads = intArrayAttr(attrs, 'pads');
   const rank = shape.length;
-  if (pads.length !== 2 * rank) throw new InferError(`attribute 'pads' needs ${2 * rank} entries (begins then ends) for rank ${rank}, got ${pads.length}`, 0);
+  if (pads.length !== 2 * rank)
+    throw new InferError(`attribute 'pads' needs ${2 * rank} entries (begins then ends) for rank ${rank}, got ${pads.length}`, 0);
   if (pads.some((p) => p < 0)) throw new InferError(`attribute 'pads' must be non-negative (use slice to crop), got ${formatShape(pads)}`);
   const value = attrs.value ?? 0;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InferError(`attribute 'value' must be a finite number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new InferError(`attribute 'value' must be a finite number, got ${JSON.stringify(value)}`);
   if (!isFloat(dtype) && !Number.isInteger(value)) throw new InferError(`attribute 'value' ${value} is not representable as ${dtype}`, 0);
   if (dtype === 'bool' && value !== 0 && value !== 1) throw new InferError(`attribute 'value' must be 0 or 1 for bool, got ${value}`, 0);
   return { pads, value, shape: shape.map((d, i) => pads[i] + d + pads[rank + i]) };
@@ -154,13 +178,23 @@ export const pad = defineOp<PadAttrs>({
   },
   vjp: ({ inputs: [x], attrs, cotangents: [g] }) => {
     const begins = attrs.pads.slice(0, x.rank);
-    return [g!.slice(begins, begins.map((b, a) => b + x.shape[a]))];
+    return [
+      g!.slice(
+        begins,
+        begins.map((b, a) => b + x.shape[a]),
+      ),
+    ];
   },
   lower: (ctx, node, attrs) => {
     const x = node.inputs[0];
     const { pads, value } = checkPad(x.shape, x.dtype, attrs);
     const padsName = ctx.constant(hostArray([pads.length], 'int64', pads));
-    ctx.emit('Pad', [ctx.inputs[0], padsName, ctx.constant(hostArray([], x.dtype, [value]))], { mode: 'constant' }, { outputs: ctx.outputs });
+    ctx.emit(
+      'Pad',
+      [ctx.inputs[0], padsName, ctx.constant(hostArray([], x.dtype, [value]))],
+      { mode: 'constant' },
+      { outputs: ctx.outputs },
+    );
   },
 });
 
@@ -201,7 +235,6 @@ export const expand = defineOp<ExpandAttrs>({
   },
 });
 
-
 export interface ConcatAttrs extends Attrs {
   readonly axis: number;
 }
@@ -215,7 +248,8 @@ function concatShape(inputs: readonly { readonly shape: Shape }[], attrs: Attrs)
   const shape = [...first];
   inputs.slice(1).forEach(({ shape: s }, j) => {
     const agrees = s.length === first.length && s.every((d, i) => i === axis || d === first[i]);
-    if (!agrees) throw new InferError(`operand ${j + 1} ${formatShape(s)} does not match operand 0 ${formatShape(first)} outside axis ${axis}`, j + 1);
+    if (!agrees)
+      throw new InferError(`operand ${j + 1} ${formatShape(s)} does not match operand 0 ${formatShape(first)} outside axis ${axis}`, j + 1);
     shape[axis] += s[axis];
   });
   return { axis, shape };
@@ -240,7 +274,10 @@ export const concatOp = defineOp<ConcatAttrs>({
   },
   vjp: ({ inputs, attrs, cotangents: [g] }) => {
     const axis = normalizeAxis(attrs.axis, inputs[0].rank)!;
-    return g!.split(inputs.map((x) => x.shape[axis]), axis);
+    return g!.split(
+      inputs.map((x) => x.shape[axis]),
+      axis,
+    );
   },
   lower: (ctx, node, attrs) => {
     ctx.emit('Concat', ctx.inputs, { axis: normalizeAxis(attrs.axis, node.inputs[0].rank)! }, { outputs: ctx.outputs });
@@ -265,7 +302,10 @@ function splitPlan(shape: Shape, attrs: Attrs): { axis: number; sizes: number[] 
   const sizes = intArrayAttr(attrs, 'sizes');
   const total = sizes.reduce((a, b) => a + b, 0);
   if (sizes.length === 0 || sizes.some((s) => s < 0) || total !== shape[axis]) {
-    throw new InferError(`attribute 'sizes' ${formatShape(sizes)} must be non-negative and sum to dim ${axis} of ${formatShape(shape)} (${shape[axis]})`, 0);
+    throw new InferError(
+      `attribute 'sizes' ${formatShape(sizes)} must be non-negative and sum to dim ${axis} of ${formatShape(shape)} (${shape[axis]})`,
+      0,
+    );
   }
   return { axis, sizes };
 }

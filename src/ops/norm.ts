@@ -1,4 +1,14 @@
-import { formatShape, hostArray, InferError, normalizeAxis, type Attrs, type DType, type HostArray, type TensorType, type Value } from '../ir/index.js';
+import {
+  formatShape,
+  hostArray,
+  InferError,
+  normalizeAxis,
+  type Attrs,
+  type DType,
+  type HostArray,
+  type TensorType,
+  type Value,
+} from '../ir/index.js';
 import { defineOp, type LowerContext, type OpDef } from './op-def.js';
 import { expectArity, expectFloat, expectSameDType } from './util.js';
 

@@ -7,7 +7,18 @@
  *   so one session yields fresh noise per run while new sessions repeat the same sequence.
  * A seed is required: unseeded graphs could not be evaluated reproducibly.
  */
-import { hostArray, InferError, isFloat, isValidShape, type Attrs, type DType, type Graph, type HostArray, type Shape, type Value } from '../ir/index.js';
+import {
+  hostArray,
+  InferError,
+  isFloat,
+  isValidShape,
+  type Attrs,
+  type DType,
+  type Graph,
+  type HostArray,
+  type Shape,
+  type Value,
+} from '../ir/index.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { defineOp, type LowerContext, type OpDef } from './op-def.js';
 import { expectArity, expectFloat } from './util.js';
@@ -45,7 +56,11 @@ function checkDistribution(attrs: Attrs): void {
 
 function sample(shape: Shape, dtype: DType, { mean, scale, seed }: Attrs): HostArray {
   const normals = new TorchGenerator(seed as number).randn(shape);
-  return hostArray(shape, dtype, Float64Array.from(normals, (z) => z * (scale as number) + (mean as number)));
+  return hostArray(
+    shape,
+    dtype,
+    Float64Array.from(normals, (z) => z * (scale as number) + (mean as number)),
+  );
 }
 
 /** Emits the ONNX op producing float32 normals, then casts for float16 (ORT CPU samples float/double only). */
@@ -99,7 +114,12 @@ export const randomNormalLikeOp = defineOp<RandomNormalLikeAttrs>({
 });
 
 /** `graph` gains a random_normal node: N(mean, scale²) samples of `shape` (float32 unless `dtype` says otherwise). */
-export function randomNormal(graph: Graph, shape: Shape, { mean = 0, scale = 1, seed }: RandomNormalOptions, dtype: DType = 'float32'): Value {
+export function randomNormal(
+  graph: Graph,
+  shape: Shape,
+  { mean = 0, scale = 1, seed }: RandomNormalOptions,
+  dtype: DType = 'float32',
+): Value {
   return graph.apply('random_normal', [], { shape: [...shape], dtype, mean, scale, seed });
 }
 

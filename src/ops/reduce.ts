@@ -1,4 +1,15 @@
-import { hostArray, InferError, type HostArray, type Node, normalizeAxis, numel, stridesOf, type Attrs, type Shape, type TensorType } from '../ir/index.js';
+import {
+  hostArray,
+  InferError,
+  type HostArray,
+  type Node,
+  normalizeAxis,
+  numel,
+  stridesOf,
+  type Attrs,
+  type Shape,
+  type TensorType,
+} from '../ir/index.js';
 import { defineOp, type LowerContext, type OpDef } from './op-def.js';
 import { boolAttr, expectArity, expectFloat, expectNumeric } from './util.js';
 
@@ -32,7 +43,13 @@ function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean):
 }
 
 /** Folds `combine` over `axes` of x, starting every output element at `init`. */
-function foldAxes(x: HostArray, axes: readonly number[], keepdims: boolean, init: number, combine: (acc: number, v: number) => number): HostArray {
+function foldAxes(
+  x: HostArray,
+  axes: readonly number[],
+  keepdims: boolean,
+  init: number,
+  combine: (acc: number, v: number) => number,
+): HostArray {
   const shape = reducedShape(x.shape, axes, keepdims);
   // Output strides in input-axis space: reduced axes contribute 0.
   const keptStrides = stridesOf(reducedShape(x.shape, axes, true));

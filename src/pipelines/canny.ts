@@ -142,9 +142,14 @@ function hysteresis(classes: Uint8Array, width: number, height: number): Uint8Ar
 function planesOf(image: RawImage, grayscale: boolean): Plane[] {
   const { width, height, pixels } = image;
   const channels = image.channels ?? 3;
-  if (pixels.length !== width * height * channels) throw new ImageInputError(`canny: ${pixels.length} bytes for ${width}×${height} with ${channels} channels`);
+  if (pixels.length !== width * height * channels)
+    throw new ImageInputError(`canny: ${pixels.length} bytes for ${width}×${height} with ${channels} channels`);
   const colours = channels === 4 ? 3 : channels;
-  const plane = (value: (i: number) => number): Plane => ({ width, height, data: Float32Array.from({ length: width * height }, (_, i) => value(i * channels)) });
+  const plane = (value: (i: number) => number): Plane => ({
+    width,
+    height,
+    data: Float32Array.from({ length: width * height }, (_, i) => value(i * channels)),
+  });
   if (grayscale && colours === 3) return [plane((i) => 0.299 * pixels[i] + 0.587 * pixels[i + 1] + 0.114 * pixels[i + 2])];
   return Array.from({ length: colours }, (_, c) => plane((i) => pixels[i + c]));
 }

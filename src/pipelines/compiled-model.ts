@@ -107,19 +107,23 @@ export class CompiledModel {
     this.unusedKeys = this.source.keys().filter((k) => !this.usedKeys.has(k));
     let bytes = 0;
     try {
-      const { session, outputNames } = await compileGraph(graph, names.map((n) => named[n]), {
-        streamWeights: (key) => this.weight(key),
-        checkWeightBytes: (b) => {
-          bytes = b;
-          // Past this, the OS would kill the process part-way through loading: refuse with the numbers instead.
-          if (b > usableMemoryBytes()) throw new ModelMemoryError(this.name, b);
+      const { session, outputNames } = await compileGraph(
+        graph,
+        names.map((n) => named[n]),
+        {
+          streamWeights: (key) => this.weight(key),
+          checkWeightBytes: (b) => {
+            bytes = b;
+            // Past this, the OS would kill the process part-way through loading: refuse with the numbers instead.
+            if (b > usableMemoryBytes()) throw new ModelMemoryError(this.name, b);
+          },
+          inMemoryLimitBytes: this.options.inMemoryLimitBytes,
+          stagingDir: this.options.stagingDir,
+          label: this.name,
+          precision: this.options.precision,
+          session: { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads },
         },
-        inMemoryLimitBytes: this.options.inMemoryLimitBytes,
-        stagingDir: this.options.stagingDir,
-        label: this.name,
-        precision: this.options.precision,
-        session: { executionProvider: this.options.executionProvider, intraOpThreads: this.options.intraOpThreads },
-      });
+      );
       return { session, outputs: new Map(names.map((n, i) => [n, outputNames[i]])) };
     } catch (err) {
       if (!(err instanceof ModelMemoryError) && isAllocationFailure(err)) throw new ModelMemoryError(this.name, bytes, err);

@@ -57,7 +57,10 @@ export function loadComponents(path: string, options: LoadComponentsOptions = {}
 export function loadFolderComponents(dir: string, { variant }: LoadComponentsOptions = {}): PipelineComponents {
   const folder = DiffusersFolder.open(dir);
   for (const required of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) {
-    if (!folder.has(required)) throw new LoaderError(`${join(dir, 'model_index.json')}: no "${required}" component; a text-to-image model needs unet, vae, text_encoder, tokenizer and scheduler`);
+    if (!folder.has(required))
+      throw new LoaderError(
+        `${join(dir, 'model_index.json')}: no "${required}" component; a text-to-image model needs unet, vae, text_encoder, tokenizer and scheduler`,
+      );
   }
   const rawUnet = folder.config('unet');
   const unetConfig = parseUNetConfig(rawUnet);
@@ -104,10 +107,27 @@ export function loadSingleFileComponents(path: string, { tokenizerDir, configOve
     for (const dir of [join(tokenizers, sub), tokenizers]) {
       if (existsSync(join(dir, 'vocab.json'))) return ClipTokenizer.fromDirectory(dir);
     }
-    throw new LoaderError(`${path}: single-file checkpoints contain no tokenizer; put the CLIP tokenizer files (vocab.json, merges.txt) in ${join(tokenizers, sub)} or pass tokenizerDir (--tokenizer)`);
+    throw new LoaderError(
+      `${path}: single-file checkpoints contain no tokenizer; put the CLIP tokenizer files (vocab.json, merges.txt) in ${join(tokenizers, sub)} or pass tokenizerDir (--tokenizer)`,
+    );
   };
-  const textEncoders: TextEncoderPart[] = [{ name: 'text_encoder', config: parseClipTextConfig(te1.config), withProjection: false, tokenizer: tokenizerAt('tokenizer'), source: te1.source }];
-  if (te2) textEncoders.push({ name: 'text_encoder_2', config: parseClipTextConfig(te2.config), withProjection: true, tokenizer: tokenizerAt('tokenizer_2'), source: te2.source });
+  const textEncoders: TextEncoderPart[] = [
+    {
+      name: 'text_encoder',
+      config: parseClipTextConfig(te1.config),
+      withProjection: false,
+      tokenizer: tokenizerAt('tokenizer'),
+      source: te1.source,
+    },
+  ];
+  if (te2)
+    textEncoders.push({
+      name: 'text_encoder_2',
+      config: parseClipTextConfig(te2.config),
+      withProjection: true,
+      tokenizer: tokenizerAt('tokenizer_2'),
+      source: te2.source,
+    });
   return {
     path,
     family,

@@ -12,7 +12,13 @@
  */
 import type { Graph } from '../ir/index.js';
 import { openComponentWeights, readComponentConfig, type WeightsOptions } from '../loaders/diffusers-folder.js';
-import { controlNetImageFactor, controlNetModel, parseControlNetConfig, type ControlNetConfig, type ControlNetInputs } from '../models/controlnet/index.js';
+import {
+  controlNetImageFactor,
+  controlNetModel,
+  parseControlNetConfig,
+  type ControlNetConfig,
+  type ControlNetInputs,
+} from '../models/controlnet/index.js';
 import type { UNetInputs } from '../models/unet/index.js';
 import { Scope } from '../nn/index.js';
 import { hostTensor, type HostTensor } from '../runtime/tensors.js';
@@ -30,7 +36,6 @@ export interface UNetResiduals {
 }
 
 export interface LoadControlNetOptions extends CompiledModelOptions, WeightsOptions {}
-
 
 export class ControlNet implements AsyncDisposable {
   readonly model: CompiledModel;
@@ -54,12 +59,22 @@ export class ControlNet implements AsyncDisposable {
   }
 
   /** Residuals for latents [n,C,h,w] laid out as the UNet sees them, and control images [n,3,h·f,w·f] in [0, 1]. */
-  async residuals(latents: Float32Array, n: number, h: number, w: number, timestep: number, cond: UNetConditioning, image: Float32Array, scale: number): Promise<UNetResiduals> {
+  async residuals(
+    latents: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    timestep: number,
+    cond: UNetConditioning,
+    image: Float32Array,
+    scale: number,
+  ): Promise<UNetResiduals> {
     const channels = latents.length / (n * h * w);
     const [, tokens, width] = cond.dims;
     const imageDims = [n, this.config.conditioning_channels, h * this.imageFactor, w * this.imageFactor];
     const textTime = this.config.addition_embed_type === 'text_time';
-    if (textTime && (!cond.pooled || !cond.timeIds)) throw new GenerationError('this ControlNet (text_time) needs SDXL pooled text embeddings and time ids');
+    if (textTime && (!cond.pooled || !cond.timeIds))
+      throw new GenerationError('this ControlNet (text_time) needs SDXL pooled text embeddings and time ids');
     const build = (graph: Graph) => {
       const inputs: ControlNetInputs = {
         sample: graph.input('sample', [n, channels, h, w]),
@@ -106,7 +121,10 @@ export function loadControlNet(dir: string, options: LoadControlNetOptions = {})
 }
 
 /** UNet graph inputs shaped like `residuals` (down_residual_i, mid_residual). */
-export function residualInputs(graph: Graph, residuals: UNetResiduals): Pick<UNetInputs, 'downBlockAdditionalResiduals' | 'midBlockAdditionalResidual'> {
+export function residualInputs(
+  graph: Graph,
+  residuals: UNetResiduals,
+): Pick<UNetInputs, 'downBlockAdditionalResiduals' | 'midBlockAdditionalResidual'> {
   return {
     downBlockAdditionalResiduals: residuals.down.map((r, i) => graph.input(`down_residual_${i}`, r.dims)),
     midBlockAdditionalResidual: graph.input('mid_residual', residuals.mid.dims),
@@ -156,15 +174,27 @@ function checkRequest(c: ControlNetRequest): { scale: number; start: number; end
 function checkCompatible(pipe: StableDiffusionPipeline, model: ControlNet): void {
   const unet = pipe.components.unet.config;
   const cn = model.config;
-  for (const field of ['block_out_channels', 'layers_per_block', 'down_block_types', 'cross_attention_dim', 'addition_embed_type'] as const) {
+  for (const field of [
+    'block_out_channels',
+    'layers_per_block',
+    'down_block_types',
+    'cross_attention_dim',
+    'addition_embed_type',
+  ] as const) {
     const [ours, theirs] = [JSON.stringify(cn[field]), JSON.stringify(unet[field])];
     if (ours !== theirs) throw new GenerationError(`the ControlNet does not fit this model: ${field} ${ours}, the UNet has ${theirs}`);
   }
-  if (cn.in_channels !== pipe.latentChannels) throw new GenerationError(`the ControlNet takes ${cn.in_channels} latent channels, this model has ${pipe.latentChannels}`);
+  if (cn.in_channels !== pipe.latentChannels)
+    throw new GenerationError(`the ControlNet takes ${cn.in_channels} latent channels, this model has ${pipe.latentChannels}`);
   if (model.imageFactor !== pipe.vaeScaleFactor) {
-    throw new GenerationError(`the ControlNet's conditioning embedding downsamples by ${model.imageFactor}, this model's VAE by ${pipe.vaeScaleFactor}`);
+    throw new GenerationError(
+      `the ControlNet's conditioning embedding downsamples by ${model.imageFactor}, this model's VAE by ${pipe.vaeScaleFactor}`,
+    );
   }
-  if (cn.conditioning_channels !== 3) throw new GenerationError(`ControlNets with ${cn.conditioning_channels} conditioning channels are not supported (control images are RGB)`);
+  if (cn.conditioning_channels !== 3)
+    throw new GenerationError(
+      `ControlNets with ${cn.conditioning_channels} conditioning channels are not supported (control images are RGB)`,
+    );
 }
 
 /** Repeats one [C,H,W] image n times (diffusers repeats it over the batch, then doubles it for CFG). */
@@ -175,7 +205,11 @@ function repeated(image: Float32Array, n: number): Float32Array {
 }
 
 /** Loads and checks the control image; `size` is the request's width/height (either may be absent). */
-export async function prepareControl(pipe: StableDiffusionPipeline, control: ControlNetRequest, size: { width?: number; height?: number }): Promise<PreparedControl> {
+export async function prepareControl(
+  pipe: StableDiffusionPipeline,
+  control: ControlNetRequest,
+  size: { width?: number; height?: number },
+): Promise<PreparedControl> {
   const { scale, start, end } = checkRequest(control);
   checkCompatible(pipe, control.model);
   const loaded = await loadImageTensor(control.image, { ...size, factor: pipe.vaeScaleFactor }, 'controlnet image');

@@ -58,7 +58,8 @@ export interface PreparedGeneration {
 
 export { GenerationError };
 
-const asList = (x: string | string[] | undefined, fallback: string): string[] => (x === undefined ? [fallback] : Array.isArray(x) ? x : [x]);
+const asList = (x: string | string[] | undefined, fallback: string): string[] =>
+  x === undefined ? [fallback] : Array.isArray(x) ? x : [x];
 
 /**
  * The step image sizes must be multiples of: the VAE's factor times the UNet's downsampling, 2^(levels − 1)
@@ -78,7 +79,10 @@ export function sizeProblem(pipe: StableDiffusionPipeline, name: string, value: 
 }
 
 export function checkSize(pipe: StableDiffusionPipeline, width: number, height: number): void {
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     const problem = sizeProblem(pipe, name, v);
     if (problem) throw new GenerationError(problem);
   }
@@ -90,7 +94,8 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
   const height = r.height ?? sampleSize;
   checkSize(pipe, width, height);
   const steps = r.steps ?? 4;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new GenerationError(`steps must be an integer in [1, 1000] (got ${steps})`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
+    throw new GenerationError(`steps must be an integer in [1, 1000] (got ${steps})`);
   const numImages = r.numImages ?? 1;
   if (!Number.isInteger(numImages) || numImages < 1) throw new GenerationError(`numImages must be a positive integer (got ${numImages})`);
   const guidanceScale = r.guidanceScale ?? 1;
@@ -120,25 +125,47 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
   };
 }
 
-async function encodeNegatives(pipe: StableDiffusionPipeline, negatives: string[], batch: number, positive: PromptEmbeddings, longPrompts?: LongPromptMode): Promise<PromptEmbeddings> {
+async function encodeNegatives(
+  pipe: StableDiffusionPipeline,
+  negatives: string[],
+  batch: number,
+  positive: PromptEmbeddings,
+  longPrompts?: LongPromptMode,
+): Promise<PromptEmbeddings> {
   const list = negatives.length === 1 ? Array<string>(batch).fill(negatives[0]) : negatives;
   // SDXL's force_zeros_for_empty_prompt: an empty negative prompt is zero conditioning.
   if (pipe.components.forceZerosForEmptyPrompt && list.every((n) => n === '')) {
-    return { embeds: new Float32Array(positive.embeds.length), dims: positive.dims, pooled: positive.pooled && new Float32Array(positive.pooled.length), pooledDims: positive.pooledDims, truncated: [] };
+    return {
+      embeds: new Float32Array(positive.embeds.length),
+      dims: positive.dims,
+      pooled: positive.pooled && new Float32Array(positive.pooled.length),
+      pooledDims: positive.pooledDims,
+      truncated: [],
+    };
   }
   const encoded = await pipe.encodePrompts(list, { longPrompts });
   if (encoded.dims[1] !== positive.dims[1]) {
-    throw new GenerationError(`prompt and negative prompt encode to ${positive.dims[1]} and ${encoded.dims[1]} tokens; with long-prompt chunking both must need the same number of chunks`);
+    throw new GenerationError(
+      `prompt and negative prompt encode to ${positive.dims[1]} and ${encoded.dims[1]} tokens; with long-prompt chunking both must need the same number of chunks`,
+    );
   }
   return encoded;
 }
 
 /** Repeats each prompt's rows numImages times (diffusers' repeat_interleave) and stacks [uncond; cond]. */
-function layoutConditioning(pipe: StableDiffusionPipeline, positive: PromptEmbeddings, negative: PromptEmbeddings | undefined, numImages: number, width: number, height: number): UNetConditioning {
+function layoutConditioning(
+  pipe: StableDiffusionPipeline,
+  positive: PromptEmbeddings,
+  negative: PromptEmbeddings | undefined,
+  numImages: number,
+  width: number,
+  height: number,
+): UNetConditioning {
   const repeat = (data: Float32Array, rows: number): Float32Array => {
     const per = data.length / rows;
     const out = new Float32Array(data.length * numImages);
-    for (let r = 0; r < rows; r++) for (let k = 0; k < numImages; k++) out.set(data.subarray(r * per, (r + 1) * per), (r * numImages + k) * per);
+    for (let r = 0; r < rows; r++)
+      for (let k = 0; k < numImages; k++) out.set(data.subarray(r * per, (r + 1) * per), (r * numImages + k) * per);
     return out;
   };
   const rows = positive.dims[0];
@@ -156,7 +183,15 @@ function layoutConditioning(pipe: StableDiffusionPipeline, positive: PromptEmbed
 }
 
 /** Decoded images [n,3,H,W] in [-1,1] → results with their parameters. */
-export function toImages(decoded: Float32Array, n: number, height: number, width: number, parameters: Record<string, unknown>): GeneratedImage[] {
+export function toImages(
+  decoded: Float32Array,
+  n: number,
+  height: number,
+  width: number,
+  parameters: Record<string, unknown>,
+): GeneratedImage[] {
   const per = 3 * height * width;
-  return Array.from({ length: n }, (_, i) => GeneratedImage.fromNCHW(decoded.subarray(i * per, (i + 1) * per), width, height, { ...parameters, index: i }));
+  return Array.from({ length: n }, (_, i) =>
+    GeneratedImage.fromNCHW(decoded.subarray(i * per, (i + 1) * per), width, height, { ...parameters, index: i }),
+  );
 }

@@ -33,7 +33,12 @@ export class ImageInputError extends GenerationError {
 /** Raw pixels out of sharp; gray stays one channel (sharp would otherwise widen it to sRGB). */
 async function toPixels(image: Sharp, gray: boolean): Promise<Pixels> {
   const { data, info } = await (gray ? image.toColourspace('b-w') : image).raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+  };
 }
 
 const fromPixels = (p: Pixels): Sharp => sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 | 4 } });
@@ -109,7 +114,10 @@ export interface TargetSize {
 function outputSize(p: Pixels, size: TargetSize, what: string): { width: number; height: number } {
   const width = size.width ?? p.width - (p.width % size.factor);
   const height = size.height ?? p.height - (p.height % size.factor);
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0 || v % size.factor !== 0) {
       throw new ImageInputError(`${what}: ${name} must be a positive multiple of ${size.factor} (got ${v})`);
     }
@@ -145,7 +153,8 @@ export interface MaskTensor extends ImageTensor {
 /** A mask as diffusers' mask processor gives it: grayscale, resized, /255, binarised at 0.5, [1,1,H,W]. */
 export async function loadMaskTensor(input: ImageInput, size: TargetSize & { blur?: number }, what = 'mask'): Promise<MaskTensor> {
   const sigma = size.blur ?? 0;
-  if (!(sigma === 0 || (sigma >= 0.3 && sigma <= 1000))) throw new ImageInputError(`${what}: maskBlur must be 0 or in [0.3, 1000] (got ${sigma})`);
+  if (!(sigma === 0 || (sigma >= 0.3 && sigma <= 1000)))
+    throw new ImageInputError(`${what}: maskBlur must be 0 or in [0.3, 1000] (got ${sigma})`);
   const source = toGray(await readPixels(input, what));
   const { width, height } = outputSize(source, size, what);
   // Blurred at the input's size: diffusers' mask_processor.blur is applied to the mask before preprocess.

@@ -47,7 +47,11 @@ export function strengthSchedule(planTimesteps: readonly number[], strength: num
   return { timesteps: planTimesteps.slice(startIndex), startIndex };
 }
 
-export async function prepareImageGeneration(pipe: StableDiffusionPipeline, request: Img2ImgRequest, defaultStrength: number): Promise<ImageGeneration> {
+export async function prepareImageGeneration(
+  pipe: StableDiffusionPipeline,
+  request: Img2ImgRequest,
+  defaultStrength: number,
+): Promise<ImageGeneration> {
   const strength = request.strength ?? defaultStrength;
   if (!(strength >= 0 && strength <= 1)) throw new GenerationError(`strength must be in [0, 1] (got ${strength})`);
   // diffusers encodes each image with its own generator then; one shared VAE sample is what we reproduce.
@@ -58,14 +62,29 @@ export async function prepareImageGeneration(pipe: StableDiffusionPipeline, requ
   const steps = request.steps ?? 4;
   const plan = prepared.scheduler.setTimesteps(steps);
   const { timesteps, startIndex } = strengthSchedule(plan.timesteps, strength);
-  return { ...prepared, image, h: image.height / f, w: image.width / f, steps, strength, planTimesteps: plan.timesteps, timesteps, startIndex };
+  return {
+    ...prepared,
+    image,
+    h: image.height / f,
+    w: image.width / f,
+    steps,
+    strength,
+    planTimesteps: plan.timesteps,
+    timesteps,
+    startIndex,
+  };
 }
 
 /**
  * VAE latents of one image for the whole batch: latent_dist.sample(generator) = mean + std·randn (one draw
  * for the image, as diffusers' retrieve_latents), minus the shift, × scaling_factor, repeated `batch` times.
  */
-export async function encodeImageLatents(pipe: StableDiffusionPipeline, image: ImageTensor, generator: NoiseSource, batch: number): Promise<Float32Array> {
+export async function encodeImageLatents(
+  pipe: StableDiffusionPipeline,
+  image: ImageTensor,
+  generator: NoiseSource,
+  batch: number,
+): Promise<Float32Array> {
   const { mean, std } = await pipe.encodeImages(image.data, 1, image.height, image.width);
   const f = pipe.vaeScaleFactor;
   const [h, w] = [image.height / f, image.width / f];
@@ -91,7 +110,13 @@ export interface ImageDenoiseHooks {
 }
 
 /** The denoising loop over the cut schedule, from plan index startIndex. */
-export function denoiseFrom(pipe: StableDiffusionPipeline, g: ImageGeneration, request: GenerationRequest, start: Float32Array, hooks: ImageDenoiseHooks = {}): Promise<Float32Array> {
+export function denoiseFrom(
+  pipe: StableDiffusionPipeline,
+  g: ImageGeneration,
+  request: GenerationRequest,
+  start: Float32Array,
+  hooks: ImageDenoiseHooks = {},
+): Promise<Float32Array> {
   const { unetInput } = hooks;
   return denoise({
     scheduler: g.scheduler,
@@ -112,10 +137,22 @@ export function denoiseFrom(pipe: StableDiffusionPipeline, g: ImageGeneration, r
 }
 
 /** Decodes the final latents into results that record the mode and strength. */
-export async function finishImageGeneration(pipe: StableDiffusionPipeline, g: ImageGeneration, request: GenerationRequest, latents: Float32Array, mode: string): Promise<GenerationResult> {
+export async function finishImageGeneration(
+  pipe: StableDiffusionPipeline,
+  g: ImageGeneration,
+  request: GenerationRequest,
+  latents: Float32Array,
+  mode: string,
+): Promise<GenerationResult> {
   const decoded = await pipe.decodeFinal(latents, g.batch, g.h, g.w, request.decode);
   const parameters = { ...generationParameters(request, g.scheduler.name, g.timesteps), mode, steps: g.steps, strength: g.strength };
-  return { images: toImages(decoded, g.batch, g.height, g.width, parameters), latents, truncated: g.truncated, timesteps: g.timesteps, released: pipe.takeReleased() };
+  return {
+    images: toImages(decoded, g.batch, g.height, g.width, parameters),
+    latents,
+    truncated: g.truncated,
+    timesteps: g.timesteps,
+    released: pipe.takeReleased(),
+  };
 }
 
 /** Image-to-image; with no step to run (strength·steps < 1) the result is the image's own latents, decoded. */

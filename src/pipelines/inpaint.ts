@@ -10,7 +10,15 @@
 import { GenerationError } from './generation-error.js';
 import { GeneratedImage } from './image.js';
 import { loadMaskTensor, resizeMaskNearest, type ImageInput, type ImageTensor, type MaskTensor } from './image-input.js';
-import { denoiseFrom, encodeImageLatents, finishImageGeneration, prepareImageGeneration, type ImageDenoiseHooks, type ImageGeneration, type Img2ImgRequest } from './img2img.js';
+import {
+  denoiseFrom,
+  encodeImageLatents,
+  finishImageGeneration,
+  prepareImageGeneration,
+  type ImageDenoiseHooks,
+  type ImageGeneration,
+  type Img2ImgRequest,
+} from './img2img.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 import type { GenerationResult } from './txt2img.js';
 
@@ -42,11 +50,19 @@ export async function inpaint(pipe: StableDiffusionPipeline, request: InpaintReq
     throw new GenerationError(`inpainting needs a UNet with 4 or 9 input channels (unet config in_channels is ${unetChannels})`);
   }
   const g = await prepareImageGeneration(pipe, request, 1);
-  const mask = await loadMaskTensor(request.mask, { width: g.width, height: g.height, factor: pipe.vaeScaleFactor, blur: request.maskBlur });
+  const mask = await loadMaskTensor(request.mask, {
+    width: g.width,
+    height: g.height,
+    factor: pipe.vaeScaleFactor,
+    blur: request.maskBlur,
+  });
   const latentMask = resizeMaskNearest(mask.data, g.height, g.width, g.h, g.w);
   const initLatents = unetChannels === 4 || g.strength < 1 ? await encodeImageLatents(pipe, g.image, g.generator, g.batch) : undefined;
   // No step at strength 0 (diffusers refuses it): the image's own latents.
-  const latents = g.timesteps.length === 0 ? initLatents! : await repaint(pipe, g, request, { mask, latentMask, initLatents, inpaintingUNet: unetChannels === 9 });
+  const latents =
+    g.timesteps.length === 0
+      ? initLatents!
+      : await repaint(pipe, g, request, { mask, latentMask, initLatents, inpaintingUNet: unetChannels === 9 });
   const result = await finishImageGeneration(pipe, g, request, latents, 'inpaint');
   return { ...result, images: withOverlay(request, result.images, g.image, mask), initLatents, latentMask, startIndex: g.startIndex };
 }
@@ -59,7 +75,12 @@ interface RepaintInputs {
 }
 
 /** Start latents (pure noise at strength 1, else the noised image latents), then the loop with the mask. */
-async function repaint(pipe: StableDiffusionPipeline, g: ImageGeneration, request: InpaintRequest, r: RepaintInputs): Promise<Float32Array> {
+async function repaint(
+  pipe: StableDiffusionPipeline,
+  g: ImageGeneration,
+  request: InpaintRequest,
+  r: RepaintInputs,
+): Promise<Float32Array> {
   const noise = g.generator.randn([g.batch, pipe.latentChannels, g.h, g.w]);
   const start = g.strength === 1 ? scaled(noise, g.scheduler.initNoiseSigma) : g.scheduler.addNoise(r.initLatents!, noise, g.timesteps[0]);
   let hooks: ImageDenoiseHooks;
@@ -98,7 +119,14 @@ export function maskedImage(image: ImageTensor, mask: ImageTensor): ImageTensor 
 }
 
 /** (1 − m)·(image latents noised to the next timestep, or clean after the last step) + m·latents. */
-function blendKnownRegion(g: ImageGeneration, latents: Float32Array, index: number, init: Float32Array, noise: Float32Array, mask: Float32Array): Float32Array {
+function blendKnownRegion(
+  g: ImageGeneration,
+  latents: Float32Array,
+  index: number,
+  init: Float32Array,
+  noise: Float32Array,
+  mask: Float32Array,
+): Float32Array {
   const next = index + 1 < g.planTimesteps.length ? g.planTimesteps[index + 1] : undefined;
   const known = next === undefined ? init : g.scheduler.addNoise(init, noise, next);
   const plane = mask.length;

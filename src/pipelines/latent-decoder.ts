@@ -4,7 +4,13 @@
  * [-1, 1], NCHW.
  */
 import { GenerationError } from './generation-error.js';
-import { vaeDecode, taesdDecode, parseAutoencoderTinyConfig, type AutoencoderKLConfig, type AutoencoderTinyConfig } from '../models/vae/index.js';
+import {
+  vaeDecode,
+  taesdDecode,
+  parseAutoencoderTinyConfig,
+  type AutoencoderKLConfig,
+  type AutoencoderTinyConfig,
+} from '../models/vae/index.js';
 import { Scope } from '../nn/index.js';
 import { LoaderError } from '../loaders/errors.js';
 import { openComponentWeights, readComponentConfig } from '../loaders/diffusers-folder.js';
@@ -13,7 +19,6 @@ import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
 import { tiledDecode } from './vae-tiling.js';
 
 export type TilingMode = 'auto' | boolean;
-
 
 export class LatentDecoder {
   private tiny: { config: AutoencoderTinyConfig; model: CompiledModel } | null = null;
@@ -39,7 +44,9 @@ export class LatentDecoder {
     const config = parseAutoencoderTinyConfig(readComponentConfig(dir));
     const factor = config.upsampling_scaling_factor ** (config.decoder_block_out_channels.length - 1);
     if (factor !== this.factor || config.latent_channels !== this.config.latent_channels) {
-      throw new LoaderError(`${dir}: this tiny decoder upsamples ×${factor} from ${config.latent_channels} latent channels; the model's VAE is ×${this.factor} from ${this.config.latent_channels} (a TAESD for another model family?)`);
+      throw new LoaderError(
+        `${dir}: this tiny decoder upsamples ×${factor} from ${config.latent_channels} latent channels; the model's VAE is ×${this.factor} from ${this.config.latent_channels} (a TAESD for another model family?)`,
+      );
     }
     this.tiny = { config, model: new CompiledModel('taesd', openComponentWeights(dir), this.options) };
   }
@@ -52,12 +59,25 @@ export class LatentDecoder {
    * Diffusion-scale latents [n,c,h,w] → images. `tiling: 'auto'` tiles when the latents exceed twice the tile
    * in either direction (a full decode there needs several GB of activations).
    */
-  async decode(latents: Float32Array, n: number, h: number, w: number, { fast = false, tiling = 'auto' as TilingMode } = {}): Promise<Float32Array> {
+  async decode(
+    latents: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    { fast = false, tiling = 'auto' as TilingMode } = {},
+  ): Promise<Float32Array> {
     const c = latents.length / (n * h * w);
     if (fast) {
-      if (!this.tiny) throw new GenerationError('fast decoding needs a TAESD decoder: call useTinyDecoder(dir) (e.g. madebyollin/taesd in diffusers format)');
+      if (!this.tiny)
+        throw new GenerationError(
+          'fast decoding needs a TAESD decoder: call useTinyDecoder(dir) (e.g. madebyollin/taesd in diffusers format)',
+        );
       const { config, model } = this.tiny;
-      const out = await model.run(`taesd:${n}x${h}x${w}`, (g) => ({ image: taesdDecode(new Scope(g), config, g.input('latents', [n, c, h, w])) }), { latents: hostTensor('float32', [n, c, h, w], latents) });
+      const out = await model.run(
+        `taesd:${n}x${h}x${w}`,
+        (g) => ({ image: taesdDecode(new Scope(g), config, g.input('latents', [n, c, h, w])) }),
+        { latents: hostTensor('float32', [n, c, h, w], latents) },
+      );
       return out.image.data as Float32Array;
     }
     const { scaling_factor: scale, shift_factor: shift } = this.config;
@@ -69,7 +89,11 @@ export class LatentDecoder {
   }
 
   private async decodeRaw(raw: Float32Array, n: number, c: number, h: number, w: number): Promise<Float32Array> {
-    const out = await this.vae.run(`decode:${n}x${h}x${w}`, (g) => ({ image: vaeDecode(new Scope(g), this.config, g.input('latents', [n, c, h, w])) }), { latents: hostTensor('float32', [n, c, h, w], raw) });
+    const out = await this.vae.run(
+      `decode:${n}x${h}x${w}`,
+      (g) => ({ image: vaeDecode(new Scope(g), this.config, g.input('latents', [n, c, h, w])) }),
+      { latents: hostTensor('float32', [n, c, h, w], raw) },
+    );
     return out.image.data as Float32Array;
   }
 

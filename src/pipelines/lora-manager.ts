@@ -48,7 +48,8 @@ export class LoraManager {
   async load(path: string, { scale = 1, name }: LoadLoraOptions = {}): Promise<LoadedLora> {
     refusePickle(path);
     const adapterName = name ?? basename(path, extname(path));
-    if (this.loaded.has(adapterName)) throw new LoraError(`${path}: an adapter named ${JSON.stringify(adapterName)} is already loaded (pass another name)`);
+    if (this.loaded.has(adapterName))
+      throw new LoraError(`${path}: an adapter named ${JSON.stringify(adapterName)} is already loaded (pass another name)`);
     const source = FileTensorSource.open(path);
     let adapter;
     try {
@@ -56,10 +57,15 @@ export class LoraManager {
     } finally {
       source.close();
     }
-    const matches = matchLoraToModel(adapter, this.pipe.components.unet.rawConfig, this.components().map(([c, model]) => [c, model.paramShapes()]));
+    const matches = matchLoraToModel(
+      adapter,
+      this.pipe.components.unet.rawConfig,
+      this.components().map(([c, model]) => [c, model.paramShapes()]),
+    );
     const matchedCount = matches.reduce((s, m) => s + m.matched.size, 0);
     const report = describeLora(adapter, matches);
-    if (matchedCount === 0) throw new LoraError(`${path}: no LoRA module matches this model's weights, so it was made for another base model.\n${report}`);
+    if (matchedCount === 0)
+      throw new LoraError(`${path}: no LoRA module matches this model's weights, so it was made for another base model.\n${report}`);
     for (const m of matches) {
       const shapes = this.modelFor(m.component).paramShapes();
       for (const [key, target] of m.matched) deltaColumns(target, numel(shapes.get(key)!), key);
@@ -73,20 +79,33 @@ export class LoraManager {
   /** Activates exactly these adapters with these weights (default 1 each), like diffusers' set_adapters. */
   async setAdapters(names: readonly string[], weights: readonly number[] = names.map(() => 1)): Promise<void> {
     if (weights.length !== names.length) throw new LoraError(`setAdapters: ${names.length} adapters but ${weights.length} weights`);
-    for (const n of names) if (!this.loaded.has(n)) throw new LoraError(`setAdapters: no adapter ${JSON.stringify(n)} (loaded: ${[...this.loaded.keys()].join(', ') || 'none'})`);
+    for (const n of names)
+      if (!this.loaded.has(n))
+        throw new LoraError(`setAdapters: no adapter ${JSON.stringify(n)} (loaded: ${[...this.loaded.keys()].join(', ') || 'none'})`);
     if (new Set(names).size !== names.length) throw new LoraError(`setAdapters: an adapter is listed twice in ${names.join(', ')}`);
-    const touched = new Set([...this.active.map(([n]) => n), ...names].flatMap((n) => this.loaded.get(n)!.matches.filter((m) => m.matched.size > 0).map((m) => m.component)));
+    const touched = new Set(
+      [...this.active.map(([n]) => n), ...names].flatMap((n) =>
+        this.loaded
+          .get(n)!
+          .matches.filter((m) => m.matched.size > 0)
+          .map((m) => m.component),
+      ),
+    );
     for (const component of touched) {
       const contributions = new Map<string, LoraContribution[]>();
       names.forEach((n, i) => {
-        const matched: ReadonlyMap<string, LoraTarget> | undefined = this.loaded.get(n)!.matches.find((m) => m.component === component)?.matched;
+        const matched: ReadonlyMap<string, LoraTarget> | undefined = this.loaded
+          .get(n)!
+          .matches.find((m) => m.component === component)?.matched;
         for (const [key, target] of matched ?? []) {
           const list = contributions.get(key) ?? [];
           list.push({ target, scale: weights[i] });
           contributions.set(key, list);
         }
       });
-      const patches = new Map<string, WeightPatch>([...contributions].map(([key, list]) => [key, (base: Float32Array) => fusedWeight(base, list, key)]));
+      const patches = new Map<string, WeightPatch>(
+        [...contributions].map(([key, list]) => [key, (base: Float32Array) => fusedWeight(base, list, key)]),
+      );
       await this.modelFor(component).setPatches(patches);
     }
     this.active = names.map((n, i) => [n, weights[i]]);

@@ -18,7 +18,11 @@ export const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
 export class ModelMemoryError extends UserError {
   override name = 'ModelMemoryError';
   override readonly httpStatus: number = 503;
-  constructor(readonly component: string, readonly bytes: number, cause?: unknown) {
+  constructor(
+    readonly component: string,
+    readonly bytes: number,
+    cause?: unknown,
+  ) {
     const reason = cause instanceof Error ? `: ${cause.message.split('\n')[0]}` : '';
     super(
       `${component}: not enough memory for its weights (${gib(bytes)} GiB at float32; this machine lets the process use ${gib(usableMemoryBytes())} GiB)${reason}. ` +

@@ -102,7 +102,11 @@ export function a1111Fields(m: ImageMetadata): [string, string][] {
 export function formatA1111Parameters(m: ImageMetadata): string {
   const lines = [promptWithLoras(m.prompt, m.loras)];
   if (m.negativePrompt) lines.push(`Negative prompt: ${m.negativePrompt}`);
-  lines.push(a1111Fields(m).map(([k, v]) => `${k}: ${v}`).join(', '));
+  lines.push(
+    a1111Fields(m)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', '),
+  );
   return lines.join('\n');
 }
 

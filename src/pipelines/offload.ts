@@ -28,12 +28,15 @@ export function chooseOffload(bytes: ComponentBytes, usable = usableMemoryBytes(
   const total = bytes.unet + bytes.vae + bytes.textEncoders;
   const at = `${gib(budget)} GiB (half of ${gib(usable)} GiB)`;
   if (total <= budget) return { mode: 'none', why: `all weights, ${gib(total)} GiB, fit in ${at}` };
-  if (bytes.unet + bytes.vae <= budget) return { mode: 'text-encoders', why: `all weights, ${gib(total)} GiB, exceed ${at}; UNet + VAE fit` };
+  if (bytes.unet + bytes.vae <= budget)
+    return { mode: 'text-encoders', why: `all weights, ${gib(total)} GiB, exceed ${at}; UNet + VAE fit` };
   return { mode: 'sequential', why: `UNet + VAE, ${gib(bytes.unet + bytes.vae)} GiB, exceed ${at}` };
 }
 
 /** What each mode releases once a stage is over. */
-export const RELEASED_AFTER: Readonly<Record<ResolvedOffload, Readonly<Record<GenerationStage, readonly ('textEncoders' | 'unet' | 'vae')[]>>>> = {
+export const RELEASED_AFTER: Readonly<
+  Record<ResolvedOffload, Readonly<Record<GenerationStage, readonly ('textEncoders' | 'unet' | 'vae')[]>>>
+> = {
   none: { encoded: [], denoised: [], decoded: [] },
   'text-encoders': { encoded: ['textEncoders'], denoised: [], decoded: [] },
   sequential: { encoded: ['textEncoders'], denoised: ['unet'], decoded: ['vae'] },

@@ -30,7 +30,6 @@ export interface PipelineOptions extends Omit<CompiledModelOptions, 'precision'>
 
 export interface LoadPipelineOptions extends LoadComponentsOptions, PipelineOptions {}
 
-
 export class StableDiffusionPipeline implements AsyncDisposable {
   readonly unet: CompiledModel;
   readonly vae: CompiledModel;
@@ -41,20 +40,25 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   readonly offload: { mode: ResolvedOffload; why: string };
   private released: string[] = [];
 
-  private constructor(readonly components: PipelineComponents, { offload = 'auto', precision = 'auto', ...compile }: PipelineOptions) {
+  private constructor(
+    readonly components: PipelineComponents,
+    { offload = 'auto', precision = 'auto', ...compile }: PipelineOptions,
+  ) {
     const gpu = compile.executionProvider === 'webgpu' || compile.executionProvider === 'cuda';
     const chosen: Precision = precision === 'auto' ? (gpu ? 'float16' : 'float32') : precision;
     const options: CompiledModelOptions = { ...compile, precision: chosen };
     // diffusers upcasts only in its SDXL pipelines (needs_upcasting); the SD1.x/2.x VAE runs in float16 there too.
-    const vaePrecision: Precision = precision === 'auto' && components.family === 'sdxl' && components.vae.config.force_upcast ? 'float32' : chosen;
+    const vaePrecision: Precision =
+      precision === 'auto' && components.family === 'sdxl' && components.vae.config.force_upcast ? 'float32' : chosen;
     this.unet = new CompiledModel('unet', components.unet.source, options);
     this.vae = new CompiledModel('vae', components.vae.source, { ...options, precision: vaePrecision });
     this.prompts = new PromptEncoder(components.family, components.textEncoders, options);
     this.loras = new LoraManager(this);
     this.decoder = new LatentDecoder(this.vae, components.vae.config, options);
-    this.offload = offload !== 'auto'
-      ? { mode: offload, why: 'chosen' }
-      : chooseOffload({ unet: this.unet.float32Bytes(), vae: this.vae.float32Bytes(), textEncoders: this.prompts.float32Bytes() });
+    this.offload =
+      offload !== 'auto'
+        ? { mode: offload, why: 'chosen' }
+        : chooseOffload({ unet: this.unet.float32Bytes(), vae: this.vae.float32Bytes(), textEncoders: this.prompts.float32Bytes() });
   }
 
   /** A pipeline over components assembled by the caller (e.g. weights held in memory). */
@@ -87,7 +91,13 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   }
 
   /** The end of every generation mode: the UNet's work is done, decode the final latents, release per offload. */
-  async decodeFinal(latents: Float32Array, n: number, h: number, w: number, options: { fast?: boolean; tiling?: TilingMode } = {}): Promise<Float32Array> {
+  async decodeFinal(
+    latents: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    options: { fast?: boolean; tiling?: TilingMode } = {},
+  ): Promise<Float32Array> {
     await this.releaseAfter('denoised');
     const images = await this.decodeLatents(latents, n, h, w, options);
     await this.releaseAfter('decoded');
@@ -112,7 +122,15 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   }
 
   /** The UNet's noise prediction for latents [n,C,h,w] at one timestep (with ControlNet residuals when given). */
-  async predictNoise(latents: Float32Array, n: number, h: number, w: number, timestep: number, cond: UNetConditioning, residuals?: UNetResiduals): Promise<Float32Array> {
+  async predictNoise(
+    latents: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    timestep: number,
+    cond: UNetConditioning,
+    residuals?: UNetResiduals,
+  ): Promise<Float32Array> {
     const c = this.components.unet.config;
     const channels = latents.length / (n * h * w);
     const [, tokens, width] = cond.dims;
@@ -146,7 +164,13 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   }
 
   /** Latents (diffusion scale) [n,4,h,w] → images in [-1, 1], [n,3,h·f,w·f]; `fast` uses the TAESD decoder. */
-  decodeLatents(latents: Float32Array, n: number, h: number, w: number, options: { fast?: boolean; tiling?: TilingMode } = {}): Promise<Float32Array> {
+  decodeLatents(
+    latents: Float32Array,
+    n: number,
+    h: number,
+    w: number,
+    options: { fast?: boolean; tiling?: TilingMode } = {},
+  ): Promise<Float32Array> {
     return this.decoder.decode(latents, n, h, w, options);
   }
 
@@ -158,10 +182,14 @@ export class StableDiffusionPipeline implements AsyncDisposable {
   /** Images in [-1, 1] [n,3,H,W] → the latent distribution's mean and std (VAE scale, not yet scaled). */
   async encodeImages(images: Float32Array, n: number, height: number, width: number): Promise<{ mean: Float32Array; std: Float32Array }> {
     const { config } = this.components.vae;
-    const result = await this.vae.run(`encode:${n}x${height}x${width}`, (graph) => {
-      const moments = vaeEncode(new Scope(graph), config, graph.input('image', [n, 3, height, width]));
-      return { mean: moments.mean, std: moments.std };
-    }, { image: hostTensor('float32', [n, 3, height, width], images) });
+    const result = await this.vae.run(
+      `encode:${n}x${height}x${width}`,
+      (graph) => {
+        const moments = vaeEncode(new Scope(graph), config, graph.input('image', [n, 3, height, width]));
+        return { mean: moments.mean, std: moments.std };
+      },
+      { image: hostTensor('float32', [n, 3, height, width], images) },
+    );
     return { mean: result.mean.data as Float32Array, std: result.std.data as Float32Array };
   }
 
@@ -211,7 +239,6 @@ export interface UNetConditioning {
   pooled?: Float32Array;
   timeIds?: Float32Array;
 }
-
 
 /** Opens a diffusers folder or a single-file checkpoint (see StableDiffusionPipeline). */
 export function loadPipeline(path: string, options: LoadPipelineOptions = {}): Promise<StableDiffusionPipeline> {

@@ -27,11 +27,41 @@ export interface Preset {
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 export const presets: Readonly<Record<PresetName, Preset>> = Object.freeze({
-  tdd: { name: 'tdd', scheduler: 'tdd', steps: 4, guidanceScale: 1.7, eta: 0.2, recommendedSteps: range(4, 8), summary: 'TDD: 4–8 steps, guidance 1.7, eta 0.2' },
-  tcd: { name: 'tcd', scheduler: 'tcd', steps: 4, guidanceScale: 0, eta: 0.3, recommendedSteps: range(2, 8), summary: 'TCD: 4 steps, guidance 0, eta (gamma) 0.3' },
-  lcm: { name: 'lcm', scheduler: 'lcm', steps: 4, guidanceScale: 1, recommendedSteps: range(2, 8), summary: 'LCM: 4 steps, guidance 1 (no CFG)' },
+  tdd: {
+    name: 'tdd',
+    scheduler: 'tdd',
+    steps: 4,
+    guidanceScale: 1.7,
+    eta: 0.2,
+    recommendedSteps: range(4, 8),
+    summary: 'TDD: 4–8 steps, guidance 1.7, eta 0.2',
+  },
+  tcd: {
+    name: 'tcd',
+    scheduler: 'tcd',
+    steps: 4,
+    guidanceScale: 0,
+    eta: 0.3,
+    recommendedSteps: range(2, 8),
+    summary: 'TCD: 4 steps, guidance 0, eta (gamma) 0.3',
+  },
+  lcm: {
+    name: 'lcm',
+    scheduler: 'lcm',
+    steps: 4,
+    guidanceScale: 1,
+    recommendedSteps: range(2, 8),
+    summary: 'LCM: 4 steps, guidance 1 (no CFG)',
+  },
   // The DMD scheduler's own plan for 4 steps is 999, 749, 499, 249 and for 1 step its one_step_timestep 399.
-  dmd2: { name: 'dmd2', scheduler: 'dmd', steps: 4, guidanceScale: 0, recommendedSteps: [1, 4], summary: 'DMD2: 4 steps (999/749/499/249) or 1 step (399), guidance 0' },
+  dmd2: {
+    name: 'dmd2',
+    scheduler: 'dmd',
+    steps: 4,
+    guidanceScale: 0,
+    recommendedSteps: [1, 4],
+    summary: 'DMD2: 4 steps (999/749/499/249) or 1 step (399), guidance 0',
+  },
 });
 
 export const presetNames = Object.freeze(Object.keys(presets) as PresetName[]);
@@ -77,7 +107,8 @@ export interface ResolvedSampling {
 /** The preset a run's defaults come from. */
 export function presetFor(choices: Pick<SamplingChoices, 'preset' | 'scheduler'>): Preset | undefined {
   if (choices.preset !== undefined) {
-    if (!isPresetName(choices.preset)) throw new PresetError(`unknown preset "${choices.preset}"; choose one of: ${presetNames.join(', ')}`);
+    if (!isPresetName(choices.preset))
+      throw new PresetError(`unknown preset "${choices.preset}"; choose one of: ${presetNames.join(', ')}`);
     return presets[choices.preset];
   }
   if (choices.scheduler === undefined) return presets[DEFAULT_PRESET];
@@ -92,11 +123,14 @@ export function resolveSampling(choices: SamplingChoices): ResolvedSampling {
   const guidanceScale = choices.guidanceScale ?? preset?.guidanceScale ?? UNDISTILLED_DEFAULTS.guidanceScale;
   const warnings: string[] = [];
   if (preset && scheduler === preset.scheduler && !preset.recommendedSteps.includes(steps)) {
-    warnings.push(`${steps} steps is outside what ${preset.name} was distilled for (${describeSteps(preset.recommendedSteps)}); expect lower quality`);
+    warnings.push(
+      `${steps} steps is outside what ${preset.name} was distilled for (${describeSteps(preset.recommendedSteps)}); expect lower quality`,
+    );
   }
   let eta = choices.eta ?? preset?.eta;
   if (!TAKES_ETA.has(scheduler)) {
-    if (choices.eta !== undefined) warnings.push(`eta has no effect with the ${scheduler} scheduler (only ${[...TAKES_ETA].join(', ')} use it)`);
+    if (choices.eta !== undefined)
+      warnings.push(`eta has no effect with the ${scheduler} scheduler (only ${[...TAKES_ETA].join(', ')} use it)`);
     eta = undefined;
   }
   return { preset: preset?.name, scheduler, steps, guidanceScale, eta, warnings };

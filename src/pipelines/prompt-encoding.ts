@@ -56,7 +56,8 @@ export class PromptEncoder {
     const batch = prompts.length;
     const tokens = first.dims[1];
     if (!second) return { embeds: first.hidden, dims: [batch, tokens, first.dims[2]], truncated: [...truncated] };
-    if (second.dims[1] !== tokens) throw new Error('SDXL text encoders produced different token counts (long-prompt chunking differs between tokenizers)');
+    if (second.dims[1] !== tokens)
+      throw new Error('SDXL text encoders produced different token counts (long-prompt chunking differs between tokenizers)');
     return {
       embeds: concatLastAxis(first.hidden, first.dims[2], second.hidden, second.dims[2]),
       dims: [batch, tokens, first.dims[2] + second.dims[2]],
@@ -67,16 +68,23 @@ export class PromptEncoder {
   }
 
   /** One encoder over prompts given as chunk lists; chunks are concatenated along the token axis. */
-  private async runEncoder(index: number, promptChunks: number[][][]): Promise<{ hidden: Float32Array; dims: number[]; pooled?: Float32Array }> {
+  private async runEncoder(
+    index: number,
+    promptChunks: number[][][],
+  ): Promise<{ hidden: Float32Array; dims: number[]; pooled?: Float32Array }> {
     const chunks = Math.max(...promptChunks.map((c) => c.length));
     const part = this.parts[index];
     const pad = part.tokenizer.encodeChunks('', { chunkLength: contextLength(part) - 2 })[0];
     // Every prompt gets the same number of chunks (padded with the empty prompt), so the batch is rectangular.
     const rows = promptChunks.flatMap((c) => Array.from({ length: chunks }, (_, k) => c[k] ?? pad));
     const length = rows[0].length;
-    const result = await this.models[index].run(`${rows.length}x${length}`, (graph) => this.buildEncoder(graph, part, rows.length, length), {
-      input_ids: clipInputIdsTensor(rows),
-    });
+    const result = await this.models[index].run(
+      `${rows.length}x${length}`,
+      (graph) => this.buildEncoder(graph, part, rows.length, length),
+      {
+        input_ids: clipInputIdsTensor(rows),
+      },
+    );
     const hidden = result.hidden.data as Float32Array;
     const width = hidden.length / (rows.length * length);
     // [batch·chunks, 77, D] → [batch, chunks·77, D]: rows of one prompt are already adjacent.

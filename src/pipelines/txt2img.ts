@@ -48,7 +48,10 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgReq
     onStep: request.onStep,
   });
   const decoded = await pipe.decodeFinal(latents, p.batch, h, w, request.decode);
-  const images = toImages(decoded, p.batch, p.height, p.width, { ...generationParameters(request, p.scheduler.name, plan.timesteps), ...control?.parameters });
+  const images = toImages(decoded, p.batch, p.height, p.width, {
+    ...generationParameters(request, p.scheduler.name, plan.timesteps),
+    ...control?.parameters,
+  });
   return { images, latents, truncated: p.truncated, timesteps: plan.timesteps, released: pipe.takeReleased() };
 }
 

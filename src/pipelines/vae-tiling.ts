@@ -23,7 +23,17 @@ interface Tile {
   w: number;
 }
 
-function cropLatents(z: Float32Array, n: number, c: number, h: number, w: number, top: number, left: number, th: number, tw: number): Float32Array {
+function cropLatents(
+  z: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  top: number,
+  left: number,
+  th: number,
+  tw: number,
+): Float32Array {
   const out = new Float32Array(n * c * th * tw);
   for (let p = 0; p < n * c; p++) {
     for (let y = 0; y < th; y++) {
@@ -60,7 +70,14 @@ function blendHorizontal(a: Tile, b: Tile, planes: number, extent: number): void
 }
 
 /** Latents [n,c,h,w] → image [n,3,h·f,w·f] decoded tile by tile. */
-export async function tiledDecode(z: Float32Array, n: number, c: number, h: number, w: number, o: TiledDecodeOptions): Promise<Float32Array> {
+export async function tiledDecode(
+  z: Float32Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  o: TiledDecodeOptions,
+): Promise<Float32Array> {
   const stride = Math.floor(o.tile * (1 - OVERLAP));
   const tilePixels = o.tile * o.factor;
   const extent = Math.floor(tilePixels * OVERLAP);

@@ -7,7 +7,16 @@ import { createRaster, drawLine, fillRect, type Raster, type Rect } from './rast
 import { GLYPH_HEIGHT, drawText, fitText, measureText, wrapText } from './bitmap-font.js';
 import { formatCompact, niceTicks, tickLabels, type Ticks } from './ticks.js';
 import {
-  AXIS_COLOR, INK, X_LABEL_TOP_OFFSET, axisScale, drawAxisLines, drawFrameText, drawYAxis, layoutFrame, tickTargets, type FrameSpec,
+  AXIS_COLOR,
+  INK,
+  X_LABEL_TOP_OFFSET,
+  axisScale,
+  drawAxisLines,
+  drawFrameText,
+  drawYAxis,
+  layoutFrame,
+  tickTargets,
+  type FrameSpec,
 } from './chart-frame.js';
 
 export interface BarSeries {
@@ -43,7 +52,9 @@ function validate(options: BarChartOptions): void {
   options.series.forEach((s, i) => {
     if (typeof s?.name !== 'string') throw new PlotError(`bar chart: series[${i}].name must be a string, got ${typeof s?.name}`);
     if (!s || !Array.isArray(s.values) || s.values.length !== options.groups.length) {
-      throw new PlotError(`bar chart: series[${i}] (${JSON.stringify(s?.name)}) needs ${options.groups.length} values (one per group), got ${s?.values?.length}`);
+      throw new PlotError(
+        `bar chart: series[${i}] (${JSON.stringify(s?.name)}) needs ${options.groups.length} values (one per group), got ${s?.values?.length}`,
+      );
     }
   });
 }
@@ -52,7 +63,8 @@ const finiteOrNull = (v: number | null): number | null => (typeof v === 'number'
 
 /** The value axis always includes 0 (the bars' base), with headroom for the value labels. */
 function valueTicks(values: number[], target: number): Ticks {
-  let min = 0, max = 0;
+  let min = 0,
+    max = 0;
   for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
   if (max === min) return niceTicks(0, 1, target);
   const headroom = 0.08 * (max - min);
@@ -65,12 +77,19 @@ export function renderBarChartDetailed(options: BarChartOptions): BarChartRender
   const { width = 640, height = 400, groups, series } = options;
   const raster = createRaster(width, height, WHITE);
   const values = series.map((s) => s.values.map(finiteOrNull));
-  const yTicks = valueTicks(values.flat().filter((v): v is number => v !== null), tickTargets(width, height).y);
+  const yTicks = valueTicks(
+    values.flat().filter((v): v is number => v !== null),
+    tickTargets(width, height).y,
+  );
   const colors: Rgb[] = series.map((s, i) => (s.color === undefined ? paletteColor(i) : parseColor(s.color, `series[${i}].color`)));
   const spec: FrameSpec = {
-    width, height, title: options.title, yLabel: options.yLabel,
+    width,
+    height,
+    title: options.title,
+    yLabel: options.yLabel,
     legend: series.map((s, i) => ({ name: s.name, color: colors[i] })),
-    yTickLabels: tickLabels(yTicks), xTickLabelLines: 2,
+    yTickLabels: tickLabels(yTicks),
+    xTickLabelLines: 2,
   };
   const frame = layoutFrame(spec);
   const { plot } = frame;
@@ -111,7 +130,9 @@ function drawGroupLabels(raster: Raster, plot: Rect, groups: readonly string[], 
   groups.forEach((label, g) => {
     const lines = wrapText(String(label), Math.max(6, groupWidth - 4), 1, 2);
     const centerX = plot.x + (g + 0.5) * groupWidth;
-    lines.forEach((line, i) => drawText(raster, fitText(line, groupWidth - 4), centerX, top + i * (GLYPH_HEIGHT + 2), { color: INK, align: 'center' }));
+    lines.forEach((line, i) =>
+      drawText(raster, fitText(line, groupWidth - 4), centerX, top + i * (GLYPH_HEIGHT + 2), { color: INK, align: 'center' }),
+    );
   });
 }
 

@@ -61,7 +61,10 @@ export function measureText(text: string, scale = 1): { width: number; height: n
   const lines = linesOf(text);
   const longest = Math.max(...lines.map((l) => l.length));
   if (longest === 0 && lines.length === 1) return { width: 0, height: 0 };
-  return { width: longest === 0 ? 0 : (longest * GLYPH_ADVANCE - 1) * scale, height: ((lines.length - 1) * LINE_ADVANCE + GLYPH_HEIGHT) * scale };
+  return {
+    width: longest === 0 ? 0 : (longest * GLYPH_ADVANCE - 1) * scale,
+    height: ((lines.length - 1) * LINE_ADVANCE + GLYPH_HEIGHT) * scale,
+  };
 }
 
 /** Calls `plot(x, y)` for each on-pixel of `text` in unscaled text-box coordinates. */

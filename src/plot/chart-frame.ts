@@ -123,7 +123,8 @@ export function drawFrameText(raster: Raster, spec: FrameSpec, frame: Frame): vo
 /** Maps data values to pixel coordinates along one axis (log10 for log ticks): from ↔ ticks.min, to ↔ ticks.max. */
 export function axisScale(ticks: Ticks, from: number, to: number): (value: number) => number {
   const f = ticks.log ? Math.log10 : (v: number) => v;
-  const a = f(ticks.min), b = f(ticks.max);
+  const a = f(ticks.min),
+    b = f(ticks.max);
   return (value) => from + ((f(value) - a) / (b - a)) * (to - from);
 }
 

@@ -14,8 +14,14 @@ export const BLACK: Rgb = [0, 0, 0];
 
 /** Distinct, colour-blind-friendlier series colours (Okabe–Ito order, then a few extras). */
 export const PALETTE: readonly Rgb[] = [
-  [0, 114, 178], [213, 94, 0], [0, 158, 115], [204, 121, 167],
-  [230, 159, 0], [86, 180, 233], [120, 60, 160], [90, 90, 90],
+  [0, 114, 178],
+  [213, 94, 0],
+  [0, 158, 115],
+  [204, 121, 167],
+  [230, 159, 0],
+  [86, 180, 233],
+  [120, 60, 160],
+  [90, 90, 90],
 ];
 
 export function paletteColor(index: number): Rgb {

@@ -40,7 +40,9 @@ function checkLabels(labels: readonly string[] | undefined, count: number, what:
 }
 
 function cellSize(images: GridImages): { width: number; height: number; cols: number } {
-  let width = 0, height = 0, cols = 0;
+  let width = 0,
+    height = 0,
+    cols = 0;
   images.forEach((row, r) => {
     if (!isArray(row)) throw new PlotError(`image grid: images[${r}] must be an array (a row of images)`);
     cols = Math.max(cols, row.length);
@@ -67,7 +69,8 @@ function columnHeader(labels: readonly string[] | undefined, cellWidth: number, 
 export function composeGridDetailed(images: GridImages, options: GridOptions = {}): GridRender {
   if (!isArray(images) || images.length === 0) throw new PlotError('image grid: images must be a non-empty array of rows');
   const padding = options.padding ?? 4;
-  if (!Number.isInteger(padding) || padding < 0 || padding > 1024) throw new PlotError(`image grid: padding must be an integer 0–1024, got ${padding}`);
+  if (!Number.isInteger(padding) || padding < 0 || padding > 1024)
+    throw new PlotError(`image grid: padding must be an integer 0–1024, got ${padding}`);
   const scale = options.labelScale ?? 1;
   const cell = cellSize(images);
   checkLabels(options.rowLabels, images.length, 'rowLabels');
@@ -84,7 +87,9 @@ export function composeGridDetailed(images: GridImages, options: GridOptions = {
   const cellY = (r: number) => headerHeight + padding + r * (cell.height + padding);
 
   header.lines.forEach((lines, c) => {
-    lines.forEach((line, i) => drawText(raster, line, cellX(c) + cell.width / 2, padding + i * LINE_ADVANCE * scale, { ...textStyle, align: 'center' }));
+    lines.forEach((line, i) =>
+      drawText(raster, line, cellX(c) + cell.width / 2, padding + i * LINE_ADVANCE * scale, { ...textStyle, align: 'center' }),
+    );
   });
   rowLabels?.forEach((label, r) => {
     drawText(raster, label, padding, cellY(r) + Math.round((cell.height - measureText(label, scale).height) / 2), textStyle);
@@ -92,7 +97,8 @@ export function composeGridDetailed(images: GridImages, options: GridOptions = {
   const cells = images.map((row, r) =>
     row.map((image, c) => {
       if (!image) return undefined;
-      const x = cellX(c) + Math.floor((cell.width - image.width) / 2), y = cellY(r) + Math.floor((cell.height - image.height) / 2);
+      const x = cellX(c) + Math.floor((cell.width - image.width) / 2),
+        y = cellY(r) + Math.floor((cell.height - image.height) / 2);
       blit(raster, image, x, y, `image grid: images[${r}][${c}]`);
       return { x, y, width: image.width, height: image.height };
     }),

@@ -7,7 +7,15 @@ import { createRaster, drawPolyline, fillRect, type Raster, type Rect } from './
 import { drawText, measureText } from './bitmap-font.js';
 import { logTicks, niceTicks, tickLabels, type Ticks } from './ticks.js';
 import {
-  MUTED_INK, axisScale, drawAxisLines, drawFrameText, drawXAxis, drawYAxis, layoutFrame, tickTargets, type FrameSpec,
+  MUTED_INK,
+  axisScale,
+  drawAxisLines,
+  drawFrameText,
+  drawXAxis,
+  drawYAxis,
+  layoutFrame,
+  tickTargets,
+  type FrameSpec,
 } from './chart-frame.js';
 
 export interface LineSeries {
@@ -49,7 +57,8 @@ function drawablePoints(series: LineSeries, logY: boolean): Point[] {
 
 /** Bias-corrected exponential moving average of the y values (so the line starts at the data, not at 0). */
 export function emaSmooth(points: readonly Point[], factor: number): Point[] {
-  let average = 0, weight = 0;
+  let average = 0,
+    weight = 0;
   return points.map(([x, y]) => {
     average = factor * average + (1 - factor) * y;
     weight = factor * weight + (1 - factor);
@@ -64,13 +73,15 @@ function validate(options: LineChartOptions): { width: number; height: number } 
     if (!s || !Array.isArray(s.points)) throw new PlotError(`line chart: series[${i}] (${JSON.stringify(s?.name)}) needs a points array`);
   });
   const { smooth } = options;
-  if (smooth !== undefined && !(smooth >= 0 && smooth < 1)) throw new PlotError(`line chart: smooth must be an EMA factor in [0, 1), got ${smooth}`);
+  if (smooth !== undefined && !(smooth >= 0 && smooth < 1))
+    throw new PlotError(`line chart: smooth must be an EMA factor in [0, 1), got ${smooth}`);
   return { width: options.width ?? 800, height: options.height ?? 480 };
 }
 
 function dataTicks(values: number[], target: number, log: boolean): Ticks {
   if (values.length === 0) return log ? logTicks(1, 10) : niceTicks(0, 1, target);
-  let min = Infinity, max = -Infinity;
+  let min = Infinity,
+    max = -Infinity;
   for (const v of values) {
     if (v < min) min = v;
     if (v > max) max = v;
@@ -91,14 +102,27 @@ export function renderLineChartDetailed(options: LineChartOptions): LineChartRen
   const all = seriesPoints.flat();
   const hasData = all.length > 0;
   const targets = tickTargets(width, height);
-  const xTicks = dataTicks(all.map((p) => p[0]), targets.x, false);
-  const yTicks = dataTicks(all.map((p) => p[1]), targets.y, logY);
+  const xTicks = dataTicks(
+    all.map((p) => p[0]),
+    targets.x,
+    false,
+  );
+  const yTicks = dataTicks(
+    all.map((p) => p[1]),
+    targets.y,
+    logY,
+  );
   const colors = options.series.map(seriesColor);
   const xLabels = tickLabels(xTicks);
   const spec: FrameSpec = {
-    width, height, title: options.title, xLabel: options.xLabel, yLabel: options.yLabel,
+    width,
+    height,
+    title: options.title,
+    xLabel: options.xLabel,
+    yLabel: options.yLabel,
     legend: options.series.map((s, i) => ({ name: s.name, color: colors[i] })),
-    yTickLabels: tickLabels(yTicks), xTickLabelLines: 1,
+    yTickLabels: tickLabels(yTicks),
+    xTickLabelLines: 1,
     rightPad: measureText(xLabels[xLabels.length - 1]).width / 2 + 6,
   };
   const frame = layoutFrame(spec);
@@ -119,7 +143,14 @@ export function renderLineChartDetailed(options: LineChartOptions): LineChartRen
 }
 
 /** One series inside the plot: a marker for a lone point, else a line (raw and lighter when smoothing). */
-function drawSeries(raster: Raster, plot: Rect, data: Point[], color: Rgb, smooth: number | undefined, toPixel: (x: number, y: number) => Point): void {
+function drawSeries(
+  raster: Raster,
+  plot: Rect,
+  data: Point[],
+  color: Rgb,
+  smooth: number | undefined,
+  toPixel: (x: number, y: number) => Point,
+): void {
   const pixels = data.map(([x, y]) => toPixel(x, y));
   if (pixels.length === 1) {
     fillRect(raster, Math.round(pixels[0][0]) - 2, Math.round(pixels[0][1]) - 2, 5, 5, color, plot);
@@ -127,7 +158,12 @@ function drawSeries(raster: Raster, plot: Rect, data: Point[], color: Rgb, smoot
     drawPolyline(raster, pixels, color, { thickness: 2, clip: plot });
   } else {
     drawPolyline(raster, pixels, mixColors(color, WHITE, 0.6), { thickness: 1, clip: plot });
-    drawPolyline(raster, emaSmooth(data, smooth).map(([x, y]) => toPixel(x, y)), color, { thickness: 2, clip: plot });
+    drawPolyline(
+      raster,
+      emaSmooth(data, smooth).map(([x, y]) => toPixel(x, y)),
+      color,
+      { thickness: 2, clip: plot },
+    );
   }
 }
 

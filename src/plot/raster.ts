@@ -35,7 +35,10 @@ export interface LineStyle {
 const MAX_SIDE = 16384;
 
 export function createRaster(width: number, height: number, background: Color = WHITE): Raster {
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) throw new PlotError(`raster ${name} must be an integer 1–${MAX_SIDE}, got ${v}`);
   }
   const raster: Raster = { width, height, rgb: new Uint8Array(width * height * 3) };
@@ -54,14 +57,18 @@ export function fillRaster(raster: Raster, color: Color): void {
 }
 
 export function getPixel(raster: Raster, x: number, y: number): Rgb {
-  if (x < 0 || y < 0 || x >= raster.width || y >= raster.height) throw new PlotError(`pixel (${x}, ${y}) is outside the ${raster.width}×${raster.height} raster`);
+  if (x < 0 || y < 0 || x >= raster.width || y >= raster.height)
+    throw new PlotError(`pixel (${x}, ${y}) is outside the ${raster.width}×${raster.height} raster`);
   const i = (y * raster.width + x) * 3;
   return [raster.rgb[i], raster.rgb[i + 1], raster.rgb[i + 2]];
 }
 
 /** The raster bounds intersected with `clip`, as half-open integer ranges. */
 function clipBounds(raster: Raster, clip?: Rect): { x0: number; y0: number; x1: number; y1: number } {
-  let x0 = 0, y0 = 0, x1 = raster.width, y1 = raster.height;
+  let x0 = 0,
+    y0 = 0,
+    x1 = raster.width,
+    y1 = raster.height;
   if (clip) {
     x0 = Math.max(x0, Math.round(clip.x));
     y0 = Math.max(y0, Math.round(clip.y));
@@ -80,8 +87,10 @@ export function fillRect(raster: Raster, x: number, y: number, w: number, h: num
   if (![x, y, w, h].every(Number.isFinite)) return;
   const [r, g, b] = parseColor(color);
   const bounds = clipBounds(raster, clip);
-  const left = Math.max(bounds.x0, Math.round(x)), right = Math.min(bounds.x1, Math.round(x) + Math.round(w));
-  const top = Math.max(bounds.y0, Math.round(y)), bottom = Math.min(bounds.y1, Math.round(y) + Math.round(h));
+  const left = Math.max(bounds.x0, Math.round(x)),
+    right = Math.min(bounds.x1, Math.round(x) + Math.round(w));
+  const top = Math.max(bounds.y0, Math.round(y)),
+    bottom = Math.min(bounds.y1, Math.round(y) + Math.round(h));
   const { rgb, width } = raster;
   for (let py = top; py < bottom; py++) {
     for (let px = left; px < right; px++) {
@@ -105,7 +114,8 @@ export function strokeRect(raster: Raster, rect: Rect, color: Color, thickness =
 
 function validateStyle(style: LineStyle): { thickness: number; dash?: readonly [number, number]; offset: number } {
   const thickness = style.thickness ?? 1;
-  if (!Number.isInteger(thickness) || thickness < 1 || thickness > 3) throw new PlotError(`line thickness must be 1, 2 or 3, got ${thickness}`);
+  if (!Number.isInteger(thickness) || thickness < 1 || thickness > 3)
+    throw new PlotError(`line thickness must be 1, 2 or 3, got ${thickness}`);
   const dash = style.dash;
   if (dash && !(dash.length === 2 && dash.every((d) => Number.isInteger(d) && d >= 1))) {
     throw new PlotError(`line dash must be [on, off] with positive integers, got ${JSON.stringify(dash)}`);
@@ -117,14 +127,21 @@ function validateStyle(style: LineStyle): { thickness: number; dash?: readonly [
  * The parameter range [t0, t1] ⊂ [0, 1] of the segment p0 + t·d that lies inside [lo, hi] on both axes
  * (Liang–Barsky), or undefined when the segment misses the box. Lets far-off endpoints cost nothing.
  */
-function clipSegment(p0: readonly [number, number], d: readonly [number, number], lo: readonly [number, number], hi: readonly [number, number]): [number, number] | undefined {
-  let t0 = 0, t1 = 1;
+function clipSegment(
+  p0: readonly [number, number],
+  d: readonly [number, number],
+  lo: readonly [number, number],
+  hi: readonly [number, number],
+): [number, number] | undefined {
+  let t0 = 0,
+    t1 = 1;
   for (let axis = 0; axis < 2; axis++) {
     if (d[axis] === 0) {
       if (p0[axis] < lo[axis] || p0[axis] > hi[axis]) return undefined;
       continue;
     }
-    let a = (lo[axis] - p0[axis]) / d[axis], b = (hi[axis] - p0[axis]) / d[axis];
+    let a = (lo[axis] - p0[axis]) / d[axis],
+      b = (hi[axis] - p0[axis]) / d[axis];
     if (a > b) [a, b] = [b, a];
     t0 = Math.max(t0, a);
     t1 = Math.min(t1, b);
@@ -141,7 +158,10 @@ export function drawLine(raster: Raster, x0: number, y0: number, x1: number, y1:
   const { thickness, dash, offset } = validateStyle(style);
   if (![x0, y0, x1, y1].every(Number.isFinite)) return 0;
   const rgb = parseColor(color);
-  const ax = Math.round(x0), ay = Math.round(y0), dx = Math.round(x1) - ax, dy = Math.round(y1) - ay;
+  const ax = Math.round(x0),
+    ay = Math.round(y0),
+    dx = Math.round(x1) - ax,
+    dy = Math.round(y1) - ay;
   const steps = Math.max(Math.abs(dx), Math.abs(dy));
   const penOffset = -Math.floor((thickness - 1) / 2);
   const bounds = clipBounds(raster, style.clip);
@@ -182,21 +202,27 @@ export interface ImageLike {
 /** Bytes per pixel of an ImageLike (3 or 4), checked against its size; `what` names it in errors. */
 export function channelsOf(image: ImageLike, what: string): 3 | 4 {
   const { width, height, rgb } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new PlotError(`${what}: width and height must be positive integers, got ${width}×${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    throw new PlotError(`${what}: width and height must be positive integers, got ${width}×${height}`);
   if (!(rgb instanceof Uint8Array)) throw new PlotError(`${what}: rgb must be a Uint8Array`);
   if (rgb.length === width * height * 3) return 3;
   if (rgb.length === width * height * 4) return 4;
-  throw new PlotError(`${what}: ${rgb.length} bytes do not match ${width}×${height} RGB (${width * height * 3}) or RGBA (${width * height * 4})`);
+  throw new PlotError(
+    `${what}: ${rgb.length} bytes do not match ${width}×${height} RGB (${width * height * 3}) or RGBA (${width * height * 4})`,
+  );
 }
 
 /** Copies `image` with its top-left corner at (x, y), clipped to the raster. */
 export function blit(raster: Raster, image: ImageLike, x: number, y: number, what = 'image'): void {
   const channels = channelsOf(image, what);
-  const left = Math.max(0, x), top = Math.max(0, y);
-  const right = Math.min(raster.width, x + image.width), bottom = Math.min(raster.height, y + image.height);
+  const left = Math.max(0, x),
+    top = Math.max(0, y);
+  const right = Math.min(raster.width, x + image.width),
+    bottom = Math.min(raster.height, y + image.height);
   for (let py = top; py < bottom; py++) {
     for (let px = left; px < right; px++) {
-      const src = ((py - y) * image.width + (px - x)) * channels, dst = (py * raster.width + px) * 3;
+      const src = ((py - y) * image.width + (px - x)) * channels,
+        dst = (py * raster.width + px) * 3;
       raster.rgb[dst] = image.rgb[src];
       raster.rgb[dst + 1] = image.rgb[src + 1];
       raster.rgb[dst + 2] = image.rgb[src + 2];

@@ -46,10 +46,12 @@ function stepDecimals(step: number): number {
  * outwards to whole steps. E.g. [0, 0.93] → 0, 0.2, …, 1.
  */
 export function niceTicks(min: number, max: number, targetCount = 5): Ticks {
-  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) throw new PlotError(`niceTicks needs finite min ≤ max, got [${min}, ${max}]`);
+  if (!Number.isFinite(min) || !Number.isFinite(max) || min > max)
+    throw new PlotError(`niceTicks needs finite min ≤ max, got [${min}, ${max}]`);
   [min, max] = widenFlat(min, max);
   const step = niceStep(max - min, targetCount);
-  const first = Math.floor(min / step + 1e-9), last = Math.ceil(max / step - 1e-9);
+  const first = Math.floor(min / step + 1e-9),
+    last = Math.ceil(max / step - 1e-9);
   const values: number[] = [];
   // 12 significant digits drop the float noise of k·step (0.6000000000000001) at any magnitude; + 0 turns -0 into 0
   for (let k = first; k <= last; k++) values.push(Number((k * step).toPrecision(12)) + 0);
@@ -62,7 +64,8 @@ export function niceTicks(min: number, max: number, targetCount = 5): Ticks {
  */
 export function logTicks(min: number, max: number, maxTicks = 8): Ticks {
   if (!(min > 0) || !Number.isFinite(max) || min > max) throw new PlotError(`logTicks needs 0 < min ≤ max (finite), got [${min}, ${max}]`);
-  let lo = Math.floor(Math.log10(min) + 1e-12), hi = Math.ceil(Math.log10(max) - 1e-12);
+  let lo = Math.floor(Math.log10(min) + 1e-12),
+    hi = Math.ceil(Math.log10(max) - 1e-12);
   if (hi === lo) hi = lo + 1;
   const stride = Math.max(1, Math.ceil((hi - lo) / Math.max(1, maxTicks - 1)));
   lo = Math.floor(lo / stride) * stride;
@@ -72,7 +75,12 @@ export function logTicks(min: number, max: number, maxTicks = 8): Ticks {
   return { min: values[0], max: values[values.length - 1], values, step: stride, log: true };
 }
 
-const SUFFIXES: readonly [number, string][] = [[1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+const SUFFIXES: readonly [number, string][] = [
+  [1e12, 'T'],
+  [1e9, 'G'],
+  [1e6, 'M'],
+  [1e3, 'k'],
+];
 
 const trimZeros = (s: string): string => (s.includes('.') ? s.replace(/\.?0+$/, '') : s);
 

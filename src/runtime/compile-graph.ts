@@ -71,7 +71,12 @@ export async function compileGraph(graph: Graph, outputs: readonly Value[], o: C
 }
 
 /** Streams the deferred weights into an external-data file and lets ORT load the model from its path. */
-async function createStaged(model: OnnxModel, deferred: ReadonlyMap<string, OnnxTensor>, data: (key: string) => OnnxTensorData, o: CompileGraphOptions): Promise<Session> {
+async function createStaged(
+  model: OnnxModel,
+  deferred: ReadonlyMap<string, OnnxTensor>,
+  data: (key: string) => OnnxTensorData,
+  o: CompileGraphOptions,
+): Promise<Session> {
   const staging = o.stagingDir ?? join(defaultCacheDir(), 'staging');
   mkdirSync(staging, { recursive: true });
   const dir = mkdtempSync(join(staging, `${o.label ?? 'model'}-`));

@@ -74,13 +74,17 @@ export function deviceProblem(device: ExecutionProvider): string | undefined {
 export function ortReason(err: unknown): string {
   const message = (err instanceof Error ? err.message : String(err)).trim();
   const line = message.split('\n').find((l) => l.trim() !== '') ?? message;
-  return line.replace(/^.*? was false\.\s*/, '').replace(/^\S+\.(cc|cpp|h):\d+\s+/, '').trim();
+  return line
+    .replace(/^.*? was false\.\s*/, '')
+    .replace(/^\S+\.(cc|cpp|h):\d+\s+/, '')
+    .trim();
 }
 
 /** One line on what a device that is listed but failed to start needs. */
 function startFailure(device: ExecutionProvider, err: unknown): string {
   const reason = ortReason(err);
-  if (device === 'webgpu') return `no usable GPU adapter (ORT: ${reason}): WebGPU needs a GPU with a working driver (Vulkan on Linux, Metal on macOS, D3D12 on Windows)`;
+  if (device === 'webgpu')
+    return `no usable GPU adapter (ORT: ${reason}): WebGPU needs a GPU with a working driver (Vulkan on Linux, Metal on macOS, D3D12 on Windows)`;
   return `the CUDA execution provider did not start (ORT: ${reason}): it needs an NVIDIA GPU with its driver, CUDA 12 and cuDNN 9; ${CUDA_INSTALL}`;
 }
 
@@ -132,7 +136,7 @@ async function probeSession(device: ExecutionProvider): Promise<string | undefin
   const ortEntry = createRequire(import.meta.url).resolve('onnxruntime-node');
   const script = [
     'const ort = require(process.argv[1]);',
-    "const done = (r) => process.stdout.write(JSON.stringify(r));",
+    'const done = (r) => process.stdout.write(JSON.stringify(r));',
     "ort.InferenceSession.create(Buffer.from(process.argv[2], 'base64'), { executionProviders: [process.argv[3]], logSeverityLevel: 4 })",
     '  .then((s) => s.release()).then(() => done({ ok: true }), (e) => done({ ok: false, message: String((e && e.message) || e) }));',
   ].join('\n');

@@ -9,7 +9,11 @@ export class SessionError extends Error {
 export class DeviceUnavailableError extends UserError {
   override name = 'DeviceUnavailableError';
   override readonly httpStatus: number = 503;
-  constructor(readonly device: string, readonly reason: string, options?: ErrorOptions) {
+  constructor(
+    readonly device: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`device '${device}' is not available: ${reason}`, options);
   }
 }

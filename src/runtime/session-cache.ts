@@ -40,7 +40,16 @@ export async function createCachedSession(modelBytes: Uint8Array, options: Cache
   const level = sessionOptions.graphOptimizationLevel ?? 'all';
   const identity = cacheKey ?? createHash('sha256').update(modelBytes).digest('hex');
   const key = createHash('sha256')
-    .update(JSON.stringify([identity, sessionOptions.executionProvider ?? 'cpu', level, ort.env.versions.node, os.arch(), os.cpus()[0]?.model ?? '']))
+    .update(
+      JSON.stringify([
+        identity,
+        sessionOptions.executionProvider ?? 'cpu',
+        level,
+        ort.env.versions.node,
+        os.arch(),
+        os.cpus()[0]?.model ?? '',
+      ]),
+    )
     .digest('hex')
     .slice(0, 32);
   const dir = path.join(cacheDir, 'sessions');

@@ -73,7 +73,10 @@ export async function createSession(model: Uint8Array | string, options: Session
   };
   let inner: ort.InferenceSession;
   try {
-    inner = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+    inner =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     // A device that cannot even take the smallest model is the problem, not this model: say what it needs.
     if (ep !== 'cpu') await checkDevice(ep);
@@ -97,7 +100,10 @@ class OrtSession implements Session {
   private inner: ort.InferenceSession | undefined;
   private releasing: Promise<void> | undefined;
 
-  constructor(inner: ort.InferenceSession, readonly executionProvider: ExecutionProvider) {
+  constructor(
+    inner: ort.InferenceSession,
+    readonly executionProvider: ExecutionProvider,
+  ) {
     this.inner = inner;
     this.inputNames = [...inner.inputNames];
     this.outputNames = [...inner.outputNames];

@@ -2,7 +2,15 @@
 // `original_inference_steps` points k·i − 1; inference picks n of them (or custom ones), and
 // img2img strength shortens the grid.
 import { SchedulerOptionError } from './config.js';
-import { baseDefaults, baseRules, resolveConfig, sdNoiseDefaults, SchedulerConfigError, type BaseSchedulerConfig, type ConfigRules } from './config.js';
+import {
+  baseDefaults,
+  baseRules,
+  resolveConfig,
+  sdNoiseDefaults,
+  SchedulerConfigError,
+  type BaseSchedulerConfig,
+  type ConfigRules,
+} from './config.js';
 import { skippingGrid } from './spacing.js';
 import type { SchedulerPlan, SetTimestepsOptions } from './scheduler.js';
 
@@ -36,7 +44,11 @@ const defaults: ConsistencyConfig = {
 export function resolveConsistencyConfig(name: string, input?: Record<string, unknown>) {
   const resolved = resolveConfig(name, rules, defaults, input);
   if (resolved.config.original_inference_steps > resolved.config.num_train_timesteps) {
-    throw new SchedulerConfigError(name, 'original_inference_steps', `cannot exceed num_train_timesteps (${resolved.config.num_train_timesteps})`);
+    throw new SchedulerConfigError(
+      name,
+      'original_inference_steps',
+      `cannot exceed num_train_timesteps (${resolved.config.num_train_timesteps})`,
+    );
   }
   return resolved;
 }

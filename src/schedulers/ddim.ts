@@ -1,5 +1,13 @@
 // DDIM (Song et al. 2021), matching diffusers' DDIMScheduler.
-import { baseDefaults, baseRules, ddpmNoiseDefaults, resolveConfig, type BaseSchedulerConfig, type ConfigRules, type TimestepSpacing } from './config.js';
+import {
+  baseDefaults,
+  baseRules,
+  ddpmNoiseDefaults,
+  resolveConfig,
+  type BaseSchedulerConfig,
+  type ConfigRules,
+  type TimestepSpacing,
+} from './config.js';
 import { roundHalfEven, spacedTimesteps } from './spacing.js';
 import { Scheduler, type SchedulerPlan, type StepOptions, type StepResult } from './scheduler.js';
 import { levelFromAlphaBar } from './prediction.js';

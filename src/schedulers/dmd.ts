@@ -3,7 +3,14 @@
 // single conditioning timestep (DMD2 uses 399).
 import { SchedulerOptionError } from './config.js';
 import { baseDefaults, baseRules, resolveConfig, sdNoiseDefaults, type BaseSchedulerConfig, type ConfigRules } from './config.js';
-import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
+import {
+  Scheduler,
+  type PlanOption,
+  type SchedulerPlan,
+  type SetTimestepsOptions,
+  type StepOptions,
+  type StepResult,
+} from './scheduler.js';
 import { levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
 import { combine } from './tensor-math.js';
 

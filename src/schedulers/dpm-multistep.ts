@@ -53,14 +53,22 @@ export class DpmMultistepScheduler extends Scheduler<DpmMultistepConfig> {
     const last = c.num_train_timesteps - clippedSteps(this.schedule, c.lambda_min_clipped);
     let timesteps: number[];
     if (c.timestep_spacing === 'linspace') {
-      timesteps = linspace(0, last - 1, n + 1).map(roundHalfEven).reverse().slice(0, n);
+      timesteps = linspace(0, last - 1, n + 1)
+        .map(roundHalfEven)
+        .reverse()
+        .slice(0, n);
     } else if (c.timestep_spacing === 'leading') {
       const ratio = Math.floor(last / (n + 1));
       timesteps = Array.from({ length: n }, (_, i) => (n - i) * ratio + c.steps_offset);
     } else {
       timesteps = arange(last, 0, -(c.num_train_timesteps / n)).map((t) => roundHalfEven(t) - 1);
     }
-    return { numInferenceSteps: timesteps.length, timesteps, sigmas: sigmasAt(this.schedule, timesteps, c.final_sigmas_type), initNoiseSigma: 1 };
+    return {
+      numInferenceSteps: timesteps.length,
+      timesteps,
+      sigmas: sigmasAt(this.schedule, timesteps, c.final_sigmas_type),
+      initNoiseSigma: 1,
+    };
   }
 
   protected stepAt(index: number, modelOutput: Float32Array, sample: Float32Array, options: StepOptions): StepResult {
@@ -68,8 +76,7 @@ export class DpmMultistepScheduler extends Scheduler<DpmMultistepConfig> {
     const { timesteps } = this.plan;
     const sigmas = this.plan.sigmas!;
     const n = timesteps.length;
-    const lowerOrderFinal =
-      index === n - 1 && (c.euler_at_final || (c.lower_order_final && n < 15) || c.final_sigmas_type === 'zero');
+    const lowerOrderFinal = index === n - 1 && (c.euler_at_final || (c.lower_order_final && n < 15) || c.final_sigmas_type === 'zero');
     const x0 = this.predictOriginal(modelOutput, sample, levelFromSigma(sigmas[index]), options, {
       threshold: c.thresholding,
       clipSample: false,

@@ -65,15 +65,29 @@ export class DpmSinglestepScheduler<C extends DpmConfig = DpmConfig, P extends S
   protected makePlan(n: number): P {
     const c = this.config;
     const last = c.num_train_timesteps - 1 - clippedSteps(this.schedule, c.lambda_min_clipped);
-    const timesteps = linspace(0, last, n + 1).map(roundHalfEven).reverse().slice(0, n);
+    const timesteps = linspace(0, last, n + 1)
+      .map(roundHalfEven)
+      .reverse()
+      .slice(0, n);
     return this.withSigmas(timesteps, timesteps) as P;
   }
 
   /** Plan from integer model timesteps and the (possibly fractional) points σ is read at. */
   protected withSigmas(timesteps: number[], sigmaPoints: number[]): SinglestepPlan {
     const c = this.config;
-    const orderList = singlestepOrders(timesteps.length, c.solver_order, this.lowerOrderFinalFor(timesteps.length), c.final_sigmas_type === 'zero');
-    return { numInferenceSteps: timesteps.length, timesteps, sigmas: sigmasAt(this.schedule, sigmaPoints, c.final_sigmas_type), initNoiseSigma: 1, orderList };
+    const orderList = singlestepOrders(
+      timesteps.length,
+      c.solver_order,
+      this.lowerOrderFinalFor(timesteps.length),
+      c.final_sigmas_type === 'zero',
+    );
+    return {
+      numInferenceSteps: timesteps.length,
+      timesteps,
+      sigmas: sigmasAt(this.schedule, sigmaPoints, c.final_sigmas_type),
+      initNoiseSigma: 1,
+      orderList,
+    };
   }
 
   /** σ this step lands on. */

@@ -1,6 +1,15 @@
 // Euler (Karras et al. 2022, discrete), matching diffusers' EulerDiscreteScheduler (linear σ
 // interpolation; optional s_churn).
-import { baseDefaults, baseRules, ddpmNoiseDefaults, resolveConfig, SchedulerConfigError, type BaseSchedulerConfig, type ConfigRules, type TimestepSpacing } from './config.js';
+import {
+  baseDefaults,
+  baseRules,
+  ddpmNoiseDefaults,
+  resolveConfig,
+  SchedulerConfigError,
+  type BaseSchedulerConfig,
+  type ConfigRules,
+  type TimestepSpacing,
+} from './config.js';
 import { interpTable, roundHalfEven, spacedTimesteps } from './spacing.js';
 import { Scheduler, type SchedulerPlan, type StepOptions, type StepResult } from './scheduler.js';
 import { combine } from './tensor-math.js';

@@ -1,13 +1,24 @@
 // LCM multistep sampling (Luo et al. 2023), matching diffusers' LCMScheduler: boundary-scaled x0,
 // then re-noised to the next grid timestep with fresh noise.
 import { consistencyPlan, resolveConsistencyConfig, type ConsistencyConfig } from './consistency-grid.js';
-import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
+import {
+  Scheduler,
+  type PlanOption,
+  type SchedulerPlan,
+  type SetTimestepsOptions,
+  type StepOptions,
+  type StepResult,
+} from './scheduler.js';
 import { boundaryScalings, levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
 import { combine } from './tensor-math.js';
 
 export class LcmScheduler extends Scheduler<ConsistencyConfig> {
   readonly name = 'lcm';
-  protected override readonly planOptions: ReadonlySet<PlanOption> = new Set<PlanOption>(['strength', 'timesteps', 'originalInferenceSteps']);
+  protected override readonly planOptions: ReadonlySet<PlanOption> = new Set<PlanOption>([
+    'strength',
+    'timesteps',
+    'originalInferenceSteps',
+  ]);
 
   static create(input?: Record<string, unknown>): LcmScheduler {
     const { config, ignored } = resolveConsistencyConfig('lcm', input);

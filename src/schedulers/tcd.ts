@@ -2,7 +2,14 @@
 // intermediate timestep s = ⌊(1−γ)·t_next⌋ along the predicted noise, then add fresh noise back up to t_next.
 import { SchedulerOptionError } from './config.js';
 import { consistencyPlan, resolveConsistencyConfig, type ConsistencyConfig } from './consistency-grid.js';
-import { Scheduler, type PlanOption, type SchedulerPlan, type SetTimestepsOptions, type StepOptions, type StepResult } from './scheduler.js';
+import {
+  Scheduler,
+  type PlanOption,
+  type SchedulerPlan,
+  type SetTimestepsOptions,
+  type StepOptions,
+  type StepResult,
+} from './scheduler.js';
 import { levelFromAlphaBar, renoiseCoefficients } from './prediction.js';
 import { combine } from './tensor-math.js';
 
@@ -15,7 +22,11 @@ export function tcdIntermediateTimestep(gamma: number, nextTimestep: number): nu
 
 export class TcdScheduler extends Scheduler<ConsistencyConfig> {
   readonly name = 'tcd';
-  protected override readonly planOptions: ReadonlySet<PlanOption> = new Set<PlanOption>(['strength', 'timesteps', 'originalInferenceSteps']);
+  protected override readonly planOptions: ReadonlySet<PlanOption> = new Set<PlanOption>([
+    'strength',
+    'timesteps',
+    'originalInferenceSteps',
+  ]);
 
   static create(input?: Record<string, unknown>): TcdScheduler {
     const { config, ignored } = resolveConsistencyConfig('tcd', input);

@@ -27,7 +27,17 @@ import type { JobQueue } from './job-queue.js';
 import type { MemoryAdmission } from './memory-estimate.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { PipelinePool } from './pipeline-pool.js';
-import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET, parseGenerateBody, resolveJobSpec, type JobSpec } from './request-schema.js';
+import {
+  MAX_BATCH,
+  MAX_LORAS,
+  MAX_PROMPT_LENGTH,
+  MAX_SIZE,
+  MAX_STEPS,
+  TEACHER_PRESET,
+  parseGenerateBody,
+  resolveJobSpec,
+  type JobSpec,
+} from './request-schema.js';
 import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
 
 export interface AppDeps {
@@ -81,9 +91,27 @@ export function jobShape(spec: JobSpec): { width: number; height: number; batch:
 function modelsView(d: AppDeps) {
   return {
     ...d.registry.view(),
-    presets: [...presetNames.map((name) => ({ ...presets[name] })), { name: TEACHER_PRESET, scheduler: 'ddim', steps: MAX_STEPS, guidanceScale: 7.5, eta: 0, summary: 'the base model without a distillation LoRA (DDIM, 50 steps, guidance 7.5)' }],
+    presets: [
+      ...presetNames.map((name) => ({ ...presets[name] })),
+      {
+        name: TEACHER_PRESET,
+        scheduler: 'ddim',
+        steps: MAX_STEPS,
+        guidanceScale: 7.5,
+        eta: 0,
+        summary: 'the base model without a distillation LoRA (DDIM, 50 steps, guidance 7.5)',
+      },
+    ],
     schedulers: schedulerNames,
-    limits: { maxSteps: MAX_STEPS, maxSize: MAX_SIZE, sizeMultiple: 8, maxPromptLength: MAX_PROMPT_LENGTH, maxLoras: MAX_LORAS, maxBatch: MAX_BATCH, maxQueued: d.queue.maxQueued },
+    limits: {
+      maxSteps: MAX_STEPS,
+      maxSize: MAX_SIZE,
+      sizeMultiple: 8,
+      maxPromptLength: MAX_PROMPT_LENGTH,
+      maxLoras: MAX_LORAS,
+      maxBatch: MAX_BATCH,
+      maxQueued: d.queue.maxQueued,
+    },
   };
 }
 
@@ -95,7 +123,18 @@ function apiRoutes(d: AppDeps): Hono {
     return job;
   };
   api.get('/health', (c) => c.json({ ok: true, version: d.version }));
-  api.get('/status', (c) => c.json({ version: d.version, queue: d.queue.stats(), loadedModels: d.pool.info(), runtime: d.pool.runtime(), warnings: d.pool.warnings, images: d.images.size, memory: process.memoryUsage(), ...(d.admission && { admission: { usableBytes: d.admission.usableBytes, jobLimitBytes: d.admission.jobLimitBytes() } }) }));
+  api.get('/status', (c) =>
+    c.json({
+      version: d.version,
+      queue: d.queue.stats(),
+      loadedModels: d.pool.info(),
+      runtime: d.pool.runtime(),
+      warnings: d.pool.warnings,
+      images: d.images.size,
+      memory: process.memoryUsage(),
+      ...(d.admission && { admission: { usableBytes: d.admission.usableBytes, jobLimitBytes: d.admission.jobLimitBytes() } }),
+    }),
+  );
   api.get('/models', (c) => c.json(modelsView(d)));
   api.post('/generate', async (c) => {
     const spec = resolveJobSpec(parseGenerateBody(await readJson(c)), d.registry);
@@ -103,7 +142,15 @@ function apiRoutes(d: AppDeps): Hono {
     if (refusal) throw new ApiError(422, refusal);
     const job = d.queue.submit(spec);
     c.header('Location', `/api/jobs/${job.id}`);
-    return c.json({ id: job.id, status: job.status, position: d.queue.positionOf(job) ?? null, links: { self: `/api/jobs/${job.id}`, events: `/api/jobs/${job.id}/events` } }, 202);
+    return c.json(
+      {
+        id: job.id,
+        status: job.status,
+        position: d.queue.positionOf(job) ?? null,
+        links: { self: `/api/jobs/${job.id}`, events: `/api/jobs/${job.id}/events` },
+      },
+      202,
+    );
   });
   api.get('/jobs/:id', (c) => {
     const job = jobOr404(c.req.param('id'));
@@ -119,7 +166,11 @@ function apiRoutes(d: AppDeps): Hono {
     const match = /^(.+)\.png$/.exec(c.req.param('file'));
     const image = match && IMAGE_ID_PATTERN.test(match[1]) ? d.images.get(match[1]) : undefined;
     if (!image) throw new ApiError(404, `no image ${JSON.stringify(c.req.param('file'))}`);
-    return c.body(image.png as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': 'image/png', 'Cache-Control': 'private, max-age=31536000, immutable', 'Content-Disposition': `inline; filename="${image.id}.png"` });
+    return c.body(image.png as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'image/png',
+      'Cache-Control': 'private, max-age=31536000, immutable',
+      'Content-Disposition': `inline; filename="${image.id}.png"`,
+    });
   });
   return api;
 }
@@ -137,21 +188,40 @@ export function createApp(d: AppDeps): Hono {
   if (d.allowedHosts) {
     const allowed = d.allowedHosts;
     app.use('*', async (c, next) => {
-      if (!allowed.has(hostName(c.req.header('Host')))) throw new ApiError(403, `Host ${JSON.stringify(c.req.header('Host') ?? '')} is not this server; open it as http://localhost:<port>/ or start it with --allowed-host <name>`);
+      if (!allowed.has(hostName(c.req.header('Host'))))
+        throw new ApiError(
+          403,
+          `Host ${JSON.stringify(c.req.header('Host') ?? '')} is not this server; open it as http://localhost:<port>/ or start it with --allowed-host <name>`,
+        );
       const origin = c.req.header('Origin');
       if (origin !== undefined && STATE_CHANGING.has(c.req.method) && !allowed.has(originHost(origin))) {
-        throw new ApiError(403, `Origin ${JSON.stringify(origin)} may not change this server's state (cross-site request); start it with --allowed-host <name> to allow that host`);
+        throw new ApiError(
+          403,
+          `Origin ${JSON.stringify(origin)} may not change this server's state (cross-site request); start it with --allowed-host <name> to allow that host`,
+        );
       }
       await next();
     });
   }
-  app.use('/api/*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new ApiError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`); } }));
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
   app.route('/api', apiRoutes(d));
   app.get('*', (c) => {
     if (c.req.path.startsWith('/api/')) throw new ApiError(404, `no route GET ${c.req.path}`);
     const file = d.page.get(c.req.path);
     if (!file) return c.text('not found', 404);
-    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': file.contentType, 'Cache-Control': 'no-cache', ...PAGE_SECURITY_HEADERS });
+    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': file.contentType,
+      'Cache-Control': 'no-cache',
+      ...PAGE_SECURITY_HEADERS,
+    });
   });
   return app;
 }

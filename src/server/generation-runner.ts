@@ -39,7 +39,11 @@ export async function applyLoras(pipe: StableDiffusionPipeline, loras: JobSpec['
   }
   const active = pipe.loras.adapters;
   const same = active.size === loras.length && loras.every((l) => active.get(l.entry.id) === l.weight);
-  if (!same) await pipe.setAdapters(loras.map((l) => l.entry.id), loras.map((l) => l.weight));
+  if (!same)
+    await pipe.setAdapters(
+      loras.map((l) => l.entry.id),
+      loras.map((l) => l.weight),
+    );
 }
 
 /** The image size a job gets: the request's, else the model's native size. */
@@ -80,19 +84,32 @@ async function identity(ctx: RunnerContext, pipe: StableDiffusionPipeline, spec:
   const weights = isFile(path) ? path : pipe.components.unet.source.origin;
   const modelHash = isFile(weights) ? await ctx.hashes.hash(weights, 'file') : undefined;
   const loras = [];
-  for (const l of spec.loras) loras.push({ name: l.entry.name, weight: l.weight, hash: await ctx.hashes.hash(l.entry.path, 'safetensors-data') });
-  const name = spec.model.kind === 'single-file' ? basename(path, extname(path)) : spec.model.kind === 'embedded' ? 'embedded' : basename(resolve(path));
+  for (const l of spec.loras)
+    loras.push({ name: l.entry.name, weight: l.weight, hash: await ctx.hashes.hash(l.entry.path, 'safetensors-data') });
+  const name =
+    spec.model.kind === 'single-file'
+      ? basename(path, extname(path))
+      : spec.model.kind === 'embedded'
+        ? 'embedded'
+        : basename(resolve(path));
   return { model: { name, hash: modelHash }, loras };
 }
 
 function storeResult(ctx: RunnerContext, job: Job, result: GenerationResult, meta: Omit<ImageMetadata, 'width' | 'height' | 'batchIndex'>) {
-  return Promise.all(result.images.map(async (image, index) => {
-    const text = formatA1111Parameters({ ...meta, width: image.width, height: image.height, batchIndex: index });
-    const png = await image.toPng({ parameters: text });
-    const stored = ctx.images.add(png, { jobId: job.id, width: image.width, height: image.height, fileStem: `${job.id.slice(0, 8)}-${String(job.spec.seed)}-${index}` });
-    if (stored.writeError) job.warnings.push(stored.writeError);
-    return { ref: { id: stored.id, url: `/api/images/${stored.id}.png`, width: image.width, height: image.height }, text };
-  }));
+  return Promise.all(
+    result.images.map(async (image, index) => {
+      const text = formatA1111Parameters({ ...meta, width: image.width, height: image.height, batchIndex: index });
+      const png = await image.toPng({ parameters: text });
+      const stored = ctx.images.add(png, {
+        jobId: job.id,
+        width: image.width,
+        height: image.height,
+        fileStem: `${job.id.slice(0, 8)}-${String(job.spec.seed)}-${index}`,
+      });
+      if (stored.writeError) job.warnings.push(stored.writeError);
+      return { ref: { id: stored.id, url: `/api/images/${stored.id}.png`, width: image.width, height: image.height }, text };
+    }),
+  );
 }
 
 export function createJobRunner(ctx: RunnerContext): JobRunner {
@@ -108,17 +125,38 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
       const refusal = ctx.admission?.refusal(spec.model, { width, height, batch: spec.batch });
       if (refusal) throw new ApiError(422, refusal);
       const f = pipe.vaeScaleFactor;
-      const previews = ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
+      const previews =
+        ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
       const t1 = performance.now();
       const { sampling } = spec;
       const result = await pipe.txt2img({
-        prompt: spec.prompt, negativePrompt: spec.negativePrompt, numImages: spec.batch, width, height,
-        steps: sampling.steps, scheduler: sampling.scheduler, guidanceScale: sampling.guidanceScale, eta: sampling.eta,
-        seed: spec.seed, signal: job.signal, onStep: stepReporter(job, previews),
+        prompt: spec.prompt,
+        negativePrompt: spec.negativePrompt,
+        numImages: spec.batch,
+        width,
+        height,
+        steps: sampling.steps,
+        scheduler: sampling.scheduler,
+        guidanceScale: sampling.guidanceScale,
+        eta: sampling.eta,
+        seed: spec.seed,
+        signal: job.signal,
+        onStep: stepReporter(job, previews),
       });
       const generateMs = performance.now() - t1;
       const who = await identity(ctx, pipe, spec);
-      const meta = { prompt: spec.prompt, negativePrompt: spec.negativePrompt, steps: sampling.steps, scheduler: sampling.scheduler, guidanceScale: sampling.guidanceScale, seed: spec.seed, eta: sampling.eta, batchSize: spec.batch, version: ctx.version, ...who };
+      const meta = {
+        prompt: spec.prompt,
+        negativePrompt: spec.negativePrompt,
+        steps: sampling.steps,
+        scheduler: sampling.scheduler,
+        guidanceScale: sampling.guidanceScale,
+        seed: spec.seed,
+        eta: sampling.eta,
+        batchSize: spec.batch,
+        version: ctx.version,
+        ...who,
+      };
       const stored = await storeResult(ctx, job, result, meta);
       for (const p of result.truncated) job.warnings.push(`prompt truncated to the text encoder's 77 tokens: ${JSON.stringify(p)}`);
       job.images = stored.map((s) => s.ref);

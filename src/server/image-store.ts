@@ -94,7 +94,16 @@ function checkWritable(dir: string): void {
     unlinkSync(probe);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'EROFS' ? 'the file system is read-only' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'ENOSPC' ? 'the disk is full' : err.code === 'ENOTDIR' ? 'a part of the path is a file' : (err.code ?? err.message);
+    const why =
+      err.code === 'EROFS'
+        ? 'the file system is read-only'
+        : err.code === 'EACCES' || err.code === 'EPERM'
+          ? 'permission denied'
+          : err.code === 'ENOSPC'
+            ? 'the disk is full'
+            : err.code === 'ENOTDIR'
+              ? 'a part of the path is a file'
+              : (err.code ?? err.message);
     throw new ServeError(`--out ${dir}: cannot write there (${why})`);
   }
 }

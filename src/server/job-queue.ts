@@ -37,7 +37,10 @@ export class JobQueue {
   private readonly running = new Map<string, { job: Job; done: Promise<void> }>();
   private closing = false;
 
-  constructor(private readonly runner: JobRunner, options: JobQueueOptions = {}) {
+  constructor(
+    private readonly runner: JobRunner,
+    options: JobQueueOptions = {},
+  ) {
     this.maxQueued = options.maxQueued ?? 16;
     this.jobTimeoutMs = options.jobTimeoutMs ?? 10 * 60_000;
     this.maxFinished = options.maxFinishedJobs ?? 200;
@@ -128,7 +131,10 @@ export class JobQueue {
     job.startedAt = Date.now();
     job.emit('started', { queuedMs: job.startedAt - job.createdAt });
     const seconds = Math.round(this.jobTimeoutMs / 1000);
-    const timer = setTimeout(() => job.stop(new JobStopped(`the job ran longer than the server's limit (${seconds} s)`, 'error')), this.jobTimeoutMs);
+    const timer = setTimeout(
+      () => job.stop(new JobStopped(`the job ran longer than the server's limit (${seconds} s)`, 'error')),
+      this.jobTimeoutMs,
+    );
     timer.unref(); // the server's socket keeps the process alive, not a job's deadline
     try {
       await this.runner(job);

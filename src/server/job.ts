@@ -33,7 +33,10 @@ export interface JobProgress {
 /** Why a job stopped early: the client (DELETE), its time limit, or the server shutting down. */
 export class JobStopped extends Error {
   override name = 'JobStopped';
-  constructor(message: string, readonly status: 'cancelled' | 'error') {
+  constructor(
+    message: string,
+    readonly status: 'cancelled' | 'error',
+  ) {
     super(message);
   }
 }

@@ -39,7 +39,14 @@ export interface MemoryModelConfig {
 }
 
 /** SD 1.x, for models whose configs cannot be read before loading (single-file checkpoints). */
-export const SD15_MEMORY_CONFIG: MemoryModelConfig = { vaeFactor: 8, unetChannels: [320, 640, 1280, 1280], vaeChannels: [128, 256, 512, 512], heads: [8, 8, 8, 8], attentionLevels: [0, 1, 2, 3], vaeTile: 64 };
+export const SD15_MEMORY_CONFIG: MemoryModelConfig = {
+  vaeFactor: 8,
+  unetChannels: [320, 640, 1280, 1280],
+  vaeChannels: [128, 256, 512, 512],
+  heads: [8, 8, 8, 8],
+  attentionLevels: [0, 1, 2, 3],
+  vaeTile: 64,
+};
 
 const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? v : undefined);
 
@@ -90,7 +97,8 @@ export function estimateJobBytes(config: MemoryModelConfig, { width, height, bat
   const unetPerCell = 4 * config.unetChannels.reduce((s, c, i) => s + c / 4 ** i, 0);
   const unet = ACTIVATION_FACTOR * n * cells * unetPerCell;
   let attn = 0;
-  if (attentionScores) for (const i of config.attentionLevels) attn = Math.max(attn, n * (config.heads[i] ?? 8) * (cells / 4 ** i) ** 2 * 4);
+  if (attentionScores)
+    for (const i of config.attentionLevels) attn = Math.max(attn, n * (config.heads[i] ?? 8) * (cells / 4 ** i) ** 2 * 4);
   const tiled = h > 2 * config.vaeTile || w > 2 * config.vaeTile;
   const decoded = tiled ? Math.min(cells, (2 * config.vaeTile) ** 2) : cells;
   const vaePerCell = 4 * f * f * config.vaeChannels.reduce((s, c, j) => s + c / 4 ** j, 0);

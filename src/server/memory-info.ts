@@ -2,4 +2,5 @@
 import { totalmem as osTotal } from 'node:os';
 
 export const totalmem = (): number => osTotal();
-export const constrainedMemory = (): number => (typeof process.constrainedMemory === 'function' ? Number(process.constrainedMemory() ?? 0) : 0);
+export const constrainedMemory = (): number =>
+  typeof process.constrainedMemory === 'function' ? Number(process.constrainedMemory() ?? 0) : 0;

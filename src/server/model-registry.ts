@@ -52,7 +52,14 @@ export interface SkippedPath {
 
 /** The public view of the registry (GET /api/models): no paths. */
 export interface RegistryView {
-  models: { id: string; name: string; kind: ModelKind; defaultLoras: LoraChoice[]; defaultSize: number | null; previews: 'taesd' | 'vae' }[];
+  models: {
+    id: string;
+    name: string;
+    kind: ModelKind;
+    defaultLoras: LoraChoice[];
+    defaultSize: number | null;
+    previews: 'taesd' | 'vae';
+  }[];
   loras: { id: string; name: string }[];
 }
 
@@ -67,7 +74,12 @@ const LORA_KEY = /(^|\.)lora_(down|up|A|B)\.|_lora\.(down|up)\.|^lora_(unet|te\d
 const MAX_DEPTH = 2;
 
 export function slug(name: string): string {
-  const s = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
   return s || 'model';
 }
 
@@ -120,7 +132,14 @@ export class ModelRegistry {
 
   view(): RegistryView {
     return {
-      models: this.models.map((m) => ({ id: m.id, name: m.name, kind: m.kind, defaultLoras: m.defaultLoras, defaultSize: m.defaultSize ?? null, previews: m.taesd ? 'taesd' : 'vae' })),
+      models: this.models.map((m) => ({
+        id: m.id,
+        name: m.name,
+        kind: m.kind,
+        defaultLoras: m.defaultLoras,
+        defaultSize: m.defaultSize ?? null,
+        previews: m.taesd ? 'taesd' : 'vae',
+      })),
       loras: this.loras.map((l) => ({ id: l.id, name: l.name })),
     };
   }
@@ -141,7 +160,13 @@ export class ModelRegistry {
   }
 
   private diffusersEntry(dir: string, id: string, kind: ModelKind): ModelEntry {
-    const entry: ModelEntry = { id, name: kind === 'embedded' ? 'embedded' : basename(realpathSync(dir)), kind, path: dir, defaultLoras: [] };
+    const entry: ModelEntry = {
+      id,
+      name: kind === 'embedded' ? 'embedded' : basename(realpathSync(dir)),
+      kind,
+      path: dir,
+      defaultLoras: [],
+    };
     try {
       const unet = readComponentConfig(join(dir, 'unet'));
       const vae = readComponentConfig(join(dir, 'vae'));
@@ -203,7 +228,8 @@ export class ModelRegistry {
       return;
     }
     const name = basename(path, extname(path));
-    if (role === 'checkpoint') this.modelsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, kind: 'single-file', path, defaultLoras: [] });
+    if (role === 'checkpoint')
+      this.modelsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, kind: 'single-file', path, defaultLoras: [] });
     else if (role === 'lora') this.lorasById.set(opaqueId(name, path), { id: opaqueId(name, path), name, path });
     else this.skipped.push({ path, reason: 'neither a checkpoint nor a LoRA (unrecognised tensor names)' });
   }

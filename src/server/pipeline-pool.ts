@@ -88,7 +88,10 @@ export class PipelinePool {
 
   /** The device and threads every pipeline of the pool runs with. */
   runtime(): { device: ExecutionProvider; threads: number } {
-    return { device: this.options.loadOptions?.executionProvider ?? 'cpu', threads: this.options.loadOptions?.intraOpThreads ?? defaultIntraOpThreads() };
+    return {
+      device: this.options.loadOptions?.executionProvider ?? 'cpu',
+      threads: this.options.loadOptions?.intraOpThreads ?? defaultIntraOpThreads(),
+    };
   }
 
   /** The estimate of what the loaded models hold (LoadedModelInfo.estimatedBytes summed). */

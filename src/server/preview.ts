@@ -20,7 +20,13 @@ export interface PreviewOptions {
 }
 
 /** Average-pools one latent image [c,h,w] by an integer factor (partial windows at the edges are dropped). */
-export function poolLatents(latents: Float32Array, c: number, h: number, w: number, factor: number): { data: Float32Array; h: number; w: number } {
+export function poolLatents(
+  latents: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  factor: number,
+): { data: Float32Array; h: number; w: number } {
   if (factor <= 1) return { data: latents, h, w };
   const oh = Math.max(1, Math.floor(h / factor));
   const ow = Math.max(1, Math.floor(w / factor));
@@ -83,7 +89,9 @@ export class PreviewMaker {
       const scale = Math.round(Math.sqrt(f));
       const [width, height] = [pooled.w * scale, pooled.h * scale];
       const image = GeneratedImage.fromNCHW(decoded, width, height);
-      const jpeg = await sharp(image.pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 70 }).toBuffer();
+      const jpeg = await sharp(image.pixels, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 70 })
+        .toBuffer();
       return { dataUrl: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width, height };
     } finally {
       this.previewMs += performance.now() - started;

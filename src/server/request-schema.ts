@@ -21,10 +21,18 @@ export const TEACHER_PRESET = 'teacher';
 const TEACHER_SCHEDULER = 'ddim';
 
 const id = (what: string) => z.string().regex(ID_PATTERN, `must be a ${what} id from GET /api/models (not a path)`);
-const size = z.number().int().min(8).max(MAX_SIZE).refine((v) => v % 8 === 0, 'must be a multiple of 8');
+const size = z
+  .number()
+  .int()
+  .min(8)
+  .max(MAX_SIZE)
+  .refine((v) => v % 8 === 0, 'must be a multiple of 8');
 const seed = z.union([
   z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  z.string().regex(/^\d{1,20}$/, 'must be a non-negative integer').refine((s) => !/^\d+$/.test(s) || BigInt(s) < 1n << 64n, 'must be below 2^64'),
+  z
+    .string()
+    .regex(/^\d{1,20}$/, 'must be a non-negative integer')
+    .refine((s) => !/^\d+$/.test(s) || BigInt(s) < 1n << 64n, 'must be below 2^64'),
 ]);
 
 export const generateRequestSchema = z.strictObject({
@@ -40,7 +48,10 @@ export const generateRequestSchema = z.strictObject({
   height: size.optional(),
   batch: z.number().int().min(1).max(MAX_BATCH).optional(),
   model: id('model').optional(),
-  loras: z.array(z.strictObject({ id: id('LoRA'), weight: z.number().min(-4).max(4).default(1) })).max(MAX_LORAS).optional(),
+  loras: z
+    .array(z.strictObject({ id: id('LoRA'), weight: z.number().min(-4).max(4).default(1) }))
+    .max(MAX_LORAS)
+    .optional(),
 });
 
 export type GenerateRequestBody = z.infer<typeof generateRequestSchema>;
@@ -62,7 +73,8 @@ export interface JobSpec {
 
 function zodFields(error: z.ZodError): FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'unknown field' }));
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'unknown field' }));
     return [{ field: issue.path.join('.'), message: issue.message }];
   });
 }
@@ -76,7 +88,13 @@ export function parseGenerateBody(body: unknown): GenerateRequestBody {
 
 function resolveModel(registry: ModelRegistry, modelId: string | undefined): ModelEntry {
   const model = modelId === undefined ? registry.models[0] : registry.model(modelId);
-  if (!model) throw fieldError('model', modelId === undefined ? 'this server has no models (start it with --models DIR)' : `no model with id "${modelId}" (see GET /api/models)`);
+  if (!model)
+    throw fieldError(
+      'model',
+      modelId === undefined
+        ? 'this server has no models (start it with --models DIR)'
+        : `no model with id "${modelId}" (see GET /api/models)`,
+    );
   return model;
 }
 
@@ -114,7 +132,8 @@ export function resolveJobSpec(body: GenerateRequestBody, registry: ModelRegistr
   if (sampling.steps > MAX_STEPS) sampling.steps = MAX_STEPS; // undistilled defaults ask for 50 at most today; stay in range
   for (const field of ['width', 'height'] as const) {
     const v = body[field];
-    if (v !== undefined && model.vaeFactor && v % model.vaeFactor !== 0) throw fieldError(field, `must be a multiple of ${model.vaeFactor} for model "${model.id}"`);
+    if (v !== undefined && model.vaeFactor && v % model.vaeFactor !== 0)
+      throw fieldError(field, `must be a multiple of ${model.vaeFactor} for model "${model.id}"`);
   }
   checkSteps(model, sampling);
   return {

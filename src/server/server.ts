@@ -94,7 +94,12 @@ export function allowedHostsFor(host: string, extra: readonly string[] = []): Se
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => reject(new ServeError(`cannot listen on ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port)' : e.message}`));
+    const onError = (e: NodeJS.ErrnoException) =>
+      reject(
+        new ServeError(
+          `cannot listen on ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (pick another with --port)' : e.message}`,
+        ),
+      );
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
@@ -112,7 +117,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const images = new ImageStore({ maxImages: options.maxImages, outDir: options.outDir });
   const hashes = new FileHashCache(options.hashCacheFile === null ? undefined : (options.hashCacheFile ?? defaultHashCacheFile()));
   const admission = new MemoryAdmission(pool, options.usableMemoryBytes);
-  const runner = createJobRunner({ pool, images, hashes, admission, version: `tdd-diffusion ${version}`, previews: options.previews ?? {} });
+  const runner = createJobRunner({
+    pool,
+    images,
+    hashes,
+    admission,
+    version: `tdd-diffusion ${version}`,
+    previews: options.previews ?? {},
+  });
   const queue = new JobQueue(runner, { maxQueued: options.maxQueued, jobTimeoutMs: options.jobTimeoutMs });
   const allowedHosts = allowedHostsFor(host, options.allowedHosts);
   const app = createApp({ registry, queue, images, pool, page, version, allowedHosts, admission });

@@ -5,7 +5,11 @@
 import { numel, type Value } from '../ir/index.js';
 
 /** The trained value of every parameter of a graph, for baking into an inference model. */
-export function bakedWeights(params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, what: string): Map<string, Float32Array> {
+export function bakedWeights(
+  params: readonly Value[],
+  weights: ReadonlyMap<string, Float32Array>,
+  what: string,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const p of params) {
     const w = weights.get(p.name!);

@@ -52,10 +52,11 @@ export interface TeacherConfig {
   runtime?: RuntimeOptions;
 }
 
-export type TeacherConfigInput = Pick<TeacherConfig, 'out'> & Partial<Omit<TeacherConfig, 'vae' | 'denoiser'>> & {
-  vae?: Partial<TeacherConfig['vae']>;
-  denoiser?: Partial<TeacherConfig['denoiser']>;
-};
+export type TeacherConfigInput = Pick<TeacherConfig, 'out'> &
+  Partial<Omit<TeacherConfig, 'vae' | 'denoiser'>> & {
+    vae?: Partial<TeacherConfig['vae']>;
+    denoiser?: Partial<TeacherConfig['denoiser']>;
+  };
 
 export const teacherDefaults = {
   data: 'emoji',
@@ -92,10 +93,14 @@ export function resolveTeacherConfig(input: TeacherConfigInput): TeacherConfig {
   if (c.data !== 'emoji') fail('data', `only the bundled emoji set is supported ("emoji"), got ${JSON.stringify(c.data)}`);
   if (c.latentFactor !== 4 && c.latentFactor !== 8) fail('latent-factor', `must be 4 or 8, got ${c.latentFactor}`);
   const positiveInt = (option: string, v: number) => (Number.isInteger(v) && v > 0) || fail(option, `must be a positive integer, got ${v}`);
-  const nonNegativeInt = (option: string, v: number) => (Number.isInteger(v) && v >= 0) || fail(option, `must be a non-negative integer, got ${v}`);
+  const nonNegativeInt = (option: string, v: number) =>
+    (Number.isInteger(v) && v >= 0) || fail(option, `must be a non-negative integer, got ${v}`);
   const positive = (option: string, v: number) => (Number.isFinite(v) && v > 0) || fail(option, `must be a positive number, got ${v}`);
   const fraction = (option: string, v: number) => (Number.isFinite(v) && v >= 0 && v < 1) || fail(option, `must be in [0, 1), got ${v}`);
-  for (const [stage, s] of [['vae', c.vae], ['unet', c.denoiser]] as const) {
+  for (const [stage, s] of [
+    ['vae', c.vae],
+    ['unet', c.denoiser],
+  ] as const) {
     positiveInt(`${stage}-steps`, s.steps);
     positiveInt(`${stage}-batch`, s.batch);
     positive(`${stage}-lr`, s.lr);
@@ -111,11 +116,13 @@ export function resolveTeacherConfig(input: TeacherConfigInput): TeacherConfig {
   positiveInt('checkpoint-every', c.checkpointEvery);
   positiveInt('keep-checkpoints', c.keepCheckpoints);
   nonNegativeInt('validate-every', c.validateEvery);
-  if (c.validateEvery % c.checkpointEvery !== 0) fail('validate-every', `must be a multiple of --checkpoint-every (${c.checkpointEvery}), got ${c.validateEvery}`);
+  if (c.validateEvery % c.checkpointEvery !== 0)
+    fail('validate-every', `must be a multiple of --checkpoint-every (${c.checkpointEvery}), got ${c.validateEvery}`);
   if (!(c.weightDecay >= 0)) fail('weight-decay', `must be >= 0, got ${c.weightDecay}`);
   positive('max-grad-norm', c.maxGradNorm);
   if (c.maxImages !== undefined) positiveInt('max-images', c.maxImages);
-  if (c.exportDtype !== 'float16' && c.exportDtype !== 'float32') fail('export-dtype', `must be float16 or float32, got ${JSON.stringify(c.exportDtype)}`);
+  if (c.exportDtype !== 'float16' && c.exportDtype !== 'float32')
+    fail('export-dtype', `must be float16 or float32, got ${JSON.stringify(c.exportDtype)}`);
   return c;
 }
 

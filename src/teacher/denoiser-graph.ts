@@ -30,7 +30,12 @@ export function buildDenoiserTrainingGraph(
   const noise = graph.input(denoiserInputs.noise, [o.batch, c, h, w]);
   const root = new Scope(graph);
   const states = clipTextModel(root.sub('text_encoder'), configs.text, ids).lastHiddenState;
-  const predicted = unet2DConditionModel(root.sub('unet'), configs.unet, { sample: noisy, timestep, encoderHiddenStates: states }, { checkpointBlocks: o.checkpointBlocks });
+  const predicted = unet2DConditionModel(
+    root.sub('unet'),
+    configs.unet,
+    { sample: noisy, timestep, encoderHiddenStates: states },
+    { checkpointBlocks: o.checkpointBlocks },
+  );
   const diff = predicted.sub(noise);
   return { loss: diff.mul(diff).mean(), trainable: graph.params };
 }

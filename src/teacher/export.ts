@@ -42,7 +42,12 @@ export function writeComponent(
     if (!key.startsWith(prefix)) continue;
     const data = values.get(key);
     if (!data) throw new Error(`export ${name}: no value for parameter "${key}"`);
-    tensors.push({ name: key.slice(prefix.length), dtype: dtype === 'float16' ? 'F16' : 'F32', shape: [...p.shape], data: dtype === 'float16' ? float32ToFloat16(data) : data });
+    tensors.push({
+      name: key.slice(prefix.length),
+      dtype: dtype === 'float16' ? 'F16' : 'F32',
+      shape: [...p.shape],
+      data: dtype === 'float16' ? float32ToFloat16(data) : data,
+    });
   }
   if (tensors.length === 0) throw new Error(`export ${name}: no parameters under "${prefix}"`);
   writeJson(join(dir, 'config.json'), { ...config, torch_dtype: dtype });

@@ -48,7 +48,9 @@ export async function trainingLatents(
     }
   }
   const rng = new TorchGenerator(o.seed);
-  const inputs: Float32Array[] = images.flatMap((img) => Array.from({ length: o.copies }, (_, k) => (k === 0 ? img : augmentEmoji(img, o.imageSize, rng))));
+  const inputs: Float32Array[] = images.flatMap((img) =>
+    Array.from({ length: o.copies }, (_, k) => (k === 0 ? img : augmentEmoji(img, o.imageSize, rng))),
+  );
   const graph = createGraph();
   const image = graph.input('image', [ENCODE_BATCH, 3, o.imageSize, o.imageSize]);
   const moments = vaeEncode(new Scope(graph), vae.config, image);

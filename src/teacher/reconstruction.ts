@@ -20,12 +20,21 @@ export interface ReconstructionScore {
 
 const BATCH = 16;
 
-export async function reconstructionScore(config: AutoencoderKLConfig, weights: ReadonlyMap<string, Float32Array>, images: readonly Float32Array[], size = 64, runtime?: RuntimeOptions): Promise<ReconstructionScore> {
+export async function reconstructionScore(
+  config: AutoencoderKLConfig,
+  weights: ReadonlyMap<string, Float32Array>,
+  images: readonly Float32Array[],
+  size = 64,
+  runtime?: RuntimeOptions,
+): Promise<ReconstructionScore> {
   const graph = createGraph();
   const input = graph.input('image', [BATCH, 3, size, size]);
   const scope = new Scope(graph);
   const decoded = vaeDecode(scope, config, vaeEncode(scope, config, input).mean);
-  const { session } = await compileGraph(graph, [decoded], { weights: bakedWeights(graph.params, weights, 'reconstruction'), session: sessionOptionsFor(runtime) });
+  const { session } = await compileGraph(graph, [decoded], {
+    weights: bakedWeights(graph.params, weights, 'reconstruction'),
+    session: sessionOptionsFor(runtime),
+  });
   const pixels = 3 * size * size;
   let l1 = 0;
   let psnr = 0;

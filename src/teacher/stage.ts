@@ -45,7 +45,12 @@ export interface StageResult {
   readonly log: readonly StepLogEntry[];
 }
 
-export async function runStage(config: TeacherConfig, def: StageDefinition, events: StageEvents, signal?: AbortSignal): Promise<StageResult> {
+export async function runStage(
+  config: TeacherConfig,
+  def: StageDefinition,
+  events: StageEvents,
+  signal?: AbortSignal,
+): Promise<StageResult> {
   const dir = join(config.work, def.name);
   mkdirSync(dir, { recursive: true });
   events.onPhase?.(`compiling the ${def.title} training step`, 0, 1);

@@ -8,7 +8,15 @@
  */
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCaptionVocabulary, emojiDataset, emojiEntries, loadEmojiImage, augmentEmoji, writeCaptionVocabulary, type EmojiDataset } from '../data/emoji/index.js';
+import {
+  buildCaptionVocabulary,
+  emojiDataset,
+  emojiEntries,
+  loadEmojiImage,
+  augmentEmoji,
+  writeCaptionVocabulary,
+  type EmojiDataset,
+} from '../data/emoji/index.js';
 import type { Value } from '../ir/index.js';
 import { parseClipTextConfig } from '../models/clip/index.js';
 import { parseUNetConfig } from '../models/unet/index.js';
@@ -54,30 +62,55 @@ export async function trainTeacher(input: TeacherConfigInput, events: TeacherEve
   const vocabulary = buildCaptionVocabulary(dataset.records.map((r) => r.caption));
   const tokenizerDir = join(config.out, 'tokenizer');
   writeCaptionVocabulary(vocabulary, tokenizerDir, { modelMaxLength: config.maxTokens });
-  const arch = emojiArchitecture({ vocabSize: vocabulary.vocab.size, maxTokens: config.maxTokens, latentFactor: config.latentFactor, ...config.architecture });
+  const arch = emojiArchitecture({
+    vocabSize: vocabulary.vocab.size,
+    maxTokens: config.maxTokens,
+    latentFactor: config.latentFactor,
+    ...config.architecture,
+  });
   const images = await loadImages(dataset, events);
 
   const vaeConfig = parseAutoencoderKLConfig(arch.vae);
   const vae = await vaeStage(config, vaeConfig, arch, images, events, signal);
   if (!vae.weights) return { config, interruptedIn: 'vae', logs: { vae: vae.log, denoiser: [] } };
-  const latents = await trainingLatents(join(config.work, `latents-f${config.latentFactor}.safetensors`), { config: vaeConfig, weights: vae.weights }, images, {
-    imageSize: arch.imageSize, copies: config.denoiser.augmentedCopies, seed: config.seed, runtime: config.runtime,
-    onProgress: (done, total) => events.onPhase?.('encoding training latents', done, total),
-  });
+  const latents = await trainingLatents(
+    join(config.work, `latents-f${config.latentFactor}.safetensors`),
+    { config: vaeConfig, weights: vae.weights },
+    images,
+    {
+      imageSize: arch.imageSize,
+      copies: config.denoiser.augmentedCopies,
+      seed: config.seed,
+      runtime: config.runtime,
+      onProgress: (done, total) => events.onPhase?.('encoding training latents', done, total),
+    },
+  );
   const vaeParams = vae.params;
-  writeComponent(config.out, 'vae', { ...arch.vae, scaling_factor: latents.scalingFactor }, vaeParams, vae.weights, { dtype: config.exportDtype });
+  writeComponent(config.out, 'vae', { ...arch.vae, scaling_factor: latents.scalingFactor }, vaeParams, vae.weights, {
+    dtype: config.exportDtype,
+  });
 
   const tokenizer = ClipTokenizer.fromDirectory(tokenizerDir);
   const denoiser = await denoiserStage(config, arch, dataset, tokenizer, latents, events, signal);
   if (denoiser.interrupted) return { config, interruptedIn: 'denoiser', logs: { vae: vae.log, denoiser: denoiser.log } };
   exportDenoiser(config.out, arch, denoiser.params, denoiser.weights, config.exportDtype);
   // Scored here, for the model card only, so resuming an interrupted denoiser stage does not redo it.
-  const heldout = await Promise.all(emojiEntries({ split: 'heldout' }).entries.slice(0, config.maxImages).map((e) => loadEmojiImage(e)));
+  const heldout = await Promise.all(
+    emojiEntries({ split: 'heldout' })
+      .entries.slice(0, config.maxImages)
+      .map((e) => loadEmojiImage(e)),
+  );
   const reconstruction = await reconstructionScore(vaeConfig, vae.weights, heldout, arch.imageSize, config.runtime);
-  events.onMessage?.(`autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`);
+  events.onMessage?.(
+    `autoencoder on ${reconstruction.images} held-out images: PSNR ${reconstruction.psnr.toFixed(2)} dB, L1 ${reconstruction.l1.toFixed(4)}`,
+  );
   const inPart = (prefix: string) => denoiser.params.filter((p) => p.name!.startsWith(prefix));
   writeModelCard(config.out, {
-    config, trainImages: images.length, vocabularySize: vocabulary.vocab.size, scalingFactor: latents.scalingFactor, reconstruction,
+    config,
+    trainImages: images.length,
+    vocabularySize: vocabulary.vocab.size,
+    scalingFactor: latents.scalingFactor,
+    reconstruction,
     params: { vae: vaeParams, textEncoder: inPart(TEXT_ENCODER_PREFIX), unet: inPart(UNET_PREFIX) },
     logs: { vae: vae.log, denoiser: denoiser.log },
   });
@@ -99,7 +132,14 @@ async function loadImages(dataset: EmojiDataset, events: TeacherEvents): Promise
 }
 
 /** Stage 1; when its final weights exist in the work folder it is not run again. */
-async function vaeStage(config: TeacherConfig, vaeConfig: AutoencoderKLConfig, arch: EmojiArchitecture, images: readonly Float32Array[], events: TeacherEvents, signal?: AbortSignal) {
+async function vaeStage(
+  config: TeacherConfig,
+  vaeConfig: AutoencoderKLConfig,
+  arch: EmojiArchitecture,
+  images: readonly Float32Array[],
+  events: TeacherEvents,
+  signal?: AbortSignal,
+) {
   const s = config.vae;
   const graph = createGraph();
   const g = buildVaeTrainingGraph(graph, vaeConfig, { batch: s.batch, imageSize: arch.imageSize, klWeight: s.klWeight });
@@ -110,91 +150,143 @@ async function vaeStage(config: TeacherConfig, vaeConfig: AutoencoderKLConfig, a
   }
   const side = arch.latentSize;
   const pixels = 3 * arch.imageSize * arch.imageSize;
-  const result = await runStage(config, {
-    name: 'vae',
-    title: 'autoencoder',
-    graph,
-    loss: g.loss,
-    trainable: g.trainable,
-    logs: g.logs,
-    settings: s,
-    itemCount: images.length,
-    hyperParameters: { stage: 'vae', architecture: arch.vae, maxImages: config.maxImages, ...s, seed: config.seed, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm },
-    async microBatch(items, rng) {
-      const batch = new Float32Array(s.batch * pixels);
-      items.forEach((k, i) => batch.set(augmentEmoji(images[k], arch.imageSize, rng), i * pixels));
-      const noise = rng.randn([s.batch, 4, side, side]);
-      return { feeds: { [vaeTrainingInputs.image]: f32([s.batch, 3, arch.imageSize, arch.imageSize], batch), [vaeTrainingInputs.noise]: f32([s.batch, 4, side, side], noise) } };
+  const result = await runStage(
+    config,
+    {
+      name: 'vae',
+      title: 'autoencoder',
+      graph,
+      loss: g.loss,
+      trainable: g.trainable,
+      logs: g.logs,
+      settings: s,
+      itemCount: images.length,
+      hyperParameters: {
+        stage: 'vae',
+        architecture: arch.vae,
+        maxImages: config.maxImages,
+        ...s,
+        seed: config.seed,
+        weightDecay: config.weightDecay,
+        maxGradNorm: config.maxGradNorm,
+      },
+      async microBatch(items, rng) {
+        const batch = new Float32Array(s.batch * pixels);
+        items.forEach((k, i) => batch.set(augmentEmoji(images[k], arch.imageSize, rng), i * pixels));
+        const noise = rng.randn([s.batch, 4, side, side]);
+        return {
+          feeds: {
+            [vaeTrainingInputs.image]: f32([s.batch, 3, arch.imageSize, arch.imageSize], batch),
+            [vaeTrainingInputs.noise]: f32([s.batch, 4, side, side], noise),
+          },
+        };
+      },
     },
-  }, events, signal);
+    events,
+    signal,
+  );
   if (result.interrupted) return { weights: undefined, params: g.trainable, log: result.log };
   writeWeights(finalPath, g.trainable, result.weights);
   return { weights: result.weights, params: g.trainable, log: result.log };
 }
 
-async function denoiserStage(config: TeacherConfig, arch: EmojiArchitecture, dataset: EmojiDataset, tokenizer: ClipTokenizer, latents: TrainingLatents, events: TeacherEvents, signal?: AbortSignal) {
+async function denoiserStage(
+  config: TeacherConfig,
+  arch: EmojiArchitecture,
+  dataset: EmojiDataset,
+  tokenizer: ClipTokenizer,
+  latents: TrainingLatents,
+  events: TeacherEvents,
+  signal?: AbortSignal,
+) {
   const s = config.denoiser;
   const graph = createGraph();
   const latentShape = [4, arch.latentSize, arch.latentSize] as const;
-  const g = buildDenoiserTrainingGraph(graph, { text: parseClipTextConfig(arch.textEncoder), unet: parseUNetConfig(arch.unet) }, { batch: s.batch, tokens: config.maxTokens, latentShape });
+  const g = buildDenoiserTrainingGraph(
+    graph,
+    { text: parseClipTextConfig(arch.textEncoder), unet: parseUNetConfig(arch.unet) },
+    { batch: s.batch, tokens: config.maxTokens, latentShape },
+  );
   const schedule = makeNoiseSchedule(arch.scheduler as never);
   const trainSteps = schedule.alphasCumprod.length;
   const ids = (caption: string) => tokenizer.encodeForModel(caption, { maxLength: config.maxTokens }).inputIds;
   const captionIds = dataset.records.map((r) => ids(r.caption));
   const emptyIds = ids('');
   const size = latents.size;
-  const result = await runStage(config, {
-    name: 'denoiser',
-    title: 'text encoder + UNet',
-    graph,
-    loss: g.loss,
-    trainable: g.trainable,
-    settings: s,
-    itemCount: dataset.records.length,
-    emaDecay: s.emaDecay,
-    afterCheckpoint: async (step, weights) => {
-      if (config.validateEvery > 0 && step % config.validateEvery === 0) await validateDenoiser(config, arch, g.trainable, weights, step, events);
+  const result = await runStage(
+    config,
+    {
+      name: 'denoiser',
+      title: 'text encoder + UNet',
+      graph,
+      loss: g.loss,
+      trainable: g.trainable,
+      settings: s,
+      itemCount: dataset.records.length,
+      emaDecay: s.emaDecay,
+      afterCheckpoint: async (step, weights) => {
+        if (config.validateEvery > 0 && step % config.validateEvery === 0)
+          await validateDenoiser(config, arch, g.trainable, weights, step, events);
+      },
+      // The step count is left out: a finished run may be extended with more steps.
+      hyperParameters: {
+        stage: 'denoiser',
+        maxImages: config.maxImages,
+        unet: arch.unet,
+        text: arch.textEncoder,
+        ...withoutSteps(s),
+        scalingFactor: latents.scalingFactor,
+        seed: config.seed,
+        weightDecay: config.weightDecay,
+        maxGradNorm: config.maxGradNorm,
+      },
+      async microBatch(items, rng) {
+        const n = s.batch;
+        const noisy = new Float32Array(n * size);
+        const eps = rng.randn([n, ...latentShape]);
+        const z = rng.randn([n, ...latentShape]);
+        const copies = rng.randint(0, latents.copies, [n]);
+        const t = rng.randint(0, trainSteps, [n]);
+        const drop = rng.rand([n]);
+        const tokens = new BigInt64Array(n * config.maxTokens);
+        let emptied = 0;
+        items.forEach((k, i) => {
+          const row = (k * latents.copies + copies[i]) * size;
+          const a = schedule.alphasCumprod[t[i]];
+          const [sa, sb] = [Math.sqrt(a), Math.sqrt(1 - a)];
+          for (let j = 0; j < size; j++) {
+            const x0 = (latents.mean[row + j] + latents.std[row + j] * z[i * size + j]) * latents.scalingFactor;
+            noisy[i * size + j] = sa * x0 + sb * eps[i * size + j];
+          }
+          const empty = drop[i] < s.captionDropout;
+          if (empty) emptied++;
+          tokens.set((empty ? emptyIds : captionIds[k]).map(BigInt), i * config.maxTokens);
+        });
+        return {
+          emptied,
+          feeds: {
+            [denoiserInputs.inputIds]: { dtype: 'int64', dims: [n, config.maxTokens], data: tokens },
+            [denoiserInputs.noisy]: f32([n, ...latentShape], noisy),
+            [denoiserInputs.timestep]: f32([n], Float32Array.from(t)),
+            [denoiserInputs.noise]: f32([n, ...latentShape], eps),
+          },
+        };
+      },
     },
-    // The step count is left out: a finished run may be extended with more steps.
-    hyperParameters: { stage: 'denoiser', maxImages: config.maxImages, unet: arch.unet, text: arch.textEncoder, ...withoutSteps(s), scalingFactor: latents.scalingFactor, seed: config.seed, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm },
-    async microBatch(items, rng) {
-      const n = s.batch;
-      const noisy = new Float32Array(n * size);
-      const eps = rng.randn([n, ...latentShape]);
-      const z = rng.randn([n, ...latentShape]);
-      const copies = rng.randint(0, latents.copies, [n]);
-      const t = rng.randint(0, trainSteps, [n]);
-      const drop = rng.rand([n]);
-      const tokens = new BigInt64Array(n * config.maxTokens);
-      let emptied = 0;
-      items.forEach((k, i) => {
-        const row = (k * latents.copies + copies[i]) * size;
-        const a = schedule.alphasCumprod[t[i]];
-        const [sa, sb] = [Math.sqrt(a), Math.sqrt(1 - a)];
-        for (let j = 0; j < size; j++) {
-          const x0 = (latents.mean[row + j] + latents.std[row + j] * z[i * size + j]) * latents.scalingFactor;
-          noisy[i * size + j] = sa * x0 + sb * eps[i * size + j];
-        }
-        const empty = drop[i] < s.captionDropout;
-        if (empty) emptied++;
-        tokens.set((empty ? emptyIds : captionIds[k]).map(BigInt), i * config.maxTokens);
-      });
-      return {
-        emptied,
-        feeds: {
-          [denoiserInputs.inputIds]: { dtype: 'int64', dims: [n, config.maxTokens], data: tokens },
-          [denoiserInputs.noisy]: f32([n, ...latentShape], noisy),
-          [denoiserInputs.timestep]: f32([n], Float32Array.from(t)),
-          [denoiserInputs.noise]: f32([n, ...latentShape], eps),
-        },
-      };
-    },
-  }, events, signal);
+    events,
+    signal,
+  );
   return { ...result, params: g.trainable };
 }
 
 /** The text encoder, UNet, scheduler and model_index.json of a model folder (vae and tokenizer are written before). */
-function exportDenoiser(dir: string, arch: EmojiArchitecture, params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, dtype: TeacherConfig['exportDtype']): void {
+function exportDenoiser(
+  dir: string,
+  arch: EmojiArchitecture,
+  params: readonly Value[],
+  weights: ReadonlyMap<string, Float32Array>,
+  dtype: TeacherConfig['exportDtype'],
+): void {
   writeComponent(dir, 'text_encoder', arch.textEncoder, params, weights, { prefix: TEXT_ENCODER_PREFIX, dtype });
   writeComponent(dir, 'unet', arch.unet, params, weights, { prefix: UNET_PREFIX, dtype });
   mkdirSync(join(dir, 'scheduler'), { recursive: true });
@@ -203,7 +295,14 @@ function exportDenoiser(dir: string, arch: EmojiArchitecture, params: readonly V
 }
 
 /** A validation grid of the current weights, sampled from a preview model folder beside the checkpoints. */
-async function validateDenoiser(config: TeacherConfig, arch: EmojiArchitecture, params: readonly Value[], weights: ReadonlyMap<string, Float32Array>, step: number, events: TeacherEvents): Promise<void> {
+async function validateDenoiser(
+  config: TeacherConfig,
+  arch: EmojiArchitecture,
+  params: readonly Value[],
+  weights: ReadonlyMap<string, Float32Array>,
+  step: number,
+  events: TeacherEvents,
+): Promise<void> {
   const preview = previewDir(config.work);
   for (const part of ['vae', 'tokenizer']) cpSync(join(config.out, part), join(preview, part), { recursive: true });
   exportDenoiser(preview, arch, params, weights, 'float32');
@@ -224,7 +323,10 @@ function f32(dims: readonly number[], data: Float32Array): HostTensor {
 }
 
 function writeWeights(path: string, params: readonly Value[], weights: ReadonlyMap<string, Float32Array>): void {
-  writeSafetensors(path, params.map((p) => ({ name: p.name!, dtype: 'F32' as const, shape: [...p.shape], data: weights.get(p.name!)! })));
+  writeSafetensors(
+    path,
+    params.map((p) => ({ name: p.name!, dtype: 'F32' as const, shape: [...p.shape], data: weights.get(p.name!)! })),
+  );
 }
 
 function readWeights(path: string): Map<string, Float32Array> {

@@ -16,7 +16,11 @@ export interface VaeTrainingGraph {
   readonly trainable: readonly Value[];
 }
 
-export function buildVaeTrainingGraph(graph: Graph, config: AutoencoderKLConfig, o: { batch: number; imageSize: number; klWeight: number }): VaeTrainingGraph {
+export function buildVaeTrainingGraph(
+  graph: Graph,
+  config: AutoencoderKLConfig,
+  o: { batch: number; imageSize: number; klWeight: number },
+): VaeTrainingGraph {
   const factor = 2 ** (config.block_out_channels.length - 1);
   const side = o.imageSize / factor;
   const image = graph.input(vaeTrainingInputs.image, [o.batch, config.in_channels, o.imageSize, o.imageSize]);

@@ -30,10 +30,19 @@ export async function renderTeacherGrid(modelDir: string, path: string, o: Teach
   await using pipe = await loadPipeline(modelDir, sessionOptionsFor(o.runtime));
   const rows = [];
   for (const caption of captions) {
-    const result = await txt2img(pipe, { prompt: seeds.map(() => caption), seed: seeds, steps: o.steps ?? 25, scheduler: 'ddim', guidanceScale: o.guidance ?? 4.5 });
+    const result = await txt2img(pipe, {
+      prompt: seeds.map(() => caption),
+      seed: seeds,
+      steps: o.steps ?? 25,
+      scheduler: 'ddim',
+      guidanceScale: o.guidance ?? 4.5,
+    });
     rows.push(result.images.map((image) => ({ rgb: image.pixels, width: image.width, height: image.height })));
   }
-  const grid = composeGrid(rows, { rowLabels: captions.map((c) => c.split(',')[0] + ', ' + c.split(',').at(-1)!.trim()), colLabels: seeds.map((s) => `seed ${s}`) });
+  const grid = composeGrid(rows, {
+    rowLabels: captions.map((c) => c.split(',')[0] + ', ' + c.split(',').at(-1)!.trim()),
+    colLabels: seeds.map((s) => `seed ${s}`),
+  });
   await savePng(grid, path);
 }
 

@@ -85,7 +85,11 @@ export class ClipTokenizer {
 
   /** Reads vocab.json, merges.txt, tokenizer_config.json and special_tokens_map.json from a folder. */
   static fromDirectory(dir: string): ClipTokenizer {
-    const data = { vocab: readVocab(join(dir, 'vocab.json')), merges: readMerges(join(dir, 'merges.txt')), special: readSpecialTokens(dir) };
+    const data = {
+      vocab: readVocab(join(dir, 'vocab.json')),
+      merges: readMerges(join(dir, 'merges.txt')),
+      special: readSpecialTokens(dir),
+    };
     try {
       return new ClipTokenizer(data);
     } catch (e) {
@@ -135,7 +139,8 @@ export class ClipTokenizer {
 
   /** `tokenizer(text, max_length=77, truncation=True, padding="max_length").input_ids`, with truncation info. */
   encodeForModel(text: string, { maxLength = 77, truncation = true, padding = 'max_length' }: EncodeForModelOptions = {}): ModelInput {
-    if (!Number.isInteger(maxLength) || maxLength < 2) throw new TokenizerError(`maxLength must be an integer >= 2 (room for BOS and EOS), got ${maxLength}`);
+    if (!Number.isInteger(maxLength) || maxLength < 2)
+      throw new TokenizerError(`maxLength must be an integer >= 2 (room for BOS and EOS), got ${maxLength}`);
     const ids = this.encode(text);
     const room = maxLength - 2;
     const truncated = truncation && ids.length > room;
@@ -155,7 +160,8 @@ export class ClipTokenizer {
    * caller concatenates the hidden states. An empty prompt gives one chunk.
    */
   encodeChunks(text: string, { chunkLength = 75 }: { chunkLength?: number } = {}): number[][] {
-    if (!Number.isInteger(chunkLength) || chunkLength < 1) throw new TokenizerError(`chunkLength must be a positive integer, got ${chunkLength}`);
+    if (!Number.isInteger(chunkLength) || chunkLength < 1)
+      throw new TokenizerError(`chunkLength must be a positive integer, got ${chunkLength}`);
     const ids = this.encode(text);
     const chunks: number[][] = [];
     for (let start = 0; start === 0 || start < ids.length; start += chunkLength) {
@@ -198,7 +204,7 @@ export class ClipTokenizer {
     if (candidates.length === 0) return [text];
     const pieces: string[] = [];
     let plainStart = 0;
-    for (let i = 0; i < text.length; ) {
+    for (let i = 0; i < text.length;) {
       const hit = candidates.find((t) => text.startsWith(t, i));
       if (hit === undefined) {
         i++;

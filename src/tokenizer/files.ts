@@ -52,7 +52,8 @@ function readJsonObject(path: string): Record<string, unknown> {
 export function readVocab(path: string): Map<string, number> {
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(readJsonObject(path))) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerError(`${path}: id of token ${show(token)} must be a non-negative integer, got ${show(id)}`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new TokenizerError(`${path}: id of token ${show(token)} must be a non-negative integer, got ${show(id)}`);
     vocab.set(token, id as number);
   }
   return vocab;
@@ -60,7 +61,10 @@ export function readVocab(path: string): Map<string, number> {
 
 /** Parses merges.txt text; the first line is a header that transformers' slow tokenizer always skips. */
 export function parseMerges(text: string, path = 'merges.txt'): [string, string][] {
-  const lines = text.trim().split(/\r?\n/).slice(1, MAX_MERGES + 1);
+  const lines = text
+    .trim()
+    .split(/\r?\n/)
+    .slice(1, MAX_MERGES + 1);
   const merges: [string, string][] = [];
   lines.forEach((line, i) => {
     const parts = line.split(/\s+/).filter((p) => p.length > 0);
@@ -78,7 +82,8 @@ export function readMerges(path: string): [string, string][] {
 /** A token as transformers writes it: a string or an AddedToken object {content, ...}; null = none. */
 function tokenContent(value: unknown, path: string, field: string): string | null {
   if (value === null || typeof value === 'string') return value;
-  if (typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string') return (value as { content: string }).content;
+  if (typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string')
+    return (value as { content: string }).content;
   throw new TokenizerError(`${path}: \`${field}\` must be a string, null or an object with a string "content", got ${show(value)}`);
 }
 
@@ -86,10 +91,12 @@ function readAddedTokens(raw: Record<string, unknown>, path: string): Map<string
   const added = new Map<string, number>();
   const decoder = raw.added_tokens_decoder;
   if (decoder === undefined || decoder === null) return added;
-  if (typeof decoder !== 'object' || Array.isArray(decoder)) throw new TokenizerError(`${path}: \`added_tokens_decoder\` must be an object of id → token`);
+  if (typeof decoder !== 'object' || Array.isArray(decoder))
+    throw new TokenizerError(`${path}: \`added_tokens_decoder\` must be an object of id → token`);
   for (const [id, token] of Object.entries(decoder)) {
     const content = tokenContent(token, path, `added_tokens_decoder.${id}`);
-    if (!/^\d+$/.test(id) || content === null) throw new TokenizerError(`${path}: \`added_tokens_decoder\` entry ${show(id)} must map an integer id to a token`);
+    if (!/^\d+$/.test(id) || content === null)
+      throw new TokenizerError(`${path}: \`added_tokens_decoder\` entry ${show(id)} must map an integer id to a token`);
     added.set(content, Number(id));
   }
   return added;
@@ -98,7 +105,8 @@ function readAddedTokens(raw: Record<string, unknown>, path: string): Map<string
 function readModelMaxLength(raw: Record<string, unknown>, path: string): number | null {
   const v = raw.model_max_length;
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'number' || !(v > 0)) throw new TokenizerError(`${path}: \`model_max_length\` must be a positive number, got ${show(v)}`);
+  if (typeof v !== 'number' || !(v > 0))
+    throw new TokenizerError(`${path}: \`model_max_length\` must be a positive number, got ${show(v)}`);
   return v;
 }
 

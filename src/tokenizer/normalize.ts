@@ -55,7 +55,10 @@ function cleanAndSpaceCjk(text: string): string {
  * is the single separating space, so the pre-tokenizer regex sees the same text in JavaScript and Python.
  */
 export function basicClean(text: string): string {
-  const words = cleanAndSpaceCjk(text).normalize('NFC').split(/\s+/u).filter((w) => w.length > 0);
+  const words = cleanAndSpaceCjk(text)
+    .normalize('NFC')
+    .split(/\s+/u)
+    .filter((w) => w.length > 0);
   return words.map((w) => w.toLowerCase()).join(' ');
 }
 

@@ -59,7 +59,15 @@ export function saveCheckpoint(root: string, c: CheckpointData, keep: number): s
   add('ema', c.ema);
   writeSafetensors(join(tmp, TENSORS_FILE), tensors);
   const tensorsFile = { bytes: statSync(join(tmp, TENSORS_FILE)).size, sha256: sha256File(join(tmp, TENSORS_FILE)) };
-  const state = { format: FORMAT, optimizerSteps: step, microSteps: c.train.microSteps, rng: c.rng, data: c.data, hyperParameters: c.hyperParameters, tensorsFile };
+  const state = {
+    format: FORMAT,
+    optimizerSteps: step,
+    microSteps: c.train.microSteps,
+    rng: c.rng,
+    data: c.data,
+    hyperParameters: c.hyperParameters,
+    tensorsFile,
+  };
   writeFileDurably(join(tmp, STATE_FILE), JSON.stringify(state, null, 1));
   fsyncDir(tmp);
   rmSync(final, { recursive: true, force: true });
@@ -87,7 +95,10 @@ function sha256File(path: string): string {
  * The newest checkpoint that loads and matches its recorded size and checksum, or undefined when none does
  * (there were none, or all are damaged). Each damaged newer one is reported through `warn` and left in place.
  */
-export function loadNewestIntactCheckpoint(root: string, warn: (message: string) => void): { step: number; dir: string; data: CheckpointData } | undefined {
+export function loadNewestIntactCheckpoint(
+  root: string,
+  warn: (message: string) => void,
+): { step: number; dir: string; data: CheckpointData } | undefined {
   const all = listCheckpoints(root).reverse();
   for (const [i, c] of all.entries()) {
     try {
@@ -103,19 +114,32 @@ export function loadNewestIntactCheckpoint(root: string, warn: (message: string)
 }
 
 export function loadCheckpoint(dir: string): CheckpointData {
-  let state: { format?: string; optimizerSteps: number; microSteps: number; rng: TorchGeneratorState; data: unknown; hyperParameters: Record<string, unknown>; tensorsFile?: { bytes: number; sha256: string } };
+  let state: {
+    format?: string;
+    optimizerSteps: number;
+    microSteps: number;
+    rng: TorchGeneratorState;
+    data: unknown;
+    hyperParameters: Record<string, unknown>;
+    tensorsFile?: { bytes: number; sha256: string };
+  };
   try {
     state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'));
   } catch (e) {
     throw new CheckpointError(`${join(dir, STATE_FILE)}: cannot read the checkpoint state (${(e as Error).message})`);
   }
-  if (state.format !== FORMAT) throw new CheckpointError(`${join(dir, STATE_FILE)}: not a ${FORMAT} checkpoint (format ${JSON.stringify(state.format)})`);
+  if (state.format !== FORMAT)
+    throw new CheckpointError(`${join(dir, STATE_FILE)}: not a ${FORMAT} checkpoint (format ${JSON.stringify(state.format)})`);
   const tensorsPath = join(dir, TENSORS_FILE);
   // Checkpoints written before the checksum was recorded are verified by loading alone.
   if (state.tensorsFile) {
     const bytes = existsSync(tensorsPath) ? statSync(tensorsPath).size : -1;
-    if (bytes !== state.tensorsFile.bytes) throw new CheckpointError(`${tensorsPath}: ${bytes < 0 ? 'missing' : `${bytes} bytes`}, the checkpoint recorded ${state.tensorsFile.bytes}`);
-    if (sha256File(tensorsPath) !== state.tensorsFile.sha256) throw new CheckpointError(`${tensorsPath}: its checksum differs from the one recorded (the file was damaged)`);
+    if (bytes !== state.tensorsFile.bytes)
+      throw new CheckpointError(
+        `${tensorsPath}: ${bytes < 0 ? 'missing' : `${bytes} bytes`}, the checkpoint recorded ${state.tensorsFile.bytes}`,
+      );
+    if (sha256File(tensorsPath) !== state.tensorsFile.sha256)
+      throw new CheckpointError(`${tensorsPath}: its checksum differs from the one recorded (the file was damaged)`);
   }
   const groups = new Map<Group, Map<string, Float32Array>>(GROUPS.map((g) => [g, new Map()]));
   const file = SafetensorsFile.open(tensorsPath);
@@ -130,12 +154,21 @@ export function loadCheckpoint(dir: string): CheckpointData {
     file.close();
   }
   const g = (name: Group) => groups.get(name)!;
-  const train: TrainState = { optimizerSteps: state.optimizerSteps, microSteps: state.microSteps, params: g('params'), m: g('m'), v: g('v'), acc: g('acc') };
+  const train: TrainState = {
+    optimizerSteps: state.optimizerSteps,
+    microSteps: state.microSteps,
+    params: g('params'),
+    m: g('m'),
+    v: g('v'),
+    acc: g('acc'),
+  };
   return { train, ema: g('ema').size > 0 ? g('ema') : undefined, rng: state.rng, data: state.data, hyperParameters: state.hyperParameters };
 }
 
 /** Names the settings that differ between a checkpoint and the current run (resuming needs them equal). */
 export function hyperParameterMismatches(saved: Record<string, unknown>, current: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
-  return [...keys].filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k])).map((k) => `${k}: checkpoint ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`);
+  return [...keys]
+    .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(current[k]))
+    .map((k) => `${k}: checkpoint ${JSON.stringify(saved[k])}, now ${JSON.stringify(current[k])}`);
 }

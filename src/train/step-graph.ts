@@ -79,8 +79,14 @@ export function buildStepGraph(graph: Graph, o: StepGraphOptions): StepGraph {
     // Micro-steps that do not apply keep param/m/v exactly (where, not blending) and carry the sum on.
     const keep = (updated: Value, old: Value) => scalars.apply!.where(updated, old);
     return {
-      name, param, m, v, acc: accs[i],
-      newParam: keep(next.param, param), newM: keep(next.m, m), newV: keep(next.v, v),
+      name,
+      param,
+      m,
+      v,
+      acc: accs[i],
+      newParam: keep(next.param, param),
+      newM: keep(next.m, m),
+      newV: keep(next.v, v),
       newAcc: scalars.apply!.where(zerosLike(param), grads[i]),
     };
   });
@@ -92,6 +98,7 @@ function checkTrainable(loss: Value, trainable: readonly Value[]): void {
   if (trainable.length === 0) throw new GraphError('no trainable parameters');
   for (const p of trainable) {
     if (p.source.kind !== 'param' || !p.name) throw new GraphError(`trainable value ${p.name ?? `#${p.id}`} is not a parameter`);
-    if (p.dtype !== loss.dtype) throw new GraphError(`parameter "${p.name}" is ${p.dtype} but the loss is ${loss.dtype} (keep master weights in the loss dtype)`);
+    if (p.dtype !== loss.dtype)
+      throw new GraphError(`parameter "${p.name}" is ${p.dtype} but the loss is ${loss.dtype} (keep master weights in the loss dtype)`);
   }
 }

@@ -143,7 +143,14 @@ export class TrainStep {
   saveState(): TrainState {
     const copy = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, v.slice()]));
     const s = this.state;
-    return { optimizerSteps: s.optimizerSteps, microSteps: s.microSteps, params: copy(s.params), m: copy(s.m), v: copy(s.v), acc: copy(s.acc) };
+    return {
+      optimizerSteps: s.optimizerSteps,
+      microSteps: s.microSteps,
+      params: copy(s.params),
+      m: copy(s.m),
+      v: copy(s.v),
+      acc: copy(s.acc),
+    };
   }
 
   /** Restores a state saved by `saveState` (same parameters and shapes). */
@@ -152,14 +159,22 @@ export class TrainStep {
       for (const slot of this.stepGraph.slots) {
         const a = m.get(slot.name);
         const n = numel(slot.param.shape);
-        if (!a || a.length !== n) throw new RangeError(`train state: ${label} of "${slot.name}" needs ${n} values, got ${a?.length ?? 'none'}`);
+        if (!a || a.length !== n)
+          throw new RangeError(`train state: ${label} of "${slot.name}" needs ${n} values, got ${a?.length ?? 'none'}`);
       }
     };
     expect('params', s.params);
     expect('adam m', s.m);
     expect('adam v', s.v);
     if ((this.options.gradAccumulationSteps ?? 1) > 1) expect('grad accumulator', s.acc);
-    this.state = { optimizerSteps: s.optimizerSteps, microSteps: s.microSteps, params: new Map(s.params), m: new Map(s.m), v: new Map(s.v), acc: new Map(s.acc) };
+    this.state = {
+      optimizerSteps: s.optimizerSteps,
+      microSteps: s.microSteps,
+      params: new Map(s.params),
+      m: new Map(s.m),
+      v: new Map(s.v),
+      acc: new Map(s.acc),
+    };
   }
 
   release(): Promise<void> {

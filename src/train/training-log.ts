@@ -56,7 +56,14 @@ export class TrainingLog {
 
   async plot(path: string, title: string): Promise<void> {
     const points = this.entries.map((e): [number, number] => [e.step, e.loss]);
-    const raster = renderLineChart({ series: [{ name: 'loss', points }], title, xLabel: 'optimizer step', yLabel: 'loss', logY: points.every(([, y]) => y > 0), smooth: 0.9 });
+    const raster = renderLineChart({
+      series: [{ name: 'loss', points }],
+      title,
+      xLabel: 'optimizer step',
+      yLabel: 'loss',
+      logY: points.every(([, y]) => y > 0),
+      smooth: 0.9,
+    });
     await savePng(raster, path);
   }
 }

@@ -42,7 +42,10 @@ export interface TrainingLoopOptions {
   readonly order: ResumableOrder;
   microBatch(): Promise<MicroBatch>;
   /** Kept in checkpoints beside the optimizer state (e.g. an EMA copy). */
-  readonly extraState?: { save(): ReadonlyMap<string, Float32Array> | undefined; load(saved: ReadonlyMap<string, Float32Array> | undefined): void };
+  readonly extraState?: {
+    save(): ReadonlyMap<string, Float32Array> | undefined;
+    load(saved: ReadonlyMap<string, Float32Array> | undefined): void;
+  };
   afterUpdate?(): void;
   /** After every checkpoint (plots, ...). */
   afterCheckpoint?(step: number): Promise<void>;
@@ -110,19 +113,36 @@ async function optimizerStep(o: TrainingLoopOptions): Promise<{ result: TrainSte
 
 function divergence(o: TrainingLoopOptions, loss: number): TrainingDivergedError {
   const last = listCheckpoints(o.checkpointDir).at(-1);
-  const kept = last ? `the last good checkpoint is ${last.dir} (step ${last.step}); resume from it with --resume after lowering --lr` : 'no checkpoint was written yet; lower --lr and start again';
-  return new TrainingDivergedError(`the loss became ${loss} at optimizer step ${o.step.optimizerSteps + 1}: training diverged and was stopped; ${kept}`);
+  const kept = last
+    ? `the last good checkpoint is ${last.dir} (step ${last.step}); resume from it with --resume after lowering --lr`
+    : 'no checkpoint was written yet; lower --lr and start again';
+  return new TrainingDivergedError(
+    `the loss became ${loss} at optimizer step ${o.step.optimizerSteps + 1}: training diverged and was stopped; ${kept}`,
+  );
 }
 
 async function checkpoint(o: TrainingLoopOptions): Promise<void> {
-  saveCheckpoint(o.checkpointDir, { train: o.step.saveState(), ema: o.extraState?.save(), rng: o.rng.getState(), data: o.order.position, hyperParameters: o.hyperParameters }, o.keepCheckpoints);
+  saveCheckpoint(
+    o.checkpointDir,
+    {
+      train: o.step.saveState(),
+      ema: o.extraState?.save(),
+      rng: o.rng.getState(),
+      data: o.order.position,
+      hyperParameters: o.hyperParameters,
+    },
+    o.keepCheckpoints,
+  );
   await o.afterCheckpoint?.(o.step.optimizerSteps);
 }
 
 function resume(o: TrainingLoopOptions): void {
   const latest = listCheckpoints(o.checkpointDir).at(-1);
   if (!o.resume) {
-    if (latest) throw new CheckpointError(`${o.outLabel} already holds checkpoints (latest: step ${latest.step}); pass --resume to continue that run or choose another --out`);
+    if (latest)
+      throw new CheckpointError(
+        `${o.outLabel} already holds checkpoints (latest: step ${latest.step}); pass --resume to continue that run or choose another --out`,
+      );
     o.log.resumeAt(0);
     return;
   }
@@ -132,7 +152,10 @@ function resume(o: TrainingLoopOptions): void {
     return;
   }
   const intact = loadNewestIntactCheckpoint(o.checkpointDir, (m) => o.onMessage?.(`warning: ${m}`));
-  if (!intact) throw new CheckpointError(`--resume: every checkpoint in ${o.checkpointDir} is damaged (see the warnings); move them away to start again from step 0`);
+  if (!intact)
+    throw new CheckpointError(
+      `--resume: every checkpoint in ${o.checkpointDir} is damaged (see the warnings); move them away to start again from step 0`,
+    );
   const { data: saved, dir, step } = intact;
   const mismatches = hyperParameterMismatches(saved.hyperParameters, o.hyperParameters);
   if (mismatches.length > 0) throw new CheckpointError(`cannot resume from ${dir}: settings differ (${mismatches.join('; ')})`);

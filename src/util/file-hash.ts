@@ -37,7 +37,8 @@ export function safetensorsDataOffset(path: string): number {
     const prefix = Buffer.alloc(8);
     if (readSync(fd, prefix, 0, 8, 0) !== 8) throw new UserFileError(`${path}: too short for a safetensors file`);
     const headerLength = prefix.readBigUInt64LE(0);
-    if (headerLength > BigInt(statSync(path).size - 8)) throw new UserFileError(`${path}: safetensors header length ${headerLength} exceeds the file`);
+    if (headerLength > BigInt(statSync(path).size - 8))
+      throw new UserFileError(`${path}: safetensors header length ${headerLength} exceeds the file`);
     return 8 + Number(headerLength);
   } finally {
     closeSync(fd);

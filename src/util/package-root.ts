@@ -13,9 +13,11 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tdd-diffusion') return (cached = dir);
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tdd-diffusion')
+      return (cached = dir);
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('tdd-diffusion: cannot find the package root (package.json) above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('tdd-diffusion: cannot find the package root (package.json) above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

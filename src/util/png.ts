@@ -34,14 +34,17 @@ const isLatin1 = (s: string): boolean => /^[\u0000-\u00ff]*$/.test(s);
 
 /** A tEXt chunk when the text is Latin-1, else an uncompressed UTF-8 iTXt chunk. */
 export function textChunk(keyword: string, text: string): Buffer {
-  if (!/^[\u0020-\u007e]{1,79}$/.test(keyword)) throw new RangeError(`PNG text keyword must be 1–79 printable ASCII characters, got ${JSON.stringify(keyword)}`);
+  if (!/^[\u0020-\u007e]{1,79}$/.test(keyword))
+    throw new RangeError(`PNG text keyword must be 1–79 printable ASCII characters, got ${JSON.stringify(keyword)}`);
   if (isLatin1(text)) return chunk('tEXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.of(0), Buffer.from(text, 'latin1')]));
   // keyword \0 compression-flag 0, method 0, empty language tag \0, empty translated keyword \0, UTF-8 text
   return chunk('iTXt', Buffer.concat([Buffer.from(keyword, 'latin1'), Buffer.of(0, 0, 0, 0, 0), Buffer.from(text, 'utf8')]));
 }
 
 export async function encodePng(rgb: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Promise<Uint8Array> {
-  const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
   const ihdrEnd = 8 + 8 + 13 + 4; // signature, IHDR length+type, IHDR data, CRC
   const chunks = Object.entries(text).map(([k, v]) => textChunk(k, v));
   return Buffer.concat([png.subarray(0, ihdrEnd), ...chunks, png.subarray(ihdrEnd)]);

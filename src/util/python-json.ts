@@ -2,7 +2,11 @@
  * JSON as Python's json.dumps writes it: diffusers' save_config emits the bare literals Infinity, -Infinity
  * and NaN (e.g. `"lambda_min_clipped": -Infinity`), which JSON.parse rejects. They are read as numbers.
  */
-const LITERALS: readonly [string, number][] = [['-Infinity', -Infinity], ['Infinity', Infinity], ['NaN', NaN]];
+const LITERALS: readonly [string, number][] = [
+  ['-Infinity', -Infinity],
+  ['Infinity', Infinity],
+  ['NaN', NaN],
+];
 const MARK = '\u0000py:';
 
 export function parsePythonJson(text: string): unknown {

@@ -12,7 +12,9 @@ function setMessage(text, isError = false) {
 
 function showFieldErrors(fields = []) {
   const list = $('field-errors');
-  list.replaceChildren(...fields.map((f) => Object.assign(document.createElement('li'), { textContent: `${f.field || 'request'}: ${f.message}` })));
+  list.replaceChildren(
+    ...fields.map((f) => Object.assign(document.createElement('li'), { textContent: `${f.field || 'request'}: ${f.message}` })),
+  );
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
   for (const f of fields) {
     const name = f.field.split('.')[0];
@@ -33,7 +35,14 @@ function renderLoras(loras) {
     row.className = 'lora';
     const check = Object.assign(document.createElement('input'), { type: 'checkbox', id: `lora-${lora.id}`, value: lora.id });
     const label = Object.assign(document.createElement('label'), { htmlFor: check.id, textContent: lora.name });
-    const weight = Object.assign(document.createElement('input'), { type: 'number', min: -4, max: 4, step: 0.05, value: 1, title: 'weight' });
+    const weight = Object.assign(document.createElement('input'), {
+      type: 'number',
+      min: -4,
+      max: 4,
+      step: 0.05,
+      value: 1,
+      title: 'weight',
+    });
     weight.dataset.loraWeight = lora.id;
     row.append(check, label, weight);
     box.append(row);
@@ -119,10 +128,27 @@ function addToGallery(job) {
     const card = document.createElement('figure');
     card.className = 'card';
     const img = Object.assign(document.createElement('img'), { src: image.url, width: image.width, height: image.height, alt: p.prompt });
-    const facts = [['prompt', p.prompt], ['seed', p.seed], ['preset', p.preset ?? '-'], ['sampler', `${p.scheduler}, ${p.steps} steps`], ['guidance', p.guidance], ['eta', p.eta ?? '-'], ['size', `${image.width}×${image.height}`], ['LoRAs', p.loras.map((l) => `${l.name}:${l.weight}`).join(', ') || '-']];
+    const facts = [
+      ['prompt', p.prompt],
+      ['seed', p.seed],
+      ['preset', p.preset ?? '-'],
+      ['sampler', `${p.scheduler}, ${p.steps} steps`],
+      ['guidance', p.guidance],
+      ['eta', p.eta ?? '-'],
+      ['size', `${image.width}×${image.height}`],
+      ['LoRAs', p.loras.map((l) => `${l.name}:${l.weight}`).join(', ') || '-'],
+    ];
     const dl = document.createElement('dl');
-    for (const [k, v] of facts) dl.append(Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: String(v) }));
-    const download = Object.assign(document.createElement('a'), { href: image.url, download: `tdd-${p.seed}-${image.id.slice(0, 8)}.png`, textContent: 'Download PNG' });
+    for (const [k, v] of facts)
+      dl.append(
+        Object.assign(document.createElement('dt'), { textContent: k }),
+        Object.assign(document.createElement('dd'), { textContent: String(v) }),
+      );
+    const download = Object.assign(document.createElement('a'), {
+      href: image.url,
+      download: `tdd-${p.seed}-${image.id.slice(0, 8)}.png`,
+      textContent: 'Download PNG',
+    });
     card.append(img, dl, download);
     $('gallery').prepend(card);
   }
@@ -184,7 +210,11 @@ async function generate() {
   setRunning(true);
   setMessage('');
   try {
-    const res = await fetch('/api/generate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(requestBody()) });
+    const res = await fetch('/api/generate', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(requestBody()),
+    });
     const reply = await res.json();
     if (!res.ok) {
       showFieldErrors(reply.fields);

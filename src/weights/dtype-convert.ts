@@ -10,7 +10,16 @@ export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 
 export type FloatDType = 'F32' | 'F16' | 'BF16' | 'F64';
 
 export const DTYPE_BYTE_SIZE: Readonly<Record<SafetensorsDType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export function isSafetensorsDType(x: unknown): x is SafetensorsDType {
@@ -80,25 +89,38 @@ function view<T>(bytes: Uint8Array, ctor: new (b: ArrayBufferLike, o: number, n:
 /** Raw bytes of a float tensor -> a new Float32Array. */
 export function bytesToFloat32(bytes: Uint8Array, dtype: FloatDType): Float32Array {
   switch (dtype) {
-    case 'F32': return view(bytes, Float32Array, 4);
-    case 'F16': return float16ToFloat32(view(bytes, Uint16Array, 2));
-    case 'BF16': return bfloat16ToFloat32(view(bytes, Uint16Array, 2));
-    case 'F64': return Float32Array.from(view(bytes, Float64Array, 8));
+    case 'F32':
+      return view(bytes, Float32Array, 4);
+    case 'F16':
+      return float16ToFloat32(view(bytes, Uint16Array, 2));
+    case 'BF16':
+      return bfloat16ToFloat32(view(bytes, Uint16Array, 2));
+    case 'F64':
+      return Float32Array.from(view(bytes, Float64Array, 8));
   }
 }
 
 /** Raw bytes of a float tensor -> new float16 bit patterns, each rounded once. */
 export function bytesToFloat16Bits(bytes: Uint8Array, dtype: FloatDType): Uint16Array {
   switch (dtype) {
-    case 'F16': return view(bytes, Uint16Array, 2);
-    case 'F32': return float32ToFloat16(view(bytes, Float32Array, 4));
-    case 'BF16': return float32ToFloat16(bfloat16ToFloat32(view(bytes, Uint16Array, 2))); // bf16 -> f32 is exact
-    case 'F64': return Uint16Array.from(view(bytes, Float64Array, 8), float64ToFloat16Bits);
+    case 'F16':
+      return view(bytes, Uint16Array, 2);
+    case 'F32':
+      return float32ToFloat16(view(bytes, Float32Array, 4));
+    case 'BF16':
+      return float32ToFloat16(bfloat16ToFloat32(view(bytes, Uint16Array, 2))); // bf16 -> f32 is exact
+    case 'F64':
+      return Uint16Array.from(view(bytes, Float64Array, 8), float64ToFloat16Bits);
   }
 }
 
 const INT_VIEWS = {
-  I64: [BigInt64Array, 8], I32: [Int32Array, 4], I16: [Int16Array, 2], I8: [Int8Array, 1], U8: [Uint8Array, 1], BOOL: [Uint8Array, 1],
+  I64: [BigInt64Array, 8],
+  I32: [Int32Array, 4],
+  I16: [Int16Array, 2],
+  I8: [Int8Array, 1],
+  U8: [Uint8Array, 1],
+  BOOL: [Uint8Array, 1],
 } as const;
 export type IntDType = keyof typeof INT_VIEWS;
 
@@ -119,9 +141,13 @@ export function bytesToInt64(bytes: Uint8Array, dtype: IntDType): BigInt64Array 
 /** Float32 values -> the typed array to write as `dtype` (for saving, e.g. LoRA weights in F16/BF16). */
 export function float32ToDType(src: Float32Array, dtype: FloatDType): Float32Array | Uint16Array | Float64Array {
   switch (dtype) {
-    case 'F32': return src;
-    case 'F16': return float32ToFloat16(src);
-    case 'BF16': return float32ToBfloat16(src);
-    case 'F64': return Float64Array.from(src);
+    case 'F32':
+      return src;
+    case 'F16':
+      return float32ToFloat16(src);
+    case 'BF16':
+      return float32ToBfloat16(src);
+    case 'F64':
+      return Float64Array.from(src);
   }
 }

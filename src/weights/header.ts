@@ -31,10 +31,14 @@ export function headerLength(prefix: Uint8Array, fileSize: number, path: string)
   if (fileSize < 8) throw new SafetensorsError(`${path}: file is ${fileSize} bytes, too short for the 8-byte header length`);
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(`${path}: header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`);
+    throw new SafetensorsError(
+      `${path}: header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`,
+    );
   }
   if (length > BigInt(fileSize - 8)) {
-    throw new SafetensorsError(`${path}: header length ${length} is larger than the ${fileSize - 8} bytes after the length prefix (truncated file?)`);
+    throw new SafetensorsError(
+      `${path}: header length ${length} is larger than the ${fileSize - 8} bytes after the length prefix (truncated file?)`,
+    );
   }
   return Number(length);
 }
@@ -91,7 +95,8 @@ function parseEntry(name: string, value: unknown, dataBytes: number, dataStart: 
   if (!isSafetensorsDType(dtype)) {
     return fail(`unknown or unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_BYTE_SIZE).join(', ')})`);
   }
-  if (!Array.isArray(shape) || !shape.every(isCount)) return fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    return fail(`shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
     return fail(`data_offsets must be [begin, end] with integers 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
   }
@@ -112,7 +117,9 @@ function checkLayout(sorted: TensorInfo[], dataStart: number, dataBytes: number,
   for (const t of sorted) {
     if (t.byteLength === 0) continue; // empty tensors occupy no bytes, so they cannot overlap
     if (previous && t.byteOffset < cursor) {
-      throw new SafetensorsError(`${path}: tensor ${JSON.stringify(t.name)} overlaps tensor ${JSON.stringify(previous.name)} in the data section`);
+      throw new SafetensorsError(
+        `${path}: tensor ${JSON.stringify(t.name)} overlaps tensor ${JSON.stringify(previous.name)} in the data section`,
+      );
     }
     holeBytes += t.byteOffset - cursor;
     cursor = t.byteOffset + t.byteLength;

@@ -32,7 +32,9 @@ export function checkParams(source: TensorSource, params: readonly Value[], what
     const key = p.name!;
     const shape = source.shape(key);
     if (!shapesEqual(shape, p.shape)) {
-      throw new SafetensorsError(`${source.origin}: tensor ${JSON.stringify(key)} is ${formatShape(shape)}, the ${what} config needs ${formatShape(p.shape)}`);
+      throw new SafetensorsError(
+        `${source.origin}: tensor ${JSON.stringify(key)} is ${formatShape(shape)}, the ${what} config needs ${formatShape(p.shape)}`,
+      );
     }
   }
   const used = new Set(params.map((p) => p.name!));

@@ -49,7 +49,12 @@ export function writeSafetensors(path: string, tensors: Iterable<TensorToWrite>,
  * Writes tensors whose data is made one at a time by `produce` (in file order), so a file of many
  * gigabytes never needs all of its data in memory. Same layout and atomicity as writeSafetensors.
  */
-export function writeSafetensorsStreamed(path: string, specs: Iterable<TensorSpec>, produce: (spec: TensorSpec) => ArrayBufferView, metadata?: Record<string, string>): void {
+export function writeSafetensorsStreamed(
+  path: string,
+  specs: Iterable<TensorSpec>,
+  produce: (spec: TensorSpec) => ArrayBufferView,
+  metadata?: Record<string, string>,
+): void {
   const prepared = prepareTensors(path, specs, false);
   const header = encodeHeader(path, prepared, metadata ?? {});
   const prefix = new Uint8Array(8);
@@ -59,7 +64,10 @@ export function writeSafetensorsStreamed(path: string, specs: Iterable<TensorSpe
     write(header);
     for (const t of prepared) {
       const data = produce(t);
-      if (data.byteLength !== t.byteLength) throw new SafetensorsError(`${path}: tensor ${JSON.stringify(t.name)}: produced ${data.byteLength} bytes, its header says ${t.byteLength}`);
+      if (data.byteLength !== t.byteLength)
+        throw new SafetensorsError(
+          `${path}: tensor ${JSON.stringify(t.name)}: produced ${data.byteLength} bytes, its header says ${t.byteLength}`,
+        );
       write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
   });
@@ -108,7 +116,8 @@ function encodeHeader(path: string, tensors: PreparedTensor[], metadata: Record<
   }
   const metaEntries = Object.entries(metadata);
   for (const [k, v] of metaEntries) {
-    if (typeof v !== 'string') throw new SafetensorsError(`${path}: metadata key ${JSON.stringify(k)} must map to a string, got ${typeof v}`);
+    if (typeof v !== 'string')
+      throw new SafetensorsError(`${path}: metadata key ${JSON.stringify(k)} must map to a string, got ${typeof v}`);
   }
   if (metaEntries.length > 0) entries.push(`${JSON.stringify(METADATA_KEY)}:${JSON.stringify(metadata)}`);
   const json = Buffer.from(`{${entries.join(',')}}`, 'utf8');

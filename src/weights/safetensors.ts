@@ -5,9 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import {
-  bytesToFloat16Bits, bytesToFloat32, bytesToInt64, isFloatDType, isIntDType, type FloatDType,
-} from './dtype-convert.js';
+import { bytesToFloat16Bits, bytesToFloat32, bytesToInt64, isFloatDType, isIntDType, type FloatDType } from './dtype-convert.js';
 import { SafetensorsError } from './errors.js';
 import { headerLength, parseHeader, type TensorInfo } from './header.js';
 import { pickleContent, pickleRefusal } from './pickle-refusal.js';
@@ -122,7 +120,8 @@ function readAt(fd: number, position: number, length: number, where: string): Ui
   let done = 0;
   while (done < length) {
     const n = readSync(fd, out, done, Math.min(length - done, MAX_READ_CHUNK), position + done);
-    if (n === 0) throw new SafetensorsError(`${where}: file ended after ${position + done} bytes (truncated or changed since it was opened?)`);
+    if (n === 0)
+      throw new SafetensorsError(`${where}: file ended after ${position + done} bytes (truncated or changed since it was opened?)`);
     done += n;
   }
   return out;

@@ -70,7 +70,10 @@ export class FileTensorSource implements TensorSource {
  */
 export class ShardedTensorSource implements TensorSource {
   private readonly shards = new Map<string, SafetensorsFile>();
-  private constructor(readonly origin: string, private readonly weightMap: ReadonlyMap<string, string>) {}
+  private constructor(
+    readonly origin: string,
+    private readonly weightMap: ReadonlyMap<string, string>,
+  ) {}
 
   static open(indexPath: string): ShardedTensorSource {
     let json: unknown;
@@ -86,7 +89,9 @@ export class ShardedTensorSource implements TensorSource {
     const weightMap = new Map<string, string>();
     for (const [key, file] of Object.entries(map)) {
       if (typeof file !== 'string' || file.includes('/') || file.includes('\\') || !file.endsWith('.safetensors')) {
-        throw new SafetensorsError(`${indexPath}: weight_map[${JSON.stringify(key)}] must name a .safetensors file beside the index, got ${JSON.stringify(file)}`);
+        throw new SafetensorsError(
+          `${indexPath}: weight_map[${JSON.stringify(key)}] must name a .safetensors file beside the index, got ${JSON.stringify(file)}`,
+        );
       }
       weightMap.set(key, join(dirname(indexPath), file));
     }
@@ -121,7 +126,8 @@ export class ShardedTensorSource implements TensorSource {
       file = SafetensorsFile.open(path);
       this.shards.set(path, file);
     }
-    if (!file.has(key)) throw new SafetensorsError(`${this.origin}: the index puts ${JSON.stringify(key)} in ${path}, which does not contain it`);
+    if (!file.has(key))
+      throw new SafetensorsError(`${this.origin}: the index puts ${JSON.stringify(key)} in ${path}, which does not contain it`);
     return file;
   }
 }
@@ -134,10 +140,16 @@ export interface MemoryTensor {
 /** Tensors held in memory; shapes are checked against the data length up front. */
 export class MemoryTensorSource implements TensorSource {
   private readonly tensors: ReadonlyMap<string, MemoryTensor>;
-  constructor(tensors: ReadonlyMap<string, MemoryTensor> | Record<string, MemoryTensor>, readonly origin = 'memory') {
+  constructor(
+    tensors: ReadonlyMap<string, MemoryTensor> | Record<string, MemoryTensor>,
+    readonly origin = 'memory',
+  ) {
     this.tensors = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
     for (const [key, t] of this.tensors) {
-      if (numel(t.shape) !== t.data.length) throw new SafetensorsError(`${origin}: tensor ${JSON.stringify(key)} has ${t.data.length} values for shape [${t.shape.join(', ')}]`);
+      if (numel(t.shape) !== t.data.length)
+        throw new SafetensorsError(
+          `${origin}: tensor ${JSON.stringify(key)} has ${t.data.length} values for shape [${t.shape.join(', ')}]`,
+        );
     }
   }
   keys(): string[] {

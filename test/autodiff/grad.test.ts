@@ -75,7 +75,10 @@ describe('grad: finite differences (float64 interpreter) and ORT', () => {
   test('sum and mean over axes with and without keepdims', async () => {
     const g = createGraph();
     const x = g.input('x', [2, 3, 4]);
-    const out = x.sum(1).add(x.mean([0, 2], true).reshape([3]).sum()).add(x.mean(-1, true).sum([1, 2]).reshape([2, 1]));
+    const out = x
+      .sum(1)
+      .add(x.mean([0, 2], true).reshape([3]).sum())
+      .add(x.mean(-1, true).sum([1, 2]).reshape([2, 1]));
     const c = { graph: g, output: out, wrt: [x], feeds: { x: data([2, 3, 4]) } };
     gradcheck(c);
     await checkOrtGradients(c);
@@ -84,7 +87,10 @@ describe('grad: finite differences (float64 interpreter) and ORT', () => {
   test('reshape and transpose', async () => {
     const g = createGraph();
     const x = g.input('x', [2, 3, 4]);
-    const out = x.transpose([2, 0, 1]).reshape([4, 6]).mul(x.reshape([4, 6]));
+    const out = x
+      .transpose([2, 0, 1])
+      .reshape([4, 6])
+      .mul(x.reshape([4, 6]));
     const c = { graph: g, output: out, wrt: [x], feeds: { x: data([2, 3, 4]) } };
     gradcheck(c);
     await checkOrtGradients(c);
@@ -97,7 +103,12 @@ describe('grad: finite differences (float64 interpreter) and ORT', () => {
     const m = g.input('m', [3, 4]);
     const v = g.input('v', [4]);
     const out = a.matmul(b).sum().add(m.matmul(v).sum()).add(v.matmul(b).sum()).add(v.matmul(v)).add(m.matmul(m.transpose()).sum());
-    const feeds = { a: data([2, 1, 3, 4]), b: data([5, 4, 2], 'float32', -1, 1, 2), m: data([3, 4], 'float32', -1, 1, 3), v: data([4], 'float32', -1, 1, 4) };
+    const feeds = {
+      a: data([2, 1, 3, 4]),
+      b: data([5, 4, 2], 'float32', -1, 1, 2),
+      m: data([3, 4], 'float32', -1, 1, 3),
+      v: data([4], 'float32', -1, 1, 4),
+    };
     const c = { graph: g, output: out.tanh(), wrt: [a, b, m, v], feeds };
     gradcheck(c);
     await checkOrtGradients(c);
@@ -116,7 +127,12 @@ describe('grad: finite differences (float64 interpreter) and ORT', () => {
     const b1 = g.param('b1', [5]);
     const w2 = g.param('w2', [5, 2]);
     const y = x.matmul(w1).add(b1).tanh().matmul(w2).sigmoid();
-    const feeds = { x: data([4, 3]), w1: data([3, 5], 'float32', -1, 1, 2), b1: data([5], 'float32', -1, 1, 3), w2: data([5, 2], 'float32', -1, 1, 4) };
+    const feeds = {
+      x: data([4, 3]),
+      w1: data([3, 5], 'float32', -1, 1, 2),
+      b1: data([5], 'float32', -1, 1, 3),
+      w2: data([5, 2], 'float32', -1, 1, 4),
+    };
     const c = { graph: g, output: y, wrt: [w1, b1, w2, x], feeds };
     gradcheck(c);
     await checkOrtGradients(c);
@@ -126,7 +142,13 @@ describe('grad: finite differences (float64 interpreter) and ORT', () => {
     const softplus = defineOp({
       name: 'test_softplus',
       infer: (inputs) => [inputs[0]],
-      evaluate: ([x]) => [hostArray(x.shape, x.dtype, x.data.map((v) => Math.log1p(Math.exp(v))))],
+      evaluate: ([x]) => [
+        hostArray(
+          x.shape,
+          x.dtype,
+          x.data.map((v) => Math.log1p(Math.exp(v))),
+        ),
+      ],
       decompose: ([x]) => [x.exp().add(1).log()],
     });
     const ops = makeRegistry([...allOps, softplus]);
@@ -202,7 +224,10 @@ describe('grad: checkpointed segments', () => {
     );
     const { nodes } = liveSet([dw1]);
     const backward = [...nodes].filter((n) => n.id >= forwardNodes);
-    assert.ok(backward.some((n) => n.op === 'tanh'), 'tanh is recomputed in the backward pass');
+    assert.ok(
+      backward.some((n) => n.op === 'tanh'),
+      'tanh is recomputed in the backward pass',
+    );
     for (const n of backward) {
       for (const x of n.inputs) assert.ok(!internals.has(x), `backward node ${n.op}#${n.id} reads a forward internal`);
     }

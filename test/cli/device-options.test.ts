@@ -35,7 +35,12 @@ describe('--device / --threads', () => {
   test('--threads takes a positive integer', () => {
     assert.equal(parseThreads('1'), 1);
     assert.equal(parseThreads('16'), 16);
-    for (const bad of ['0', '-2', '1.5', 'abc', '', ' ']) assert.throws(() => parseThreads(bad), (e: Error) => e instanceof UsageError && /^--threads must be a positive integer/.test(e.message), bad);
+    for (const bad of ['0', '-2', '1.5', 'abc', '', ' '])
+      assert.throws(
+        () => parseThreads(bad),
+        (e: Error) => e instanceof UsageError && /^--threads must be a positive integer/.test(e.message),
+        bad,
+      );
   });
 
   for (const [name, args] of Object.entries(commands)) {

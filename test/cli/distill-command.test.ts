@@ -24,10 +24,31 @@ describe('tdd distill (CLI)', () => {
 
   test('a 3-step LCM run writes kohya and peft LoRAs, the log and the loss plot', () => {
     const out = join(root, 'out');
-    const r = tdd(['distill', '--teacher', teacher, '--data', join(root, 'data'), '--out', out, '--method', 'lcm', '--steps', '3', '--batch', '2', '--rank', '4', '--validation-prompt', 'a red square', '--validation-steps', '2']);
+    const r = tdd([
+      'distill',
+      '--teacher',
+      teacher,
+      '--data',
+      join(root, 'data'),
+      '--out',
+      out,
+      '--method',
+      'lcm',
+      '--steps',
+      '3',
+      '--batch',
+      '2',
+      '--rank',
+      '4',
+      '--validation-prompt',
+      'a red square',
+      '--validation-steps',
+      '2',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /LoRA: .*lora\.safetensors \(kohya\), .*pytorch_lora_weights\.safetensors \(peft\/diffusers\)/);
-    for (const f of ['lora.safetensors', 'pytorch_lora_weights.safetensors', 'loss.png', 'validation/step-00000003.png']) assert.ok(existsSync(join(out, f)), f);
+    for (const f of ['lora.safetensors', 'pytorch_lora_weights.safetensors', 'loss.png', 'validation/step-00000003.png'])
+      assert.ok(existsSync(join(out, f)), f);
     assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 3);
     assert.equal(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).method, 'lcm');
   });
@@ -46,7 +67,17 @@ describe('tdd distill (CLI)', () => {
     const missing = tdd(['distill', '--teacher', teacher]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /--data/);
-    const nodata = tdd(['distill', '--teacher', teacher, '--data', join(root, 'nothing-here'), '--out', join(root, 'bad2'), '--steps', '1']);
+    const nodata = tdd([
+      'distill',
+      '--teacher',
+      teacher,
+      '--data',
+      join(root, 'nothing-here'),
+      '--out',
+      join(root, 'bad2'),
+      '--steps',
+      '1',
+    ]);
     assert.equal(nodata.status, 2, nodata.stderr);
     assert.match(nodata.stderr, /nothing-here/);
   });

@@ -40,7 +40,10 @@ describe('tdd distill start-up failures', () => {
 
   test('out-of-range numbers name their flag and the allowed range, and leave no output folder', async () => {
     const cases: [string[], RegExp][] = [
-      [['--resolution', '100000'], /^error: --resolution: must be an integer in \[8, 4096\] and a multiple of the model's size factor .*\(got 100000\)$/m],
+      [
+        ['--resolution', '100000'],
+        /^error: --resolution: must be an integer in \[8, 4096\] and a multiple of the model's size factor .*\(got 100000\)$/m,
+      ],
       [['--resolution', '66'], /^error: --resolution: 66 must be a multiple of \d+ /m],
       [['--resolution', '4'], /^error: --resolution: must be an integer in \[8, 4096\]/m],
       [['--steps', '0'], /^error: --steps: must be an integer ≥ 1 \(got 0\)$/m],
@@ -55,7 +58,10 @@ describe('tdd distill start-up failures', () => {
       [['--grad-accumulation', '0'], /^error: --grad-accumulation: /m],
       [['--alpha', '0'], /^error: --alpha: must be > 0/m],
       [['--k-min', '5', '--k-max', '4'], /^error: --k-max: must be an integer ≥ 5 \(got 4\)$/m],
-      [['--num-ddim-timesteps', '5000'], /^error: --num-ddim-timesteps: must be an integer in \[1, 1000\] \(the teacher's training timesteps\) \(got 5000\)$/m],
+      [
+        ['--num-ddim-timesteps', '5000'],
+        /^error: --num-ddim-timesteps: must be an integer in \[1, 1000\] \(the teacher's training timesteps\) \(got 5000\)$/m,
+      ],
       [['--validation-steps', '2,2000'], /^error: --validation-steps: must be an integer in \[1, 1000\] \(got 2000\)$/m],
       [['--weight-decay', '2'], /^error: --weight-decay: must be in \[0, 1\]/m],
       [['--seed', '-1'], /^error: --seed: must be an integer ≥ 0/m],
@@ -103,9 +109,23 @@ describe('tdd distill start-up failures', () => {
     }
     const missingTeacher = join(root, 'no-such-teacher');
     const inside = await distill(['--teacher', missingTeacher, '--data', data, '--out', join(dir, 'run')]);
-    assertOneLine(inside, new RegExp(`^error: --out ${escape(join(dir, 'run'))}: cannot create the folder: (read-only file system \\(EROFS\\)|permission denied \\(EACCES\\))$`, 'm'), 'new folder');
+    assertOneLine(
+      inside,
+      new RegExp(
+        `^error: --out ${escape(join(dir, 'run'))}: cannot create the folder: (read-only file system \\(EROFS\\)|permission denied \\(EACCES\\))$`,
+        'm',
+      ),
+      'new folder',
+    );
     const itself = await distill(['--teacher', missingTeacher, '--data', data, '--out', dir]);
-    assertOneLine(itself, new RegExp(`^error: --out ${escape(dir)}: cannot write in the folder: (read-only file system \\(EROFS\\)|permission denied \\(EACCES\\))$`, 'm'), 'existing folder');
+    assertOneLine(
+      itself,
+      new RegExp(
+        `^error: --out ${escape(dir)}: cannot write in the folder: (read-only file system \\(EROFS\\)|permission denied \\(EACCES\\))$`,
+        'm',
+      ),
+      'existing folder',
+    );
   });
 
   test('a failed start leaves no config.json and removes only the folders it created', async () => {

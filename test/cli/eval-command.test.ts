@@ -35,8 +35,27 @@ async function parse(args: string[]): Promise<EvalOptions[]> {
 describe('tdd eval (options)', () => {
   test('flags become runEval options', async () => {
     const [o] = await parse([
-      '--model', model, '--tdd-lora', 'a.safetensors', '--lcm-lora', 'b.safetensors', '--tdd-no-empty-prompts-lora', 'c.safetensors',
-      '--samples', '8', '--batch', '4', '--seed', '3', '--out', 'out-dir', '--rows', 'teacher-ddim-25, tdd-4-g1.7,lcm-4', '--classifier-steps', '5', '--quiet',
+      '--model',
+      model,
+      '--tdd-lora',
+      'a.safetensors',
+      '--lcm-lora',
+      'b.safetensors',
+      '--tdd-no-empty-prompts-lora',
+      'c.safetensors',
+      '--samples',
+      '8',
+      '--batch',
+      '4',
+      '--seed',
+      '3',
+      '--out',
+      'out-dir',
+      '--rows',
+      'teacher-ddim-25, tdd-4-g1.7,lcm-4',
+      '--classifier-steps',
+      '5',
+      '--quiet',
     ]);
     assert.equal(o.model, model);
     assert.deepEqual(o.loras, { tdd: 'a.safetensors', lcm: 'b.safetensors', tddNoEmptyPrompts: 'c.safetensors' });
@@ -50,7 +69,10 @@ describe('tdd eval (options)', () => {
 
   test('defaults: 1000 samples, docs/eval, every row, an explicit classifier path kept', async () => {
     const [o] = await parse(['--model', model, '--classifier', 'c.safetensors', '--quiet']);
-    assert.deepEqual([o.samples, o.batch, o.seed, o.out, o.rows, o.classifier], [1000, 50, 0, join('docs', 'eval'), undefined, 'c.safetensors']);
+    assert.deepEqual(
+      [o.samples, o.batch, o.seed, o.out, o.rows, o.classifier],
+      [1000, 50, 0, join('docs', 'eval'), undefined, 'c.safetensors'],
+    );
     assert.equal(o.classifierTraining, undefined);
   });
 

@@ -16,7 +16,12 @@ const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
 const model = sharedPath('fixtures', 'tiny-sd');
 
 function tdd(args: string[], { input, cwd = mkdtempSync(join(tmpdir(), 'tdd-io-')) }: { input?: string; cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd, input, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+  });
   return { ...r, cwd };
 }
 
@@ -35,12 +40,33 @@ test('--prompt-file and "-" (stdin) give the prompt, recorded in the PNG like an
   const cwd = mkdtempSync(join(tmpdir(), 'tdd-io-'));
   writeFileSync(join(cwd, 'prompt.txt'), 'a red apple, studio light\n');
   writeFileSync(join(cwd, 'negative.txt'), 'blurry\n');
-  const fromFile = tdd(['generate', '--prompt-file', 'prompt.txt', '--negative-file', 'negative.txt', '-m', model, '--steps', '1', '--seed', '1', '-q', '-o', 'file.png'], { cwd });
+  const fromFile = tdd(
+    [
+      'generate',
+      '--prompt-file',
+      'prompt.txt',
+      '--negative-file',
+      'negative.txt',
+      '-m',
+      model,
+      '--steps',
+      '1',
+      '--seed',
+      '1',
+      '-q',
+      '-o',
+      'file.png',
+    ],
+    { cwd },
+  );
   assert.equal(fromFile.status, 0, fromFile.stderr);
   const p = parameters(join(cwd, 'file.png'));
   assert.equal(p.prompt, 'a red apple, studio light');
   assert.equal(p.negativePrompt, 'blurry');
-  const fromStdin = tdd(['generate', '-', '-m', model, '--steps', '1', '--seed', '1', '-q', '-o', 'stdin.png'], { cwd, input: 'a red apple, studio light\n' });
+  const fromStdin = tdd(['generate', '-', '-m', model, '--steps', '1', '--seed', '1', '-q', '-o', 'stdin.png'], {
+    cwd,
+    input: 'a red apple, studio light\n',
+  });
   assert.equal(fromStdin.status, 0, fromStdin.stderr);
   assert.equal(parameters(join(cwd, 'stdin.png')).prompt, 'a red apple, studio light');
 });
@@ -83,7 +109,10 @@ test('an output on a read-only file system is one line naming the path and the r
 test('-W 100 on the built-in model: one line with the real size multiple (VAE factor × UNet downsampling)', () => {
   const r = tdd(['generate', 'x', '-W', '100', '-q']);
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr, "error: --width must be a positive multiple of 16 for this model (its VAE factor 4 × the UNet's downsampling 4) (got 100)\n");
+  assert.equal(
+    r.stderr,
+    "error: --width must be a positive multiple of 16 for this model (its VAE factor 4 × the UNet's downsampling 4) (got 100)\n",
+  );
 });
 
 test('tdd info on a FIFO refuses with one line instead of hanging', () => {

@@ -26,7 +26,11 @@ const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
 const MODEL_HASH = '15ee4085f9';
 
 function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-gen-'))) {
-  const r = spawnSync(process.execPath, [bin, 'generate', ...args], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') } });
+  const r = spawnSync(process.execPath, [bin, 'generate', ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+  });
   return { ...r, cwd };
 }
 
@@ -45,7 +49,10 @@ function tinyControlNetFolder(): string {
   const own = SafetensorsFile.open(golden('safetensors'));
   const unet = SafetensorsFile.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
   const tensors = Object.entries(index.state_dict as Record<string, number[]>).map(([name, shape]) => ({
-    name, shape, dtype: 'F32' as const, data: (own.has(name) ? own : unet).float32(name),
+    name,
+    shape,
+    dtype: 'F32' as const,
+    data: (own.has(name) ? own : unet).float32(name),
   }));
   writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(index.config));
@@ -69,7 +76,14 @@ describe('tdd generate', () => {
     assert.equal(out.images.length, 1);
     assert.match(out.images[0].path, /^outputs\/\d{8}-\d{6}-7-0\.png$/);
     assert.deepEqual(
-      [out.parameters.preset, out.parameters.scheduler, out.parameters.steps, out.parameters.guidanceScale, out.parameters.eta, out.parameters.seed],
+      [
+        out.parameters.preset,
+        out.parameters.scheduler,
+        out.parameters.steps,
+        out.parameters.guidanceScale,
+        out.parameters.eta,
+        out.parameters.seed,
+      ],
       ['tdd', 'tdd', 2, 1.7, 0.2, '7'],
     );
     assert.deepEqual(out.parameters.timesteps, [999, 499]);
@@ -94,25 +108,52 @@ describe('tdd generate', () => {
   });
 
   test('LoRA FILE:SCALE, negative prompt, batch of 2 and JSON sidecars', async () => {
-    const r = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '3', '--lora', `${kohyaLora}:0.5`, '--negative', 'blurry, dark', '--batch', '2', '--json-sidecar', '--out', 'imgs', '--json']);
+    const r = tdd([
+      'a cat',
+      '--model',
+      model,
+      '--steps',
+      '2',
+      '--seed',
+      '3',
+      '--lora',
+      `${kohyaLora}:0.5`,
+      '--negative',
+      'blurry, dark',
+      '--batch',
+      '2',
+      '--json-sidecar',
+      '--out',
+      'imgs',
+      '--json',
+    ]);
     assertOk(r);
     const out = JSON.parse(r.stdout);
     assert.equal(out.images.length, 2);
-    assert.deepEqual(out.parameters.loras.map((l: any) => [l.name, l.weight]), [['tiny-sd-lora-kohya', 0.5]]);
+    assert.deepEqual(
+      out.parameters.loras.map((l: any) => [l.name, l.weight]),
+      [['tiny-sd-lora-kohya', 0.5]],
+    );
     const pngs = await Promise.all(out.images.map((i: any) => readPng(join(r.cwd, i.path))));
     assert.ok(!pngs[0].pixels.equals(pngs[1].pixels), 'one generator, two different images');
     for (const [index, png] of pngs.entries()) {
       assert.equal(png.parsed.prompt, 'a cat <lora:tiny-sd-lora-kohya:0.5>');
       assert.equal(png.parsed.negativePrompt, 'blurry, dark');
       assert.equal(png.parsed.fields['Lora hashes'], 'tiny-sd-lora-kohya: 36d93b7dc30b');
-      assert.deepEqual([png.parsed.fields['Batch size'], png.parsed.fields['Batch pos'], png.parsed.fields.Seed], ['2', String(index), '3']);
+      assert.deepEqual(
+        [png.parsed.fields['Batch size'], png.parsed.fields['Batch pos'], png.parsed.fields.Seed],
+        ['2', String(index), '3'],
+      );
       const sidecarPath = join(r.cwd, out.images[index].sidecar);
       assert.equal(sidecarPath, join(r.cwd, out.images[index].path.replace(/\.png$/, '.json')));
       const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
       assert.equal(sidecar.parameters, png.text.parameters);
       assert.deepEqual([sidecar.index, sidecar.seed, sidecar.negativePrompt, sidecar.loras[0].weight], [index, '3', 'blurry, dark', 0.5]);
     }
-    const plain = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '3', '--negative', 'blurry, dark', '--out', 'plain.png', '-q'], r.cwd);
+    const plain = tdd(
+      ['a cat', '--model', model, '--steps', '2', '--seed', '3', '--negative', 'blurry, dark', '--out', 'plain.png', '-q'],
+      r.cwd,
+    );
     assertOk(plain);
     assert.ok(!(await readPng(join(r.cwd, 'plain.png'))).pixels.equals(pngs[0].pixels), 'the LoRA changes the image');
   });
@@ -127,7 +168,10 @@ describe('tdd generate', () => {
     const [path] = r.stdout.trim().split('\n');
     assert.match(path, new RegExp(`^outputs/\\d{8}-\\d{6}-${seed}-0\\.png$`));
     const { parsed } = await readPng(join(r.cwd, path));
-    assert.deepEqual([parsed.fields.Sampler, parsed.fields.Steps, parsed.fields['CFG scale'], parsed.fields.Seed, parsed.fields.Eta], ['DMD2', '1', '0', seed, undefined]);
+    assert.deepEqual(
+      [parsed.fields.Sampler, parsed.fields.Steps, parsed.fields['CFG scale'], parsed.fields.Seed, parsed.fields.Eta],
+      ['DMD2', '1', '0', seed, undefined],
+    );
     assert.equal(parsed.prompt, longPrompt, 'the PNG keeps the whole prompt');
     const chunked = tdd([longPrompt, '--model', model, '--preset', 'dmd2', '--steps', '1', '--long-prompts', 'chunk', '--json'], r.cwd);
     assertOk(chunked);
@@ -155,7 +199,10 @@ describe('tdd generate', () => {
     assert.equal(png.parsed.fields['ControlNet 0'], `Module: none, Model: ${controlnet.split('/').at(-1)}, Weight: 0.7`);
     const plain = tdd(args, r.cwd);
     assertOk(plain);
-    assert.ok(!(await readPng(join(r.cwd, JSON.parse(plain.stdout).images[0].path))).pixels.equals(png.pixels), 'the ControlNet changes the image');
+    assert.ok(
+      !(await readPng(join(r.cwd, JSON.parse(plain.stdout).images[0].path))).pixels.equals(png.pixels),
+      'the ControlNet changes the image',
+    );
   });
 
   test('a LoRA for another model: exit 2 with the unmatched modules, nothing written', () => {
@@ -163,11 +210,20 @@ describe('tdd generate', () => {
     const lora = join(dir, 'sdxl-style.safetensors');
     const zeros = (shape: number[]) => ({ dtype: 'F32' as const, shape, data: new Float32Array(shape[0] * shape[1]) });
     const modules = ['lora_unet_input_blocks_7_1_transformer_blocks_0_attn1_to_q', 'lora_unet_output_blocks_8_1_proj_out'];
-    writeSafetensors(lora, modules.flatMap((m) => [{ name: `${m}.lora_down.weight`, ...zeros([4, 640]) }, { name: `${m}.lora_up.weight`, ...zeros([640, 4]) }]));
+    writeSafetensors(
+      lora,
+      modules.flatMap((m) => [
+        { name: `${m}.lora_down.weight`, ...zeros([4, 640]) },
+        { name: `${m}.lora_up.weight`, ...zeros([640, 4]) },
+      ]),
+    );
     const r = tdd(['a cat', '--model', model, '--steps', '2', '--lora', `${lora}:0.8`], dir);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /error: --lora: .*sdxl-style\.safetensors: no LoRA module matches this model's weights/);
-    assert.match(r.stderr, /unet: 0 of 2 LoRA modules matched; no weight for input_blocks_7_1_transformer_blocks_0_attn1_to_q, output_blocks_8_1_proj_out/);
+    assert.match(
+      r.stderr,
+      /unet: 0 of 2 LoRA modules matched; no weight for input_blocks_7_1_transformer_blocks_0_attn1_to_q, output_blocks_8_1_proj_out/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.ok(!existsSync(join(dir, 'outputs')) || readdirSync(join(dir, 'outputs')).length === 0);
   });
@@ -186,14 +242,18 @@ describe('tdd generate', () => {
       }
       assert.equal(d.status, 2, `--device ${device}: ${d.stderr}`);
       assert.match(d.stderr, new RegExp(`^error: --device ${device}: [^\\n]+\\n$`), `one line, nothing else on stderr: ${d.stderr}`);
-      if (device === 'cuda' && process.platform === 'linux' && process.arch === 'x64') assert.match(d.stderr, /npm ci --onnxruntime-node-install=cuda12|NVIDIA GPU/);
+      if (device === 'cuda' && process.platform === 'linux' && process.arch === 'x64')
+        assert.match(d.stderr, /npm ci --onnxruntime-node-install=cuda12|NVIDIA GPU/);
       if (device === 'webgpu') assert.match(d.stderr, /GPU/);
     }
   });
 
   test('bad flags: exit 2, one message naming the flag, no stack trace', () => {
     const cases: [string[], RegExp][] = [
-      [['--width', '63'], /--width must be a positive multiple of 4 for this model \(its VAE factor 2 × the UNet's downsampling 2\) \(got 63\)/],
+      [
+        ['--width', '63'],
+        /--width must be a positive multiple of 4 for this model \(its VAE factor 2 × the UNet's downsampling 2\) \(got 63\)/,
+      ],
       [['--height', '0'], /--height must be in \[1, 16384\] \(got 0\)/],
       [['--steps', '0'], /--steps must be in \[1, 1000\] \(got 0\)/],
       [['--steps', '300'], /--steps 300 with the tdd scheduler: tdd: steps \(300\) cannot exceed tdd_train_step \(250\)/],
@@ -211,7 +271,10 @@ describe('tdd generate', () => {
       [['--controlnet', model], /--controlnet needs --control-image/],
       [['--controlnet', model, '--control-image', initImage, '--init-image', initImage], /--controlnet works with text-to-image only/],
       [['--controlnet-scale', '0.5'], /--controlnet-scale applies only with --controlnet/],
-      [['--offload', 'gpu'], /option '--offload <mode>' argument 'gpu' is invalid\. Allowed choices are auto, none, text-encoders, sequential/],
+      [
+        ['--offload', 'gpu'],
+        /option '--offload <mode>' argument 'gpu' is invalid\. Allowed choices are auto, none, text-encoders, sequential/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = tdd(['a cat', '--model', model, ...args]);
@@ -228,12 +291,15 @@ describe('tdd generate', () => {
 describe('generate helpers', () => {
   test('--lora FILE[:SCALE] keeps colons that are not a scale', () => {
     assert.deepEqual(parseLoraSpec('a.safetensors:0.5'), [{ path: 'a.safetensors', scale: 0.5 }]);
-    assert.deepEqual(parseLoraSpec('C:\\loras\\x.safetensors', [{ path: 'a', scale: 1 }]), [{ path: 'a', scale: 1 }, { path: 'C:\\loras\\x.safetensors', scale: 1 }]);
+    assert.deepEqual(parseLoraSpec('C:\\loras\\x.safetensors', [{ path: 'a', scale: 1 }]), [
+      { path: 'a', scale: 1 },
+      { path: 'C:\\loras\\x.safetensors', scale: 1 },
+    ]);
     assert.deepEqual(parseLoraSpec('C:\\x.safetensors:-1'), [{ path: 'C:\\x.safetensors', scale: -1 }]);
     assert.throws(() => parseLoraSpec(':0.5'), /--lora needs a file/);
   });
 
-  test('--seed takes torch\'s whole uint64 range', () => {
+  test("--seed takes torch's whole uint64 range", () => {
     assert.equal(parseSeed('18446744073709551615'), 18446744073709551615n);
     assert.equal(parseSeed('-1'), -1n);
     assert.throws(() => parseSeed('18446744073709551616'), /--seed must be in/);
@@ -249,7 +315,10 @@ describe('generate helpers', () => {
   test('progress bar: steps, it/s and ETA on a TTY stream; nothing when disabled', () => {
     const render = (enabled: boolean) => {
       let text = '';
-      const stream = Object.assign(new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) }), { isTTY: true, columns: 120 });
+      const stream = Object.assign(new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) }), {
+        isTTY: true,
+        columns: 120,
+      });
       const progress = new StepProgress({ enabled, stream });
       progress.start(4);
       for (let i = 1; i <= 4; i++) progress.step(i);
@@ -271,18 +340,40 @@ describe('tdd generate --fast-decode', () => {
     const { Scope } = await import('../../src/nn/index.js');
     const { parseAutoencoderTinyConfig, taesdDecode } = await import('../../src/models/vae/index.js');
     const { randomUNetWeights } = await import('../../src/models/unet/index.js');
-    const raw = { encoder_block_out_channels: [8, 8], decoder_block_out_channels: [8, 8], num_encoder_blocks: [1, 1], num_decoder_blocks: [1, 1], upsampling_scaling_factor: factor };
+    const raw = {
+      encoder_block_out_channels: [8, 8],
+      decoder_block_out_channels: [8, 8],
+      num_encoder_blocks: [1, 1],
+      num_decoder_blocks: [1, 1],
+      upsampling_scaling_factor: factor,
+    };
     const g = createGraph();
     taesdDecode(new Scope(g), parseAutoencoderTinyConfig(raw), g.input('z', [1, 4, 4, 4]));
     const weights = randomUNetWeights(g.params, 3, 0.2);
     const dir = mkdtempSync(join(tmpdir(), 'tdd-taesd-'));
-    writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), g.params.map((p) => ({ name: p.name!, dtype: 'F32' as const, shape: [...p.shape], data: weights.get(p.name!)! })));
+    writeSafetensors(
+      join(dir, 'diffusion_pytorch_model.safetensors'),
+      g.params.map((p) => ({ name: p.name!, dtype: 'F32' as const, shape: [...p.shape], data: weights.get(p.name!)! })),
+    );
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ _class_name: 'AutoencoderTiny', ...raw }));
     return dir;
   }
 
   test('decodes with the TAESD folder; one for another VAE factor is refused', async () => {
-    const r = tdd(['a cat', '--model', model, '--steps', '2', '--seed', '1', '--fast-decode', await tinyTaesdFolder(2), '--out', 'fast.png', '--quiet']);
+    const r = tdd([
+      'a cat',
+      '--model',
+      model,
+      '--steps',
+      '2',
+      '--seed',
+      '1',
+      '--fast-decode',
+      await tinyTaesdFolder(2),
+      '--out',
+      'fast.png',
+      '--quiet',
+    ]);
     assertOk(r);
     const { meta } = await readPng(join(r.cwd, 'fast.png'));
     assert.deepEqual([meta.width, meta.height], [64, 64]);

@@ -34,7 +34,11 @@ function variantFolder(component: string, file: string, dtypeOf: (key: string) =
 
 function generate(model: string) {
   const cwd = mkdtempSync(join(tmpdir(), 'tdd-mixed-run-'));
-  const r = spawnSync(process.execPath, [bin, 'generate', 'a cat', '--model', model, '--steps', '2', '--seed', '1', '--json'], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') } });
+  const r = spawnSync(process.execPath, [bin, 'generate', 'a cat', '--model', model, '--steps', '2', '--seed', '1', '--json'], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+  });
   return { ...r, cwd };
 }
 

@@ -44,7 +44,10 @@ test('a LoRA against the wrong base model exits 2 naming the shapes', () => {
 });
 
 test('a single-file checkpoint: family and components', () => {
-  const part = (name: string, file: string) => ({ source: FileTensorSource.open(fixture('tiny-sd', name, file)), config: JSON.parse(readFileSync(fixture('tiny-sd', name, 'config.json'), 'utf8')) });
+  const part = (name: string, file: string) => ({
+    source: FileTensorSource.open(fixture('tiny-sd', name, file)),
+    config: JSON.parse(readFileSync(fixture('tiny-sd', name, 'config.json'), 'utf8')),
+  });
   const parts = { unet: part('unet', 'diffusion_pytorch_model.safetensors'), vae: part('vae', 'diffusion_pytorch_model.safetensors') };
   const file = join(dir, 'unet-vae.safetensors');
   writeSingleFile(file, parts, 'sd1');

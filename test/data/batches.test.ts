@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { EpochSampler, torchRandperm, type SamplerPosition } from '../../src/data/index.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 
-const isPermutation = (order: number[], n: number): boolean => order.length === n && [...order].sort((a, b) => a - b).every((v, i) => v === i);
+const isPermutation = (order: number[], n: number): boolean =>
+  order.length === n && [...order].sort((a, b) => a - b).every((v, i) => v === i);
 
 test('torchRandperm: a permutation driven by one 32-bit draw per step (n − 1 draws)', () => {
   for (const n of [1, 2, 7, 100]) {
@@ -35,7 +36,11 @@ test('each epoch is a fresh permutation; batches cross epoch boundaries without 
 });
 
 test('restore at every position continues with the identical stream', () => {
-  for (const [count, seed] of [[5, 1], [13, 2024], [1, 7]] as const) {
+  for (const [count, seed] of [
+    [5, 1],
+    [13, 2024],
+    [1, 7],
+  ] as const) {
     const reference = new EpochSampler(count, seed);
     const stream = reference.next(count * 4 + 3);
     const walker = new EpochSampler(count, seed);

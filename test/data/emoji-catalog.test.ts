@@ -41,7 +41,10 @@ describe('emoji catalogue', () => {
   });
 
   test('skips the obsolete emoji that emoji.json marks', () => {
-    const raw = JSON.parse(readFileSync(join(emojiPackageDir('twitter'), 'emoji.json'), 'utf8')) as { unified: string; obsoleted_by?: string }[];
+    const raw = JSON.parse(readFileSync(join(emojiPackageDir('twitter'), 'emoji.json'), 'utf8')) as {
+      unified: string;
+      obsoleted_by?: string;
+    }[];
     const obsolete = new Set(raw.filter((e) => e.obsoleted_by).map((e) => e.unified));
     assert.ok(obsolete.size > 0);
     assert.equal(catalog.skipped.twitter?.obsolete, obsolete.size);
@@ -71,7 +74,10 @@ describe('emoji catalogue', () => {
   test('a missing package names the npm command; a bad style is refused', () => {
     const dir = mkdtempSync(join(tmpdir(), 'emoji-missing-'));
     try {
-      assert.throws(() => loadEmojiCatalog({ resolveFrom: join(dir, 'x.js') }), (e: Error) => e instanceof EmojiDataError && /npm i -D emoji-datasource-twitter emoji-datasource-google/.test(e.message));
+      assert.throws(
+        () => loadEmojiCatalog({ resolveFrom: join(dir, 'x.js') }),
+        (e: Error) => e instanceof EmojiDataError && /npm i -D emoji-datasource-twitter emoji-datasource-google/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -128,9 +134,12 @@ describe('emoji hold-out split', () => {
     assert.equal([...heldKeys].filter((k) => trainKeys.has(k)).length, 0, 'no code point on both sides');
     const ratio = heldKeys.size / (heldKeys.size + trainKeys.size);
     const base = splitEmoji(catalog.entries);
-    t.diagnostic(`held out: ${heldKeys.size} of ${heldKeys.size + trainKeys.size} code points (${(100 * ratio).toFixed(1)}%); base entries ${base.train.length} train / ${base.heldOut.length} held out`);
+    t.diagnostic(
+      `held out: ${heldKeys.size} of ${heldKeys.size + trainKeys.size} code points (${(100 * ratio).toFixed(1)}%); base entries ${base.train.length} train / ${base.heldOut.length} held out`,
+    );
     assert.ok(ratio >= 0.08 && ratio <= 0.12, `ratio ${ratio}`);
-    for (const key of heldKeys) assert.deepEqual(new Set(base.heldOut.filter((e) => e.baseUnified === key).map((e) => e.style)), new Set(EMOJI_STYLES), key);
+    for (const key of heldKeys)
+      assert.deepEqual(new Set(base.heldOut.filter((e) => e.baseUnified === key).map((e) => e.style)), new Set(EMOJI_STYLES), key);
     const reversed = splitEmoji([...withSkinTones.entries].reverse());
     assert.deepEqual(new Set(reversed.heldOut.map((e) => e.id)), new Set(heldOut.map((e) => e.id)));
   });
@@ -167,7 +176,13 @@ describe('emoji licences', () => {
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     assert.match(readme, /Twitter images are available under the \[Creative Commons Attribution 4\.0 license\]/);
     assert.match(readme, /Google\/Noto images, are available under the \[Apache License 2\.0\]/);
-    for (const phrase of ['Copyright (c) 2013 Cal Henderson', 'CC-BY 4.0', 'Apache License 2.0', 'https://github.com/jdecked/twemoji', 'https://github.com/googlefonts/noto-emoji']) {
+    for (const phrase of [
+      'Copyright (c) 2013 Cal Henderson',
+      'CC-BY 4.0',
+      'Apache License 2.0',
+      'https://github.com/jdecked/twemoji',
+      'https://github.com/googlefonts/noto-emoji',
+    ]) {
       assert.ok(EMOJI_TRAINING_DATA_NOTICE.includes(phrase), phrase);
     }
   });

@@ -54,7 +54,9 @@ describe('emoji image loading', () => {
 
   test('half-transparent pixels are blended with white; other sizes are resampled', async () => {
     const rgba = Buffer.from([255, 0, 0, 128, 0, 0, 255, 255, 0, 255, 0, 0, 0, 0, 0, 255]);
-    const png = await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } }).png().toBuffer();
+    const png = await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } })
+      .png()
+      .toBuffer();
     const chw = await emojiPngToPixels(png, { size: 2 });
     const expectRed = (255 * 128 + 255 * 127) / 255; // red channel of red over white at alpha 128/255
     const expectGreen = (255 * 127) / 255;
@@ -75,7 +77,11 @@ describe('emoji augmentation', () => {
   const image = patternImage(size);
 
   test('an integer shift moves pixels exactly and pads with white', () => {
-    for (const [dx, dy] of [[2, -1], [-3, 3], [0, 0]]) {
+    for (const [dx, dy] of [
+      [2, -1],
+      [-3, 3],
+      [0, 0],
+    ]) {
       const out = applyEmojiAugmentation(image, size, { dx, dy, scale: 1 });
       for (let c = 0; c < 3; c++) {
         for (let y = 0; y < size; y++) {
@@ -113,7 +119,10 @@ describe('emoji augmentation', () => {
       assert.ok(Math.abs(dx) <= 2 && Math.abs(dy) <= 2 && scale >= 0.9 && scale < 1, `${dx} ${dy} ${scale}`);
       seen.add(dx);
     }
-    assert.deepEqual([...seen].sort((p, q) => p - q), [-2, -1, 0, 1, 2]);
+    assert.deepEqual(
+      [...seen].sort((p, q) => p - q),
+      [-2, -1, 0, 1, 2],
+    );
     // The stream after one augmentation is that after rand([1]) and randint(·, [2]), whatever the options.
     const used = new TorchGenerator(3);
     augmentEmoji(image, size, used, { maxShift: 0, minScale: 1 });

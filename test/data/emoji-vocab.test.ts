@@ -18,10 +18,16 @@ const withoutSpaces = (s: string): string => s.replace(/\s+/g, '');
 
 describe('caption vocabulary for the CLIP tokenizer', () => {
   test('every word of every training caption is one token', (t) => {
-    t.diagnostic(`train split: ${trainCaptions.length} captions, ${vocabulary.words.length} distinct words, vocabulary ${tokenizer.vocabSize}, ${vocabulary.merges.length} merges`);
+    t.diagnostic(
+      `train split: ${trainCaptions.length} captions, ${vocabulary.words.length} distinct words, vocabulary ${tokenizer.vocabSize}, ${vocabulary.merges.length} merges`,
+    );
     for (const caption of trainCaptions) {
       const words = captionBpeWords(caption);
-      assert.deepEqual(tokenizer.tokenize(caption), words.map((w) => w + END_OF_WORD), caption);
+      assert.deepEqual(
+        tokenizer.tokenize(caption),
+        words.map((w) => w + END_OF_WORD),
+        caption,
+      );
       const ids = tokenizer.encode(caption);
       assert.ok(!ids.includes(tokenizer.unkTokenId), caption);
       assert.equal(tokenizer.decode(ids), words.map(fromByteChars).join(' '));

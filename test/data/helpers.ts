@@ -25,11 +25,20 @@ export function makeTempDir(prefix = 'tdd-data-'): TempDir {
 }
 
 /** A solid-colour image; the colour doubles as a fingerprint to check image/caption pairing. */
-export async function solidImage(rgb: [number, number, number], format: 'png' | 'jpeg' | 'webp' = 'png', width = 4, height = 4): Promise<Buffer> {
+export async function solidImage(
+  rgb: [number, number, number],
+  format: 'png' | 'jpeg' | 'webp' = 'png',
+  width = 4,
+  height = 4,
+): Promise<Buffer> {
   const data = Buffer.alloc(width * height * 3);
   for (let p = 0; p < width * height; p++) data.set(rgb, 3 * p);
   const img = sharp(data, { raw: { width, height, channels: 3 } });
-  return format === 'png' ? img.png().toBuffer() : format === 'jpeg' ? img.jpeg({ quality: 100 }).toBuffer() : img.webp({ lossless: true }).toBuffer();
+  return format === 'png'
+    ? img.png().toBuffer()
+    : format === 'jpeg'
+      ? img.jpeg({ quality: 100 }).toBuffer()
+      : img.webp({ lossless: true }).toBuffer();
 }
 
 /** Raw pixels (HWC, 1–4 channels) as a PNG. */

@@ -14,7 +14,9 @@ async function withTemp(body: (tmp: TempDir) => Promise<void>): Promise<void> {
 
 /** id → [caption, first pixel]: pairing is right when each caption names its image's colour. */
 async function summary(dataset: ImageCaptionDataset): Promise<Array<[string, string, number[]]>> {
-  return Promise.all(dataset.records.map(async (r) => [r.id, r.caption, await firstPixel(await r.readBytes())] as [string, string, number[]]));
+  return Promise.all(
+    dataset.records.map(async (r) => [r.id, r.caption, await firstPixel(await r.readBytes())] as [string, string, number[]]),
+  );
 }
 
 const RED: [number, number, number] = [255, 0, 0];
@@ -26,16 +28,26 @@ test('metadata.jsonl: text column, subfolders, sorted ids, images read lazily', 
     tmp.write('b.png', await solidImage(RED));
     tmp.write('sub/a.JPG', await solidImage(GREEN, 'jpeg'));
     tmp.write('c.webp', await solidImage(BLUE, 'webp'));
-    tmp.write('metadata.jsonl', [
-      '{"file_name": "b.png", "text": "red", "other": "x"}',
-      '',
-      '{"file_name": "./sub/a.JPG", "text": "green"}',
-      '{"file_name": "c.webp", "text": "blue", "caption": "ignored"}',
-    ].join('\n'));
+    tmp.write(
+      'metadata.jsonl',
+      [
+        '{"file_name": "b.png", "text": "red", "other": "x"}',
+        '',
+        '{"file_name": "./sub/a.JPG", "text": "green"}',
+        '{"file_name": "c.webp", "text": "blue", "caption": "ignored"}',
+      ].join('\n'),
+    );
     const dataset = await openImageFolder(tmp.path);
     assert.equal(dataset.source, tmp.path);
     const rows = await summary(dataset);
-    assert.deepEqual(rows.map((r) => r.slice(0, 2)), [['b.png', 'red'], ['c.webp', 'blue'], ['sub/a.JPG', 'green']]);
+    assert.deepEqual(
+      rows.map((r) => r.slice(0, 2)),
+      [
+        ['b.png', 'red'],
+        ['c.webp', 'blue'],
+        ['sub/a.JPG', 'green'],
+      ],
+    );
     assert.deepEqual(rows[0][2], RED);
     assert.deepEqual(rows[1][2], BLUE);
     assert.ok(Math.abs(rows[2][2][1] - 255) <= 2 && rows[2][2][0] <= 2, `jpeg green, got ${rows[2][2]}`);
@@ -64,23 +76,33 @@ test('metadata.jsonl errors name the file and line', async () => {
       [['{"file_name": "a.png", "text": "a"}', '{"file_name": "b.png"}'], /metadata\.jsonl:2: missing caption column "text" for "b\.png"/],
       [['{"file_name": "a.png"}', '{"file_name": "b.png"}'], /metadata\.jsonl:1: missing caption column/],
       [['{"file_name": "a.png", "text": "a"}', '{"text": "b"}'], /metadata\.jsonl:2: missing "file_name"/],
-      [['{"file_name": "a.png", "text": "a"}', '{"file_name": "gone.png", "text": "b"}'], /metadata\.jsonl:2: file_name "gone\.png" does not exist/],
+      [
+        ['{"file_name": "a.png", "text": "a"}', '{"file_name": "gone.png", "text": "b"}'],
+        /metadata\.jsonl:2: file_name "gone\.png" does not exist/,
+      ],
       [['{"file_name": "../a.png", "text": "a"}'], /metadata\.jsonl:1: file_name "\.\.\/a\.png" points outside the folder/],
       [['{"file_name": "sub/../../a.png", "text": "a"}'], /metadata\.jsonl:1: .* points outside the folder/],
       [['{"file_name": "/etc/passwd.png", "text": "a"}'], /metadata\.jsonl:1: .* is absolute/],
       [['{"file_name": "a.png", "text": 5}'], /metadata\.jsonl:1: caption column "text" must be a string/],
-      [['{"file_name": "a.png", "text": "a"}', '{"file_name": "a.png", "text": "b"}'], /metadata\.jsonl:2: "a\.png" is listed twice \(first at line 1\)/],
+      [
+        ['{"file_name": "a.png", "text": "a"}', '{"file_name": "a.png", "text": "b"}'],
+        /metadata\.jsonl:2: "a\.png" is listed twice \(first at line 1\)/,
+      ],
       [['{"file_name": "notes.md", "text": "a"}'], /metadata\.jsonl:1: .* not a png\/jpg\/jpeg\/webp image/],
       [['[1, 2]'], /metadata\.jsonl:1: expected a JSON object/],
     ];
     for (const [lines, pattern] of cases) {
       tmp.write('metadata.jsonl', lines.join('\n'));
-      await assert.rejects(openImageFolder(tmp.path), (err: Error) => {
-        assert.ok(err instanceof DatasetError, `${err.name}: ${err.message}`);
-        assert.match(err.message, pattern);
-        assert.ok(err.message.includes(meta), err.message);
-        return true;
-      }, lines.join(' | '));
+      await assert.rejects(
+        openImageFolder(tmp.path),
+        (err: Error) => {
+          assert.ok(err instanceof DatasetError, `${err.name}: ${err.message}`);
+          assert.match(err.message, pattern);
+          assert.ok(err.message.includes(meta), err.message);
+          return true;
+        },
+        lines.join(' | '),
+      );
     }
   });
 });
@@ -89,9 +111,15 @@ test('images missing from metadata.jsonl: error listing them, or empty captions 
   await withTemp(async (tmp) => {
     for (const name of ['a.png', 'b.png', 'c.png', 'd.png', 'e.png', 'f.png', 'g.png', 'h.png']) tmp.write(name, await solidImage(RED));
     tmp.write('metadata.jsonl', '{"file_name": "a.png", "text": "a"}\n');
-    await assert.rejects(openImageFolder(tmp.path), /7 image\(s\) have no caption \(not listed in metadata\.jsonl\): b\.png, c\.png, d\.png, e\.png, f\.png and 2 more/);
+    await assert.rejects(
+      openImageFolder(tmp.path),
+      /7 image\(s\) have no caption \(not listed in metadata\.jsonl\): b\.png, c\.png, d\.png, e\.png, f\.png and 2 more/,
+    );
     const dataset = await openImageFolder(tmp.path, { allowMissingCaptions: true });
-    assert.deepEqual(dataset.records.map((r) => r.caption), ['a', '', '', '', '', '', '', '']);
+    assert.deepEqual(
+      dataset.records.map((r) => r.caption),
+      ['a', '', '', '', '', '', '', ''],
+    );
     tmp.write('metadata.jsonl', '{"file_name": "a.png", "text": "a"}\n{"file_name": "b.png"}\n');
     const allowed = await openImageFolder(tmp.path, { allowMissingCaptions: true });
     assert.equal(allowed.records[1].caption, '');
@@ -110,7 +138,14 @@ test('.txt sidecars, recursive, trimmed; dotfiles and non-images ignored', async
     tmp.write('.cache/z.png', 'hidden');
     tmp.write('notes.md', '# not data');
     const rows = await summary(await openImageFolder(tmp.path));
-    assert.deepEqual(rows.map((r) => r.slice(0, 2)), [['cat.png', 'a red cat'], ['x/dog.jpeg', 'a blue dog'], ['x/y/bird.PNG', 'a green bird']]);
+    assert.deepEqual(
+      rows.map((r) => r.slice(0, 2)),
+      [
+        ['cat.png', 'a red cat'],
+        ['x/dog.jpeg', 'a blue dog'],
+        ['x/y/bird.PNG', 'a green bird'],
+      ],
+    );
     assert.deepEqual(rows[0][2], RED);
     assert.deepEqual(rows[2][2], GREEN);
   });
@@ -121,9 +156,18 @@ test('sidecar layout: images without .txt fail listing them unless allowed', asy
     tmp.write('a.png', await solidImage(RED));
     tmp.write('a.txt', 'a');
     tmp.write('sub/b.png', await solidImage(RED));
-    await assert.rejects(openImageFolder(tmp.path), /1 image\(s\) have no caption \(no \.txt file beside it\): sub\/b\.png; .*allowMissingCaptions/);
+    await assert.rejects(
+      openImageFolder(tmp.path),
+      /1 image\(s\) have no caption \(no \.txt file beside it\): sub\/b\.png; .*allowMissingCaptions/,
+    );
     const dataset = await openImageFolder(tmp.path, { allowMissingCaptions: true });
-    assert.deepEqual(dataset.records.map((r) => [r.id, r.caption]), [['a.png', 'a'], ['sub/b.png', '']]);
+    assert.deepEqual(
+      dataset.records.map((r) => [r.id, r.caption]),
+      [
+        ['a.png', 'a'],
+        ['sub/b.png', ''],
+      ],
+    );
   });
 });
 

@@ -69,7 +69,12 @@ test('coverCrop: the limiting side becomes exact, the other truncates; offsets c
 test('up- and downscaling: constant images stay constant, mirror-symmetric ones stay symmetric', async () => {
   const up = await prepareTrainingImage(await solidImage([30, 60, 90], 'png', 2, 1), { size: 4 });
   assert.equal(up.length, 3 * 16);
-  [30, 60, 90].forEach((c, ch) => assert.ok(up.subarray(16 * ch, 16 * (ch + 1)).every((v) => Math.abs(v - toSigned(c)) <= ONE_BYTE), `channel ${ch}`));
+  [30, 60, 90].forEach((c, ch) =>
+    assert.ok(
+      up.subarray(16 * ch, 16 * (ch + 1)).every((v) => Math.abs(v - toSigned(c)) <= ONE_BYTE),
+      `channel ${ch}`,
+    ),
+  );
 
   const down = await prepareTrainingImage(await solidImage([200, 100, 0], 'png', 16, 8), { width: 4, height: 2 });
   assert.equal(down.length, 3 * 8);

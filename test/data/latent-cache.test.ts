@@ -2,14 +2,24 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LatentCache, LatentCacheError, prepareTrainingImage, sampleLatents, type ImageCaptionRecord, type LatentEncoder } from '../../src/data/index.js';
+import {
+  LatentCache,
+  LatentCacheError,
+  prepareTrainingImage,
+  sampleLatents,
+  type ImageCaptionRecord,
+  type LatentEncoder,
+} from '../../src/data/index.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 import { makeTempDir, pngFromPixels, solidImage, type TempDir } from './helpers.js';
 
 /** A VAE stand-in with factor-2 downscaling: mean = a function of the pixels, std per channel; counts its work. */
 class FakeEncoder implements LatentEncoder {
   calls: number[] = [];
-  constructor(readonly identity = 'fake-vae@1', readonly channels = 4) {}
+  constructor(
+    readonly identity = 'fake-vae@1',
+    readonly channels = 4,
+  ) {}
 
   static latent(pixels: Float32Array, height: number, width: number, channels: number): { mean: Float32Array; std: Float32Array } {
     const h = height / 2;
@@ -52,7 +62,9 @@ function record(id: string, bytes: Buffer): CountingRecord {
 }
 
 async function coloredRecords(count: number, size = 4): Promise<CountingRecord[]> {
-  return Promise.all(Array.from({ length: count }, async (_, i) => record(`img-${i}`, await solidImage([20 * i, 255 - 30 * i, 7 * i], 'png', size, size))));
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => record(`img-${i}`, await solidImage([20 * i, 255 - 30 * i, 7 * i], 'png', size, size))),
+  );
 }
 
 async function withTemp(body: (tmp: TempDir) => Promise<void>): Promise<void> {
@@ -75,8 +87,14 @@ test('ensure encodes missing images in batches once; a second ensure encodes not
     await cache.ensure(records, (done, total) => progress.push([done, total]));
     assert.deepEqual(encoder.calls, [2, 2, 1]);
     assert.deepEqual(progress.at(-1), [5, 5]);
-    assert.ok(progress.every(([d], i) => i === 0 || d >= progress[i - 1][0]), 'progress never goes back');
-    assert.ok(records.every((r) => r.reads === 1), 'bytes read once while hashing and encoding');
+    assert.ok(
+      progress.every(([d], i) => i === 0 || d >= progress[i - 1][0]),
+      'progress never goes back',
+    );
+    assert.ok(
+      records.every((r) => r.reads === 1),
+      'bytes read once while hashing and encoding',
+    );
 
     const shaDirs = readdirSync(cache.directory).filter((n) => n !== 'cache-info.json');
     assert.ok(shaDirs.every((d) => /^[0-9a-f]{2}$/.test(d)));
@@ -87,7 +105,10 @@ test('ensure encodes missing images in batches once; a second ensure encodes not
 
     await cache.ensure(records);
     assert.equal(totalEncoded(encoder), 5);
-    assert.ok(records.every((r) => r.reads === 1), 'ids are hashed once per process');
+    assert.ok(
+      records.every((r) => r.reads === 1),
+      'ids are hashed once per process',
+    );
 
     const fresh = new LatentCache(tmp.path, encoder, { width: 4, height: 4, batchSize: 2 });
     await fresh.ensure(records);
@@ -159,7 +180,9 @@ test('corrupt or short cache files are re-encoded, not trusted', async () => {
     const good = await cache.get(records[2]);
     const shaOf = async (r: CountingRecord): Promise<string> => {
       const { createHash } = await import('node:crypto');
-      return createHash('sha256').update(await r.readBytes()).digest('hex');
+      return createHash('sha256')
+        .update(await r.readBytes())
+        .digest('hex');
     };
     const truncated = cache.pathFor(await shaOf(records[0]));
     writeFileSync(truncated, readFileSync(truncated).subarray(0, 40));
@@ -187,9 +210,18 @@ test('latentChannels shapes the flat encoder output; impossible sizes are report
     const [r] = await coloredRecords(1);
     const sixteen = new LatentCache(tmp.path, new FakeEncoder('sd3-like', 16), { width: 4, height: 4, latentChannels: 16 });
     assert.deepEqual((await sixteen.get(r)).shape, [16, 2, 2]);
-    const broken: LatentEncoder = { identity: 'broken', encodeImages: async (_p, n) => ({ mean: new Float32Array(7 * n), std: new Float32Array(7 * n) }) };
-    await assert.rejects(new LatentCache(tmp.path, broken, { width: 4, height: 4 }).get(r), (err: Error) => err instanceof LatentCacheError && /"broken" returned 7 values per 4×4 image/.test(err.message));
-    const uneven: LatentEncoder = { identity: 'uneven', encodeImages: async () => ({ mean: new Float32Array(16), std: new Float32Array(12) }) };
+    const broken: LatentEncoder = {
+      identity: 'broken',
+      encodeImages: async (_p, n) => ({ mean: new Float32Array(7 * n), std: new Float32Array(7 * n) }),
+    };
+    await assert.rejects(
+      new LatentCache(tmp.path, broken, { width: 4, height: 4 }).get(r),
+      (err: Error) => err instanceof LatentCacheError && /"broken" returned 7 values per 4×4 image/.test(err.message),
+    );
+    const uneven: LatentEncoder = {
+      identity: 'uneven',
+      encodeImages: async () => ({ mean: new Float32Array(16), std: new Float32Array(12) }),
+    };
     await assert.rejects(new LatentCache(tmp.path, uneven, { width: 4, height: 4 }).get(r), /mean\/std of 16\/12 values/);
     assert.throws(() => new LatentCache(tmp.path, broken, { width: 4, height: 4, batchSize: 0 }), /batchSize must be a positive integer/);
   });
@@ -204,13 +236,28 @@ test('undecodable images fail with the record id', async () => {
 
 test('sampleLatents: ((mean + std·randn) − shift)·scale over one randn call for the whole batch, reproducible', async () => {
   await withTemp(async (tmp) => {
-    const records = await Promise.all([0, 1, 2].map(async (i) => record(`r${i}`, await pngFromPixels(Array.from({ length: 6 * 6 * 3 }, (_, k) => (k * 37 + i * 11) % 256), 6, 6, 3))));
+    const records = await Promise.all(
+      [0, 1, 2].map(async (i) =>
+        record(
+          `r${i}`,
+          await pngFromPixels(
+            Array.from({ length: 6 * 6 * 3 }, (_, k) => (k * 37 + i * 11) % 256),
+            6,
+            6,
+            3,
+          ),
+        ),
+      ),
+    );
     const cache = new LatentCache(tmp.path, new FakeEncoder(), { width: 6, height: 6 });
     const entries = await Promise.all(records.map((r) => cache.get(r)));
     assert.deepEqual(entries[0].shape, [4, 3, 3]); // 36 per image: not a multiple of 16, so one call ≠ three calls
     const per = 36;
     const f = Math.fround;
-    for (const [scale, shift] of [[0.18215, 0], [1.5305, 0.0609]]) {
+    for (const [scale, shift] of [
+      [0.18215, 0],
+      [1.5305, 0.0609],
+    ]) {
       const out = sampleLatents(entries, new TorchGenerator(123), scale, shift);
       const noise = new TorchGenerator(123).randn([3, 4, 3, 3]);
       const expected = new Float32Array(3 * per);

@@ -13,10 +13,16 @@ test('emoji and emoji:<split> name the bundled splits; the captions and images p
   const heldout = await openDataset('emoji:heldout');
   const reference = emojiDataset({ split: 'heldout' });
   assert.equal(train.records.length, emojiDataset({ split: 'train' }).records.length);
-  assert.deepEqual(heldout.records.map((r) => [r.id, r.caption]), reference.records.map((r) => [r.id, r.caption]));
+  assert.deepEqual(
+    heldout.records.map((r) => [r.id, r.caption]),
+    reference.records.map((r) => [r.id, r.caption]),
+  );
   const apple = heldout.records.length > 0 ? heldout.records[0] : train.records[0];
   assert.ok((await apple.readBytes()).subarray(1, 4).toString() === 'PNG');
-  await assert.rejects(openDataset('emoji:test'), (e: Error) => e instanceof DatasetError && /emoji:test: no such file or folder/.test(e.message));
+  await assert.rejects(
+    openDataset('emoji:test'),
+    (e: Error) => e instanceof DatasetError && /emoji:test: no such file or folder/.test(e.message),
+  );
 });
 
 test('a folder called emoji in the working directory is read as a dataset, not the bundled set', async (t) => {

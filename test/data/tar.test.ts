@@ -17,17 +17,23 @@ test('indexes regular files with offsets; long names via GNU L, pax x and the us
   const tmp = makeTempDir();
   try {
     const big = 'b'.repeat(1300); // spans three blocks plus padding
-    const path = tmp.write('a.tar', buildTar([
-      { name: 'dir/', type: '5' },
-      { name: './dir/small.txt', data: 'hello' },
-      { name: `gnu/${LONG}`, data: 'via L', longName: 'gnu' },
-      { name: `pax/${LONG}`, data: 'via pax', longName: 'pax' },
-      { name: `ustar/${LONG}`, data: 'via prefix', longName: 'prefix' },
-      { name: 'dir/big.bin', data: big },
-      { name: 'empty.txt', data: '' },
-    ]));
+    const path = tmp.write(
+      'a.tar',
+      buildTar([
+        { name: 'dir/', type: '5' },
+        { name: './dir/small.txt', data: 'hello' },
+        { name: `gnu/${LONG}`, data: 'via L', longName: 'gnu' },
+        { name: `pax/${LONG}`, data: 'via pax', longName: 'pax' },
+        { name: `ustar/${LONG}`, data: 'via prefix', longName: 'prefix' },
+        { name: 'dir/big.bin', data: big },
+        { name: 'empty.txt', data: '' },
+      ]),
+    );
     const members = await indexTar(path);
-    assert.deepEqual(members.map((m) => m.name), ['dir/small.txt', `gnu/${LONG}`, `pax/${LONG}`, `ustar/${LONG}`, 'dir/big.bin', 'empty.txt']);
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ['dir/small.txt', `gnu/${LONG}`, `pax/${LONG}`, `ustar/${LONG}`, 'dir/big.bin', 'empty.txt'],
+    );
     assert.equal(members[0].dataOffset, 1024); // after the folder header and its own header
     assert.ok(members.every((m) => m.dataOffset % 512 === 0));
     const contents = await readAll(path);
@@ -62,15 +68,31 @@ test('reads archives written by GNU tar in gnu and pax formats (long names, non-
 test('a missing end-of-archive is tolerated; truncation names the shard and the offset', async () => {
   const tmp = makeTempDir();
   try {
-    const whole = buildTar([{ name: 'a.txt', data: 'a'.repeat(600) }, { name: 'b.txt', data: 'bb' }], false);
+    const whole = buildTar(
+      [
+        { name: 'a.txt', data: 'a'.repeat(600) },
+        { name: 'b.txt', data: 'bb' },
+      ],
+      false,
+    );
     const untrailed = tmp.write('untrailed.tar', whole);
     assert.deepEqual(Object.keys(await readAll(untrailed)), ['a.txt', 'b.txt']);
 
     const cutData = tmp.write('cut-data.tar', whole.subarray(0, 512 + 300));
-    await assert.rejects(indexTar(cutData), (err: Error) => err instanceof TarError && err.message.includes('cut-data.tar') && /truncated at offset 812/.test(err.message) && err.message.includes('offset 0'));
+    await assert.rejects(
+      indexTar(cutData),
+      (err: Error) =>
+        err instanceof TarError &&
+        err.message.includes('cut-data.tar') &&
+        /truncated at offset 812/.test(err.message) &&
+        err.message.includes('offset 0'),
+    );
 
     const cutHeader = tmp.write('cut-header.tar', whole.subarray(0, 1536 + 100));
-    await assert.rejects(indexTar(cutHeader), (err: Error) => err instanceof TarError && err.message.includes('cut-header.tar') && err.message.includes('truncated at offset 1536'));
+    await assert.rejects(
+      indexTar(cutHeader),
+      (err: Error) => err instanceof TarError && err.message.includes('cut-header.tar') && err.message.includes('truncated at offset 1536'),
+    );
   } finally {
     tmp.cleanup();
   }
@@ -79,7 +101,10 @@ test('a missing end-of-archive is tolerated; truncation names the shard and the 
 test('garbage is rejected by the header checksum, naming the offset', async () => {
   const tmp = makeTempDir();
   try {
-    const archive = buildTar([{ name: 'a.txt', data: 'aaa' }, { name: 'b.txt', data: 'bbb' }]);
+    const archive = buildTar([
+      { name: 'a.txt', data: 'aaa' },
+      { name: 'b.txt', data: 'bbb' },
+    ]);
     archive[1024 + 10] ^= 0xff; // damage the second header's name
     const path = tmp.write('bad.tar', archive);
     await assert.rejects(indexTar(path), /bad\.tar: bad tar header at offset 1024/);

@@ -28,8 +28,14 @@ test('distill settings: reference defaults, and errors that name the option', ()
   ];
   for (const [input, message] of bad) assert.throws(() => resolveDistillConfig({ ...paths, ...input }), message, JSON.stringify(input));
   assert.ok(!('steps' in trainingHyperParameters(c)), 'more steps may be asked for on resume');
-  assert.ok(!('runtime' in trainingHyperParameters(resolveDistillConfig({ ...paths, runtime: { device: 'cpu', threads: 1 } }))), 'a run may resume on another device or thread count');
-  assert.deepEqual(hyperParameterMismatches(trainingHyperParameters(c), trainingHyperParameters(resolveDistillConfig({ ...paths, rank: 8 }))), ['rank: checkpoint 64, now 8']);
+  assert.ok(
+    !('runtime' in trainingHyperParameters(resolveDistillConfig({ ...paths, runtime: { device: 'cpu', threads: 1 } }))),
+    'a run may resume on another device or thread count',
+  );
+  assert.deepEqual(
+    hyperParameterMismatches(trainingHyperParameters(c), trainingHyperParameters(resolveDistillConfig({ ...paths, rank: 8 }))),
+    ['rank: checkpoint 64, now 8'],
+  );
 });
 
 test('checkpoints: complete folders only, newest kept, exact round trip', () => {
@@ -38,14 +44,24 @@ test('checkpoints: complete folders only, newest kept, exact round trip', () => 
     const rng = new TorchGenerator(3);
     rng.randn([10]);
     const make = (step: number) => ({
-      train: { optimizerSteps: step, microSteps: step * 2, params: new Map([['lora.student.a.down', Float32Array.of(step, 2)]]), m: new Map([['lora.student.a.down', Float32Array.of(0.5, -1)]]), v: new Map([['lora.student.a.down', Float32Array.of(1e-8, 3)]]), acc: new Map() },
+      train: {
+        optimizerSteps: step,
+        microSteps: step * 2,
+        params: new Map([['lora.student.a.down', Float32Array.of(step, 2)]]),
+        m: new Map([['lora.student.a.down', Float32Array.of(0.5, -1)]]),
+        v: new Map([['lora.student.a.down', Float32Array.of(1e-8, 3)]]),
+        acc: new Map(),
+      },
       rng: rng.getState(),
       data: { epoch: 1, offset: step },
       hyperParameters: { lr: 1e-4 },
     });
     for (const step of [10, 20, 30]) saveCheckpoint(root, make(step), 2);
     mkdirSync(join(root, 'step-00000040.tmp')); // what a kill during a save leaves
-    assert.deepEqual(listCheckpoints(root).map((c) => c.step), [20, 30]);
+    assert.deepEqual(
+      listCheckpoints(root).map((c) => c.step),
+      [20, 30],
+    );
     const loaded = loadCheckpoint(listCheckpoints(root).at(-1)!.dir);
     assert.equal(loaded.train.microSteps, 60);
     assert.deepEqual([...loaded.train.params.get('lora.student.a.down')!], [30, 2]);
@@ -56,7 +72,10 @@ test('checkpoints: complete folders only, newest kept, exact round trip', () => 
     assert.deepEqual([...restored.rand([4])], [...rng.rand([4])]);
     saveCheckpoint(root, make(40), 2);
     assert.ok(!existsSync(join(root, 'step-00000040.tmp')));
-    assert.deepEqual(listCheckpoints(root).map((c) => c.step), [30, 40]);
+    assert.deepEqual(
+      listCheckpoints(root).map((c) => c.step),
+      [30, 40],
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -47,12 +47,23 @@ describe('distillation graph', () => {
 
       const graph = createGraph();
       const dg = buildDistillGraph(graph, {
-        unet: unet.config, batch: B, latentShape: [c, h, w], textShape: [tokens, width],
-        loraTargets: loraTargets(sourceShapes(unet.source)), rank: 4, alpha: 2, loss: { type: 'huber', huberC: 0.01 },
+        unet: unet.config,
+        batch: B,
+        latentShape: [c, h, w],
+        textShape: [tokens, width],
+        loraTargets: loraTargets(sourceShapes(unet.source)),
+        rank: 4,
+        alpha: 2,
+        loss: { type: 'huber', huberC: 0.01 },
       });
       const lora = initLoraWeights(dg.student, STUDENT_SLOT, 3);
       const noise = new TorchGenerator(4);
-      for (const p of dg.trainable) if (p.name!.endsWith('.up')) lora.set(p.name!, noise.randn(p.shape).map((x) => x * 0.05));
+      for (const p of dg.trainable)
+        if (p.name!.endsWith('.up'))
+          lora.set(
+            p.name!,
+            noise.randn(p.shape).map((x) => x * 0.05),
+          );
       const frozen = loadParams(unet.source, splitLoraParams(graph.params).base, 'unet').weights;
       const { model, outputNames } = emitModel(graph, [dg.loss], { weights: frozen });
       const session = await createSession(encodeModel(model));
@@ -61,7 +72,11 @@ describe('distillation graph', () => {
       const solver = new DdimSolver(schedule, 50);
       const rng = new TorchGenerator(11);
       const plan = planStep(B, rng, {
-        solver, schedule, predictionType: 'epsilon', wMin: 2, wMax: 6,
+        solver,
+        schedule,
+        predictionType: 'epsilon',
+        wMin: 2,
+        wMax: 6,
         method: method === 'tdd' ? tddMethod(solver, schedule) : lcmMethod(),
       });
       const x = rng.randn([B, c, h, w]);
@@ -86,7 +101,10 @@ describe('distillation graph', () => {
         rmSync(dir, { recursive: true, force: true });
       }
       const per = c * h * w;
-      const row = (e: { embeds: Float32Array }, b: number) => ({ embeds: e.embeds.slice(b * tokens * width, (b + 1) * tokens * width), dims: [1, tokens, width] as [number, number, number] });
+      const row = (e: { embeds: Float32Array }, b: number) => ({
+        embeds: e.embeds.slice(b * tokens * width, (b + 1) * tokens * width),
+        dims: [1, tokens, width] as [number, number, number],
+      });
       let sum = 0;
       for (let b = 0; b < B; b++) {
         const col = (k: keyof typeof plan.coefficients) => plan.coefficients[k][b];

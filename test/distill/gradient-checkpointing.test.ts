@@ -25,8 +25,15 @@ async function loraGradients(checkpointing: boolean): Promise<{ grads: Map<strin
   const { unet } = loadComponents(sharedPath('fixtures', 'tiny-sd'));
   const graph = createGraph();
   const dg = buildDistillGraph(graph, {
-    unet: unet.config, batch: B, latentShape: [4, 16, 16], textShape: [8, 32], loraTargets: loraTargets(sourceShapes(unet.source)),
-    rank: 2, alpha: 2, loss: { type: 'l2' }, gradientCheckpointing: checkpointing,
+    unet: unet.config,
+    batch: B,
+    latentShape: [4, 16, 16],
+    textShape: [8, 32],
+    loraTargets: loraTargets(sourceShapes(unet.source)),
+    rank: 2,
+    alpha: 2,
+    loss: { type: 'l2' },
+    gradientCheckpointing: checkpointing,
   });
   const grads = grad(dg.loss, dg.trainable);
   const frozen = loadParams(unet.source, splitLoraParams(graph.params).base, 'unet').weights;
@@ -34,7 +41,12 @@ async function loraGradients(checkpointing: boolean): Promise<{ grads: Map<strin
   const session = await createSession(encodeModel(model));
   const g = new TorchGenerator(1);
   const lora = initLoraWeights(dg.student, STUDENT_SLOT, 2);
-  for (const p of dg.trainable) if (p.name!.endsWith('.up')) lora.set(p.name!, g.randn(p.shape).map((v) => v * 0.1));
+  for (const p of dg.trainable)
+    if (p.name!.endsWith('.up'))
+      lora.set(
+        p.name!,
+        g.randn(p.shape).map((v) => v * 0.1),
+      );
   const feeds: Record<string, HostTensor> = {
     [distillInputs.noisy]: tensor([B, 4, 16, 16], g.randn([B, 4, 16, 16])),
     [distillInputs.sourceTimestep]: tensor([B], Float32Array.of(499)),

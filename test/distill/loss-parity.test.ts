@@ -47,7 +47,12 @@ const golden = (file: string): string => fileURLToPath(new URL(`../golden/${file
 const index = JSON.parse(readFileSync(golden('tdd-loss-parity.json'), 'utf8'));
 const file = SafetensorsFile.open(golden('tdd-loss-parity.safetensors'));
 const unetConfig = JSON.parse(readFileSync(sharedPath('fixtures', 'tiny-sd', 'unet', 'config.json'), 'utf8'));
-const schedule = createScheduler('ddim', { num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 }).schedule;
+const schedule = createScheduler('ddim', {
+  num_train_timesteps: 1000,
+  beta_schedule: 'scaled_linear',
+  beta_start: 0.00085,
+  beta_end: 0.012,
+}).schedule;
 const solver = new DdimSolver(schedule, index.num_ddim_timesteps);
 const B: number = index.batch;
 const [C, H, W] = index.latent_shape as [number, number, number];
@@ -85,7 +90,11 @@ function scriptedGenerator(): TorchGenerator {
         assert.deepEqual([...shape], [B]);
         return [...d.index];
       }
-      assert.equal(high, d.window_sizes[pick], `sample ${pick}: our target window has ${high} candidates, the reference's ${d.window_sizes[pick]}`);
+      assert.equal(
+        high,
+        d.window_sizes[pick],
+        `sample ${pick}: our target window has ${high} candidates, the reference's ${d.window_sizes[pick]}`,
+      );
       return [d.picks[pick++]];
     },
   };
@@ -100,7 +109,9 @@ function goldenPrompts(): PromptCache {
   const encoder = {
     async encode(prompts: readonly string[]) {
       const embeds = new Float32Array(prompts.length * per);
-      prompts.forEach((p, i) => embeds.set(p === '' ? empty : captions.subarray(Number(p.split(' ')[1]) * per, (Number(p.split(' ')[1]) + 1) * per), i * per));
+      prompts.forEach((p, i) =>
+        embeds.set(p === '' ? empty : captions.subarray(Number(p.split(' ')[1]) * per, (Number(p.split(' ')[1]) + 1) * per), i * per),
+      );
       return { embeds, dims: [prompts.length, TOKENS, WIDTH] as [number, number, number], truncated: [] };
     },
   };
@@ -113,8 +124,14 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
   assert.deepEqual([...targets.keys()], index.lora_targets, 'LoRA target weights differ from the reference module list');
   const graph = createGraph();
   const dg = buildDistillGraph(graph, {
-    unet: parseUNetConfig(unetConfig), batch: B, latentShape: [C, H, W], textShape: [TOKENS, WIDTH],
-    loraTargets: targets, rank: index.rank, alpha: index.alpha, loss: { type: loss, huberC: index.huber_c },
+    unet: parseUNetConfig(unetConfig),
+    batch: B,
+    latentShape: [C, H, W],
+    textShape: [TOKENS, WIDTH],
+    loraTargets: targets,
+    rank: index.rank,
+    alpha: index.alpha,
+    loss: { type: loss, huberC: index.huber_c },
   });
   const weights = loadParams(source, splitLoraParams(graph.params).base, 'unet').weights;
   for (const key of targets.keys()) {
@@ -122,9 +139,16 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
   }
   const records = Array.from({ length: B }, (_, i) => ({ caption: `caption ${i}` }));
   const prepared = await stepFeeds(records as never, scriptedGenerator(), {
-    solver, schedule, predictionType: 'epsilon', wMin: index.w_min, wMax: index.w_max,
+    solver,
+    schedule,
+    predictionType: 'epsilon',
+    wMin: index.w_min,
+    wMax: index.w_max,
     method: method === 'tdd' ? tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio }) : lcmMethod(),
-    batch: B, latentShape: [C, H, W], proportionEmptyPrompts: index.proportion_empty_prompts, prompts: goldenPrompts(),
+    batch: B,
+    latentShape: [C, H, W],
+    proportionEmptyPrompts: index.proportion_empty_prompts,
+    prompts: goldenPrompts(),
     latents: async () => file.float32('in.x0'),
     constantFeeds: () => ({ [`lora_scale.${STUDENT_SLOT}`]: { dtype: 'float32', dims: [], data: Float32Array.of(1) } }),
   });
@@ -137,15 +161,23 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
 
 function assertClose(name: string, ours: number, reference: number, tol: number): void {
   const rel = Math.abs(ours - reference) / Math.abs(reference);
-  console.log(`  ${name}: ours ${ours.toPrecision(8)}, reference ${reference.toPrecision(8)}, relative gap ${rel.toExponential(2)} (tolerance ${tol})`);
+  console.log(
+    `  ${name}: ours ${ours.toPrecision(8)}, reference ${reference.toPrecision(8)}, relative gap ${rel.toExponential(2)} (tolerance ${tol})`,
+  );
   assert.ok(rel <= tol, `${name}: ours ${ours} vs reference ${reference} (relative ${rel})`);
 }
 
 describe('distillation loss parity with the reference training scripts (test/golden/tdd-loss-parity)', () => {
   test('merged schedule and timesteps: ours equal the reference', () => {
     assert.deepEqual(mergedTimesteps(solver, index.k_min, index.k_max), index.merged_timesteps);
-    assert.deepEqual(index.draws.index.map((i: number) => solver.timesteps[i]), index.timesteps.source);
-    assert.deepEqual(index.draws.index.map((i: number) => solver.sourceTimestep(i)), index.timesteps.target);
+    assert.deepEqual(
+      index.draws.index.map((i: number) => solver.timesteps[i]),
+      index.timesteps.source,
+    );
+    assert.deepEqual(
+      index.draws.index.map((i: number) => solver.sourceTimestep(i)),
+      index.timesteps.target,
+    );
   });
 
   test('TDD, pseudo-Huber: target selection, γ offset, empty prompts, noising and the loss', async () => {
@@ -168,7 +200,7 @@ describe('distillation loss parity with the reference training scripts (test/gol
     }
   });
 
-  test('TDD, pseudo-Huber: gradients w.r.t. the LoRA (stop-gradient on the target, as the reference\'s no_grad)', async () => {
+  test("TDD, pseudo-Huber: gradients w.r.t. the LoRA (stop-gradient on the target, as the reference's no_grad)", async () => {
     const { gradients } = await ourLoss('tdd', 'huber', true);
     let squares = 0;
     for (const g of gradients.values()) for (const v of g) squares += v * v;
@@ -186,7 +218,9 @@ describe('distillation loss parity with the reference training scripts (test/gol
     }
     // Differentiating the target too would move them by ~100 %: the stop-gradient is pinned.
     assert.ok(index.tdd_huber_grad.max_relative_change_without_stop_gradient > 20 * GRAD_TOLERANCE);
-    console.log(`  ${index.tdd_huber_grad.keys.length} gradient tensors: worst max|diff| / max|ref| ${worst.toExponential(2)} (tolerance ${GRAD_TOLERANCE})`);
+    console.log(
+      `  ${index.tdd_huber_grad.keys.length} gradient tensors: worst max|diff| / max|ref| ${worst.toExponential(2)} (tolerance ${GRAD_TOLERANCE})`,
+    );
   });
 
   test('TDD, L2 loss', async () => {

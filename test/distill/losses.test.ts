@@ -27,7 +27,10 @@ for (const g of golden.loss) {
     const pred = graph.input('pred', shape);
     const target = graph.input('target', shape);
     const loss = distillLoss(pred, target, { type: g.type, huberC: g.huber_c });
-    const feeds = { pred: hostArray(shape, 'float32', toFloat32Array(g.model_pred)), target: hostArray(shape, 'float32', toFloat32Array(g.target)) };
+    const feeds = {
+      pred: hostArray(shape, 'float32', toFloat32Array(g.model_pred)),
+      target: hostArray(shape, 'float32', toFloat32Array(g.target)),
+    };
     const [value] = evaluate(graph, [loss], new Map(Object.entries(feeds)));
     // The reference's value is float32 torch; the interpreter sums in float64.
     assert.ok(Math.abs(value.data[0] - g.value) <= 1e-6 * Math.abs(g.value), `${value.data[0]} vs ${g.value}`);

@@ -20,7 +20,11 @@ test('folded coefficients equal predicted origin/noise followed by the TDD step 
   const x = 0.8;
   const f = -0.35;
   for (const type of ['epsilon', 'v_prediction', 'sample'] as const) {
-    for (const [t, s] of [[999, 620], [481, 300], [41, 0]]) {
+    for (const [t, s] of [
+      [999, 620],
+      [481, 300],
+      [41, 0],
+    ]) {
       const level = levelFromAlphaBar(schedule.alphaBar(t));
       const o = originalReadout(type, level);
       const e = epsilonReadout(type, level);
@@ -28,7 +32,10 @@ test('folded coefficients equal predicted origin/noise followed by the TDD step 
       const eps = e.sample * x + e.model * f;
       const abarS = schedule.alphaBar(s);
       const tdd = readoutOfBlend(type, schedule.alphaBar(t), noisingBlend(abarS));
-      assert.ok(Math.abs(tdd.sample * x + tdd.model * f - (Math.sqrt(abarS) * x0 + Math.sqrt(1 - abarS) * eps)) < 1e-9, `${type} t=${t} s=${s} tdd`);
+      assert.ok(
+        Math.abs(tdd.sample * x + tdd.model * f - (Math.sqrt(abarS) * x0 + Math.sqrt(1 - abarS) * eps)) < 1e-9,
+        `${type} t=${t} s=${s} tdd`,
+      );
       const lcm = readoutOfBlend(type, schedule.alphaBar(t), boundaryBlend(t));
       const { cSkip, cOut } = predictionMath.boundaryScalings(t);
       assert.ok(Math.abs(lcm.sample * x + lcm.model * f - (cSkip * x + cOut * x0)) < 1e-9, `${type} t=${t} lcm`);
@@ -39,7 +46,14 @@ test('folded coefficients equal predicted origin/noise followed by the TDD step 
 test('planStep draws index, guidance, then the TDD targets, and its columns follow from them', () => {
   const solver = new DdimSolver(schedule, 250);
   const batch = 5;
-  const plan = planStep(batch, new TorchGenerator(7), { solver, schedule, method: tddMethod(solver, schedule), predictionType: 'epsilon', wMin: 2, wMax: 8 });
+  const plan = planStep(batch, new TorchGenerator(7), {
+    solver,
+    schedule,
+    method: tddMethod(solver, schedule),
+    predictionType: 'epsilon',
+    wMin: 2,
+    wMax: 8,
+  });
   const rng = new TorchGenerator(7);
   const index = rng.randint(0, 250, [batch]).map(Number);
   const w = rng.rand([batch]).map((u) => 6 * u + 2);
@@ -61,7 +75,7 @@ test('planStep draws index, guidance, then the TDD targets, and its columns foll
   }
 });
 
-test('LCM maps the student to the origin from the source timestep and the target from the move\'s end', () => {
+test("LCM maps the student to the origin from the source timestep and the target from the move's end", () => {
   const solver = new DdimSolver(schedule, 50);
   const plan = planStep(3, new TorchGenerator(1), { solver, schedule, method: lcmMethod(), predictionType: 'epsilon', wMin: 3, wMax: 3 });
   plan.timesteps.source.forEach((t, b) => {

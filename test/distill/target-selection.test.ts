@@ -18,7 +18,15 @@ interface SolverGolden {
   ddim_alpha_cumprods: number[];
   ddim_alpha_cumprods_prev: number[];
   merged_timesteps: number[];
-  select_s: { index: number; start_timestep: number; timestep: number; upper_bound: number; lower_bound: number; candidates: number[]; examples: { candidate_index: number; u: number; s_ratio: number; timestep_s: number }[] }[];
+  select_s: {
+    index: number;
+    start_timestep: number;
+    timestep: number;
+    upper_bound: number;
+    lower_bound: number;
+    candidates: number[];
+    examples: { candidate_index: number; u: number; s_ratio: number; timestep_s: number }[];
+  }[];
   select_s_seeded: { global_seed: number; s_ratio: number; timesteps: number[]; timesteps_s: number[] };
 }
 
@@ -50,14 +58,24 @@ for (const g of golden.solvers) {
         assert.equal(solver.timesteps[rec.index], rec.start_timestep);
         assert.equal(solver.sourceTimestep(rec.index), rec.timestep);
         const w = targetWindow(merged, rec.timestep);
-        assert.deepEqual([w.upperBound, w.lowerBound, w.candidates], [rec.upper_bound, rec.lower_bound, rec.candidates], `index ${rec.index}`);
-        for (const e of rec.examples) assert.equal(offsetTarget(rec.candidates[e.candidate_index], e.u, e.s_ratio), e.timestep_s, `index ${rec.index}, u ${e.u}`);
+        assert.deepEqual(
+          [w.upperBound, w.lowerBound, w.candidates],
+          [rec.upper_bound, rec.lower_bound, rec.candidates],
+          `index ${rec.index}`,
+        );
+        for (const e of rec.examples)
+          assert.equal(offsetTarget(rec.candidates[e.candidate_index], e.u, e.s_ratio), e.timestep_s, `index ${rec.index}, u ${e.u}`);
       }
     });
 
     test('seeded selection draws as the reference (torch global generator)', () => {
       const seeded = g.select_s_seeded;
-      const targets = selectTargets(mergedTimesteps(solver, kMin, kMax), seeded.timesteps, seeded.s_ratio, new TorchGenerator(seeded.global_seed));
+      const targets = selectTargets(
+        mergedTimesteps(solver, kMin, kMax),
+        seeded.timesteps,
+        seeded.s_ratio,
+        new TorchGenerator(seeded.global_seed),
+      );
       assert.deepEqual(targets, seeded.timesteps_s);
     });
   });

@@ -42,14 +42,20 @@ describe('tdd distill on tiny-sd', () => {
     assert.ok(last < 0.85 * first, `loss should fall: ${first} → ${last}`);
     for (const f of ['log.jsonl', 'loss.png', 'config.json', 'validation/step-00000200.png']) assert.ok(existsSync(join(out, f)), f);
     assert.equal(readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').length, 200);
-    assert.deepEqual(listCheckpoints(join(out, 'checkpoints')).map((c) => c.step), [100, 200]);
+    assert.deepEqual(
+      listCheckpoints(join(out, 'checkpoints')).map((c) => c.step),
+      [100, 200],
+    );
 
     const file = SafetensorsFile.open(result.lora!.kohya);
     const keys = [...file.tensors.keys()];
     assert.equal(file.metadata.tdd_method, 'tdd');
     assert.equal(file.metadata.ss_network_dim, '8');
     file.close();
-    assert.ok(keys.every((k) => /^lora_unet_[a-z0-9_]+\.(lora_down\.weight|lora_up\.weight|alpha)$/.test(k)), keys.find((k) => !k.startsWith('lora_unet_')));
+    assert.ok(
+      keys.every((k) => /^lora_unet_[a-z0-9_]+\.(lora_down\.weight|lora_up\.weight|alpha)$/.test(k)),
+      keys.find((k) => !k.startsWith('lora_unet_')),
+    );
     assert.ok(keys.includes('lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q.lora_down.weight'));
     assert.ok(keys.includes('lora_unet_up_blocks_0_resnets_0_conv1.alpha'));
 
@@ -79,14 +85,30 @@ describe('tdd distill on tiny-sd', () => {
     assert.equal(stopped.lora, undefined);
     await assert.rejects(distill({ ...settings, out }), /--resume/);
     const resumed = await distill({ ...settings, out, resume: true });
-    assert.deepEqual(resumed.log.map((e) => e.step), [1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(resumed.log.map((e) => e.loss), full.log.map((e) => e.loss));
+    assert.deepEqual(
+      resumed.log.map((e) => e.step),
+      [1, 2, 3, 4, 5, 6],
+    );
+    assert.deepEqual(
+      resumed.log.map((e) => e.loss),
+      full.log.map((e) => e.loss),
+    );
     await assert.rejects(distill({ ...settings, out, resume: true, lr: 5e-4 }), /settings differ \(lr: checkpoint 0.001, now 0.0005\)/);
   });
 
   test('SDXL teacher with gradient checkpointing and an EMA target: trains and writes a LoRA that loads fully', async () => {
     const xl = sharedPath('fixtures', 'tiny-sdxl');
-    const result = await distill({ ...base(), teacher: xl, out: join(root, 'xl'), steps: 3, batch: 2, rank: 4, emaDecay: 0.9, gradientCheckpointing: true, validationPrompts: [] });
+    const result = await distill({
+      ...base(),
+      teacher: xl,
+      out: join(root, 'xl'),
+      steps: 3,
+      batch: 2,
+      rank: 4,
+      emaDecay: 0.9,
+      gradientCheckpointing: true,
+      validationPrompts: [],
+    });
     assert.equal(result.log.length, 3);
     assert.ok(result.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
     await using pipe = await loadPipeline(xl);
@@ -103,7 +125,10 @@ describe('tdd distill on tiny-sd', () => {
     const out = join(root, 'diverge');
     await assert.rejects(
       distill({ ...base(), out, steps: 40, lr: 1e9, maxGradNorm: 1e9, checkpointEvery: 1, validationPrompts: [] }),
-      (e: Error) => e instanceof DistillError && /the loss became (NaN|Infinity|-Infinity) at optimizer step \d+/.test(e.message) && /last good checkpoint is .*step-\d+/.test(e.message),
+      (e: Error) =>
+        e instanceof DistillError &&
+        /the loss became (NaN|Infinity|-Infinity) at optimizer step \d+/.test(e.message) &&
+        /last good checkpoint is .*step-\d+/.test(e.message),
     );
   });
 });

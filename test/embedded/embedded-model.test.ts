@@ -54,7 +54,11 @@ test('the embedded model and its TDD LoRA ship and make the same real image for 
 test('`tdd generate "red apple"` with no flags: exit 0, a 64×64 PNG the library reproduces from its seed', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'tdd-embedded-'));
   try {
-    const r = spawnSync(process.execPath, [bin, 'generate', 'red apple'], { cwd, encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') } });
+    const r = spawnSync(process.execPath, [bin, 'generate', 'red apple'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+    });
     assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
     const files = readdirSync(join(cwd, 'outputs')).filter((f) => f.endsWith('.png'));
     assert.equal(files.length, 1);

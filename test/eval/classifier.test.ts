@@ -30,8 +30,16 @@ describe('emoji classifier', () => {
     dir = mkdtempSync(join(tmpdir(), 'tdd-eval-classifier-'));
     entries = pickEntries();
     trained = await trainEmojiClassifier({
-      out: join(dir, 'classifier.safetensors'), train: entries.train, heldout: entries.heldout, architecture: small,
-      steps: 24, batch: 9, lr: 5e-3, warmupSteps: 0, augment: false, seed: 3,
+      out: join(dir, 'classifier.safetensors'),
+      train: entries.train,
+      heldout: entries.heldout,
+      architecture: small,
+      steps: 24,
+      batch: 9,
+      lr: 5e-3,
+      warmupSteps: 0,
+      augment: false,
+      seed: 3,
     });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,8 +85,14 @@ describe('emoji classifier', () => {
   test('the default architecture pools 128 features; bad inputs are clear errors', async () => {
     assert.equal(featureSize(defaultArchitecture(99)), 128);
     await using loaded = await loadEmojiClassifier(trained.path);
-    await assert.rejects(loaded.classify([new Float32Array(10)]), (e: Error) => e instanceof EvalError && /image 0 has 10 values/.test(e.message));
+    await assert.rejects(
+      loaded.classify([new Float32Array(10)]),
+      (e: Error) => e instanceof EvalError && /image 0 has 10 values/.test(e.message),
+    );
     await assert.rejects(loadEmojiClassifier(join(dir, 'missing.safetensors')), /missing\.safetensors: cannot open the classifier/);
-    await assert.rejects(trainEmojiClassifier({ out: join(dir, 'x.safetensors'), train: entries.train, steps: 0 }), /steps must be an integer ≥ 1/);
+    await assert.rejects(
+      trainEmojiClassifier({ out: join(dir, 'x.safetensors'), train: entries.train, steps: 0 }),
+      /steps must be an integer ≥ 1/,
+    );
   });
 });

@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EvalError } from '../../src/eval/errors.js';
-import { featureStatistics, frechetDistance, frechetDistanceFromStatistics, symmetricEigen, type FeatureStatistics } from '../../src/eval/frechet.js';
+import {
+  featureStatistics,
+  frechetDistance,
+  frechetDistanceFromStatistics,
+  symmetricEigen,
+  type FeatureStatistics,
+} from '../../src/eval/frechet.js';
 import { prng } from '../helpers/prng.js';
 
 function randomFeatures(count: number, dim: number, seed: number, shift = 0): Float32Array[] {
@@ -46,8 +52,14 @@ describe('Fréchet distance', () => {
   test('diagonal covariances: ‖Δμ‖² + Σ(√a − √b)²', () => {
     const a = [4, 1, 0.25, 9];
     const b = [1, 1, 1, 16];
-    const s1 = stats([0, 1, 2, 3], a.map((v, i) => a.map((_, j) => (i === j ? v : 0))));
-    const s2 = stats([1, 1, 0, 3], b.map((v, i) => b.map((_, j) => (i === j ? v : 0))));
+    const s1 = stats(
+      [0, 1, 2, 3],
+      a.map((v, i) => a.map((_, j) => (i === j ? v : 0))),
+    );
+    const s2 = stats(
+      [1, 1, 0, 3],
+      b.map((v, i) => b.map((_, j) => (i === j ? v : 0))),
+    );
     const expected = 1 + 0 + 4 + 0 + a.reduce((s, v, i) => s + (Math.sqrt(v) - Math.sqrt(b[i])) ** 2, 0);
     assert.ok(Math.abs(frechetDistanceFromStatistics(s1, s2) - expected) < 1e-10);
   });
@@ -63,8 +75,14 @@ describe('Fréchet distance', () => {
   });
 
   test('2×2 non-commuting covariances: tr√(Σ₁^½Σ₂Σ₁^½) = √(tr Σ₁Σ₂ + 2√(det Σ₁ det Σ₂))', () => {
-    const c1 = [[2, 0.7], [0.7, 1]];
-    const c2 = [[1, -0.4], [-0.4, 3]];
+    const c1 = [
+      [2, 0.7],
+      [0.7, 1],
+    ];
+    const c2 = [
+      [1, -0.4],
+      [-0.4, 3],
+    ];
     const trProduct = c1[0][0] * c2[0][0] + c1[0][1] * c2[1][0] + c1[1][0] * c2[0][1] + c1[1][1] * c2[1][1];
     const det = (m: number[][]) => m[0][0] * m[1][1] - m[0][1] * m[1][0];
     const trRoot = Math.sqrt(trProduct + 2 * Math.sqrt(det(c1) * det(c2)));
@@ -74,7 +92,11 @@ describe('Fréchet distance', () => {
   });
 
   test('statistics by hand: mean and unbiased covariance of three 2-d vectors', () => {
-    const s = featureStatistics([[1, 2], [3, 2], [5, 8]]);
+    const s = featureStatistics([
+      [1, 2],
+      [3, 2],
+      [5, 8],
+    ]);
     assert.deepEqual([...s.mean], [3, 4]);
     // Centred: (−2,−2), (0,−2), (2,4); sums of products / (3 − 1).
     assert.deepEqual([...s.covariance], [4, 6, 6, 12]);
@@ -104,8 +126,28 @@ describe('Fréchet distance', () => {
   });
 
   test('too few vectors or unequal sizes are errors naming the problem', () => {
-    assert.throws(() => frechetDistance([[1, 2]], [[1, 2], [3, 4]]), (e: Error) => e instanceof EvalError && /at least 2/.test(e.message));
+    assert.throws(
+      () =>
+        frechetDistance(
+          [[1, 2]],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ),
+      (e: Error) => e instanceof EvalError && /at least 2/.test(e.message),
+    );
     assert.throws(() => featureStatistics([[1, 2], [3]]), /vector 1 has 1 values/);
-    assert.throws(() => frechetDistance([[1], [2]], [[1, 2], [3, 4]]), /feature sizes differ/);
+    assert.throws(
+      () =>
+        frechetDistance(
+          [[1], [2]],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ),
+      /feature sizes differ/,
+    );
   });
 });

@@ -45,7 +45,10 @@ describe('eval rows', () => {
       const lcm = get(`lcm-${steps}`);
       assert.deepEqual([lcm.lora, lcm.scheduler, lcm.steps, lcm.guidance], ['lcm', 'lcm', steps, 1]);
     }
-    assert.deepEqual(differences(get('tcd-4-tdd-lora'), get('tdd-4-g1.7')).filter((d) => !d.startsWith('schedulerConfig')), ['scheduler']);
+    assert.deepEqual(
+      differences(get('tcd-4-tdd-lora'), get('tdd-4-g1.7')).filter((d) => !d.startsWith('schedulerConfig')),
+      ['scheduler'],
+    );
   });
 
   test('each 4-step ablation differs from full TDD in exactly its one setting', () => {
@@ -56,7 +59,8 @@ describe('eval rows', () => {
     assert.equal(get('ablation-no-empty-prompts').lora, 'tddNoEmptyPrompts');
     assert.deepEqual(differences(get('ablation-no-non-equidistant'), full), ['schedulerConfig.special_jump']);
     assert.deepEqual(differences(get('ablation-no-x0-clip'), full), ['schedulerConfig.thresholding']);
-    for (const name of ['ablation-single-k', 'ablation-no-empty-prompts', 'ablation-no-non-equidistant', 'ablation-no-x0-clip']) assert.equal(get(name).compareTo, 'tdd-4-g1.7');
+    for (const name of ['ablation-single-k', 'ablation-no-empty-prompts', 'ablation-no-non-equidistant', 'ablation-no-x0-clip'])
+      assert.equal(get(name).compareTo, 'tdd-4-g1.7');
     assert.equal(get('ablation-6-no-non-equidistant').compareTo, 'tdd-6-g1.7');
   });
 
@@ -64,9 +68,18 @@ describe('eval rows', () => {
     const all = selectRows(undefined);
     assert.equal(all.length, 2 + 6 + 3 + 1 + 4);
     assert.ok(all.every((r) => !r.optional));
-    assert.deepEqual(selectRows(['lcm-4', TEACHER_ROW]).map((r) => r.name), [TEACHER_ROW, 'lcm-4']);
-    assert.deepEqual(selectRows(['tdd-6-g1.7']).map((r) => r.name), ['tdd-6-g1.7']);
-    assert.throws(() => selectRows(['lcm-3']), (e: Error) => e instanceof EvalError && /unknown eval row "lcm-3"/.test(e.message));
+    assert.deepEqual(
+      selectRows(['lcm-4', TEACHER_ROW]).map((r) => r.name),
+      [TEACHER_ROW, 'lcm-4'],
+    );
+    assert.deepEqual(
+      selectRows(['tdd-6-g1.7']).map((r) => r.name),
+      ['tdd-6-g1.7'],
+    );
+    assert.throws(
+      () => selectRows(['lcm-3']),
+      (e: Error) => e instanceof EvalError && /unknown eval row "lcm-3"/.test(e.message),
+    );
     assert.throws(() => selectRows([]), /no eval rows selected/);
   });
 });

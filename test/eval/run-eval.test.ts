@@ -40,10 +40,18 @@ describe('runEval (tiny-sd)', () => {
       model: sharedPath('fixtures', 'tiny-sd'),
       loras: { tdd: sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors') },
       classifier: join(dir, 'classifier.safetensors'),
-      classifierTraining: { ...classifierEntries(), architecture: { imageSize: 64, stemChannels: 8, downChannels: [8, 8], groups: 4 }, steps: 2, batch: 4 },
-      samples: 4, batch: 3, seed: 5,
+      classifierTraining: {
+        ...classifierEntries(),
+        architecture: { imageSize: 64, stemChannels: 8, downChannels: [8, 8], groups: 4 },
+        steps: 2,
+        batch: 4,
+      },
+      samples: 4,
+      batch: 3,
+      seed: 5,
       out: join(dir, 'eval'),
-      rows: rows.map((r) => r.name), rowDefinitions: rows,
+      rows: rows.map((r) => r.name),
+      rowDefinitions: rows,
       heldout: emojiEntries({ split: 'heldout', styles: ['twitter'] }).entries.slice(0, 3),
       realBaselineImages: 3,
     };
@@ -63,7 +71,8 @@ describe('runEval (tiny-sd)', () => {
       assert.ok(r.alignment >= 0 && r.alignment <= 1);
       assert.ok(r.secondsPerImage > 0);
       assert.equal(r.timesteps.length, 2);
-      for (const f of [`${r.name}.json`, `${r.name}.features.safetensors`, `${r.name}.png`]) assert.ok(existsSync(join(options.out, 'rows', f)), f);
+      for (const f of [`${r.name}.json`, `${r.name}.features.safetensors`, `${r.name}.png`])
+        assert.ok(existsSync(join(options.out, 'rows', f)), f);
     }
     assert.ok(!existsSync(join(options.out, 'rows', 'ablation-single-k.json')));
     assert.ok(messages.some((m) => /training the emoji classifier/.test(m)));
@@ -107,7 +116,10 @@ describe('runEval (tiny-sd)', () => {
     assert.equal(again.filter((m) => /reusing/.test(m)).length, 3);
     assert.ok(!again.some((m) => /training the emoji classifier|^row /.test(m)));
     assert.equal(statSync(join(options.out, 'rows', `${TEACHER_ROW}.json`)).mtimeMs, before);
-    assert.deepEqual(second.rows.map((r) => r.status === 'done' && r.fdTeacher), first.rows.map((r) => r.status === 'done' && r.fdTeacher));
+    assert.deepEqual(
+      second.rows.map((r) => r.status === 'done' && r.fdTeacher),
+      first.rows.map((r) => r.status === 'done' && r.fdTeacher),
+    );
   });
 
   test('samples do not depend on the batch size (per-image seeds, padded last batch)', async () => {

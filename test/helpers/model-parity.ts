@@ -19,7 +19,12 @@ export function loadWeights(file: SafetensorsFile, params: readonly Value[]): Ma
 }
 
 /** Emits the graph with `weights` as initializers, runs it once on ORT CPU, returns the outputs in order. */
-export async function runOrt(graph: Graph, outputs: Value[], weights: ReadonlyMap<string, Float32Array>, feeds: Record<string, HostTensor>): Promise<Float32Array[]> {
+export async function runOrt(
+  graph: Graph,
+  outputs: Value[],
+  weights: ReadonlyMap<string, Float32Array>,
+  feeds: Record<string, HostTensor>,
+): Promise<Float32Array[]> {
   const { session, outputNames } = await compileGraph(graph, outputs, { weights });
   try {
     const result = await session.run(feeds);

@@ -69,7 +69,11 @@ export async function checkOrtMatchesInterp(
       const actual = out.dtype === 'int64' ? Array.from(out.data as BigInt64Array, Number) : Array.from(out.data as ArrayLike<number>);
       if (isInt(exp.dtype) || exp.dtype === 'bool') {
         // + 0 folds -0 (the interpreter's truncation of -0.5 to an int) into 0.
-        assert.deepEqual(actual, Array.from(exp.data, (x) => x + 0), `${name}: exact`);
+        assert.deepEqual(
+          actual,
+          Array.from(exp.data, (x) => x + 0),
+          `${name}: exact`,
+        );
       } else {
         assertAllClose(actual, exp.data, tol, name);
         actual.forEach((a, k) => (ortErrors.max = Math.max(ortErrors.max, Math.abs(a - exp.data[k]))));

@@ -18,8 +18,7 @@ function mlpDirect(x: number[], w1: number[], b1: number[], w2: number[], n: num
       hid[i * h + j] = Math.tanh(s);
     }
   const y = new Array<number>(n * o).fill(0);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < o; j++) for (let k = 0; k < h; k++) y[i * o + j] += hid[i * h + k] * w2[k * o + j];
+  for (let i = 0; i < n; i++) for (let j = 0; j < o; j++) for (let k = 0; k < h; k++) y[i * o + j] += hid[i * h + k] * w2[k * o + j];
   return y;
 }
 
@@ -85,8 +84,14 @@ describe('evaluate', () => {
 
   it('reports missing and mismatched feeds', () => {
     const { g, y } = mlp();
-    assert.throws(() => evaluate(g, [y], { x: feeds.x, w1: feeds.w1 }), /missing feeds for .*param "w2" float32\[5,2\].*param "b1" float32\[5\]|missing feeds for .*param "b1".*param "w2"/);
-    assert.throws(() => evaluate(g, [y], { ...feeds, x: hostArray([1, d], 'float32', data.x.slice(0, d)) }), /feed "x" is float32\[1,4\], expected %0 input "x" float32\[3,4\]/);
+    assert.throws(
+      () => evaluate(g, [y], { x: feeds.x, w1: feeds.w1 }),
+      /missing feeds for .*param "w2" float32\[5,2\].*param "b1" float32\[5\]|missing feeds for .*param "b1".*param "w2"/,
+    );
+    assert.throws(
+      () => evaluate(g, [y], { ...feeds, x: hostArray([1, d], 'float32', data.x.slice(0, d)) }),
+      /feed "x" is float32\[1,4\], expected %0 input "x" float32\[3,4\]/,
+    );
     assert.throws(() => evaluate(g, [y], { ...feeds, typo: feeds.x }), /feed "typo" matches no input or parameter/);
     assert.throws(() => evaluate(g, [createGraph().scalar(1)], feeds), /belongs to another graph/);
   });

@@ -17,7 +17,10 @@ describe('Graph', () => {
     const x = g.input('x', [2, 3]);
     const w = g.param('w', [3, 4]);
     const y = x.matmul(w).mul(0.5).tanh();
-    assert.deepEqual(g.nodes.map((n) => n.op), ['matmul', 'mul', 'tanh']);
+    assert.deepEqual(
+      g.nodes.map((n) => n.op),
+      ['matmul', 'mul', 'tanh'],
+    );
     assert.deepEqual(y.shape, [2, 4]);
     assert.equal(y.dtype, 'float32');
     assert.deepEqual(g.inputs, [x]);
@@ -50,12 +53,15 @@ describe('Graph', () => {
   it('rejects unknown ops in manually created nodes, naming operands', () => {
     const g = createGraph();
     const x = g.input('x', [2]);
-    assert.throws(() => g.addNode('frobnicate', [x], {}), (e: unknown) => {
-      assert.ok(e instanceof GraphError);
-      assert.match(e.message, /^unknown op 'frobnicate' \(known: .*matmul.*\)/);
-      assert.match(e.message, /operand 0: %0 input "x" float32\[2\]/);
-      return true;
-    });
+    assert.throws(
+      () => g.addNode('frobnicate', [x], {}),
+      (e: unknown) => {
+        assert.ok(e instanceof GraphError);
+        assert.match(e.message, /^unknown op 'frobnicate' \(known: .*matmul.*\)/);
+        assert.match(e.message, /operand 0: %0 input "x" float32\[2\]/);
+        return true;
+      },
+    );
   });
 
   it('rejects values from another graph, duplicate names, bad shapes and non-JSON attrs', () => {

@@ -15,7 +15,11 @@ test('a lower floor importing a higher one is a lint error', async () => {
   const found = await problems('src/ops/probe.ts', "import { x } from '../pipelines/x.js';\nexport { x };\n");
   assert.equal(found.length, 1);
   assert.match(found[0], /src\/ops is below .* must not import them/);
-  assert.equal((await problems('src/models/unet/probe.ts', "export { x } from '../../server/x.js';\n")).length, 1, 're-exports count, from nested folders too');
+  assert.equal(
+    (await problems('src/models/unet/probe.ts', "export { x } from '../../server/x.js';\n")).length,
+    1,
+    're-exports count, from nested folders too',
+  );
 });
 
 test('only src/runtime imports ONNX Runtime', async () => {
@@ -25,6 +29,12 @@ test('only src/runtime imports ONNX Runtime', async () => {
 });
 
 test('downward and same-folder imports pass', async () => {
-  assert.deepEqual(await problems('src/pipelines/probe.ts', "import { a } from '../util/a.js';\nimport { b } from './b.js';\nimport { c } from '../models/unet/c.js';\nexport { a, b, c };\n"), []);
+  assert.deepEqual(
+    await problems(
+      'src/pipelines/probe.ts',
+      "import { a } from '../util/a.js';\nimport { b } from './b.js';\nimport { c } from '../models/unet/c.js';\nexport { a, b, c };\n",
+    ),
+    [],
+  );
   assert.deepEqual(await problems('src/cli/probe.ts', "import { a } from '../server/a.js';\nexport { a };\n"), []);
 });

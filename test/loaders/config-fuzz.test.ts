@@ -16,7 +16,28 @@ import { createScheduler, SchedulerConfigError } from '../../src/schedulers/inde
 import { fixture } from '../helpers/model-parity.js';
 import { prng } from '../helpers/prng.js';
 
-const ODD_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, '', 'x', 'DownBlock2D', [], [0], [1, 2, 3], [[1]], {}, { a: 1 }, [null], ['x', 'y'], [-5, 7]];
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1.5,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  '',
+  'x',
+  'DownBlock2D',
+  [],
+  [0],
+  [1, 2, 3],
+  [[1]],
+  {},
+  { a: 1 },
+  [null],
+  ['x', 'y'],
+  [-5, 7],
+];
 
 interface ParserCase {
   name: string;
@@ -26,9 +47,24 @@ interface ParserCase {
 }
 
 const parsers: ParserCase[] = [
-  { name: 'UNet (tiny-sd)', file: ['tiny-sd', 'unet', 'config.json'], parse: (j) => resolveUNetLayout(parseUNetConfig(j)), errorClass: UNetConfigError },
-  { name: 'UNet (tiny-sdxl)', file: ['tiny-sdxl', 'unet', 'config.json'], parse: (j) => resolveUNetLayout(parseUNetConfig(j)), errorClass: UNetConfigError },
-  { name: 'scheduler (tdd from tiny-sd)', file: ['tiny-sd', 'scheduler', 'scheduler_config.json'], parse: (j) => createScheduler('tdd', j).setTimesteps(4), errorClass: SchedulerConfigError },
+  {
+    name: 'UNet (tiny-sd)',
+    file: ['tiny-sd', 'unet', 'config.json'],
+    parse: (j) => resolveUNetLayout(parseUNetConfig(j)),
+    errorClass: UNetConfigError,
+  },
+  {
+    name: 'UNet (tiny-sdxl)',
+    file: ['tiny-sdxl', 'unet', 'config.json'],
+    parse: (j) => resolveUNetLayout(parseUNetConfig(j)),
+    errorClass: UNetConfigError,
+  },
+  {
+    name: 'scheduler (tdd from tiny-sd)',
+    file: ['tiny-sd', 'scheduler', 'scheduler_config.json'],
+    parse: (j) => createScheduler('tdd', j).setTimesteps(4),
+    errorClass: SchedulerConfigError,
+  },
 ];
 
 /** Registers more parsers (VAE, CLIP) from their own test modules without editing this one. */
@@ -61,7 +97,10 @@ describe('config parsers under random field values', () => {
           parser.parse(mutated);
         } catch (err) {
           rejected++;
-          assert.ok(err instanceof parser.errorClass, `${(err as Error).name} for ${JSON.stringify(changed(config, mutated))}: ${(err as Error).message}`);
+          assert.ok(
+            err instanceof parser.errorClass,
+            `${(err as Error).name} for ${JSON.stringify(changed(config, mutated))}: ${(err as Error).message}`,
+          );
           assert.match((err as Error).message, /`\w+`|"\w+"|\b[a-z]+_[a-z_]+\b/, 'the message names a field');
         }
       }

@@ -12,13 +12,16 @@ describe('diffusers pipeline folders', () => {
   test('tiny-sd: model_index components (null entries dropped), configs and lazily opened weights', () => {
     const folder = DiffusersFolder.open(fixture('tiny-sd'));
     assert.equal(folder.index.pipelineClass, 'StableDiffusionPipeline');
-    assert.deepEqual(folder.index.components.map((c) => `${c.name}:${c.library}.${c.className}`), [
-      'scheduler:diffusers.PNDMScheduler',
-      'text_encoder:transformers.CLIPTextModel',
-      'tokenizer:transformers.CLIPTokenizer',
-      'unet:diffusers.UNet2DConditionModel',
-      'vae:diffusers.AutoencoderKL',
-    ]);
+    assert.deepEqual(
+      folder.index.components.map((c) => `${c.name}:${c.library}.${c.className}`),
+      [
+        'scheduler:diffusers.PNDMScheduler',
+        'text_encoder:transformers.CLIPTextModel',
+        'tokenizer:transformers.CLIPTokenizer',
+        'unet:diffusers.UNet2DConditionModel',
+        'vae:diffusers.AutoencoderKL',
+      ],
+    );
     assert.equal(folder.index.options.requires_safety_checker, false);
     assert.equal(folder.has('safety_checker'), false);
     assert.equal(folder.config('scheduler')._class_name, 'PNDMScheduler');
@@ -42,7 +45,10 @@ describe('diffusers pipeline folders', () => {
   test('tiny-sdxl lists both text encoders and tokenizers', () => {
     const index = readModelIndex(fixture('tiny-sdxl'));
     assert.equal(index.pipelineClass, 'StableDiffusionXLPipeline');
-    assert.deepEqual(index.components.map((c) => c.name), ['scheduler', 'text_encoder', 'text_encoder_2', 'tokenizer', 'tokenizer_2', 'unet', 'vae']);
+    assert.deepEqual(
+      index.components.map((c) => c.name),
+      ['scheduler', 'text_encoder', 'text_encoder_2', 'tokenizer', 'tokenizer_2', 'unet', 'vae'],
+    );
     assert.equal(index.options.force_zeros_for_empty_prompt, true);
   });
 
@@ -50,7 +56,10 @@ describe('diffusers pipeline folders', () => {
     const folder = DiffusersFolder.open(fixture('tiny-sd'));
     assert.throws(() => folder.component('controlnet'), /no component "controlnet" \(it lists scheduler, text_encoder/);
     assert.throws(() => DiffusersFolder.open(fixture('tiny-sd', 'unet')), /no model_index\.json.*not a diffusers pipeline folder/);
-    assert.throws(() => DiffusersFolder.open(fixture('nope')), (e: unknown) => e instanceof LoaderError && /nope: no such directory/.test((e as Error).message));
+    assert.throws(
+      () => DiffusersFolder.open(fixture('nope')),
+      (e: unknown) => e instanceof LoaderError && /nope: no such directory/.test((e as Error).message),
+    );
     assert.throws(() => DiffusersFolder.open(fixture('tiny-sd', 'model_index.json')), /not a directory/);
   });
 });
@@ -72,13 +81,22 @@ describe('weight file choice: variants, shards, pickles', () => {
     const d = fresh('variant');
     cpSync(fixture('tiny-sd', 'vae', 'diffusion_pytorch_model.safetensors'), join(d, 'diffusion_pytorch_model.safetensors'));
     const source = SafetensorsFile.open(join(d, 'diffusion_pytorch_model.safetensors'));
-    writeSafetensors(join(d, 'diffusion_pytorch_model.fp16.safetensors'), [...source.tensors.values()].map((t) => ({
-      name: t.name, dtype: 'F16', shape: t.shape, data: float32ToDType(source.float32(t.name), 'F16'),
-    })));
+    writeSafetensors(
+      join(d, 'diffusion_pytorch_model.fp16.safetensors'),
+      [...source.tensors.values()].map((t) => ({
+        name: t.name,
+        dtype: 'F16',
+        shape: t.shape,
+        data: float32ToDType(source.float32(t.name), 'F16'),
+      })),
+    );
     source.close();
     assert.deepEqual(findComponentWeights(d), { path: join(d, 'diffusion_pytorch_model.safetensors'), sharded: false, variant: null });
     assert.equal(findComponentWeights(d, { variant: 'fp16' }).variant, 'fp16');
-    assert.throws(() => findComponentWeights(d, { variant: 'bf16' }), /no "bf16" variant weights.*found: diffusion_pytorch_model\.fp16\.safetensors, diffusion_pytorch_model\.safetensors/);
+    assert.throws(
+      () => findComponentWeights(d, { variant: 'bf16' }),
+      /no "bf16" variant weights.*found: diffusion_pytorch_model\.fp16\.safetensors, diffusion_pytorch_model\.safetensors/,
+    );
     rmSync(join(d, 'diffusion_pytorch_model.safetensors'));
     assert.equal(findComponentWeights(d).variant, 'fp16', 'the only variant is used when no plain file exists');
   });
@@ -91,7 +109,10 @@ describe('weight file choice: variants, shards, pickles', () => {
     const weightMap: Record<string, string> = {};
     halves.forEach((keys, i) => {
       const file = `diffusion_pytorch_model-0000${i + 1}-of-00002.safetensors`;
-      writeSafetensors(join(d, file), keys.map((k) => ({ name: k, dtype: 'F32', shape: whole.info(k).shape, data: whole.float32(k) })));
+      writeSafetensors(
+        join(d, file),
+        keys.map((k) => ({ name: k, dtype: 'F32', shape: whole.info(k).shape, data: whole.float32(k) })),
+      );
       for (const k of keys) weightMap[k] = file;
     });
     writeFileSync(join(d, 'diffusion_pytorch_model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
@@ -112,13 +133,19 @@ describe('weight file choice: variants, shards, pickles', () => {
   test('a shard index pointing outside its folder is refused', () => {
     const d = fresh('evil');
     writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: '../../etc/passwd.safetensors' } }));
-    assert.throws(() => ShardedTensorSource.open(join(d, 'model.safetensors.index.json')), /must name a \.safetensors file beside the index/);
+    assert.throws(
+      () => ShardedTensorSource.open(join(d, 'model.safetensors.index.json')),
+      /must name a \.safetensors file beside the index/,
+    );
   });
 
   test('a folder with only pickle weights is refused with how to convert', () => {
     const d = fresh('pickle');
     writeFileSync(join(d, 'diffusion_pytorch_model.bin'), Buffer.from([0x80, 0x02, 0x7d]));
-    assert.throws(() => findComponentWeights(d), (e: unknown) => e instanceof PickleRefusedError && /only PyTorch pickle weights.*safetensors/s.test((e as Error).message));
+    assert.throws(
+      () => findComponentWeights(d),
+      (e: unknown) => e instanceof PickleRefusedError && /only PyTorch pickle weights.*safetensors/s.test((e as Error).message),
+    );
   });
 
   test('no weights at all, or several variants and none chosen', () => {

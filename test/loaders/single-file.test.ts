@@ -6,15 +6,31 @@ import { after, before, describe, test } from 'node:test';
 import type { Graph } from '../../src/ir/index.js';
 import { DiffusersFolder } from '../../src/loaders/diffusers-folder.js';
 import {
-  keyMapperFor, openSingleFile, readSingleFile, SingleFileError, toSingleFile, writeSingleFile,
-  type Architecture, type ComponentName, type DiffusersComponent, type OpenSingleFileOptions, type SingleFileCheckpoint,
+  keyMapperFor,
+  openSingleFile,
+  readSingleFile,
+  SingleFileError,
+  toSingleFile,
+  writeSingleFile,
+  type Architecture,
+  type ComponentName,
+  type DiffusersComponent,
+  type OpenSingleFileOptions,
+  type SingleFileCheckpoint,
 } from '../../src/loaders/single-file/index.js';
 import { clipTextModel, clipTextModelWithProjection, parseClipTextConfig } from '../../src/models/clip/index.js';
 import { parseUNetConfig, unet2DConditionModel } from '../../src/models/unet/index.js';
 import { parseAutoencoderKLConfig, vaeDecode, vaeEncode } from '../../src/models/vae/index.js';
 import { Scope } from '../../src/nn/index.js';
 import { createGraph } from '../../src/ops/index.js';
-import { FileTensorSource, loadParams, MemoryTensorSource, PickleRefusedError, writeSafetensors, type TensorSource } from '../../src/weights/index.js';
+import {
+  FileTensorSource,
+  loadParams,
+  MemoryTensorSource,
+  PickleRefusedError,
+  writeSafetensors,
+  type TensorSource,
+} from '../../src/weights/index.js';
 import { fixture } from '../helpers/model-parity.js';
 
 let dir: string;
@@ -43,12 +59,19 @@ function assertSameTensors(actual: TensorSource, expected: TensorSource): void {
   for (const key of expected.keys()) {
     assert.deepEqual([...actual.shape(key)], [...expected.shape(key)], `shape of ${key}`);
     const [a, b] = [actual.float32(key), expected.float32(key)];
-    assert.ok(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)), `data of ${key}`);
+    assert.ok(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      `data of ${key}`,
+    );
   }
 }
 
 const paramList = (graph: Graph): string[] => graph.params.map((p) => `${p.name} [${p.shape.join(',')}]`).sort();
-const fileList = (source: TensorSource): string[] => source.keys().map((k) => `${k} [${source.shape(k).join(',')}]`).sort();
+const fileList = (source: TensorSource): string[] =>
+  source
+    .keys()
+    .map((k) => `${k} [${source.shape(k).join(',')}]`)
+    .sort();
 
 /** The graph built from `config` has exactly the source's tensors as parameters, and they load. */
 function assertGraphMatches(graph: Graph, source: TensorSource): void {
@@ -65,7 +88,9 @@ function unetGraph(json: Record<string, unknown>): Graph {
     sample: graph.input('sample', [1, config.in_channels, 32, 32]),
     timestep: graph.input('timestep', [1]),
     encoderHiddenStates: graph.input('ehs', [1, 77, cross]),
-    textEmbeds: textTime ? graph.input('text_embeds', [1, config.projection_class_embeddings_input_dim! - 6 * config.addition_time_embed_dim!]) : undefined,
+    textEmbeds: textTime
+      ? graph.input('text_embeds', [1, config.projection_class_embeddings_input_dim! - 6 * config.addition_time_embed_dim!])
+      : undefined,
     timeIds: textTime ? graph.input('time_ids', [1, 6]) : undefined,
   });
   return graph;
@@ -86,11 +111,16 @@ function clipGraph(json: Record<string, unknown>, withProjection: boolean): Grap
   return graph;
 }
 
-const readFixtureConfig = (name: string, component: string): Record<string, unknown> => JSON.parse(readFileSync(fixture(name, component, 'config.json'), 'utf8'));
+const readFixtureConfig = (name: string, component: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(fixture(name, component, 'config.json'), 'utf8'));
 const withoutSampleSize = (c: object): object => ({ ...c, sample_size: null });
 
 /** Writes a fixture folder as a single file of `architecture`, then opens it. */
-function roundTrip(name: 'tiny-sd' | 'tiny-sdxl', architecture: Architecture, options: OpenSingleFileOptions): { path: string; checkpoint: SingleFileCheckpoint; folder: Partial<Record<ComponentName, DiffusersComponent>> } {
+function roundTrip(
+  name: 'tiny-sd' | 'tiny-sdxl',
+  architecture: Architecture,
+  options: OpenSingleFileOptions,
+): { path: string; checkpoint: SingleFileCheckpoint; folder: Partial<Record<ComponentName, DiffusersComponent>> } {
   const folder = folderComponents(name);
   const path = join(dir, `${name}.safetensors`);
   writeSingleFile(path, folder, architecture);
@@ -114,8 +144,15 @@ describe('single-file SD-1 round trip (tiny-sd)', () => {
     const names = file.keys();
     assert.deepEqual(file.shape('first_stage_model.encoder.mid.attn_1.q.weight'), [64, 64, 1, 1], 'LDM VAE attention is 1×1 convs');
     file.close();
-    for (const k of ['model.diffusion_model.input_blocks.3.0.op.weight', 'model.diffusion_model.output_blocks.2.2.conv.weight', 'model.diffusion_model.middle_block.2.in_layers.0.weight',
-      'first_stage_model.decoder.up.0.block.0.nin_shortcut.weight', 'first_stage_model.decoder.up.1.upsample.conv.weight', 'first_stage_model.encoder.mid.attn_1.proj_out.weight', 'cond_stage_model.transformer.text_model.final_layer_norm.weight']) {
+    for (const k of [
+      'model.diffusion_model.input_blocks.3.0.op.weight',
+      'model.diffusion_model.output_blocks.2.2.conv.weight',
+      'model.diffusion_model.middle_block.2.in_layers.0.weight',
+      'first_stage_model.decoder.up.0.block.0.nin_shortcut.weight',
+      'first_stage_model.decoder.up.1.upsample.conv.weight',
+      'first_stage_model.encoder.mid.attn_1.proj_out.weight',
+      'cond_stage_model.transformer.text_model.final_layer_norm.weight',
+    ]) {
       assert.ok(names.includes(k), k);
     }
     assert.ok(!names.some((k) => k.includes('down_blocks') || k.includes('resnets')));
@@ -131,10 +168,16 @@ describe('single-file SD-1 round trip (tiny-sd)', () => {
 
   test('inferred configs rebuild the same graphs', () => {
     const { unet, vae, text_encoder } = checkpoint.components;
-    assert.deepEqual(withoutSampleSize(parseUNetConfig(unet!.config)), withoutSampleSize(parseUNetConfig(readFixtureConfig('tiny-sd', 'unet'))));
+    assert.deepEqual(
+      withoutSampleSize(parseUNetConfig(unet!.config)),
+      withoutSampleSize(parseUNetConfig(readFixtureConfig('tiny-sd', 'unet'))),
+    );
     assertGraphMatches(unetGraph(unet!.config), unet!.source);
     assert.deepEqual(unet!.assumed, ['sample_size', 'attention_head_dim']);
-    assert.deepEqual({ ...parseAutoencoderKLConfig(vae!.config), sample_size: 64 }, parseAutoencoderKLConfig(readFixtureConfig('tiny-sd', 'vae')));
+    assert.deepEqual(
+      { ...parseAutoencoderKLConfig(vae!.config), sample_size: 64 },
+      parseAutoencoderKLConfig(readFixtureConfig('tiny-sd', 'vae')),
+    );
     assertGraphMatches(vaeGraph(vae!.config), vae!.source);
     assert.deepEqual(parseClipTextConfig(text_encoder!.config), parseClipTextConfig(readFixtureConfig('tiny-sd', 'text_encoder')));
     assertGraphMatches(clipGraph(text_encoder!.config, false), text_encoder!.source);
@@ -167,7 +210,10 @@ describe('single-file SDXL round trip (tiny-sdxl, OpenCLIP text_encoder_2)', () 
     const projection = file.float32(`${p}text_projection`); // [hidden, proj]
     const weight = te2.float32('text_projection.weight'); // [proj, hidden]
     assert.equal(projection[3 * 32 + 5], weight[5 * 32 + 3]);
-    assert.ok(file.has('model.diffusion_model.label_emb.0.0.weight') && file.has('conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight'));
+    assert.ok(
+      file.has('model.diffusion_model.label_emb.0.0.weight') &&
+        file.has('conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight'),
+    );
     assert.ok(!file.keys().some((key) => key.includes('q_proj') && key.startsWith(p)));
     file.close();
   });
@@ -183,7 +229,10 @@ describe('single-file SDXL round trip (tiny-sdxl, OpenCLIP text_encoder_2)', () 
     const { unet, vae, text_encoder, text_encoder_2 } = checkpoint.components;
     assert.equal(unet!.config.addition_time_embed_dim, 8, 'from label_emb width 80 − pooled width 32, over 6 time ids');
     assert.ok(!unet!.assumed.includes('addition_time_embed_dim') && !unet!.assumed.includes('attention_head_dim'));
-    assert.deepEqual(withoutSampleSize(parseUNetConfig(unet!.config)), withoutSampleSize(parseUNetConfig(readFixtureConfig('tiny-sdxl', 'unet'))));
+    assert.deepEqual(
+      withoutSampleSize(parseUNetConfig(unet!.config)),
+      withoutSampleSize(parseUNetConfig(readFixtureConfig('tiny-sdxl', 'unet'))),
+    );
     assertGraphMatches(unetGraph(unet!.config), unet!.source);
     assert.equal(vae!.config.scaling_factor, 0.13025, 'the SDXL family rule (the fixture keeps 0.18215)');
     assertGraphMatches(vaeGraph(vae!.config), vae!.source);
@@ -207,8 +256,14 @@ describe('single-file SDXL round trip (tiny-sdxl, OpenCLIP text_encoder_2)', () 
   });
 
   test('heads the family rule cannot give must be overridden, and the error says how', () => {
-    assert.throws(() => openSingleFile(path, { configOverrides: { ...overrides, text_encoder_2: {} } }), (err: Error) =>
-      err instanceof SingleFileError && err.message.includes(path) && err.message.includes('num_attention_heads') && err.message.includes('configOverrides.text_encoder_2'));
+    assert.throws(
+      () => openSingleFile(path, { configOverrides: { ...overrides, text_encoder_2: {} } }),
+      (err: Error) =>
+        err instanceof SingleFileError &&
+        err.message.includes(path) &&
+        err.message.includes('num_attention_heads') &&
+        err.message.includes('configOverrides.text_encoder_2'),
+    );
   });
 });
 
@@ -217,8 +272,12 @@ describe('single-file leftovers, partial files, layouts', () => {
   function sd1With(name: string, extra: Record<string, number[]>, keep: (key: string) => boolean = () => true): string {
     const folder = folderComponents('tiny-sd');
     const { source } = toSingleFile(folder, 'sd1');
-    const tensors = source.keys().filter(keep).map((k) => ({ name: k, dtype: 'F32' as const, shape: [...source.shape(k)], data: source.float32(k) }));
-    for (const [k, shape] of Object.entries(extra)) tensors.push({ name: k, dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const tensors = source
+      .keys()
+      .filter(keep)
+      .map((k) => ({ name: k, dtype: 'F32' as const, shape: [...source.shape(k)], data: source.float32(k) }));
+    for (const [k, shape] of Object.entries(extra))
+      tensors.push({ name: k, dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
     const path = join(dir, name);
     writeSafetensors(path, tensors);
     closeAll(folder);
@@ -227,12 +286,20 @@ describe('single-file leftovers, partial files, layouts', () => {
 
   test('EMA weights and buffers are ignored with a reason; other unknown keys are listed', () => {
     const path = sd1With('leftovers.safetensors', {
-      'model_ema.diffusion_modelout2weight': [4], 'model_ema.num_updates': [], alphas_cumprod: [1000],
+      'model_ema.diffusion_modelout2weight': [4],
+      'model_ema.num_updates': [],
+      alphas_cumprod: [1000],
       'cond_stage_model.transformer.text_model.embeddings.position_ids': [1, 77],
-      'model.diffusion_model.extra_head.weight': [2], 'some_tool.state': [1],
+      'model.diffusion_model.extra_head.weight': [2],
+      'some_tool.state': [1],
     });
     const ck = openSingleFile(path, { configOverrides: { text_encoder: CLIP_HEADS } });
-    assert.deepEqual(ck.ignored.map((i) => i.key).sort(), ['alphas_cumprod', 'cond_stage_model.transformer.text_model.embeddings.position_ids', 'model_ema.diffusion_modelout2weight', 'model_ema.num_updates']);
+    assert.deepEqual(ck.ignored.map((i) => i.key).sort(), [
+      'alphas_cumprod',
+      'cond_stage_model.transformer.text_model.embeddings.position_ids',
+      'model_ema.diffusion_modelout2weight',
+      'model_ema.num_updates',
+    ]);
     assert.ok(ck.ignored.every((i) => i.reason.length > 10));
     assert.deepEqual(ck.unmatched.sort(), ['model.diffusion_model.extra_head.weight', 'some_tool.state']);
     assert.equal(ck.components.unet!.source.keys().length, 304);
@@ -247,7 +314,17 @@ describe('single-file leftovers, partial files, layouts', () => {
     const folder = folderComponents('tiny-sd');
     const { source } = toSingleFile({ vae: folder.vae }, 'sd1');
     const path = join(dir, 'bare-vae.safetensors');
-    writeSafetensors(path, source.keys().map((k) => ({ name: k.slice('first_stage_model.'.length), dtype: 'F32' as const, shape: [...source.shape(k)], data: source.float32(k) })));
+    writeSafetensors(
+      path,
+      source
+        .keys()
+        .map((k) => ({
+          name: k.slice('first_stage_model.'.length),
+          dtype: 'F32' as const,
+          shape: [...source.shape(k)],
+          data: source.float32(k),
+        })),
+    );
     const bare = openSingleFile(path);
     assert.equal(bare.architecture, null);
     assert.equal(bare.components.vae!.prefix, '');
@@ -262,11 +339,22 @@ describe('single-file leftovers, partial files, layouts', () => {
 
   test('SD-1.5 and SDXL block numbering (diffusers reference layout)', () => {
     const sd15 = keyMapperFor('ldm-unet', { block_out_channels: [320, 640, 1280, 1280], cross_attention_dim: 768 }, 'sd15');
-    const sdxl = keyMapperFor('ldm-unet', {
-      down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'], up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
-      block_out_channels: [320, 640, 1280], transformer_layers_per_block: [1, 2, 10], attention_head_dim: [5, 10, 20], cross_attention_dim: 2048,
-      use_linear_projection: true, addition_embed_type: 'text_time', addition_time_embed_dim: 256, projection_class_embeddings_input_dim: 2816,
-    }, 'sdxl');
+    const sdxl = keyMapperFor(
+      'ldm-unet',
+      {
+        down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'],
+        up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
+        block_out_channels: [320, 640, 1280],
+        transformer_layers_per_block: [1, 2, 10],
+        attention_head_dim: [5, 10, 20],
+        cross_attention_dim: 2048,
+        use_linear_projection: true,
+        addition_embed_type: 'text_time',
+        addition_time_embed_dim: 256,
+        projection_class_embeddings_input_dim: 2816,
+      },
+      'sdxl',
+    );
     const cases: [typeof sd15, string, string][] = [
       [sd15, 'input_blocks.3.0.op.weight', 'down_blocks.0.downsamplers.0.conv.weight'],
       [sd15, 'input_blocks.11.0.in_layers.0.weight', 'down_blocks.3.resnets.1.norm1.weight'],
@@ -275,7 +363,11 @@ describe('single-file leftovers, partial files, layouts', () => {
       [sd15, 'output_blocks.2.1.conv.weight', 'up_blocks.0.upsamplers.0.conv.weight'],
       [sd15, 'output_blocks.5.2.conv.bias', 'up_blocks.1.upsamplers.0.conv.bias'],
       [sd15, 'output_blocks.11.0.skip_connection.weight', 'up_blocks.3.resnets.2.conv_shortcut.weight'],
-      [sdxl, 'input_blocks.7.1.transformer_blocks.9.attn2.to_k.weight', 'down_blocks.2.attentions.0.transformer_blocks.9.attn2.to_k.weight'],
+      [
+        sdxl,
+        'input_blocks.7.1.transformer_blocks.9.attn2.to_k.weight',
+        'down_blocks.2.attentions.0.transformer_blocks.9.attn2.to_k.weight',
+      ],
       [sdxl, 'label_emb.0.2.weight', 'add_embedding.linear_2.weight'],
       [sdxl, 'output_blocks.2.2.conv.weight', 'up_blocks.0.upsamplers.0.conv.weight'],
       [sdxl, 'output_blocks.8.0.out_layers.3.weight', 'up_blocks.2.resnets.2.conv2.weight'],
@@ -288,33 +380,61 @@ describe('single-file leftovers, partial files, layouts', () => {
   });
 
   test('OpenCLIP: q/k/v rows in order, projection transposed, SD-2 drops the last layer', () => {
-    const t = (shape: number[], start = 0) => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => start + i) });
+    const t = (shape: number[], start = 0) => ({
+      shape,
+      data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => start + i),
+    });
     const p = 'cond_stage_model.model.';
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
-      [`${p}token_embedding.weight`]: t([10, 64]), [`${p}positional_embedding`]: t([5, 64]), [`${p}text_projection`]: t([64, 3]),
-      [`${p}ln_final.weight`]: t([64]), [`${p}ln_final.bias`]: t([64]), [`${p}logit_scale`]: t([]),
+      [`${p}token_embedding.weight`]: t([10, 64]),
+      [`${p}positional_embedding`]: t([5, 64]),
+      [`${p}text_projection`]: t([64, 3]),
+      [`${p}ln_final.weight`]: t([64]),
+      [`${p}ln_final.bias`]: t([64]),
+      [`${p}logit_scale`]: t([]),
     };
     for (const layer of [0, 1]) {
       const r = `${p}transformer.resblocks.${layer}.`;
       Object.assign(tensors, {
-        [`${r}attn.in_proj_weight`]: t([192, 64]), [`${r}attn.in_proj_bias`]: t([192]), [`${r}attn.out_proj.weight`]: t([64, 64]), [`${r}attn.out_proj.bias`]: t([64]),
-        [`${r}ln_1.weight`]: t([64]), [`${r}ln_1.bias`]: t([64]), [`${r}ln_2.weight`]: t([64]), [`${r}ln_2.bias`]: t([64]),
-        [`${r}mlp.c_fc.weight`]: t([100, 64]), [`${r}mlp.c_fc.bias`]: t([100]), [`${r}mlp.c_proj.weight`]: t([64, 100]), [`${r}mlp.c_proj.bias`]: t([64]),
+        [`${r}attn.in_proj_weight`]: t([192, 64]),
+        [`${r}attn.in_proj_bias`]: t([192]),
+        [`${r}attn.out_proj.weight`]: t([64, 64]),
+        [`${r}attn.out_proj.bias`]: t([64]),
+        [`${r}ln_1.weight`]: t([64]),
+        [`${r}ln_1.bias`]: t([64]),
+        [`${r}ln_2.weight`]: t([64]),
+        [`${r}ln_2.bias`]: t([64]),
+        [`${r}mlp.c_fc.weight`]: t([100, 64]),
+        [`${r}mlp.c_fc.bias`]: t([100]),
+        [`${r}mlp.c_proj.weight`]: t([64, 100]),
+        [`${r}mlp.c_proj.bias`]: t([64]),
       });
     }
     const sd2 = readSingleFile(new MemoryTensorSource(tensors, 'sd2-text.safetensors'));
     const te = sd2.components.text_encoder!;
     assert.equal(sd2.architecture, 'sd2');
-    assert.deepEqual(te.source.float32('text_model.encoder.layers.0.self_attn.k_proj.bias'), Float32Array.from({ length: 64 }, (_, i) => 64 + i));
+    assert.deepEqual(
+      te.source.float32('text_model.encoder.layers.0.self_attn.k_proj.bias'),
+      Float32Array.from({ length: 64 }, (_, i) => 64 + i),
+    );
     assert.equal(te.source.float32('text_model.encoder.layers.0.self_attn.v_proj.weight')[0], 128 * 64);
     assert.equal(te.config.num_hidden_layers, 1);
     assert.equal(te.config.hidden_act, 'gelu');
     assert.deepEqual(te.config.architectures, ['CLIPTextModel']);
-    assert.deepEqual(sd2.ignored.map((i) => i.key).filter((k) => !k.endsWith('logit_scale')).length, 13, 'resblocks.1 (12 tensors) and text_projection');
+    assert.deepEqual(
+      sd2.ignored.map((i) => i.key).filter((k) => !k.endsWith('logit_scale')).length,
+      13,
+      'resblocks.1 (12 tensors) and text_projection',
+    );
     assert.deepEqual(sd2.unmatched, []);
     const { [`${p}text_projection`]: _, ...fromDiffusers } = tensors; // what writeSingleFile makes of diffusers' SD-2 encoder
     assert.equal(readSingleFile(new MemoryTensorSource(fromDiffusers, 'sd2-written')).components.text_encoder!.config.num_hidden_layers, 2);
-    const asSdxl = readSingleFile(new MemoryTensorSource(Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k.replace(p, 'conditioner.embedders.1.model.'), v])), 'sdxl-text'));
+    const asSdxl = readSingleFile(
+      new MemoryTensorSource(
+        Object.fromEntries(Object.entries(tensors).map(([k, v]) => [k.replace(p, 'conditioner.embedders.1.model.'), v])),
+        'sdxl-text',
+      ),
+    );
     const te2 = asSdxl.components.text_encoder_2!.source;
     assert.deepEqual(te2.shape('text_projection.weight'), [3, 64]);
     assert.equal(te2.float32('text_projection.weight')[1 * 64 + 7], 7 * 3 + 1);
@@ -324,10 +444,19 @@ describe('single-file leftovers, partial files, layouts', () => {
   test('inverse: components a layout has no place for, and tensors no table places, are refused', () => {
     const folder = folderComponents('tiny-sdxl');
     assert.throws(() => toSingleFile({ text_encoder_2: folder.text_encoder_2 }, 'sd1'), /no place for a "text_encoder_2"/);
-    const extra = new MemoryTensorSource({ 'conv_in.weight': { shape: [1], data: new Float32Array(1) }, 'new_module.weight': { shape: [1], data: new Float32Array(1) } });
+    const extra = new MemoryTensorSource({
+      'conv_in.weight': { shape: [1], data: new Float32Array(1) },
+      'new_module.weight': { shape: [1], data: new Float32Array(1) },
+    });
     const { unmatched } = toSingleFile({ vae: { source: extra, config: folder.vae!.config } }, 'sd1');
-    assert.deepEqual(unmatched, [{ component: 'vae', key: 'conv_in.weight' }, { component: 'vae', key: 'new_module.weight' }]);
-    assert.throws(() => writeSingleFile(join(dir, 'refused.safetensors'), { vae: { source: extra, config: folder.vae!.config } }, 'sd1'), SingleFileError);
+    assert.deepEqual(unmatched, [
+      { component: 'vae', key: 'conv_in.weight' },
+      { component: 'vae', key: 'new_module.weight' },
+    ]);
+    assert.throws(
+      () => writeSingleFile(join(dir, 'refused.safetensors'), { vae: { source: extra, config: folder.vae!.config } }, 'sd1'),
+      SingleFileError,
+    );
     closeAll(folder);
   });
 });
@@ -335,7 +464,10 @@ describe('single-file leftovers, partial files, layouts', () => {
 /** Keys and shapes of a graph's parameters, no data: real-size layouts without real-size memory. */
 class ShapeOnlySource implements TensorSource {
   private readonly shapes: Map<string, readonly number[]>;
-  constructor(graph: Graph, readonly origin: string) {
+  constructor(
+    graph: Graph,
+    readonly origin: string,
+  ) {
     this.shapes = new Map(graph.params.map((p) => [p.name!, p.shape]));
   }
   keys = (): string[] => [...this.shapes.keys()];
@@ -347,45 +479,116 @@ class ShapeOnlySource implements TensorSource {
 }
 
 describe('single-file layouts at real size (shapes only)', () => {
-  const sdVae = { block_out_channels: [128, 256, 512, 512], down_block_types: Array(4).fill('DownEncoderBlock2D'), up_block_types: Array(4).fill('UpDecoderBlock2D'), layers_per_block: 2 };
-  const clipL = { hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, projection_dim: 768, hidden_act: 'quick_gelu', vocab_size: 49408 };
-  const bigG = { hidden_size: 1280, intermediate_size: 5120, num_hidden_layers: 32, num_attention_heads: 20, projection_dim: 1280, hidden_act: 'gelu', vocab_size: 49408 };
-  const openClipH = { hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, projection_dim: 1024, hidden_act: 'gelu', vocab_size: 49408 };
+  const sdVae = {
+    block_out_channels: [128, 256, 512, 512],
+    down_block_types: Array(4).fill('DownEncoderBlock2D'),
+    up_block_types: Array(4).fill('UpDecoderBlock2D'),
+    layers_per_block: 2,
+  };
+  const clipL = {
+    hidden_size: 768,
+    intermediate_size: 3072,
+    num_hidden_layers: 12,
+    num_attention_heads: 12,
+    projection_dim: 768,
+    hidden_act: 'quick_gelu',
+    vocab_size: 49408,
+  };
+  const bigG = {
+    hidden_size: 1280,
+    intermediate_size: 5120,
+    num_hidden_layers: 32,
+    num_attention_heads: 20,
+    projection_dim: 1280,
+    hidden_act: 'gelu',
+    vocab_size: 49408,
+  };
+  const openClipH = {
+    hidden_size: 1024,
+    intermediate_size: 4096,
+    num_hidden_layers: 24,
+    num_attention_heads: 16,
+    projection_dim: 1024,
+    hidden_act: 'gelu',
+    vocab_size: 49408,
+  };
   const sdxlUNet = {
-    down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'], up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
-    block_out_channels: [320, 640, 1280], transformer_layers_per_block: [1, 2, 10], attention_head_dim: [5, 10, 20], cross_attention_dim: 2048,
-    use_linear_projection: true, addition_embed_type: 'text_time', addition_time_embed_dim: 256, projection_class_embeddings_input_dim: 2816,
+    down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D'],
+    up_block_types: ['CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
+    block_out_channels: [320, 640, 1280],
+    transformer_layers_per_block: [1, 2, 10],
+    attention_head_dim: [5, 10, 20],
+    cross_attention_dim: 2048,
+    use_linear_projection: true,
+    addition_embed_type: 'text_time',
+    addition_time_embed_dim: 256,
+    projection_class_embeddings_input_dim: 2816,
   };
   const families: [Architecture, Partial<Record<ComponentName, Record<string, unknown>>>][] = [
     ['sd1', { unet: { cross_attention_dim: 768 }, vae: sdVae, text_encoder: clipL }],
-    ['sd2', { unet: { cross_attention_dim: 1024, attention_head_dim: [5, 10, 20, 20], use_linear_projection: true }, vae: sdVae, text_encoder: openClipH }],
+    [
+      'sd2',
+      {
+        unet: { cross_attention_dim: 1024, attention_head_dim: [5, 10, 20, 20], use_linear_projection: true },
+        vae: sdVae,
+        text_encoder: openClipH,
+      },
+    ],
     ['sdxl', { unet: sdxlUNet, vae: sdVae, text_encoder: clipL, text_encoder_2: bigG }],
-    ['sdxl-refiner', {
-      unet: { ...sdxlUNet, down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'], up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
-        block_out_channels: [384, 768, 1536, 1536], transformer_layers_per_block: [1, 4, 4, 4], attention_head_dim: [6, 12, 24, 24], cross_attention_dim: 1280, projection_class_embeddings_input_dim: 2560 },
-      vae: sdVae, text_encoder_2: bigG,
-    }],
+    [
+      'sdxl-refiner',
+      {
+        unet: {
+          ...sdxlUNet,
+          down_block_types: ['DownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
+          up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'UpBlock2D'],
+          block_out_channels: [384, 768, 1536, 1536],
+          transformer_layers_per_block: [1, 4, 4, 4],
+          attention_head_dim: [6, 12, 24, 24],
+          cross_attention_dim: 1280,
+          projection_class_embeddings_input_dim: 2560,
+        },
+        vae: sdVae,
+        text_encoder_2: bigG,
+      },
+    ],
   ];
   const graphOf = (name: ComponentName, config: Record<string, unknown>): Graph =>
     name === 'unet' ? unetGraph(config) : name === 'vae' ? vaeGraph(config) : clipGraph(config, config !== clipL);
 
   for (const [architecture, configs] of families) {
     test(`${architecture}: detected, configs inferred, every tensor placed`, () => {
-      const components = Object.fromEntries(Object.entries(configs).map(([name, config]) => [name, { source: new ShapeOnlySource(graphOf(name as ComponentName, config), name), config }]));
+      const components = Object.fromEntries(
+        Object.entries(configs).map(([name, config]) => [
+          name,
+          { source: new ShapeOnlySource(graphOf(name as ComponentName, config), name), config },
+        ]),
+      );
       const exported = toSingleFile(components, architecture);
       assert.deepEqual(exported.unmatched, []);
       const ck = readSingleFile(exported.source);
       assert.equal(ck.architecture, architecture);
       assert.deepEqual(ck.unmatched, []);
       assert.deepEqual(withoutSampleSize(parseUNetConfig(ck.components.unet!.config)), withoutSampleSize(parseUNetConfig(configs.unet!)));
-      assert.deepEqual({ ...parseAutoencoderKLConfig(ck.components.vae!.config), sample_size: 0, scaling_factor: 0 }, { ...parseAutoencoderKLConfig(sdVae), sample_size: 0, scaling_factor: 0 });
+      assert.deepEqual(
+        { ...parseAutoencoderKLConfig(ck.components.vae!.config), sample_size: 0, scaling_factor: 0 },
+        { ...parseAutoencoderKLConfig(sdVae), sample_size: 0, scaling_factor: 0 },
+      );
       for (const name of Object.keys(configs) as ComponentName[]) {
-        if (architecture !== 'sd2' || name !== 'text_encoder') assert.deepEqual(fileList(ck.components[name]!.source), fileList(components[name].source), name);
+        if (architecture !== 'sd2' || name !== 'text_encoder')
+          assert.deepEqual(fileList(ck.components[name]!.source), fileList(components[name].source), name);
       }
       const te = ck.components.text_encoder ?? ck.components.text_encoder_2!;
       const expected = parseClipTextConfig(configs.text_encoder ?? configs.text_encoder_2);
       const actual = parseClipTextConfig(te.config);
-      const fields = ['hidden_size', 'intermediate_size', 'num_attention_heads', 'hidden_act', 'vocab_size', 'max_position_embeddings'] as const;
+      const fields = [
+        'hidden_size',
+        'intermediate_size',
+        'num_attention_heads',
+        'hidden_act',
+        'vocab_size',
+        'max_position_embeddings',
+      ] as const;
       for (const f of fields) assert.equal(actual[f], expected[f], f);
       // SD-2 drops the last OpenCLIP layer and the projection (diffusers' SD-2 text encoder has 23 layers).
       assert.equal(actual.num_hidden_layers, expected.num_hidden_layers - (architecture === 'sd2' ? 1 : 0));
@@ -401,10 +604,16 @@ describe('single-file errors name the file', () => {
     writeSingleFile(path, { vae: folder.vae }, 'sd1');
     closeAll(folder);
     truncateSync(path, 5000);
-    assert.throws(() => openSingleFile(path), (err: Error) => err.message.includes(path));
+    assert.throws(
+      () => openSingleFile(path),
+      (err: Error) => err.message.includes(path),
+    );
     const corrupt = join(dir, 'corrupt.safetensors');
     writeFileSync(corrupt, Buffer.concat([Buffer.from([16, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a": [1, 2, 3}}')]));
-    assert.throws(() => openSingleFile(corrupt), (err: Error) => err.message.includes(corrupt));
+    assert.throws(
+      () => openSingleFile(corrupt),
+      (err: Error) => err.message.includes(corrupt),
+    );
   });
 
   test('pickle checkpoints are refused', () => {
@@ -413,15 +622,28 @@ describe('single-file errors name the file', () => {
     assert.throws(() => openSingleFile(ckpt), PickleRefusedError);
     const disguised = join(dir, 'disguised.safetensors');
     writeFileSync(disguised, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0, 0]));
-    assert.throws(() => openSingleFile(disguised), (err: Error) => err instanceof PickleRefusedError && err.message.includes(disguised));
+    assert.throws(
+      () => openSingleFile(disguised),
+      (err: Error) => err instanceof PickleRefusedError && err.message.includes(disguised),
+    );
   });
 
   test('a UNet missing a tensor the inference needs', () => {
     const folder = folderComponents('tiny-sd');
     const { source } = toSingleFile({ unet: folder.unet }, 'sd1');
     const path = join(dir, 'no-conv-out.safetensors');
-    writeSafetensors(path, source.keys().filter((k) => !k.includes('.out.2.')).map((k) => ({ name: k, dtype: 'F32' as const, shape: [...source.shape(k)], data: source.float32(k) })));
+    writeSafetensors(
+      path,
+      source
+        .keys()
+        .filter((k) => !k.includes('.out.2.'))
+        .map((k) => ({ name: k, dtype: 'F32' as const, shape: [...source.shape(k)], data: source.float32(k) })),
+    );
     closeAll(folder);
-    assert.throws(() => openSingleFile(path), (err: Error) => err instanceof SingleFileError && err.message.includes(path) && err.message.includes('model.diffusion_model.out.2.weight'));
+    assert.throws(
+      () => openSingleFile(path),
+      (err: Error) =>
+        err instanceof SingleFileError && err.message.includes(path) && err.message.includes('model.diffusion_model.out.2.weight'),
+    );
   });
 });

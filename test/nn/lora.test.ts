@@ -9,8 +9,21 @@ import { hostArray, type Graph, type HostArray, type Value } from '../../src/ir/
 import { clipTextModel, parseClipTextConfig } from '../../src/models/clip/index.js';
 import { parseUNetConfig, unet2DConditionModel } from '../../src/models/unet/index.js';
 import {
-  conv, fuseLora, fusedWeight, initLoraWeights, linear, LoraAdapterSet, loraModulesFromWeights, loraScaleFeeds,
-  loraSlotFromMatch, loraSlotWeights, loraTrainingSlot, Scope, splitLoraParams, UnfusedLora, type LoraSlotSpec,
+  conv,
+  fuseLora,
+  fusedWeight,
+  initLoraWeights,
+  linear,
+  LoraAdapterSet,
+  loraModulesFromWeights,
+  loraScaleFeeds,
+  loraSlotFromMatch,
+  loraSlotWeights,
+  loraTrainingSlot,
+  Scope,
+  splitLoraParams,
+  UnfusedLora,
+  type LoraSlotSpec,
 } from '../../src/nn/index.js';
 import { emitModel } from '../../src/onnx/emit.js';
 import { encodeModel } from '../../src/onnx/encode.js';
@@ -18,7 +31,15 @@ import { createGraph } from '../../src/ops/index.js';
 import { createSession } from '../../src/runtime/session.js';
 import type { HostTensor } from '../../src/runtime/tensors.js';
 import {
-  FileTensorSource, loadParams, LoraError, matchLora, parseLora, SafetensorsFile, writeLora, type LoraComponent, type LoraTarget,
+  FileTensorSource,
+  loadParams,
+  LoraError,
+  matchLora,
+  parseLora,
+  SafetensorsFile,
+  writeLora,
+  type LoraComponent,
+  type LoraTarget,
 } from '../../src/weights/index.js';
 import { compare, f32, fixture } from '../helpers/model-parity.js';
 
@@ -40,7 +61,10 @@ const adapters: Record<'kohya' | 'peft', Record<'unet' | 'text_encoder', Matched
 function loadBase(graph: Graph, ...path: string[]): Map<string, Float32Array> {
   const source = FileTensorSource.open(fixture(...path));
   try {
-    const { weights, unused } = loadParams(source, graph.params.filter((p) => !p.name!.startsWith('lora.')));
+    const { weights, unused } = loadParams(
+      source,
+      graph.params.filter((p) => !p.name!.startsWith('lora.')),
+    );
     assert.deepEqual(unused, []);
     return weights;
   } finally {
@@ -79,7 +103,11 @@ function buildTextEncoder(slots: LoraSlotSpec[] = []): Model {
 }
 
 /** One ORT session: `baked` weights are initializers, every other parameter is fed per run with the inputs. */
-async function withSession(model: Model, baked: ReadonlyMap<string, Float32Array> | undefined, use: (run: (fed: ReadonlyMap<string, Float32Array>, extra?: Record<string, HostTensor>) => Promise<Float32Array>) => Promise<void>): Promise<void> {
+async function withSession(
+  model: Model,
+  baked: ReadonlyMap<string, Float32Array> | undefined,
+  use: (run: (fed: ReadonlyMap<string, Float32Array>, extra?: Record<string, HostTensor>) => Promise<Float32Array>) => Promise<void>,
+): Promise<void> {
   const { model: onnx, outputNames } = emitModel(model.graph, [model.out], { weights: baked });
   await using session = await createSession(encodeModel(onnx));
   await use(async (fed, extra = {}) => {
@@ -108,7 +136,10 @@ before(() => {
     const source = FileTensorSource.open(fixture('lora', `tiny-sd-lora-${format}.safetensors`));
     const adapter = parseLora(source);
     source.close();
-    adapters[format] = { unet: matchLora(adapter, 'unet', unet, { strict: true }).matched, text_encoder: matchLora(adapter, 'text_encoder', te, { strict: true }).matched };
+    adapters[format] = {
+      unet: matchLora(adapter, 'unet', unet, { strict: true }).matched,
+      text_encoder: matchLora(adapter, 'text_encoder', te, { strict: true }).matched,
+    };
   }
 });
 after(() => {
@@ -132,7 +163,10 @@ describe('fused LoRA', () => {
     }
   });
 
-  for (const [component, build] of [['unet', buildUNet], ['text_encoder', buildTextEncoder]] as const) {
+  for (const [component, build] of [
+    ['unet', buildUNet],
+    ['text_encoder', buildTextEncoder],
+  ] as const) {
     test(`${component}: outputs with the LoRA fused at scale 1.0 and 0.5 (both files); unfuse restores the exact weights`, async () => {
       const model = build();
       const weights = new Map(model.base);
@@ -177,7 +211,11 @@ describe('LoraAdapterSet (set_adapters)', () => {
   test('mixing a second, different adapter: each touched weight is W + Σ s·(α/r)·up·down', () => {
     const base = buildUNet().base;
     const q = 'down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight';
-    const other: LoraTarget = { ...adapters.kohya.unet.get(q)!, alpha: 1, up: { shape: [64, 4], data: Float32Array.from({ length: 256 }, (_, i) => Math.sin(i)) } };
+    const other: LoraTarget = {
+      ...adapters.kohya.unet.get(q)!,
+      alpha: 1,
+      up: { shape: [64, 4], data: Float32Array.from({ length: 256 }, (_, i) => Math.sin(i)) },
+    };
     const set = new LoraAdapterSet(base).add('a', adapters.kohya.unet).add('b', new Map([[q, other]]));
     set.setAdapters(['a', 'b'], [1, 0.3]);
     const a = adapters.kohya.unet.get(q)!;
@@ -185,7 +223,8 @@ describe('LoraAdapterSet (set_adapters)', () => {
     const naive = w.map((x, i) => {
       const [o, c] = [Math.floor(i / 64), i % 64];
       let d = 0;
-      for (let r = 0; r < 4; r++) d += 0.5 * a.up.data[o * 4 + r] * a.down.data[r * 64 + c] + 0.3 * 0.25 * other.up.data[o * 4 + r] * other.down.data[r * 64 + c];
+      for (let r = 0; r < 4; r++)
+        d += 0.5 * a.up.data[o * 4 + r] * a.down.data[r * 64 + c] + 0.3 * 0.25 * other.up.data[o * 4 + r] * other.down.data[r * 64 + c];
       return x + d;
     });
     assert.ok(set.weights.get(q)!.every((x, i) => Math.abs(x - naive[i]) <= 1e-6 * Math.abs(naive[i]) + 1e-7));
@@ -198,7 +237,10 @@ describe('LoraAdapterSet (set_adapters)', () => {
 });
 
 describe('unfused LoRA (graph inputs)', () => {
-  for (const [component, build] of [['unet', buildUNet], ['text_encoder', buildTextEncoder]] as const) {
+  for (const [component, build] of [
+    ['unet', buildUNet],
+    ['text_encoder', buildTextEncoder],
+  ] as const) {
     test(`${component}: one compiled model serves scales 1.0 / 0.5 / 0, both files, and two adapters mixed`, async () => {
       const model = build([loraSlotFromMatch('a', adapters.kohya[component]), loraSlotFromMatch('b', adapters.kohya[component])]);
       const lora = model.lora!;
@@ -215,7 +257,11 @@ describe('unfused LoRA (graph inputs)', () => {
         compare(`${component} unfused kohya·0.25 + peft·0.25`, await scaled(0.25, 0.25), refOut(component, '0.5'));
         compare(`${component} unfused at scale 0`, await scaled(0, 0), baseOut(component));
         const swapped = new Map([...loraSlotWeights(lora, 'a', adapters.peft[component]), ...loraSlotWeights(lora, 'b', new Map())]);
-        compare(`${component} unfused, peft fed into slot a`, await run(swapped, loraScaleFeeds(lora, { a: 1, b: 1 })), refOut(component, '1.0'));
+        compare(
+          `${component} unfused, peft fed into slot a`,
+          await run(swapped, loraScaleFeeds(lora, { a: 1, b: 1 })),
+          refOut(component, '1.0'),
+        );
       });
     });
   }
@@ -226,14 +272,23 @@ describe('unfused LoRA (graph inputs)', () => {
     const lora = new UnfusedLora(root, [loraTrainingSlot('t', ['proj.weight'], { rank: 2 })]);
     const y = linear(lora.attach(root).sub('proj'), graph.input('x', [1, 3], 'float16'), 4);
     assert.equal(y.dtype, 'float16');
-    assert.deepEqual(lora.params.map((p) => `${p.name} ${p.dtype} [${p.shape.join(', ')}]`), ['lora.t.proj.weight.down float32 [2, 3]', 'lora.t.proj.weight.up float32 [4, 2]']);
+    assert.deepEqual(
+      lora.params.map((p) => `${p.name} ${p.dtype} [${p.shape.join(', ')}]`),
+      ['lora.t.proj.weight.down float32 [2, 3]', 'lora.t.proj.weight.up float32 [4, 2]'],
+    );
   });
 
   test('slots and feeds are checked against the model and the adapter', () => {
     const q = 'down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q.weight';
-    assert.throws(() => buildUNet([loraTrainingSlot('t', [q, 'no.such.weight'], { rank: 2 })]), /LoRA slot "t": the model has no parameter no\.such\.weight/);
+    assert.throws(
+      () => buildUNet([loraTrainingSlot('t', [q, 'no.such.weight'], { rank: 2 })]),
+      /LoRA slot "t": the model has no parameter no\.such\.weight/,
+    );
     const model = buildUNet([loraTrainingSlot('t', [q], { rank: 2 })]);
-    assert.throws(() => loraSlotWeights(model.lora!, 't', new Map([[q, adapters.kohya.unet.get(q)!]])), /rank 4; slot "t" has rank 2 for down_blocks\.1\..*to_q\.weight/);
+    assert.throws(
+      () => loraSlotWeights(model.lora!, 't', new Map([[q, adapters.kohya.unet.get(q)!]])),
+      /rank 4; slot "t" has rank 2 for down_blocks\.1\..*to_q\.weight/,
+    );
     assert.throws(() => loraSlotWeights(model.lora!, 't', adapters.kohya.unet), /slot "t" has no place for .* and 27 more/);
     assert.throws(() => loraScaleFeeds(model.lora!, { x: 1 }), /unknown slot x, no scale for slot t/);
     assert.throws(() => loraSlotWeights(model.lora!, 'u', new Map()), LoraError);
@@ -252,14 +307,31 @@ describe('training a new LoRA and exporting it', () => {
     lora.assertApplied();
     const values = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.sin(i * k));
     const base = new Map<string, HostArray>([['x', hostArray([1, 2, 2, 6], 'float32', values(24, 1.3))]]);
-    for (const p of splitLoraParams(graph.params).base) base.set(p.name!, hostArray(p.shape, 'float32', values(p.shape.reduce((a, b) => a * b, 1), 0.7)));
+    for (const p of splitLoraParams(graph.params).base)
+      base.set(
+        p.name!,
+        hostArray(
+          p.shape,
+          'float32',
+          values(
+            p.shape.reduce((a, b) => a * b, 1),
+            0.7,
+          ),
+        ),
+      );
     return { graph, y, lora, base };
   }
   const keys = ['proj.weight', 'conv.weight'];
-  const feedsOf = (base: Map<string, HostArray>, lora: UnfusedLora, arrays: Map<string, Float32Array>, scale: number): Map<string, HostArray> => {
+  const feedsOf = (
+    base: Map<string, HostArray>,
+    lora: UnfusedLora,
+    arrays: Map<string, Float32Array>,
+    scale: number,
+  ): Map<string, HostArray> => {
     const feeds = new Map(base);
     for (const [name, data] of arrays) feeds.set(name, hostArray(lora.params.find((p) => p.name === name)!.shape, 'float32', data));
-    for (const [name, t] of Object.entries(loraScaleFeeds(lora, Object.fromEntries([...lora.slots.keys()].map((n) => [n, scale]))))) feeds.set(name, hostArray([], 'float32', t.data as Float32Array));
+    for (const [name, t] of Object.entries(loraScaleFeeds(lora, Object.fromEntries([...lora.slots.keys()].map((n) => [n, scale])))))
+      feeds.set(name, hostArray([], 'float32', t.data as Float32Array));
     return feeds;
   };
 
@@ -284,10 +356,17 @@ describe('training a new LoRA and exporting it', () => {
         const source = FileTensorSource.open(path);
         const adapter = parseLora(source);
         source.close();
-        assert.deepEqual(adapter.targets.map((t) => t.alpha), format === 'kohya' ? [4, 4] : [null, null]);
+        assert.deepEqual(
+          adapter.targets.map((t) => t.alpha),
+          format === 'kohya' ? [4, 4] : [null, null],
+        );
         const matched = matchLora(adapter, 'unet', splitLoraParams(m.graph.params).base, { strict: true }).matched;
         const inference = tiny(loraSlotFromMatch('loaded', matched));
-        const y = evaluate(inference.graph, [inference.y], feedsOf(inference.base, inference.lora, loraSlotWeights(inference.lora, 'loaded', matched), 0.7))[0].data;
+        const y = evaluate(
+          inference.graph,
+          [inference.y],
+          feedsOf(inference.base, inference.lora, loraSlotWeights(inference.lora, 'loaded', matched), 0.7),
+        )[0].data;
         const maxDiff = y.reduce((d, v, i) => Math.max(d, Math.abs(v - expected[i])), 0);
         assert.ok(maxDiff <= 1e-5, `${format} round trip: max|diff| ${maxDiff}`);
       }

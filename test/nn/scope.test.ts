@@ -13,7 +13,10 @@ describe('Scope and layers', () => {
     const w = block.sub('conv1').param('weight', [8, 4, 3, 3]);
     assert.equal(w.name, 'down_blocks.0.resnets.1.conv1.weight');
     assert.equal(block.sub('conv1').param('weight', [8, 4, 3, 3]), w);
-    assert.throws(() => block.sub('conv1').param('weight', [8, 4, 1, 1]), /"down_blocks\.0\.resnets\.1\.conv1\.weight" requested as float32\[8,4,1,1\] but exists as param float32\[8,4,3,3\]/);
+    assert.throws(
+      () => block.sub('conv1').param('weight', [8, 4, 1, 1]),
+      /"down_blocks\.0\.resnets\.1\.conv1\.weight" requested as float32\[8,4,1,1\] but exists as param float32\[8,4,3,3\]/,
+    );
   });
 
   test('linear uses the torch [out, in] layout: y = x·Wᵀ + b', () => {
@@ -34,10 +37,9 @@ describe('Scope and layers', () => {
     const s = new Scope(g);
     conv(s.sub('conv_in'), g.input('x', [1, 4, 8, 8]), 32, { kernel: 3, padding: 1 });
     embedding(s.sub('token_embedding'), g.input('ids', [1, 5], 'int64'), 1000, 32);
-    assert.deepEqual(g.params.map((p) => `${p.name}${JSON.stringify(p.shape)}`), [
-      'conv_in.weight[32,4,3,3]',
-      'conv_in.bias[32]',
-      'token_embedding.weight[1000,32]',
-    ]);
+    assert.deepEqual(
+      g.params.map((p) => `${p.name}${JSON.stringify(p.shape)}`),
+      ['conv_in.weight[32,4,3,3]', 'conv_in.bias[32]', 'token_embedding.weight[1000,32]'],
+    );
   });
 });

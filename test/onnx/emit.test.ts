@@ -43,16 +43,7 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
   test('sum and mean: axes, negative axes, all axes, keepdims, empty axes', async () => {
     const g = createGraph();
     const x = g.input('x', [2, 3, 4]);
-    const outs = [
-      x.sum(1),
-      x.sum([0, -1], true),
-      x.sum(),
-      x.sum(undefined, true),
-      x.sum([]),
-      x.mean(-1),
-      x.mean([0, 2], true),
-      x.mean(),
-    ];
+    const outs = [x.sum(1), x.sum([0, -1], true), x.sum(), x.sum(undefined, true), x.sum([]), x.mean(-1), x.mean([0, 2], true), x.mean()];
     await check(g, outs, { x: data([2, 3, 4]) });
   });
 
@@ -70,7 +61,12 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
     const m = g.input('m', [3, 4]);
     const v = g.input('v', [4]);
     const outs = [a.matmul(b), m.matmul(v), v.matmul(b), m.matmul(m.transpose())];
-    await check(g, outs, { a: data([2, 1, 3, 4]), b: data([5, 4, 2], 'float32', -1, 1, 2), m: data([3, 4], 'float32', -1, 1, 3), v: data([4], 'float32', -1, 1, 4) });
+    await check(g, outs, {
+      a: data([2, 1, 3, 4]),
+      b: data([5, 4, 2], 'float32', -1, 1, 2),
+      m: data([3, 4], 'float32', -1, 1, 3),
+      v: data([4], 'float32', -1, 1, 4),
+    });
   });
 
   test('2-layer MLP with params fed by name, explicit input order', async () => {
@@ -100,7 +96,10 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
     const wData = data([3, 2], 'float32', -1, 1, 5);
     const { model, inputNames, outputNames } = emitModel(g, [y], { weights: new Map([['w', Float32Array.from(wData.data)]]) });
     assert.deepEqual(inputNames, ['x']);
-    assert.throws(() => emitModel(g, [y], { weights: new Map([['w', new Float32Array(5)]]) }), /weight "w": expected 6 float32 values \(Float32Array\), got 5/);
+    assert.throws(
+      () => emitModel(g, [y], { weights: new Map([['w', new Float32Array(5)]]) }),
+      /weight "w": expected 6 float32 values \(Float32Array\), got 5/,
+    );
     const xData = data([4, 3]);
     await using session = await createSession(encodeModel(model));
     const got = await session.run({ x: toHost(xData) });
@@ -124,7 +123,10 @@ describe('emitModel → ORT CPU matches the interpreter', () => {
     const { model, inputNames, outputNames } = emitModel(g, [y, x, y]);
     assert.deepEqual(inputNames, ['x']);
     assert.equal(new Set(outputNames).size, 3);
-    assert.deepEqual(model.graph.nodes.map((n) => n.opType), ['Tanh', 'Identity', 'Identity']);
+    assert.deepEqual(
+      model.graph.nodes.map((n) => n.opType),
+      ['Tanh', 'Identity', 'Identity'],
+    );
     await check(g, [y, x, y], { x: data([3]) });
   });
 
@@ -142,16 +144,25 @@ describe('emitModel errors', () => {
         if (inputs.length !== 1) throw new InferError('expected 1 operand');
         return [inputs[0]];
       },
-      evaluate: ([x]) => [hostArray(x.shape, x.dtype, x.data.map((v) => v * v))],
+      evaluate: ([x]) => [
+        hostArray(
+          x.shape,
+          x.dtype,
+          x.data.map((v) => v * v),
+        ),
+      ],
     });
     const ops = makeRegistry([...allOps, dummy]);
     const g = createGraph(ops);
     const y = g.apply('dummy_square', [g.input('x', [2]).exp()]);
-    assert.throws(() => emitModel(g, [y], { ops }), (e: unknown) => {
-      assert.ok(e instanceof EmitError);
-      assert.match(e.message, /op 'dummy_square' has no ONNX lower rule/);
-      return true;
-    });
+    assert.throws(
+      () => emitModel(g, [y], { ops }),
+      (e: unknown) => {
+        assert.ok(e instanceof EmitError);
+        assert.match(e.message, /op 'dummy_square' has no ONNX lower rule/);
+        return true;
+      },
+    );
   });
 
   test('explicit inputs must cover what the outputs need', () => {

@@ -190,7 +190,9 @@ describe('encodeModel runs in ORT CPU', () => {
           opType: 'Constant',
           inputs: [],
           outputs: ['k'],
-          attributes: { value: { kind: 'tensor', value: { name: 'kv', dataType: DT.FLOAT, dims: [3, 1], data: new Float32Array([7, 8, 9]) } } },
+          attributes: {
+            value: { kind: 'tensor', value: { name: 'kv', dataType: DT.FLOAT, dims: [3, 1], data: new Float32Array([7, 8, 9]) } },
+          },
         },
         { opType: 'Concat', inputs: ['r', 'k'], outputs: ['y'], attributes: { axis: { kind: 'int', value: -1 } } },
       ],
@@ -256,7 +258,10 @@ describe('encodeModel validation', () => {
   test('duplicate value names are reported with both definitions', () => {
     const g = base();
     g.nodes.push({ opType: 'Relu', inputs: ['x'], outputs: ['y'] });
-    assert.throws(() => encodeModel({ graph: g }), (e: Error) => e instanceof OnnxEncodeError && /duplicate value name 'y'.*relu1/.test(e.message));
+    assert.throws(
+      () => encodeModel({ graph: g }),
+      (e: Error) => e instanceof OnnxEncodeError && /duplicate value name 'y'.*relu1/.test(e.message),
+    );
     const g2 = base();
     g2.inputs.push(io('x', [3]));
     assert.throws(() => encodeModel({ graph: g2 }), /duplicate value name 'x'/);

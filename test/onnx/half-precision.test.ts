@@ -17,7 +17,10 @@ describe('toHalfPrecision', () => {
   const model: OnnxModel = {
     graph: {
       name: 'g',
-      inputs: [{ name: 'x', dataType: F, shape: [1, 2, 2, 2] }, { name: 'ids', dataType: OnnxDataType.INT64, shape: [1] }],
+      inputs: [
+        { name: 'x', dataType: F, shape: [1, 2, 2, 2] },
+        { name: 'ids', dataType: OnnxDataType.INT64, shape: [1] },
+      ],
       outputs: [{ name: 'y', dataType: F, shape: [1, 2, 4, 4] }],
       initializers: [
         { name: 'w', dataType: F, dims: [2], data: Float32Array.of(1.5, -2) },
@@ -37,11 +40,23 @@ describe('toHalfPrecision', () => {
     const g = half.graph;
     assert.deepEqual(g.inputs, model.graph.inputs);
     assert.deepEqual(g.outputs, model.graph.outputs);
-    assert.deepEqual(g.nodes[0], { opType: 'Cast', name: 'x__f16_cast', inputs: ['x'], outputs: ['x__f16'], attributes: { to: { kind: 'int', value: H } } });
+    assert.deepEqual(g.nodes[0], {
+      opType: 'Cast',
+      name: 'x__f16_cast',
+      inputs: ['x'],
+      outputs: ['x__f16'],
+      attributes: { to: { kind: 'int', value: H } },
+    });
     assert.deepEqual(g.nodes[1].inputs, ['x__f16', '', 'scales']);
     assert.deepEqual(g.nodes[2].attributes, { to: { kind: 'int', value: H } });
     assert.deepEqual(g.nodes[3].outputs, ['y__f16']);
-    assert.deepEqual(g.nodes.at(-1), { opType: 'Cast', name: 'y__f16_cast', inputs: ['y__f16'], outputs: ['y'], attributes: { to: { kind: 'int', value: F } } });
+    assert.deepEqual(g.nodes.at(-1), {
+      opType: 'Cast',
+      name: 'y__f16_cast',
+      inputs: ['y__f16'],
+      outputs: ['y'],
+      attributes: { to: { kind: 'int', value: F } },
+    });
     const byName = new Map(g.initializers.map((t) => [t.name, t]));
     assert.equal(byName.get('w')!.dataType, H);
     assert.deepEqual(byName.get('w')!.data, Uint16Array.of(0x3e00, 0xc000));

@@ -13,7 +13,7 @@ test('varint encodes small, >= 2^31 and 2^53-1 values', () => {
   assert.equal(varintSize(2n ** 64n - 1n), 10);
 });
 
-test('negative int64 is 10-byte two\'s complement', () => {
+test("negative int64 is 10-byte two's complement", () => {
   assert.deepEqual(bytes(new ProtoWriter().int64(-1)), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   assert.deepEqual(bytes(new ProtoWriter().int64(-2n)), [0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
   assert.throws(() => new ProtoWriter().varint64(2n ** 64n), /out of 64-bit range/);

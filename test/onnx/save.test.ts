@@ -24,13 +24,21 @@ describe('saveModel: external data', () => {
     const y = conv2d(x, w, { bias: b, padding: 1 }).tanh();
     const wData = data([16, 8, 3, 3], 'float32', -0.5, 0.5, 2);
     const bData = data([16], 'float32', -0.5, 0.5, 3);
-    const { model, outputNames } = emitModel(g, [y], { weights: new Map([['w', Float32Array.from(wData.data)], ['b', Float32Array.from(bData.data)]]) });
+    const { model, outputNames } = emitModel(g, [y], {
+      weights: new Map([
+        ['w', Float32Array.from(wData.data)],
+        ['b', Float32Array.from(bData.data)],
+      ]),
+    });
     const file = path.join(dir, 'conv.onnx');
     const dataFile = saveModel(model, file, { minExternalBytes: 1024 });
     assert.equal(dataFile, `${file}.data`);
     assert.equal(statSync(dataFile).size, 16 * 8 * 9 * 4, 'only w (4608 bytes) is external; b (64 bytes) stays inline');
     assert.ok(statSync(file).size < encodeModel(model).length - 4000, 'the graph file no longer holds the weights');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp')),
+      [],
+    );
     const xData = data([1, 8, 6, 6]);
     await using session = await createSession(file);
     const got = await session.run({ x: toHost(xData) });

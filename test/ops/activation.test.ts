@@ -36,7 +36,10 @@ describe('activations: reference kernels', () => {
     // x = 1: inner = 0.7978845608028654 · 1.044715 = 0.8335623...; 0.5·(1 + tanh(inner))
     const inner = 0.7978845608028654 * 1.044715;
     assertArray(run('gelu', [f32([2], [0, 1])], { approximate: 'tanh' }), [2], [0, 0.5 * (1 + Math.tanh(inner))]);
-    const grid = f32([81], Array.from({ length: 81 }, (_, i) => -8 + i / 5));
+    const grid = f32(
+      [81],
+      Array.from({ length: 81 }, (_, i) => -8 + i / 5),
+    );
     const exact = run('gelu', [grid], { approximate: 'none' });
     assertAllClose(run('gelu', [grid], { approximate: 'tanh' }).data, exact.data, { atol: 1e-3 }, 'tanh vs erf gelu');
   });

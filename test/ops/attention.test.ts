@@ -12,7 +12,11 @@ function qkv(b: number, sq: number, sk: number, width: number, vWidth = width) {
   const q = g.input('q', [b, sq, width]);
   const k = g.input('k', [b, sk, width]);
   const v = g.input('v', [b, sk, vWidth]);
-  const feeds = { q: data([b, sq, width], 'float32', -2, 2, 1), k: data([b, sk, width], 'float32', -2, 2, 2), v: data([b, sk, vWidth], 'float32', -1, 1, 3) };
+  const feeds = {
+    q: data([b, sq, width], 'float32', -2, 2, 1),
+    k: data([b, sk, width], 'float32', -2, 2, 2),
+    v: data([b, sk, vWidth], 'float32', -1, 1, 3),
+  };
   return { g, q, k, v, feeds };
 }
 
@@ -77,7 +81,10 @@ describe('attention', () => {
   });
 
   test('causal: ORT MultiHeadAttention (unidirectional) matches the interpreter, CLIP shape included', async () => {
-    for (const [b, s, width, heads] of [[2, 5, 12, 3], [2, 77, 32, 4]]) {
+    for (const [b, s, width, heads] of [
+      [2, 5, 12, 3],
+      [2, 77, 32, 4],
+    ]) {
       const c = qkv(b, s, s, width);
       await checkOrtMatchesInterp(c.g, [attention(c.q, c.k, c.v, { heads, causal: true })], c.feeds);
     }
@@ -94,7 +101,10 @@ describe('attention', () => {
     const { g, q, k, v } = qkv(1, 3, 4, 6);
     assert.throws(() => attention(q, k, v, { heads: 2, causal: true }), /'causal' needs as many queries as keys, got 3 queries and 4 keys/);
     const k3 = g.input('k3', [1, 3, 6]);
-    assert.throws(() => g.apply('attention', [q, k3, g.input('v3', [1, 3, 6])], { heads: 2, scale: null, causal: 1 }), /'causal' must be a boolean, got 1/);
+    assert.throws(
+      () => g.apply('attention', [q, k3, g.input('v3', [1, 3, 6])], { heads: 2, scale: null, causal: 1 }),
+      /'causal' must be a boolean, got 1/,
+    );
   });
 
   test('shape errors name the operand', () => {

@@ -58,7 +58,11 @@ describe('conv_transpose2d reference kernel', () => {
   it('stride 1 overlaps shifted copies of the kernel', () => {
     // ones 2x2 kernel: out[i][j] = Σ x over the inputs whose 2x2 footprint covers (i,j)
     // [[1, 1+2, 2], [1+3, 1+2+3+4, 2+4], [3, 3+4, 4]]
-    assertArray(run('conv_transpose2d', [x, ones([1, 1, 2, 2])], geometry({ output_padding: [0, 0] })), [1, 1, 3, 3], [1, 3, 2, 4, 10, 6, 3, 7, 4]);
+    assertArray(
+      run('conv_transpose2d', [x, ones([1, 1, 2, 2])], geometry({ output_padding: [0, 0] })),
+      [1, 1, 3, 3],
+      [1, 3, 2, 4, 10, 6, 3, 7, 4],
+    );
   });
 
   it('stride 2 tiles 2x2 blocks; padding crops; output_padding appends zeros', () => {
@@ -74,7 +78,11 @@ describe('conv_transpose2d reference kernel', () => {
   });
 
   it('groups and bias: [3,5] with weights [2,10] and bias [1,-1] gives [7,49]', () => {
-    const out = run('conv_transpose2d', [f32([1, 2, 1, 1], [3, 5]), f32([2, 1, 1, 1], [2, 10]), f32([2], [1, -1])], geometry({ groups: 2, output_padding: [0, 0] }));
+    const out = run(
+      'conv_transpose2d',
+      [f32([1, 2, 1, 1], [3, 5]), f32([2, 1, 1, 1], [2, 10]), f32([2], [1, -1])],
+      geometry({ groups: 2, output_padding: [0, 0] }),
+    );
     assertArray(out, [1, 2, 1, 1], [7, 49]);
   });
 
@@ -88,10 +96,14 @@ describe('conv_transpose2d reference kernel', () => {
     // convT's output may be shorter than a where the forward floor dropped rows; those rows meet zeros.
     const dot = (p: HostArray, q: HostArray) => p.data.reduce((s, v, i) => s + v * q.data[i], 0);
     const [n, c, h, wd] = xt.shape;
-    const aCrop = hostArray(xt.shape, 'float32', iota(n * c * h * wd).map((k) => {
-      const [pl, r, col] = [Math.floor(k / (h * wd)), Math.floor(k / wd) % h, k % wd];
-      return a.data[(pl * a.shape[2] + r) * a.shape[3] + col];
-    }));
+    const aCrop = hostArray(
+      xt.shape,
+      'float32',
+      iota(n * c * h * wd).map((k) => {
+        const [pl, r, col] = [Math.floor(k / (h * wd)), Math.floor(k / wd) % h, k % wd];
+        return a.data[(pl * a.shape[2] + r) * a.shape[3] + col];
+      }),
+    );
     assert.ok(Math.abs(dot(y, b) - dot(xt, aCrop)) < 1e-9);
   });
 });
@@ -110,12 +122,21 @@ describe('conv inference errors', () => {
   const g = createGraph();
   const x = g.input('x', [2, 4, 5, 6]);
   it('names the offending operand or attribute', () => {
-    assert.throws(() => conv2d(x, g.param('w1', [3, 3, 3, 3])), /weight \[3,3,3,3\] \(\[O, C\/groups, kh, kw\], groups 1\) does not match input channels 4/);
-    assert.throws(() => conv2d(x, g.param('w2', [3, 2, 1, 1]), { groups: 2 }), /groups 2 must divide input channels 4 and output channels 3/);
+    assert.throws(
+      () => conv2d(x, g.param('w1', [3, 3, 3, 3])),
+      /weight \[3,3,3,3\] \(\[O, C\/groups, kh, kw\], groups 1\) does not match input channels 4/,
+    );
+    assert.throws(
+      () => conv2d(x, g.param('w2', [3, 2, 1, 1]), { groups: 2 }),
+      /groups 2 must divide input channels 4 and output channels 3/,
+    );
     assert.throws(() => conv2d(x, g.param('w3', [8, 4, 1, 1]), { bias: g.param('b3', [4]) }), /bias must be \[8\], got \[4\]/);
     assert.throws(() => conv2d(x, g.param('w4', [8, 4, 7, 1])), /spatial output \[-1,6\] is empty/);
     assert.throws(() => conv2d(g.input('v', [4, 5, 6]), g.param('w5', [8, 4, 1, 1])), /input must be \[N,C,H,W\], got \[4,5,6\]/);
-    assert.throws(() => conv2d(g.input('i', [1, 1, 2, 2], 'int64'), g.param('w6', [1, 1, 1, 1], 'int64')), /operand 0 must be float32\/float16, got int64/);
+    assert.throws(
+      () => conv2d(g.input('i', [1, 1, 2, 2], 'int64'), g.param('w6', [1, 1, 1, 1], 'int64')),
+      /operand 0 must be float32\/float16, got int64/,
+    );
   });
 
   it('validates attributes', () => {
@@ -123,9 +144,15 @@ describe('conv inference errors', () => {
     assert.throws(() => conv2d(x, w, { stride: 0 }), /attribute 'stride' must be 2 integers >= 1, got \[0,0\]/);
     assert.throws(() => conv2d(x, w, { padding: [1, 1, 1] }), /attribute 'padding' must be 4 integers >= 0/);
     assert.throws(() => conv2d(x, w, { groups: 0 }), /attribute 'groups' must be a positive integer/);
-    assert.throws(() => g.apply('conv2d', [x, w], { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1.5], groups: 1 }), /attribute 'dilation' must be an array of integers/);
+    assert.throws(
+      () => g.apply('conv2d', [x, w], { stride: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1.5], groups: 1 }),
+      /attribute 'dilation' must be an array of integers/,
+    );
     const wt = g.param('wt', [4, 2, 3, 3]);
-    assert.throws(() => convTranspose2d(x, wt, { stride: 2, outputPadding: 2 }), /attribute 'output_padding' \[2,2\] must be smaller than stride \[2,2\]/);
+    assert.throws(
+      () => convTranspose2d(x, wt, { stride: 2, outputPadding: 2 }),
+      /attribute 'output_padding' \[2,2\] must be smaller than stride \[2,2\]/,
+    );
     assert.throws(() => convTranspose2d(x, g.param('wt2', [3, 2, 3, 3])), /weight \[3,2,3,3\] \(\[C, O\/groups, kh, kw\], groups 1\)/);
     assert.throws(() => upsampleNearest2d(x, 1.5), /attribute 'scale' must be a positive integer, got 1.5/);
   });
@@ -145,15 +172,32 @@ const convCases: ConvCase[] = [
   { name: 'dilation 2, stride [1,2]', x: [2, 4, 5, 6], w: [2, 4, 2, 2], opts: { dilation: 2, stride: [1, 2] } },
   { name: 'groups 2 with bias', x: [2, 4, 5, 6], w: [6, 2, 3, 3], bias: true, opts: { groups: 2, padding: [1, 1] } },
   { name: 'depthwise, stride 2, unread rows', x: [1, 4, 6, 7], w: [4, 1, 3, 3], opts: { groups: 4, stride: 2 } },
-  { name: 'everything at once', x: [2, 4, 7, 6], w: [6, 2, 2, 3], bias: true, opts: { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [2, 1], groups: 2 } },
+  {
+    name: 'everything at once',
+    x: [2, 4, 7, 6],
+    w: [6, 2, 2, 3],
+    bias: true,
+    opts: { stride: [2, 1], padding: [1, 0, 2, 1], dilation: [2, 1], groups: 2 },
+  },
 ];
 
 /** The transposed cases: w is [C, O/groups, kh, kw]; output_padding where stride allows. */
 const convTCases: ConvCase[] = [
   { name: 'stride 1 pad 1 with bias', x: [2, 4, 4, 5], w: [4, 3, 3, 3], bias: true, opts: { padding: 1 } },
-  { name: 'stride 2, output_padding 1, asymmetric padding', x: [2, 4, 3, 4], w: [4, 2, 3, 2], opts: { stride: 2, padding: [1, 0, 0, 1], outputPadding: 1 } },
+  {
+    name: 'stride 2, output_padding 1, asymmetric padding',
+    x: [2, 4, 3, 4],
+    w: [4, 2, 3, 2],
+    opts: { stride: 2, padding: [1, 0, 0, 1], outputPadding: 1 },
+  },
   { name: 'dilation 2', x: [1, 4, 3, 3], w: [4, 2, 2, 2], opts: { dilation: 2 } },
-  { name: 'groups 2, stride [2,3], bias', x: [2, 4, 3, 3], w: [4, 3, 3, 3], bias: true, opts: { groups: 2, stride: [2, 3], padding: [0, 1, 1, 0], outputPadding: [1, 2] } },
+  {
+    name: 'groups 2, stride [2,3], bias',
+    x: [2, 4, 3, 3],
+    w: [4, 3, 3, 3],
+    bias: true,
+    opts: { groups: 2, stride: [2, 3], padding: [0, 1, 1, 0], outputPadding: [1, 2] },
+  },
 ];
 
 function buildCase(c: ConvCase, transposed: boolean) {
@@ -167,7 +211,10 @@ function buildCase(c: ConvCase, transposed: boolean) {
   return { graph: g, output: y, wrt: bias ? [x, w, bias] : [x, w], feeds };
 }
 
-for (const [op, cases, transposed] of [['conv2d', convCases, false], ['conv_transpose2d', convTCases, true]] as const) {
+for (const [op, cases, transposed] of [
+  ['conv2d', convCases, false],
+  ['conv_transpose2d', convTCases, true],
+] as const) {
   describe(`${op} on ORT and gradients`, () => {
     for (const c of cases) {
       it(`${c.name}: ORT matches the interpreter`, async () => {

@@ -119,8 +119,8 @@ describe('sin, cos, abs, erf: reference kernels', () => {
     // erf(x) from tables (Abramowitz & Stegun / mpmath), odd in x; erf(5) = 1 − erfc(5) = 1 − 1.5374597944280349e-12
     const xs = [0, 1e-8, 0.5, -1, 2, 3, 4, 5, -6, 30];
     const expected = [
-      0, 1.1283791670955126e-8, 0.5204998778130465, -0.8427007929497149, 0.9953222650189527, 0.9999779095030014,
-      0.9999999845827421, 0.9999999999984626, -1, 1,
+      0, 1.1283791670955126e-8, 0.5204998778130465, -0.8427007929497149, 0.9953222650189527, 0.9999779095030014, 0.9999999845827421,
+      0.9999999999984626, -1, 1,
     ];
     assertArray(run('erf', [f32([xs.length], xs)]), [xs.length], expected, 1e-15);
   });
@@ -143,7 +143,11 @@ describe('maximum, minimum, comparisons, where, clamp: reference kernels', () =>
   it('less / greater / equal broadcast to bool', () => {
     const x = f32([3], [1, 2, 3]);
     const two = f32([], [2]);
-    for (const [op, want] of [['less', [1, 0, 0]], ['greater', [0, 0, 1]], ['equal', [0, 1, 0]]] as const) {
+    for (const [op, want] of [
+      ['less', [1, 0, 0]],
+      ['greater', [0, 0, 1]],
+      ['equal', [0, 1, 0]],
+    ] as const) {
       const out = run(op, [x, two]);
       assert.equal(out.dtype, 'bool');
       assertArray(out, [3], [...want]);
@@ -270,7 +274,16 @@ describe('extras: ORT CPU matches the interpreter', () => {
     const i = g.input('i', [6], 'int32');
     const l = g.input('l', [6], 'int64');
     const omitted = [g.apply('clamp', [x], { max: 0.3 }), g.apply('clamp', [x], {})]; // missing bound attrs read as null
-    const outs = [x.clamp(-0.5, 0.5), x.clamp(0), x.clamp(null, -0.25), x.clamp(), x.clamp(0.5, -0.5), i.clamp(-2, 3), l.clamp(null, 0), ...omitted];
+    const outs = [
+      x.clamp(-0.5, 0.5),
+      x.clamp(0),
+      x.clamp(null, -0.25),
+      x.clamp(),
+      x.clamp(0.5, -0.5),
+      i.clamp(-2, 3),
+      l.clamp(null, 0),
+      ...omitted,
+    ];
     await check(g, outs, { x: data([4, 5]), i: data([6], 'int32', -6, 6), l: data([6], 'int64', -6, 6, 2) });
   });
 });
@@ -289,7 +302,11 @@ describe('extras: gradients', () => {
   const spread = (shape: number[], seed = 1): HostArray => data(shape, 'float32', -2, 2, seed);
   /** Moves values at least `margin` away from each kink (FD must not straddle one). */
   const awayFrom = (a: HostArray, kinks: number[], margin = 0.05): HostArray =>
-    hostArray(a.shape, a.dtype, Array.from(a.data, (v) => kinks.reduce((w, k) => (Math.abs(w - k) < margin ? k + (w < k ? -margin : margin) : w), v)));
+    hostArray(
+      a.shape,
+      a.dtype,
+      Array.from(a.data, (v) => kinks.reduce((w, k) => (Math.abs(w - k) < margin ? k + (w < k ? -margin : margin) : w), v)),
+    );
 
   for (const op of ['sin', 'cos', 'erf', 'abs'] as const) {
     it(`${op}: finite differences and ORT`, async () => {
@@ -342,7 +359,13 @@ describe('extras: gradients', () => {
     // clamp(x, 0, 1): x = 0 and x = 1 sit on the bounds and pass (torch: min ≤ x ≤ max); −2 and 3 are cut
     assert.deepEqual(grads(x.clamp(0, 1), [x]), [[1, 0, 1, 0]]);
     // ties at positions 0 and 2 (x = y): half each; elsewhere all to the winner
-    assert.deepEqual(grads(x.maximum(y), [x, y]), [[0.5, 0, 0.5, 1], [0.5, 1, 0.5, 0]]);
-    assert.deepEqual(grads(x.minimum(y), [x, y]), [[0.5, 1, 0.5, 0], [0.5, 0, 0.5, 1]]);
+    assert.deepEqual(grads(x.maximum(y), [x, y]), [
+      [0.5, 0, 0.5, 1],
+      [0.5, 1, 0.5, 0],
+    ]);
+    assert.deepEqual(grads(x.minimum(y), [x, y]), [
+      [0.5, 1, 0.5, 0],
+      [0.5, 0, 0.5, 1],
+    ]);
   });
 });

@@ -39,7 +39,10 @@ describe('gather', () => {
     const g = createGraph();
     const t = g.input('t', [5, 4]);
     assert.deepEqual(t.gather(g.input('i', [2, 3], 'int64'), 1).shape, [5, 2, 3]);
-    assert.throws(() => t.gather(g.input('f', [2])), /gather: indices \(operand 1\) must be int64 or int32, got float32[\s\S]*offending operand 1/);
+    assert.throws(
+      () => t.gather(g.input('f', [2])),
+      /gather: indices \(operand 1\) must be int64 or int32, got float32[\s\S]*offending operand 1/,
+    );
     assert.throws(() => g.input('s', []).gather(g.input('j', [1], 'int64')), /cannot gather from a scalar table/);
     assert.throws(() => t.gather(g.input('k', [1], 'int64'), 2), /attribute 'axis' = 2 is not an axis of a rank-2 operand/);
   });
@@ -51,7 +54,12 @@ describe('gather', () => {
     const i32 = g.input('i32', [4], 'int32');
     const s = g.input('s', [], 'int64');
     const outs = [t.gather(i64), t.gather(i32, 1), t.gather(i32, -1), t.gather(s, 2), t.cast('int64').gather(i64)];
-    const feeds = { t: data([6, 3, 4]), i64: data([2, 5], 'int64', -3, 3), i32: data([4], 'int32', -3, 3, 2), s: hostArray([], 'int64', [-1]) };
+    const feeds = {
+      t: data([6, 3, 4]),
+      i64: data([2, 5], 'int64', -3, 3),
+      i32: data([4], 'int32', -3, 3, 2),
+      s: hostArray([], 'int64', [-1]),
+    };
     await checkOrtMatchesInterp(g, outs, feeds);
   });
 

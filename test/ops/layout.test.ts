@@ -11,7 +11,11 @@ const m34 = f32([3, 4], iota(12)); // m34[r, c] = 4r + c
 describe('slice', () => {
   test('rows, negative bounds, steps and clamping', () => {
     // rows 1..2 → values 4..11
-    assertArray(run('slice', [m34], { starts: [1], ends: [3], axes: null, steps: null }), [2, 4], iota(8).map((i) => i + 4));
+    assertArray(
+      run('slice', [m34], { starts: [1], ends: [3], axes: null, steps: null }),
+      [2, 4],
+      iota(8).map((i) => i + 4),
+    );
     // columns -3..-1 → columns 1, 2: [1,2, 5,6, 9,10]
     assertArray(run('slice', [m34], { starts: [-3], ends: [-1], axes: [1], steps: null }), [3, 2], [1, 2, 5, 6, 9, 10]);
     // every other column from 0, end clamped from 100 to 4: columns 0, 2
@@ -59,8 +63,18 @@ describe('slice', () => {
   test('gradient: unit and strided steps on several axes', async () => {
     for (const [starts, ends, axes, steps] of [
       [[1], [6], [1], [1]],
-      [[-6, 1], [7, 5], [1, 2], [3, 2]],
-      [[0, 0, 0], [2, 7, 5], [0, 1, 2], [2, 2, 4]],
+      [
+        [-6, 1],
+        [7, 5],
+        [1, 2],
+        [3, 2],
+      ],
+      [
+        [0, 0, 0],
+        [2, 7, 5],
+        [0, 1, 2],
+        [2, 2, 4],
+      ],
     ]) {
       const g = createGraph();
       const x = g.input('x', [2, 7, 5]);
@@ -118,14 +132,27 @@ describe('split', () => {
     assertArray(left, [3, 1], [0, 4, 8]);
     assertArray(right, [3, 3], [1, 2, 3, 5, 6, 7, 9, 10, 11]);
     const rows = evalSplit(m34, { axis: -2, sizes: [2, 0, 1] });
-    assert.deepEqual(rows.map((r) => r.shape), [[2, 4], [0, 4], [1, 4]]);
+    assert.deepEqual(
+      rows.map((r) => r.shape),
+      [
+        [2, 4],
+        [0, 4],
+        [1, 4],
+      ],
+    );
     assertArray(rows[2], [1, 4], [8, 9, 10, 11]);
   });
 
   test('infers one output per size and rejects bad sizes', () => {
     const g = createGraph();
     const x = g.input('x', [2, 6]);
-    assert.deepEqual(x.split([2, 4], 1).map((v) => v.shape), [[2, 2], [2, 4]]);
+    assert.deepEqual(
+      x.split([2, 4], 1).map((v) => v.shape),
+      [
+        [2, 2],
+        [2, 4],
+      ],
+    );
     assert.throws(() => x.split([2, 3], 1), /split: attribute 'sizes' \[2,3\] must be non-negative and sum to dim 1 of \[2,6\] \(6\)/);
     assert.throws(() => x.split([7, -1], 1), /attribute 'sizes'/);
     assert.throws(() => x.split([2], 2), /attribute 'axis' = 2/);
@@ -168,7 +195,13 @@ describe('pad', () => {
     const x = g.input('x', [2, 3, 4]);
     const i = g.input('i', [3], 'int64');
     const b = g.input('b', [2, 2], 'bool');
-    const outs = [x.pad([0, 1, 2, 0, 3, 1]), x.pad([1, 0, 0, 1, 0, 0], -1.5), x.pad([0, 0, 0, 0, 0, 0]), i.pad([2, 1], 7), b.pad([1, 0, 0, 1], 1)];
+    const outs = [
+      x.pad([0, 1, 2, 0, 3, 1]),
+      x.pad([1, 0, 0, 1, 0, 0], -1.5),
+      x.pad([0, 0, 0, 0, 0, 0]),
+      i.pad([2, 1], 7),
+      b.pad([1, 0, 0, 1], 1),
+    ];
     await checkOrtMatchesInterp(g, outs, { x: data([2, 3, 4]), i: data([3], 'int64', -5, 5), b: data([2, 2], 'bool') });
   });
 
@@ -212,7 +245,10 @@ describe('expand', () => {
     const s = g.input('s', []);
     const feeds = { x: data([3, 1]), s: data([], 'float32', -1, 1, 5) };
     await checkOrtMatchesInterp(g, [x.expand([2, 3, 4]), x.expand([3, 1]), s.expand([2, 2])], feeds);
-    for (const [v, shape] of [[x, [2, 3, 4]], [s, [5]]] as const) {
+    for (const [v, shape] of [
+      [x, [2, 3, 4]],
+      [s, [5]],
+    ] as const) {
       const c = { graph: g, output: v.expand(shape), wrt: [v], feeds };
       gradcheck(c);
       await checkOrtGradients(c);

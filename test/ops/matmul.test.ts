@@ -36,7 +36,10 @@ describe('matmul', () => {
   it('reports contraction and batch mismatches with paths', () => {
     const g = createGraph();
     const x = g.input('x', [4, 2, 3]);
-    assert.throws(() => x.matmul(g.param('w', [4, 5])), /matmul: contraction dims differ: \[4,2,3\] @ \[4,5\] \(3 vs 4\)[\s\S]*offending operand 1: %1 param "w" float32\[4,5\]/);
+    assert.throws(
+      () => x.matmul(g.param('w', [4, 5])),
+      /matmul: contraction dims differ: \[4,2,3\] @ \[4,5\] \(3 vs 4\)[\s\S]*offending operand 1: %1 param "w" float32\[4,5\]/,
+    );
     assert.throws(() => x.matmul(g.param('v', [3, 3, 1])), /matmul: cannot broadcast batch dims \[4\] and \[3\]/);
     assert.throws(() => x.matmul(g.scalar(1)), /operands must have rank >= 1/);
   });

@@ -18,7 +18,10 @@ describe('reshape', () => {
   it('rejects bad targets with shapes and path', () => {
     const g = createGraph();
     const v = g.input('v', [2, 3]);
-    assert.throws(() => v.reshape([4, -1]), /reshape: reshape \[2,3\] -> \[4,-1\]: 6 elements not divisible by 4[\s\S]*%0 input "v" float32\[2,3\]/);
+    assert.throws(
+      () => v.reshape([4, -1]),
+      /reshape: reshape \[2,3\] -> \[4,-1\]: 6 elements not divisible by 4[\s\S]*%0 input "v" float32\[2,3\]/,
+    );
     assert.throws(() => v.reshape([-1, -1]), /at most one -1 allowed/);
     assert.throws(() => v.reshape([5]), /6 elements cannot become 5/);
     assert.throws(() => v.reshape([2, -3]), /negative dimension/);
@@ -32,7 +35,10 @@ describe('transpose', () => {
   });
 
   it('permutes a rank-3 array: out[i,j,k] = x[j,k,i]', () => {
-    const y = f32([2, 3, 2], Array.from({ length: 12 }, (_, i) => i)); // y[a,b,c] = 6a+2b+c
+    const y = f32(
+      [2, 3, 2],
+      Array.from({ length: 12 }, (_, i) => i),
+    ); // y[a,b,c] = 6a+2b+c
     const out = run('transpose', [y], { perm: [2, 0, 1] }); // shape [2,2,3], out[c,a,b] = y[a,b,c]
     const expected: number[] = [];
     for (let c = 0; c < 2; c++) for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) expected.push(6 * a + 2 * b + c);
@@ -43,7 +49,10 @@ describe('transpose', () => {
     const g = createGraph();
     const v = g.input('v', [2, 3, 4]);
     assert.deepEqual(v.transpose().shape, [4, 3, 2]);
-    assert.throws(() => v.transpose([0, 0, 1]), /transpose: perm \[0,0,1\] is not a permutation of 0\.\.2[\s\S]*input "v" float32\[2,3,4\]/);
+    assert.throws(
+      () => v.transpose([0, 0, 1]),
+      /transpose: perm \[0,0,1\] is not a permutation of 0\.\.2[\s\S]*input "v" float32\[2,3,4\]/,
+    );
     assert.throws(() => v.transpose([1, 0]), /not a permutation/);
   });
 });

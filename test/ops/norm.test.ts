@@ -57,7 +57,10 @@ describe('norm inference errors', () => {
   const x = g.input('x', [2, 6, 3, 3]);
   const c6 = g.param('c6', [6]);
   it('group_norm', () => {
-    assert.throws(() => groupNorm(x, c6, c6, { groups: 4 }), /attribute 'groups' must be a positive integer dividing the 6 channels, got 4/);
+    assert.throws(
+      () => groupNorm(x, c6, c6, { groups: 4 }),
+      /attribute 'groups' must be a positive integer dividing the 6 channels, got 4/,
+    );
     assert.throws(() => groupNorm(x, g.param('c5', [5]), c6, { groups: 3 }), /scale must be \[6\], got \[5\]/);
     assert.throws(() => groupNorm(x, c6, c6, { groups: 3, eps: -1 }), /attribute 'eps' must be a finite number >= 0, got -1/);
     assert.throws(() => groupNorm(g.input('v', [6]), c6, c6, { groups: 3 }), /input must be \[N,C,...\], got \[6\]/);

@@ -22,7 +22,8 @@ async function ortSession(g: Graph, outputs: Value[]): Promise<{ session: Sessio
   return { session: await createSession(encodeModel(model), { graphOptimizationLevel: 'all' }), names: outputNames };
 }
 
-const floats = (t: HostTensor): number[] => Array.from(t.dtype === 'float16' ? float16ToFloat32(t.data as Uint16Array) : (t.data as Float32Array));
+const floats = (t: HostTensor): number[] =>
+  Array.from(t.dtype === 'float16' ? float16ToFloat32(t.data as Uint16Array) : (t.data as Float32Array));
 
 /**
  * Sample mean, std and share within one std of the mean must match N(mean, scale²) to 5 standard errors
@@ -51,7 +52,12 @@ describe('random_normal: reference kernel (torch.randn stream)', () => {
 
   it('same seed repeats, different seeds differ, float16 has the same values', () => {
     const g = createGraph();
-    const outs = [randomNormal(g, [64], { seed: 1 }), randomNormal(g, [64], { seed: 1 }), randomNormal(g, [64], { seed: 2 }), randomNormal(g, [64], { seed: 1 }, 'float16')];
+    const outs = [
+      randomNormal(g, [64], { seed: 1 }),
+      randomNormal(g, [64], { seed: 1 }),
+      randomNormal(g, [64], { seed: 2 }),
+      randomNormal(g, [64], { seed: 1 }, 'float16'),
+    ];
     const [a, b, c, h] = evaluate(g, outs, {});
     assert.deepEqual([...a.data], [...b.data]);
     assert.notDeepEqual([...a.data], [...c.data]);
@@ -69,15 +75,33 @@ describe('random_normal: reference kernel (torch.randn stream)', () => {
 describe('random_normal: inference errors', () => {
   it('names the bad attribute', () => {
     const g = createGraph();
-    assert.throws(() => randomNormal(g, [2, -1], { seed: 0 }), /random_normal: attribute 'shape' must be an array of non-negative integers, got \[2,-1\]/);
-    assert.throws(() => randomNormal(g, [2], { seed: 0 }, 'int64'), /random_normal: attribute 'dtype' must be float32 or float16, got "int64"/);
+    assert.throws(
+      () => randomNormal(g, [2, -1], { seed: 0 }),
+      /random_normal: attribute 'shape' must be an array of non-negative integers, got \[2,-1\]/,
+    );
+    assert.throws(
+      () => randomNormal(g, [2], { seed: 0 }, 'int64'),
+      /random_normal: attribute 'dtype' must be float32 or float16, got "int64"/,
+    );
     assert.throws(() => randomNormal(g, [2], { seed: 0.5 }), /random_normal: attribute 'seed' must be an integer in \[0, 2\^24\], got 0.5/);
     assert.throws(() => randomNormal(g, [2], { seed: 2 ** 25 }), /attribute 'seed' must be an integer/);
-    assert.throws(() => g.apply('random_normal', [], { shape: [2], dtype: 'float32', mean: 0, scale: 1 }), /attribute 'seed' must be an integer in \[0, 2\^24\], got undefined/);
-    assert.throws(() => randomNormal(g, [2], { seed: 1, scale: Infinity }), /random_normal: attribute 'scale' must be a finite number, got Infinity/);
+    assert.throws(
+      () => g.apply('random_normal', [], { shape: [2], dtype: 'float32', mean: 0, scale: 1 }),
+      /attribute 'seed' must be an integer in \[0, 2\^24\], got undefined/,
+    );
+    assert.throws(
+      () => randomNormal(g, [2], { seed: 1, scale: Infinity }),
+      /random_normal: attribute 'scale' must be a finite number, got Infinity/,
+    );
     assert.throws(() => randomNormal(g, [2], { seed: 1, mean: NaN }), /attribute 'mean' must be a finite number, got NaN/);
-    assert.throws(() => g.apply('random_normal', [g.input('x', [2])], { shape: [2], dtype: 'float32', mean: 0, scale: 1, seed: 0 }), /expected 0 operand\(s\), got 1/);
-    assert.throws(() => randomNormalLike(g.input('i', [2], 'int32'), { seed: 0 }), /random_normal_like: operand 0 must be float32\/float16, got int32/);
+    assert.throws(
+      () => g.apply('random_normal', [g.input('x', [2])], { shape: [2], dtype: 'float32', mean: 0, scale: 1, seed: 0 }),
+      /expected 0 operand\(s\), got 1/,
+    );
+    assert.throws(
+      () => randomNormalLike(g.input('i', [2], 'int32'), { seed: 0 }),
+      /random_normal_like: operand 0 must be float32\/float16, got int32/,
+    );
   });
 });
 
@@ -105,7 +129,14 @@ describe('random_normal: ORT RandomNormal (statistics only: ORT has its own engi
     const { session, names } = await ortSession(g, outs);
     try {
       const got = await session.run({ h: { dtype: 'float16', dims: [3, 5], data: new Uint16Array(15) } });
-      assert.deepEqual(names.map((n) => [got[n].dims, got[n].dtype]), [[[], 'float32'], [[0, 3], 'float32'], [[3, 5], 'float16']]);
+      assert.deepEqual(
+        names.map((n) => [got[n].dims, got[n].dtype]),
+        [
+          [[], 'float32'],
+          [[0, 3], 'float32'],
+          [[3, 5], 'float16'],
+        ],
+      );
       assert.ok(floats(got[names[2]]).every(Number.isFinite));
     } finally {
       await session.release();

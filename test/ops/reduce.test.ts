@@ -104,7 +104,10 @@ describe('reduce_max', () => {
   it('gradient (distinct values): finite differences and ORT', async () => {
     const g = createGraph();
     const v = g.input('x', [2, 3, 4]);
-    const out = v.max(1).add(v.max([0, -2], true).reshape([4])).add(v.max().mul(v.max(-1, true).sum()));
+    const out = v
+      .max(1)
+      .add(v.max([0, -2], true).reshape([4]))
+      .add(v.max().mul(v.max(-1, true).sum()));
     const c = { graph: g, output: out, wrt: [v], feeds: { x: data([2, 3, 4]) } };
     gradcheck(c);
     await checkOrtGradients(c);
@@ -115,7 +118,13 @@ describe('reduce_max', () => {
     const v = g.input('x', [2, 3]);
     // row 0 = [1,3,3]: two maxima share its cotangent; row 1 = [2,0,1]: one maximum takes it
     const feeds = { x: f32([2, 3], [1, 3, 3, 2, 0, 1]) };
-    const [dx] = grad(v.max(1).mul(f32Const(g, [2], [1, 10])).sum(), [v]);
+    const [dx] = grad(
+      v
+        .max(1)
+        .mul(f32Const(g, [2], [1, 10]))
+        .sum(),
+      [v],
+    );
     assertArray(evaluate(g, [dx], feeds)[0], [2, 3], [0, 0.5, 0.5, 10, 0, 0]);
   });
 });

@@ -9,7 +9,18 @@
 // `npm install --offline <tarball>` then needs nothing but the cache.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,8 +29,16 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const CONSUMER_NPMRC = 'onnxruntime-node-install=skip\n';
 
-interface PackedFile { path: string; size: number }
-interface Packed { filename: string; size: number; unpackedSize: number; files: PackedFile[] }
+interface PackedFile {
+  path: string;
+  size: number;
+}
+interface Packed {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: PackedFile[];
+}
 
 /**
  * A user's shell: none of the npm_* variables an enclosing `npm test` exports (npm_config_onnxruntime_node_install
@@ -39,7 +58,11 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], cwd: string, env = userEnv()) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 240_000, maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr}\n${r.stdout}`);
+  assert.equal(
+    r.status,
+    0,
+    `${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}${r.error ? ` (${r.error.message})` : ''}\n${r.stderr}\n${r.stdout}`,
+  );
   return r.stdout;
 }
 
@@ -59,12 +82,19 @@ function pngSize(path: string): { width: number; height: number } {
 
 /** The consumer's lockfile: the tarball as its one dependency, and this repository's non-dev packages. */
 function consumerLockfile(spec: string): object {
-  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; link?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean; link?: boolean }>;
+  };
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
   const packages: Record<string, unknown> = {
     '': { name: 'consumer', version: '0.0.0', dependencies: { [pkg.name]: spec } },
     [`node_modules/${pkg.name}`]: {
-      version: pkg.version, resolved: spec, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines,
+      version: pkg.version,
+      resolved: spec,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
     },
   };
   for (const [path, entry] of Object.entries(lock.packages)) {
@@ -83,29 +113,38 @@ describe('npm pack', () => {
   const work = mkdtempSync(join(tmpdir(), 'tdd-pack-'));
   let packed: Packed;
 
-  before(() => {
-    // `npm pack` runs `prepare` (tsc), so dist/ is current; its output goes to stderr, the JSON to stdout.
-    const out = run('npm', ['pack', '--json', '--pack-destination', work], repo);
-    packed = (JSON.parse(out.slice(out.indexOf('['))) as Packed[])[0];
-    assert.ok(existsSync(join(work, packed.filename)), `npm pack wrote no ${packed.filename}`);
-  }, { timeout: 300_000 });
+  before(
+    () => {
+      // `npm pack` runs `prepare` (tsc), so dist/ is current; its output goes to stderr, the JSON to stdout.
+      const out = run('npm', ['pack', '--json', '--pack-destination', work], repo);
+      packed = (JSON.parse(out.slice(out.indexOf('['))) as Packed[])[0];
+      assert.ok(existsSync(join(work, packed.filename)), `npm pack wrote no ${packed.filename}`);
+    },
+    { timeout: 300_000 },
+  );
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
   test('the tarball holds the compiled CLI, the web page and the built-in model, and no tests or training records', () => {
     const paths = new Set(packed.files.map((f) => f.path));
     const required = [
-      'package.json', 'bin/tdd.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
+      'package.json',
+      'bin/tdd.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/cli/main.js',
       ...filesUnder(join(repo, 'src', 'web')),
       ...filesUnder(join(repo, 'models', 'emoji')),
     ];
     assert.ok(required.includes('models/emoji/tdd-lora.safetensors') && required.includes('models/emoji/model_index.json'));
     for (const p of required) assert.ok(paths.has(p), `${p} is missing from ${packed.filename}`);
-    const stray = [...paths].filter((p) =>
-      /^(test|training|bench|docs|scripts|\.ci|node_modules)\//.test(p) ||
-      (p.startsWith('src/') && !p.startsWith('src/web/')) ||
-      (p.startsWith('dist/') && !p.startsWith('dist/src/')) ||
-      /(^|\/)\.npmrc$|\.tsbuildinfo$|\.test\.(ts|js)$/.test(p));
+    const stray = [...paths].filter(
+      (p) =>
+        /^(test|training|bench|docs|scripts|\.ci|node_modules)\//.test(p) ||
+        (p.startsWith('src/') && !p.startsWith('src/web/')) ||
+        (p.startsWith('dist/') && !p.startsWith('dist/src/')) ||
+        /(^|\/)\.npmrc$|\.tsbuildinfo$|\.test\.(ts|js)$/.test(p),
+    );
     assert.deepEqual(stray, [], 'files that do not belong in the package');
     // The model is ~27 MB of float16 weights (hardly compressible); everything else is ~2.5 MB.
     assert.ok(packed.size < 40e6, `tarball is ${(packed.size / 1e6).toFixed(1)} MB`);
@@ -115,7 +154,10 @@ describe('npm pack', () => {
     const project = join(work, 'consumer');
     const spec = `file:../${packed.filename}`;
     mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, dependencies: { 'tdd-diffusion': spec } }, null, 2) + '\n');
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '0.0.0', private: true, dependencies: { 'tdd-diffusion': spec } }, null, 2) + '\n',
+    );
     writeFileSync(join(project, 'package-lock.json'), JSON.stringify(consumerLockfile(spec), null, 2) + '\n');
     writeFileSync(join(project, '.npmrc'), CONSUMER_NPMRC);
     run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${packed.filename}`], project);
@@ -123,12 +165,19 @@ describe('npm pack', () => {
     assert.ok(existsSync(join(installed, 'models', 'emoji', 'model_index.json')), 'the installed package has no models/emoji');
 
     const image = join(work, 'out', 'apple.png');
-    const out = run('npx', ['--no-install', 'tdd', 'generate', 'red apple', '--out', image, '--json', '--seed', '1'], project,
-      userEnv({ XDG_CACHE_HOME: join(work, 'cache') }));
+    const out = run(
+      'npx',
+      ['--no-install', 'tdd', 'generate', 'red apple', '--out', image, '--json', '--seed', '1'],
+      project,
+      userEnv({ XDG_CACHE_HOME: join(work, 'cache') }),
+    );
     const result = JSON.parse(out) as { images: { path: string }[]; parameters: { model: { path: string }; loras: { path: string }[] } };
     assert.equal(result.images[0].path, image);
     assert.equal(result.parameters.model.path, join(installed, 'models', 'emoji'), 'generate did not use the installed built-in model');
-    assert.deepEqual(result.parameters.loras.map((l) => l.path), [join(installed, 'models', 'emoji', 'tdd-lora.safetensors')]);
+    assert.deepEqual(
+      result.parameters.loras.map((l) => l.path),
+      [join(installed, 'models', 'emoji', 'tdd-lora.safetensors')],
+    );
     assert.deepEqual(pngSize(image), { width: 64, height: 64 });
   });
 });

@@ -42,8 +42,7 @@ describe('Canny edges', () => {
   // A 16×16 square at [8, 24)² on a 32×32 black image: its boundary lies between pixels 7|8 and 23|24.
   const square = (v: number, rgb = gray(v)): RawImage => image(32, 32, [{ x0: 8, y0: 8, x1: 24, y1: 24, rgb }]);
   const nearBoundary = (c: number): boolean => c === 7 || c === 8 || c === 23 || c === 24;
-  const onBorder = ([x, y]: [number, number]): boolean =>
-    (nearBoundary(x) && y >= 7 && y <= 24) || (nearBoundary(y) && x >= 7 && x <= 24);
+  const onBorder = ([x, y]: [number, number]): boolean => (nearBoundary(x) && y >= 7 && y <= 24) || (nearBoundary(y) && x >= 7 && x <= 24);
 
   test('a filled square has edges only on its border, one pixel thick, on all four sides', () => {
     const edges = edgePixels(square(255));
@@ -65,7 +64,11 @@ describe('Canny edges', () => {
     assert.equal(edgePixels(square(30)).length, 0, 'candidates (4·30 = 120 > 100) but nothing above high (6·30 = 180 < 200)');
     assert.ok(edgePixels(square(60)).length >= 4 * 14, '4·60 = 240 > high 200');
     assert.ok(edgePixels(square(30), { low: 50, high: 100 }).length >= 4 * 14, 'lower thresholds find the weak square');
-    assert.deepEqual(edgePixels(square(30), { low: 100, high: 50 }), edgePixels(square(30), { low: 50, high: 100 }), 'low > high is swapped, as OpenCV');
+    assert.deepEqual(
+      edgePixels(square(30), { low: 100, high: 50 }),
+      edgePixels(square(30), { low: 50, high: 100 }),
+      'low > high is swapped, as OpenCV',
+    );
   });
 
   test('hysteresis keeps weak edges connected to strong ones and drops isolated weak edges', () => {
@@ -77,7 +80,11 @@ describe('Canny edges', () => {
     ]);
     const edges = edgePixels(img);
     for (const x of [10, 30, 40]) assert.ok(has(edges, x, 3) || has(edges, x, 4), `top edge of the bar at x=${x}`);
-    assert.deepEqual(edges.filter(([, y]) => y >= 20), [], 'the isolated weak square has no edges');
+    assert.deepEqual(
+      edges.filter(([, y]) => y >= 20),
+      [],
+      'the isolated weak square has no edges',
+    );
   });
 
   test('colour images use the strongest channel; grayscale mode uses luma', () => {
@@ -92,7 +99,11 @@ describe('Canny edges', () => {
     const rgb = square(200);
     const n = rgb.width * rgb.height;
     const grayImage: RawImage = { ...rgb, channels: 1, pixels: Uint8Array.from({ length: n }, (_, i) => rgb.pixels[3 * i]) };
-    const rgba: RawImage = { ...rgb, channels: 4, pixels: Uint8Array.from({ length: 4 * n }, (_, i) => (i % 4 === 3 ? 77 : rgb.pixels[3 * Math.floor(i / 4) + (i % 4)])) };
+    const rgba: RawImage = {
+      ...rgb,
+      channels: 4,
+      pixels: Uint8Array.from({ length: 4 * n }, (_, i) => (i % 4 === 3 ? 77 : rgb.pixels[3 * Math.floor(i / 4) + (i % 4)])),
+    };
     assert.deepEqual(edgePixels(grayImage), edgePixels(rgb));
     assert.deepEqual(edgePixels(rgba), edgePixels(rgb));
   });
@@ -107,7 +118,11 @@ describe('Canny edges', () => {
     const sharp = edgePixels(noisy).length;
     const blurred = edgePixels(noisy, { sigma: 1.5, low: 40, high: 80 });
     assert.ok(blurred.length < sharp, `blurred ${blurred.length} edge pixels, unblurred ${sharp}`);
-    for (const t of [12, 16, 20]) assert.ok([6, 7, 8, 9].some((x) => has(blurred, x, t)), `left side near y=${t}`);
+    for (const t of [12, 16, 20])
+      assert.ok(
+        [6, 7, 8, 9].some((x) => has(blurred, x, t)),
+        `left side near y=${t}`,
+      );
   });
 
   test('bad input is refused', () => {

@@ -13,7 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Value } from '../../src/ir/index.js';
-import { controlNetConfigFromUNet, controlNetModel, isZeroInitialisedKey, parseControlNetConfig } from '../../src/models/controlnet/index.js';
+import {
+  controlNetConfigFromUNet,
+  controlNetModel,
+  isZeroInitialisedKey,
+  parseControlNetConfig,
+} from '../../src/models/controlnet/index.js';
 import { randomUNetWeights } from '../../src/models/unet/index.js';
 import { Scope } from '../../src/nn/index.js';
 import { createGraph } from '../../src/ops/index.js';
@@ -40,10 +45,18 @@ function relativeMax(name: string, actual: Float32Array, expected: Float32Array,
 }
 
 /** Writes a diffusers ControlNetModel folder (config.json + diffusion_pytorch_model.safetensors). */
-function writeControlNetFolder(dir: string, config: Record<string, unknown>, weights: Map<string, Float32Array>, shapes: Map<string, number[]>): string {
+function writeControlNetFolder(
+  dir: string,
+  config: Record<string, unknown>,
+  weights: Map<string, Float32Array>,
+  shapes: Map<string, number[]>,
+): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), [...weights].map(([name, data]) => ({ name, dtype: 'F32', shape: shapes.get(name)!, data })));
+  writeSafetensors(
+    join(dir, 'diffusion_pytorch_model.safetensors'),
+    [...weights].map(([name, data]) => ({ name, dtype: 'F32', shape: shapes.get(name)!, data })),
+  );
   return dir;
 }
 
@@ -83,7 +96,8 @@ function tinyControlNetFolder(dir: string, zeroOutputs: boolean, seed: number): 
 /** A size×size hint: Canny edges of a bright rectangle on a darker background. */
 function cannyHint(size = 64): RawImage {
   const pixels = new Uint8Array(size * size * 3).fill(40);
-  for (let y = size >> 2; y < (size * 3) >> 2; y++) for (let x = size >> 3; x < (size * 3) >> 2; x++) pixels.fill(220, 3 * (y * size + x), 3 * (y * size + x) + 3);
+  for (let y = size >> 2; y < (size * 3) >> 2; y++)
+    for (let x = size >> 3; x < (size * 3) >> 2; x++) pixels.fill(220, 3 * (y * size + x), 3 * (y * size + x) + 3);
   return cannyEdges({ width: size, height: size, pixels });
 }
 
@@ -129,9 +143,21 @@ describe('ControlNet text-to-image', () => {
       const residuals = controlnet.residuals.bind(controlnet);
       controlnet.residuals = (...args) => ((captured ??= args[6]), residuals(...args));
       const result = await pipe.txt2img({
-        prompt: '', promptEmbeds: embeds('prompt_embeds.cond'), negativePromptEmbeds: embeds('prompt_embeds.uncond'),
-        guidanceScale: index.guidance, steps: index.steps, scheduler: 'ddim', eta: 0, seed: index.seed,
-        controlnet: { model: controlnet, image: golden('controlnet-e2e-control.png'), conditioningScale: index.scale, guidanceStart: index.guidance_start, guidanceEnd: index.guidance_end },
+        prompt: '',
+        promptEmbeds: embeds('prompt_embeds.cond'),
+        negativePromptEmbeds: embeds('prompt_embeds.uncond'),
+        guidanceScale: index.guidance,
+        steps: index.steps,
+        scheduler: 'ddim',
+        eta: 0,
+        seed: index.seed,
+        controlnet: {
+          model: controlnet,
+          image: golden('controlnet-e2e-control.png'),
+          conditioningScale: index.scale,
+          guidanceStart: index.guidance_start,
+          guidanceEnd: index.guidance_end,
+        },
         onStep: ({ latents }) => void seen.push(latents),
       });
       prompts.close();
@@ -171,7 +197,9 @@ describe('ControlNet text-to-image', () => {
     test('random weights change the output, more with a larger scale; scale 0 is the plain output', async () => {
       const diffs = [];
       for (const scale of [0.25, 0.5, 1]) diffs.push(maxDiff(await run(random, { conditioningScale: scale }), plain));
-      console.log(`  random ControlNet vs plain at scale 0.25 / 0.5 / 1: ${diffs.map((d) => d.toExponential(2)).join(' / ')} (max|plain| ${maxAbs(plain).toFixed(2)})`);
+      console.log(
+        `  random ControlNet vs plain at scale 0.25 / 0.5 / 1: ${diffs.map((d) => d.toExponential(2)).join(' / ')} (max|plain| ${maxAbs(plain).toFixed(2)})`,
+      );
       assert.ok(diffs[0] > 1e-3 && diffs[0] < diffs[1] && diffs[1] < diffs[2], `differences ${diffs}`);
       assert.equal(maxDiff(await run(random, { conditioningScale: 0 }), plain), 0);
     });
@@ -179,7 +207,13 @@ describe('ControlNet text-to-image', () => {
     test('guidanceStart/End switch the ControlNet per step as diffusers controlnet_keep', async () => {
       const steps = (control: Partial<ControlNetRequest>): Promise<Float32Array[]> => {
         const seen: Float32Array[] = [];
-        return pipe.txt2img({ ...request, controlnet: { model: random, image: cannyHint(), ...control }, onStep: ({ latents }) => void seen.push(latents) }).then(() => seen);
+        return pipe
+          .txt2img({
+            ...request,
+            controlnet: { model: random, image: cannyHint(), ...control },
+            onStep: ({ latents }) => void seen.push(latents),
+          })
+          .then(() => seen);
       };
       const [full, firstHalf, secondHalf] = [await steps({}), await steps({ guidanceEnd: 0.5 }), await steps({ guidanceStart: 0.5 })];
       const plainSteps: Float32Array[] = [];
@@ -192,7 +226,12 @@ describe('ControlNet text-to-image', () => {
 
     test('depth-style gray images are hints like RGB ones; batches and sizes follow the request', async () => {
       const rgb = cannyHint();
-      const gray: RawImage = { width: 64, height: 64, channels: 1, pixels: Uint8Array.from({ length: 64 * 64 }, (_, i) => rgb.pixels[3 * i]) };
+      const gray: RawImage = {
+        width: 64,
+        height: 64,
+        channels: 1,
+        pixels: Uint8Array.from({ length: 64 * 64 }, (_, i) => rgb.pixels[3 * i]),
+      };
       assert.equal(maxDiff(await run(random, { image: gray }), await run(random)), 0);
       const two = await pipe.txt2img({ ...request, numImages: 2, controlnet: { model: random, image: rgb } });
       assert.equal(two.images.length, 2);
@@ -200,14 +239,23 @@ describe('ControlNet text-to-image', () => {
       assert.equal(resized.images[0].width, 48, 'the control image is resized to the requested size');
       const { width, height, ...noSize } = request;
       const sized = await pipe.txt2img({ ...noSize, controlnet: { model: random, image: cannyHint(40) } });
-      assert.deepEqual([sized.images[0].width, sized.images[0].height, width, height], [40, 40, 64, 64], 'the size defaults to the control image size');
+      assert.deepEqual(
+        [sized.images[0].width, sized.images[0].height, width, height],
+        [40, 40, 64, 64],
+        'the size defaults to the control image size',
+      );
     });
 
     test('a ControlNet for another model or bad options are refused before running', async () => {
-      const raw = controlNetConfigFromUNet(readJson(fixture('tiny-sd', 'unet', 'config.json')), { conditioningEmbeddingOutChannels: [16, 32, 64] });
+      const raw = controlNetConfigFromUNet(readJson(fixture('tiny-sd', 'unet', 'config.json')), {
+        conditioningEmbeddingOutChannels: [16, 32, 64],
+      });
       const factor4 = new ControlNet(parseControlNetConfig(raw), new MemoryTensorSource({}));
       await assert.rejects(run(factor4), /downsamples by 4, this model's VAE by 2/);
-      const wide = new ControlNet(parseControlNetConfig({ ...raw, conditioning_embedding_out_channels: [16, 32], block_out_channels: [64, 64] }), new MemoryTensorSource({}));
+      const wide = new ControlNet(
+        parseControlNetConfig({ ...raw, conditioning_embedding_out_channels: [16, 32], block_out_channels: [64, 64] }),
+        new MemoryTensorSource({}),
+      );
       await assert.rejects(run(wide), /block_out_channels \[64,64\], the UNet has \[32,64\]/);
       await assert.rejects(run(random, { guidanceStart: 0.6, guidanceEnd: 0.5 }), /0 ≤ start < end ≤ 1/);
       await assert.rejects(run(random, { conditioningScale: Number.NaN }), /finite/);

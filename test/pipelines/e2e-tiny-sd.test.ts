@@ -74,8 +74,15 @@ describe('tiny-sd end to end matches diffusers', () => {
       test('the whole run: per-step latents, final latents, decoded image, pixels', async () => {
         const seen: Float32Array[] = [];
         const result = await txt2img(pipe, {
-          prompt: run.prompt, negativePrompt: run.negative, guidanceScale: run.guidance, steps: run.steps,
-          scheduler: run.scheduler, eta: run.eta, seed: run.seed, width: 64, height: 64,
+          prompt: run.prompt,
+          negativePrompt: run.negative,
+          guidanceScale: run.guidance,
+          steps: run.steps,
+          scheduler: run.scheduler,
+          eta: run.eta,
+          seed: run.seed,
+          width: 64,
+          height: 64,
           onStep: ({ latents }) => void seen.push(latents),
         });
         assert.deepEqual(result.timesteps, [...ref.int64('timesteps')].map(Number));

@@ -20,7 +20,16 @@ import { SafetensorsFile } from '../../src/weights/index.js';
 import { compare, compareRelative, fixture } from '../helpers/model-parity.js';
 
 const initPng = fixture('e2e-tiny-sd-tdd-img2img-init.png');
-const run = { prompt: 'a photo of a cat', negativePrompt: '', guidanceScale: 1.7, steps: 8, strength: 0.6, scheduler: 'tdd', eta: 0.2, seed: 3 };
+const run = {
+  prompt: 'a photo of a cat',
+  negativePrompt: '',
+  guidanceScale: 1.7,
+  steps: 8,
+  strength: 0.6,
+  scheduler: 'tdd',
+  eta: 0.2,
+  seed: 3,
+};
 
 describe('img2img', () => {
   let pipe: StableDiffusionPipeline;
@@ -77,7 +86,11 @@ describe('img2img', () => {
     assert.deepEqual(plan.timesteps, [...ref.int64('timesteps_full')].map(Number));
     // the TDD quirk's natural repair: intermediate timesteps of the full 8-step schedule
     assert.deepEqual(plan.intermediate(run.eta).timestepsS, [...ref.int64('timesteps_s')].map(Number));
-    compareRelative('step0.latents_in', scheduler.addNoise(result.initLatents, ref.float32('img2img.noise'), 499), ref.float32('step0.latents_in'));
+    compareRelative(
+      'step0.latents_in',
+      scheduler.addNoise(result.initLatents, ref.float32('img2img.noise'), 499),
+      ref.float32('step0.latents_in'),
+    );
     assert.equal(seen.length, 4);
     for (let i = 1; i < 4; i++) compareRelative(`step${i}.latents_in`, seen[i - 1], ref.float32(`step${i}.latents_in`));
     compareRelative('final_latents', result.latents, ref.float32('final_latents'));
@@ -123,13 +136,22 @@ describe('img2img', () => {
     const tensor = await loadImageTensor(odd, { factor: 8 });
     assert.deepEqual([tensor.width, tensor.height], [32, 16]);
     assert.equal(tensor.data.length, 3 * 32 * 16);
-    assert.ok(tensor.data.every((v) => Math.abs(v - (2 * 128 / 255 - 1)) < 1e-6));
+    assert.ok(tensor.data.every((v) => Math.abs(v - ((2 * 128) / 255 - 1)) < 1e-6));
   });
 
   test('bad strength, sizes and inputs are refused with the field named', async () => {
-    await assert.rejects(img2img(pipe, { ...run, image: initPng, strength: 1.5 }), (e: Error) => e instanceof GenerationError && /strength/.test(e.message));
-    await assert.rejects(img2img(pipe, { ...run, image: initPng, width: 63 }), (e: Error) => e instanceof ImageInputError && /width/.test(e.message));
-    await assert.rejects(img2img(pipe, { ...run, image: '/nonexistent/init.png' }), (e: Error) => e instanceof ImageInputError && /nonexistent/.test(e.message));
+    await assert.rejects(
+      img2img(pipe, { ...run, image: initPng, strength: 1.5 }),
+      (e: Error) => e instanceof GenerationError && /strength/.test(e.message),
+    );
+    await assert.rejects(
+      img2img(pipe, { ...run, image: initPng, width: 63 }),
+      (e: Error) => e instanceof ImageInputError && /width/.test(e.message),
+    );
+    await assert.rejects(
+      img2img(pipe, { ...run, image: '/nonexistent/init.png' }),
+      (e: Error) => e instanceof ImageInputError && /nonexistent/.test(e.message),
+    );
     await assert.rejects(img2img(pipe, { ...run, image: { pixels: new Uint8Array(10), width: 4, height: 4 } }), /10 bytes for 4×4/);
   });
 

@@ -59,7 +59,8 @@ function meanPixelDiff(a: Uint8Array, b: Uint8Array, keep: (x: number) => boolea
 /** tiny-sd with a 9-channel (inpainting) UNet: conv_in keeps its 4 latent channels, 5 new random ones. */
 function inpaintingModel(dir: string, inChannels = 9): string {
   const source = fixture('tiny-sd');
-  for (const part of ['model_index.json', 'scheduler', 'text_encoder', 'tokenizer', 'vae']) symlinkSync(join(source, part), join(dir, part));
+  for (const part of ['model_index.json', 'scheduler', 'text_encoder', 'tokenizer', 'vae'])
+    symlinkSync(join(source, part), join(dir, part));
   mkdirSync(join(dir, 'unet'));
   const config = JSON.parse(readFileSync(join(source, 'unet', 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'unet', 'config.json'), JSON.stringify({ ...config, in_channels: inChannels }));
@@ -72,7 +73,10 @@ function inpaintingModel(dir: string, inChannels = 9): string {
     const widened = new Float32Array(32 * inChannels * 9);
     for (let o = 0; o < 32; o++) {
       widened.set(data.subarray(o * 36, (o + 1) * 36), o * inChannels * 9);
-      widened.set(extra.subarray(o * (inChannels - 4) * 9, (o + 1) * (inChannels - 4) * 9).map((v) => 0.2 * v), o * inChannels * 9 + 36);
+      widened.set(
+        extra.subarray(o * (inChannels - 4) * 9, (o + 1) * (inChannels - 4) * 9).map((v) => 0.2 * v),
+        o * inChannels * 9 + 36,
+      );
     }
     return { name, dtype: 'F32' as const, shape: [32, inChannels, 3, 3], data: widened };
   });
@@ -87,13 +91,18 @@ describe('mask processing', () => {
     const pixels = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 127, 127, 127, 128, 128, 128, 0, 0, 0]);
     const mask = await loadMaskTensor({ pixels, width: 6, height: 1 }, { factor: 1 });
     assert.deepEqual([...mask.data], [0, 1, 0, 0, 1, 0]);
-    assert.deepEqual([...mask.soft].map((v) => Math.round(v * 255)), [76, 150, 29, 127, 128, 0]);
+    assert.deepEqual(
+      [...mask.soft].map((v) => Math.round(v * 255)),
+      [76, 150, 29, 127, 128, 0],
+    );
     const big = await loadMaskTensor(rightHalfMask(32), { width: 64, height: 64, factor: 8 });
     assert.equal(big.data.length, 64 * 64);
     assert.equal(big.data[5 * 64 + 10], 0);
     assert.equal(big.data[5 * 64 + 50], 1);
     // the same mask as gray PNG bytes and as an RGB PNG file decode alike
-    const png = await sharp(rightHalfMask(32).pixels, { raw: { width: 32, height: 32, channels: 1 } }).png().toBuffer();
+    const png = await sharp(rightHalfMask(32).pixels, { raw: { width: 32, height: 32, channels: 1 } })
+      .png()
+      .toBuffer();
     assert.deepEqual((await loadMaskTensor(png, { width: 64, height: 64, factor: 8 })).data, big.data);
     const rgbPng = await sharp(png).toColourspace('srgb').png().toBuffer();
     assert.deepEqual((await loadMaskTensor(rgbPng, { width: 64, height: 64, factor: 8 })).data, big.data);
@@ -105,7 +114,7 @@ describe('mask processing', () => {
     const image = await loadImageTensor(initPng, { factor: 2 });
     const mask = await loadMaskTensor(rightHalfMask(), { factor: 2 });
     const masked = maskedImage(image, mask);
-    for (const [i, v] of masked.data.entries()) assert.equal(v, (i % 64) >= 32 ? 0 : image.data[i]);
+    for (const [i, v] of masked.data.entries()) assert.equal(v, i % 64 >= 32 ? 0 : image.data[i]);
     const latents = Float32Array.from([1, 2, 3, 4]); // n = 2 rows of [C=2, 1, 1]
     const input = inpaintingUNetInput(latents, 2, Float32Array.of(9), Float32Array.from([7, 8]));
     assert.deepEqual([...input], [1, 2, 9, 7, 8, 3, 4, 9, 7, 8]);
@@ -123,14 +132,21 @@ describe('inpainting with a standard 4-channel UNet (latent blending)', () => {
   test('the VAE round trip of the random tiny VAE (why pixel bounds are relative)', async () => {
     const image = await loadImageTensor(initPng, { factor: 2 });
     const { mean } = await pipe.encodeImages(image.data, 1, 64, 64);
-    const decoded = await pipe.decodeLatents(mean.map((v) => v * 0.18215), 1, 32, 32);
+    const decoded = await pipe.decodeLatents(
+      mean.map((v) => v * 0.18215),
+      1,
+      32,
+      32,
+    );
     let max = 0;
     let sum = 0;
     for (const [i, v] of decoded.entries()) {
       max = Math.max(max, Math.abs(v - image.data[i]));
       sum += Math.abs(v - image.data[i]);
     }
-    console.log(`  round trip decode(encode(image)) vs image: max |err| ${max.toFixed(2)}, mean ${(sum / decoded.length).toFixed(3)} (image range [-1, 1])`);
+    console.log(
+      `  round trip decode(encode(image)) vs image: max |err| ${max.toFixed(2)}, mean ${(sum / decoded.length).toFixed(3)} (image range [-1, 1])`,
+    );
     assert.ok(max > 1, 'the tiny VAE reconstructs the image: make the pixel checks absolute');
   });
 
@@ -149,7 +165,11 @@ describe('inpainting with a standard 4-channel UNet (latent blending)', () => {
       const plan = scheduler.setTimesteps(4);
       seen.slice(0, -1).forEach((latents, i) => {
         const known = scheduler.addNoise(init, noise, plan.timesteps[result.startIndex + i + 1]);
-        assert.equal(maxDiffWhere(latents, known, (x) => x < 16), 0, `step ${i}: kept region`);
+        assert.equal(
+          maxDiffWhere(latents, known, (x) => x < 16),
+          0,
+          `step ${i}: kept region`,
+        );
       });
       const kept = maxDiffWhere(result.latents, init, (x) => x < 16);
       const repainted = maxDiffWhere(result.latents, init, (x) => x >= 16);
@@ -164,10 +184,18 @@ describe('inpainting with a standard 4-channel UNet (latent blending)', () => {
     const plain = await inpaint(pipe, request({ strength: 0.6 }));
     const overlaid = await inpaint(pipe, request({ strength: 0.6, overlay: true }));
     const original = (await loadImageTensor(initPng, { factor: 2 })).data;
-    const originalPixels = Uint8Array.from({ length: 64 * 64 * 3 }, (_, i) => Math.round((original[(i % 3) * 4096 + Math.floor(i / 3)] + 1) * 127.5));
+    const originalPixels = Uint8Array.from({ length: 64 * 64 * 3 }, (_, i) =>
+      Math.round((original[(i % 3) * 4096 + Math.floor(i / 3)] + 1) * 127.5),
+    );
     const out = overlaid.images[0].pixels;
-    assert.equal(meanPixelDiff(out, originalPixels, (x) => x < 32), 0);
-    assert.equal(meanPixelDiff(out, plain.images[0].pixels, (x) => x >= 32), 0);
+    assert.equal(
+      meanPixelDiff(out, originalPixels, (x) => x < 32),
+      0,
+    );
+    assert.equal(
+      meanPixelDiff(out, plain.images[0].pixels, (x) => x >= 32),
+      0,
+    );
     assert.equal(overlaid.images[0].parameters.overlay, true);
     // Without the overlay, compare with the decode of the image's own latents (what the VAE gives back).
     const reference = (await inpaint(pipe, request({ strength: 0 }))).images[0].pixels;
@@ -188,7 +216,10 @@ describe('inpainting with a standard 4-channel UNet (latent blending)', () => {
   });
 
   test('refused: strength out of range, a UNet that is neither 4- nor 9-channel', async () => {
-    await assert.rejects(inpaint(pipe, request({ strength: -0.1 })), (e: Error) => e instanceof GenerationError && /strength/.test(e.message));
+    await assert.rejects(
+      inpaint(pipe, request({ strength: -0.1 })),
+      (e: Error) => e instanceof GenerationError && /strength/.test(e.message),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'tdd-inpaint5-'));
     try {
       await using odd = await StableDiffusionPipeline.load(inpaintingModel(dir, 5));
@@ -233,8 +264,8 @@ describe('inpainting with a 9-channel inpainting UNet', () => {
     // At strength 1 only the masked image sees the pixels: changing them under the mask changes nothing,
     // changing them in the kept half changes the result.
     const image = await loadImageTensor(initPng, { factor: 2 });
-    const repaintedPixels = image.data.map((v, i) => ((i % 64) >= 32 ? -v : v));
-    const keptPixels = image.data.map((v, i) => ((i % 64) < 32 ? -v : v));
+    const repaintedPixels = image.data.map((v, i) => (i % 64 >= 32 ? -v : v));
+    const keptPixels = image.data.map((v, i) => (i % 64 < 32 ? -v : v));
     const toRaw = (data: Float32Array): RawImage => ({
       pixels: Uint8Array.from({ length: 64 * 64 * 3 }, (_, i) => Math.round((data[(i % 3) * 4096 + Math.floor(i / 3)] + 1) * 127.5)),
       width: 64,

@@ -22,13 +22,24 @@ describe('tiledDecode stitching', () => {
     const z = Float32Array.from({ length: 7 * 7 }, (_, i) => i);
     const calls: [number, number][] = [];
     const out = await tiledDecode(z, 1, 1, 7, 7, {
-      tile: 4, factor: 1,
+      tile: 4,
+      factor: 1,
       decodeTile: async (t, th, tw) => {
         calls.push([th, tw]);
         return new Float32Array(3 * th * tw).fill(t[0]);
       },
     });
-    assert.deepEqual(calls, [[4, 4], [4, 4], [4, 1], [4, 4], [4, 4], [4, 1], [1, 4], [1, 4], [1, 1]]);
+    assert.deepEqual(calls, [
+      [4, 4],
+      [4, 4],
+      [4, 1],
+      [4, 4],
+      [4, 4],
+      [4, 1],
+      [1, 4],
+      [1, 4],
+      [1, 1],
+    ]);
     assert.equal(out.length, 3 * 49);
     // Output row 1: tiles start at columns 0, 3, 6 (values 0, 3, 6); columns 3 and 6 carry the left edge.
     assert.deepEqual([...out.subarray(7, 14)], [0, 0, 0, 0, 3, 3, 3]);
@@ -39,7 +50,8 @@ describe('tiledDecode stitching', () => {
   test('a 2-pixel blend mixes the neighbours as diffusers does: a·(1 − y/e) + b·(y/e)', async () => {
     // factor 1, tile 8: stride 6, extent 2, crop 6; two tiles across a 12-wide latent.
     const out = await tiledDecode(new Float32Array(12 * 1), 1, 1, 1, 12, {
-      tile: 8, factor: 1,
+      tile: 8,
+      factor: 1,
       decodeTile: async (_t, th, tw) => Float32Array.from({ length: 3 * th * tw }, (_, i) => (tw === 8 ? 10 : 20) + (i % tw)),
     });
     // Tile A (columns 0–7) = 10..17; tile B (starts at column 6, width 6) = 20..25, its first 2 columns blended
@@ -80,7 +92,10 @@ describe('pipeline decoding', () => {
     const golden = JSON.parse(readFileSync(new URL('../golden/taesd-tiny.json', import.meta.url), 'utf8'));
     const weights = SafetensorsFile.open(new URL('../golden/taesd-tiny.safetensors', import.meta.url).pathname);
     const tensors = [...weights.tensors.keys()].filter((k) => k.startsWith('encoder.') || k.startsWith('decoder.'));
-    writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors.map((k) => ({ name: k, dtype: 'F32' as const, shape: weights.info(k).shape, data: weights.float32(k) })));
+    writeSafetensors(
+      join(dir, 'diffusion_pytorch_model.safetensors'),
+      tensors.map((k) => ({ name: k, dtype: 'F32' as const, shape: weights.info(k).shape, data: weights.float32(k) })),
+    );
     weights.close();
     writeFileSync(join(dir, 'config.json'), JSON.stringify(golden.config));
     // The golden TAESD upsamples ×4, tiny-sd's VAE ×2: the pipeline refuses the pair.

@@ -85,12 +85,16 @@ describe('offload modes', () => {
 describe('a component that does not fit', () => {
   test('the message names the component, its size at float32, the machine, the cause and what to try', () => {
     const err = new ModelMemoryError('unet', 10.3 * GiB, new Error('std::bad_alloc\nmore'));
-    assert.match(err.message, /^unet: not enough memory for its weights \(10\.3 GiB at float32; this machine lets the process use [\d.]+ GiB\): std::bad_alloc\. Try --offload sequential/);
+    assert.match(
+      err.message,
+      /^unet: not enough memory for its weights \(10\.3 GiB at float32; this machine lets the process use [\d.]+ GiB\): std::bad_alloc\. Try --offload sequential/,
+    );
     assert.ok(!err.message.includes('\n'));
   });
 
   test("ORT's allocation failures are recognised, other errors are not", () => {
-    for (const m of ['std::bad_alloc', 'Failed to allocate memory for requested buffer of size 123', 'onnxruntime: out of memory']) assert.ok(isAllocationFailure(new Error(m)), m);
+    for (const m of ['std::bad_alloc', 'Failed to allocate memory for requested buffer of size 123', 'onnxruntime: out of memory'])
+      assert.ok(isAllocationFailure(new Error(m)), m);
     assert.ok(!isAllocationFailure(new Error('Invalid input name: sample')));
   });
 });

@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { a1111Fields, formatA1111Parameters, parseA1111Parameters, promptWithLoras, quoteA1111, samplerLabel, type ImageMetadata } from '../../src/pipelines/metadata.js';
+import {
+  a1111Fields,
+  formatA1111Parameters,
+  parseA1111Parameters,
+  promptWithLoras,
+  quoteA1111,
+  samplerLabel,
+  type ImageMetadata,
+} from '../../src/pipelines/metadata.js';
 import { FileHashCache, safetensorsDataOffset, sha256File } from '../../src/util/file-hash.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
@@ -12,7 +20,15 @@ import { sharedPath } from '../helpers/shared.js';
 const MODEL_SHA = '15ee4085f9ad1b8a37a1dc65283c39f52fbc5fe7fb3e938c83cdb6b4af96e742';
 const LORA_SHA = '36d93b7dc30b0446a4774f9901f422a891a688fe760bd7576b925882adaafebb';
 
-const basic: ImageMetadata = { prompt: 'a photo of a cat', steps: 4, scheduler: 'tdd', guidanceScale: 1.7, seed: 42, width: 512, height: 512 };
+const basic: ImageMetadata = {
+  prompt: 'a photo of a cat',
+  steps: 4,
+  scheduler: 'tdd',
+  guidanceScale: 1.7,
+  seed: 42,
+  width: 512,
+  height: 512,
+};
 
 describe('A1111 parameters text', () => {
   test('minimal: prompt line and the fields line, nothing absent written', () => {
@@ -27,7 +43,11 @@ describe('A1111 parameters text', () => {
       width: 768,
       height: 512,
       model: { name: 'sd15', hash: MODEL_SHA },
-      loras: [{ name: 'tdd-lora', weight: 0.5, hash: LORA_SHA }, { name: 'style', weight: 1, hash: 'abcdef0123456789' }, { name: 'nohash', weight: 0.25 }],
+      loras: [
+        { name: 'tdd-lora', weight: 0.5, hash: LORA_SHA },
+        { name: 'style', weight: 1, hash: 'abcdef0123456789' },
+        { name: 'nohash', weight: 0.25 },
+      ],
       batchSize: 3,
       batchIndex: 2,
       strength: 0.6,
@@ -47,7 +67,15 @@ describe('A1111 parameters text', () => {
   });
 
   test('a batch of one, zero rescale and an empty negative are left out', () => {
-    const text = formatA1111Parameters({ ...basic, negativePrompt: '', batchSize: 1, batchIndex: 0, guidanceRescale: 0, scheduler: 'lcm', guidanceScale: 1 });
+    const text = formatA1111Parameters({
+      ...basic,
+      negativePrompt: '',
+      batchSize: 1,
+      batchIndex: 0,
+      guidanceRescale: 0,
+      scheduler: 'lcm',
+      guidanceScale: 1,
+    });
     assert.equal(text, 'a photo of a cat\nSteps: 4, Sampler: LCM, CFG scale: 1, Seed: 42, Size: 512x512');
   });
 
@@ -61,7 +89,17 @@ describe('A1111 parameters text', () => {
   });
 
   test('sampler labels: A1111 names where they exist, the method name for TDD and DMD2', () => {
-    assert.deepEqual(['tdd', 'tcd', 'lcm', 'dmd', 'ddim', 'euler', 'dpmsolver++', 'dpmsolver-singlestep', 'other'].map(samplerLabel), ['TDD', 'TCD', 'LCM', 'DMD2', 'DDIM', 'Euler', 'DPM++ 2M', 'DPM++ 2S', 'other']);
+    assert.deepEqual(['tdd', 'tcd', 'lcm', 'dmd', 'ddim', 'euler', 'dpmsolver++', 'dpmsolver-singlestep', 'other'].map(samplerLabel), [
+      'TDD',
+      'TCD',
+      'LCM',
+      'DMD2',
+      'DDIM',
+      'Euler',
+      'DPM++ 2M',
+      'DPM++ 2S',
+      'other',
+    ]);
   });
 
   test('LoRA tags after the prompt; an empty prompt gets only the tags', () => {
@@ -70,25 +108,45 @@ describe('A1111 parameters text', () => {
   });
 
   test('parses back: multi-line prompt and negative, quoted values', () => {
-    const m: ImageMetadata = { ...basic, prompt: 'line one\nline two', negativePrompt: 'bad\nworse', model: { name: 'a, b', hash: MODEL_SHA }, loras: [{ name: 'l', weight: 0.5, hash: LORA_SHA }] };
+    const m: ImageMetadata = {
+      ...basic,
+      prompt: 'line one\nline two',
+      negativePrompt: 'bad\nworse',
+      model: { name: 'a, b', hash: MODEL_SHA },
+      loras: [{ name: 'l', weight: 0.5, hash: LORA_SHA }],
+    };
     const parsed = parseA1111Parameters(formatA1111Parameters(m));
     assert.equal(parsed.prompt, 'line one\nline two <lora:l:0.5>');
     assert.equal(parsed.negativePrompt, 'bad\nworse');
-    assert.deepEqual(parsed.fields, { Steps: '4', Sampler: 'TDD', 'CFG scale': '1.7', Seed: '42', Size: '512x512', 'Model hash': '15ee4085f9', Model: 'a, b', 'Lora hashes': 'l: 36d93b7dc30b' });
+    assert.deepEqual(parsed.fields, {
+      Steps: '4',
+      Sampler: 'TDD',
+      'CFG scale': '1.7',
+      Seed: '42',
+      Size: '512x512',
+      'Model hash': '15ee4085f9',
+      Model: 'a, b',
+      'Lora hashes': 'l: 36d93b7dc30b',
+    });
   });
 });
 
 describe('file hashes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tdd-hash-'));
 
-  test('sha256 of a whole file and of a safetensors file\'s data after its header', async () => {
+  test("sha256 of a whole file and of a safetensors file's data after its header", async () => {
     const path = join(dir, 'lora.safetensors');
     writeSafetensors(path, [{ name: 'a', dtype: 'F32', shape: [3], data: Float32Array.of(1, 2, 3) }], { note: 'metadata is not hashed' });
     const bytes = readFileSync(path);
     const offset = safetensorsDataOffset(path);
     assert.equal(offset, 8 + Number(bytes.readBigUInt64LE(0)));
     assert.equal(await sha256File(path), createHash('sha256').update(bytes).digest('hex'));
-    assert.equal(await sha256File(path, offset), createHash('sha256').update(Buffer.from(Float32Array.of(1, 2, 3).buffer)).digest('hex'));
+    assert.equal(
+      await sha256File(path, offset),
+      createHash('sha256')
+        .update(Buffer.from(Float32Array.of(1, 2, 3).buffer))
+        .digest('hex'),
+    );
     assert.equal(await new FileHashCache().hash(path, 'safetensors-data'), await sha256File(path, offset));
   });
 
@@ -109,7 +167,7 @@ describe('file hashes', () => {
     assert.equal(await new FileHashCache(cacheFile).hash(path), createHash('sha256').update('other content').digest('hex'));
   });
 
-  test('the fixture model\'s UNet hashes to the sha256 used in the CLI tests', async () => {
+  test("the fixture model's UNet hashes to the sha256 used in the CLI tests", async () => {
     assert.equal(await sha256File(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors')), MODEL_SHA);
     const lora = sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors');
     assert.equal(await sha256File(lora, safetensorsDataOffset(lora)), LORA_SHA);

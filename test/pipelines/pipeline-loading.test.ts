@@ -31,7 +31,12 @@ describe('pipeline loading', () => {
   });
 
   test('a single-file checkpoint of tiny-sd generates the same latents as the folder', async () => {
-    const part = (name: string) => ({ source: FileTensorSource.open(fixture('tiny-sd', name, name === 'text_encoder' ? 'model.safetensors' : 'diffusion_pytorch_model.safetensors')), config: JSON.parse(readFileSync(fixture('tiny-sd', name, 'config.json'), 'utf8')) });
+    const part = (name: string) => ({
+      source: FileTensorSource.open(
+        fixture('tiny-sd', name, name === 'text_encoder' ? 'model.safetensors' : 'diffusion_pytorch_model.safetensors'),
+      ),
+      config: JSON.parse(readFileSync(fixture('tiny-sd', name, 'config.json'), 'utf8')),
+    });
     const parts = { unet: part('unet'), vae: part('vae'), text_encoder: part('text_encoder') };
     const file = join(dir, 'tiny-sd.safetensors');
     try {
@@ -69,11 +74,19 @@ describe('pipeline loading', () => {
   test('an AbortSignal stops generation between steps; onStep sees every step with its x0 preview', async () => {
     const controller = new AbortController();
     const seen: number[] = [];
-    await assert.rejects(pipe.txt2img({ ...request, steps: 4, signal: controller.signal, onStep: ({ step, predOriginal }) => {
-      assert.equal(predOriginal?.length, 4 * 32 * 32);
-      seen.push(step);
-      if (step === 1) controller.abort();
-    } }), (e: unknown) => (e as Error).name === 'AbortError');
+    await assert.rejects(
+      pipe.txt2img({
+        ...request,
+        steps: 4,
+        signal: controller.signal,
+        onStep: ({ step, predOriginal }) => {
+          assert.equal(predOriginal?.length, 4 * 32 * 32);
+          seen.push(step);
+          if (step === 1) controller.abort();
+        },
+      }),
+      (e: unknown) => (e as Error).name === 'AbortError',
+    );
     assert.deepEqual(seen, [0, 1], 'no step runs after the abort');
   });
 
@@ -82,7 +95,10 @@ describe('pipeline loading', () => {
     const alone = await pipe.txt2img({ ...request, seed: 9 });
     const per = alone.latents.length;
     assert.equal(maxDiff(batch.latents.subarray(0, per), base), 0, 'image 0 = seed 5 alone');
-    assert.ok(maxDiff(batch.latents.subarray(per), alone.latents) <= 1e-5 * Math.max(...alone.latents.map(Math.abs)), 'image 1 = seed 9 alone (batch 2 vs 1 may round differently)');
+    assert.ok(
+      maxDiff(batch.latents.subarray(per), alone.latents) <= 1e-5 * Math.max(...alone.latents.map(Math.abs)),
+      'image 1 = seed 9 alone (batch 2 vs 1 may round differently)',
+    );
     await assert.rejects(pipe.txt2img({ ...request, numImages: 2, seed: [1] }), /one seed per image: got 1 for 2 images/);
   });
 
@@ -93,6 +109,10 @@ describe('pipeline loading', () => {
       { name: 'lora_unet_some_other_block_proj.lora_down.weight', dtype: 'F32', shape: [4, 7], data: zeros(28) },
       { name: 'lora_unet_some_other_block_proj.lora_up.weight', dtype: 'F32', shape: [7, 4], data: zeros(28) },
     ]);
-    await assert.rejects(pipe.loadLora(file), (e: unknown) => e instanceof LoraError && /made for another base model/.test((e as Error).message) && /0 of 1/.test((e as Error).message));
+    await assert.rejects(
+      pipe.loadLora(file),
+      (e: unknown) =>
+        e instanceof LoraError && /made for another base model/.test((e as Error).message) && /0 of 1/.test((e as Error).message),
+    );
   });
 });

@@ -6,17 +6,47 @@ import { createScheduler } from '../../src/schedulers/index.js';
 import { parsePythonJson } from '../../src/util/python-json.js';
 import { sharedPath } from '../helpers/shared.js';
 
-const tinySdSchedulerConfig = parsePythonJson(readFileSync(sharedPath('fixtures', 'tiny-sd', 'scheduler', 'scheduler_config.json'), 'utf8')) as Record<string, unknown>;
+const tinySdSchedulerConfig = parsePythonJson(
+  readFileSync(sharedPath('fixtures', 'tiny-sd', 'scheduler', 'scheduler_config.json'), 'utf8'),
+) as Record<string, unknown>;
 
 describe('presets', () => {
   test('each family preset carries its published settings', () => {
-    assert.deepEqual(resolveSampling({ preset: 'tdd' }), { preset: 'tdd', scheduler: 'tdd', steps: 4, guidanceScale: 1.7, eta: 0.2, warnings: [] });
-    assert.deepEqual(resolveSampling({ preset: 'tcd' }), { preset: 'tcd', scheduler: 'tcd', steps: 4, guidanceScale: 0, eta: 0.3, warnings: [] });
-    assert.deepEqual(resolveSampling({ preset: 'lcm' }), { preset: 'lcm', scheduler: 'lcm', steps: 4, guidanceScale: 1, eta: undefined, warnings: [] });
-    assert.deepEqual(resolveSampling({ preset: 'dmd2' }), { preset: 'dmd2', scheduler: 'dmd', steps: 4, guidanceScale: 0, eta: undefined, warnings: [] });
+    assert.deepEqual(resolveSampling({ preset: 'tdd' }), {
+      preset: 'tdd',
+      scheduler: 'tdd',
+      steps: 4,
+      guidanceScale: 1.7,
+      eta: 0.2,
+      warnings: [],
+    });
+    assert.deepEqual(resolveSampling({ preset: 'tcd' }), {
+      preset: 'tcd',
+      scheduler: 'tcd',
+      steps: 4,
+      guidanceScale: 0,
+      eta: 0.3,
+      warnings: [],
+    });
+    assert.deepEqual(resolveSampling({ preset: 'lcm' }), {
+      preset: 'lcm',
+      scheduler: 'lcm',
+      steps: 4,
+      guidanceScale: 1,
+      eta: undefined,
+      warnings: [],
+    });
+    assert.deepEqual(resolveSampling({ preset: 'dmd2' }), {
+      preset: 'dmd2',
+      scheduler: 'dmd',
+      steps: 4,
+      guidanceScale: 0,
+      eta: undefined,
+      warnings: [],
+    });
   });
 
-  test('dmd2 runs at 999/749/499/249 for 4 steps and 399 for 1 step (the model\'s own scheduler config)', () => {
+  test("dmd2 runs at 999/749/499/249 for 4 steps and 399 for 1 step (the model's own scheduler config)", () => {
     const plan = (steps: number) => [...createScheduler(presets.dmd2.scheduler, tinySdSchedulerConfig).setTimesteps(steps).timesteps];
     assert.deepEqual(plan(4), [999, 749, 499, 249]);
     assert.deepEqual(plan(1), [399]);
@@ -31,9 +61,16 @@ describe('presets', () => {
     assert.equal(presetFor({ scheduler: 'lcm' })?.name, 'lcm');
   });
 
-  test('an undistilled scheduler without a preset gets diffusers\' SD defaults', () => {
+  test("an undistilled scheduler without a preset gets diffusers' SD defaults", () => {
     const r = resolveSampling({ scheduler: 'ddim' });
-    assert.deepEqual(r, { preset: undefined, scheduler: 'ddim', steps: UNDISTILLED_DEFAULTS.steps, guidanceScale: UNDISTILLED_DEFAULTS.guidanceScale, eta: undefined, warnings: [] });
+    assert.deepEqual(r, {
+      preset: undefined,
+      scheduler: 'ddim',
+      steps: UNDISTILLED_DEFAULTS.steps,
+      guidanceScale: UNDISTILLED_DEFAULTS.guidanceScale,
+      eta: undefined,
+      warnings: [],
+    });
     assert.equal(r.steps, 50);
     assert.equal(resolveSampling({ scheduler: 'ddim', eta: 0.5 }).eta, 0.5);
   });
@@ -45,24 +82,31 @@ describe('presets', () => {
     assert.deepEqual([tcd.guidanceScale, tcd.eta, tcd.steps], [2.5, 0.1, 4]);
   });
 
-  test('a preset with another scheduler keeps the preset\'s other values; η only where the sampler takes it', () => {
+  test("a preset with another scheduler keeps the preset's other values; η only where the sampler takes it", () => {
     const ddim = resolveSampling({ preset: 'tdd', scheduler: 'ddim' });
     assert.deepEqual([ddim.scheduler, ddim.steps, ddim.guidanceScale, ddim.eta, ddim.preset], ['ddim', 4, 1.7, 0.2, 'tdd']);
     const euler = resolveSampling({ preset: 'tcd', scheduler: 'euler', steps: 2 });
     assert.deepEqual([euler.scheduler, euler.guidanceScale, euler.eta], ['euler', 0, undefined]);
-    assert.deepEqual(euler.warnings, [], 'no step warning once the family\'s scheduler is replaced; the preset η is dropped silently');
+    assert.deepEqual(euler.warnings, [], "no step warning once the family's scheduler is replaced; the preset η is dropped silently");
   });
 
   test('warnings: steps off the distilled range, and an explicit η the sampler ignores', () => {
-    assert.deepEqual(resolveSampling({ preset: 'tdd', steps: 2 }).warnings, ['2 steps is outside what tdd was distilled for (4–8 steps); expect lower quality']);
+    assert.deepEqual(resolveSampling({ preset: 'tdd', steps: 2 }).warnings, [
+      '2 steps is outside what tdd was distilled for (4–8 steps); expect lower quality',
+    ]);
     assert.deepEqual(resolveSampling({ preset: 'tdd', steps: 8 }).warnings, []);
-    assert.deepEqual(resolveSampling({ preset: 'dmd2', steps: 2 }).warnings, ['2 steps is outside what dmd2 was distilled for (1 or 4 steps); expect lower quality']);
+    assert.deepEqual(resolveSampling({ preset: 'dmd2', steps: 2 }).warnings, [
+      '2 steps is outside what dmd2 was distilled for (1 or 4 steps); expect lower quality',
+    ]);
     const lcm = resolveSampling({ scheduler: 'lcm', eta: 0.5 });
     assert.equal(lcm.eta, undefined);
     assert.deepEqual(lcm.warnings, ['eta has no effect with the lcm scheduler (only ddim, tcd, tdd use it)']);
   });
 
   test('an unknown preset is refused with the list of presets', () => {
-    assert.throws(() => resolveSampling({ preset: 'sdxl-turbo' }), (e: unknown) => e instanceof PresetError && /unknown preset "sdxl-turbo"; choose one of: tdd, tcd, lcm, dmd2/.test(e.message));
+    assert.throws(
+      () => resolveSampling({ preset: 'sdxl-turbo' }),
+      (e: unknown) => e instanceof PresetError && /unknown preset "sdxl-turbo"; choose one of: tdd, tcd, lcm, dmd2/.test(e.message),
+    );
   });
 });

@@ -14,7 +14,12 @@ function columnRun(pixels: [number, number][], x: number): { top: number; bottom
 
 describe('renderBarChart', () => {
   it('draws bars whose heights are proportional to the values, from a shared base', () => {
-    const chart = renderBarChartDetailed({ groups: ['a', 'b', 'c'], series: [{ name: 's', values: [1, 2, 4], color: RED }], width: 400, height: 300 });
+    const chart = renderBarChartDetailed({
+      groups: ['a', 'b', 'c'],
+      series: [{ name: 's', values: [1, 2, 4], color: RED }],
+      width: 400,
+      height: 300,
+    });
     const { plot } = chart;
     const red = pixelsOf(chart.raster, RED).filter(([, y]) => y >= plot.y);
     const runs = chart.bars[0].map((bar) => columnRun(red, bar!.x + 1));
@@ -22,7 +27,9 @@ describe('renderBarChart', () => {
     // the axis line covers the zero row, so a run spans value × pixels-per-unit rows above it
     const heights = runs.map((r) => r.bottom - r.top + 1);
     const pixelsPerUnit = (plot.height - 1) / (chart.yTicks.max - chart.yTicks.min);
-    [1, 2, 4].forEach((value, g) => assert.ok(Math.abs(heights[g] - value * pixelsPerUnit) <= 1, `bar ${g}: ${heights[g]} px for ${value}`));
+    [1, 2, 4].forEach((value, g) =>
+      assert.ok(Math.abs(heights[g] - value * pixelsPerUnit) <= 1, `bar ${g}: ${heights[g]} px for ${value}`),
+    );
     assert.equal(runs[0].bottom, plot.y + plot.height - 2, 'bars stand on the x axis');
     // bars sit left to right in their groups, inside the plot
     const centres = chart.bars[0].map((b) => b!.x + b!.width / 2);
@@ -30,7 +37,13 @@ describe('renderBarChart', () => {
   });
 
   it('puts the series of a group side by side and leaves null values out', () => {
-    const chart = renderBarChartDetailed({ groups: ['4 steps', '8 steps'], series: [{ name: 'CLIP', values: [0.3, null], color: RED }, { name: 'IR', values: [0.2, 0.25], color: BLUE }] });
+    const chart = renderBarChartDetailed({
+      groups: ['4 steps', '8 steps'],
+      series: [
+        { name: 'CLIP', values: [0.3, null], color: RED },
+        { name: 'IR', values: [0.2, 0.25], color: BLUE },
+      ],
+    });
     assert.equal(chart.bars[0][1], undefined);
     const [red, blue] = [chart.bars[0][0]!, chart.bars[1][0]!];
     assert.equal(blue.x, red.x + red.width, 'adjacent within the group');
@@ -42,8 +55,9 @@ describe('renderBarChart', () => {
   it('labels each bar with its value just above it', () => {
     const chart = renderBarChartDetailed({ groups: ['x'], series: [{ name: 's', values: [42], color: RED }], width: 300, height: 240 });
     const bar = chart.bars[0][0]!;
-    const label = pixelsWhere(chart.raster, (r, g, b) => r < 80 && g < 80 && b < 80)
-      .filter(([x, y]) => x >= bar.x - 4 && x < bar.x + bar.width + 4 && y < bar.y && y >= bar.y - 12);
+    const label = pixelsWhere(chart.raster, (r, g, b) => r < 80 && g < 80 && b < 80).filter(
+      ([x, y]) => x >= bar.x - 4 && x < bar.x + bar.width + 4 && y < bar.y && y >= bar.y - 12,
+    );
     assert.ok(label.length > 10, `value label pixels: ${label.length}`);
   });
 

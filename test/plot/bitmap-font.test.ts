@@ -1,7 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  GLYPH_ADVANCE, createRaster, drawText, drawTextVertical, fitText, hasGlyph, measureText, wrapText, type Raster, type Rect,
+  GLYPH_ADVANCE,
+  createRaster,
+  drawText,
+  drawTextVertical,
+  fitText,
+  hasGlyph,
+  measureText,
+  wrapText,
+  type Raster,
+  type Rect,
 } from '../../src/plot/index.js';
 import { inkPixels } from './helpers.js';
 
@@ -17,7 +26,9 @@ function assertInkInsideBox(raster: Raster, box: Rect, label: string): void {
 function glyphSignature(char: string): string {
   const r = createRaster(8, 10);
   drawText(r, char, 1, 1);
-  return inkPixels(r).map(([x, y]) => `${x},${y}`).join(' ');
+  return inkPixels(r)
+    .map(([x, y]) => `${x},${y}`)
+    .join(' ');
 }
 
 describe('bitmap font', () => {
@@ -34,7 +45,12 @@ describe('bitmap font', () => {
   });
 
   it('draws text only inside its measured box, touching all four edges', () => {
-    for (const [text, scale] of [['Hg', 1], ['Loss: 2.5e-3 (×4)', 2], ['step 1000\nlr 1e-4', 3], ['[a_b]', 1]] as const) {
+    for (const [text, scale] of [
+      ['Hg', 1],
+      ['Loss: 2.5e-3 (×4)', 2],
+      ['step 1000\nlr 1e-4', 3],
+      ['[a_b]', 1],
+    ] as const) {
       const r = createRaster(260, 90);
       const box = drawText(r, text, 7, 5, { scale });
       assert.deepEqual({ width: box.width, height: box.height }, measureText(text, scale));

@@ -8,7 +8,8 @@ const BLUE: Rgb = [0, 0, 255];
 const solid = (width: number, height: number, color: Rgb) => createRaster(width, height, color);
 
 function boundsOf(pixels: [number, number][]): { x0: number; y0: number; x1: number; y1: number; count: number } {
-  const xs = pixels.map(([x]) => x), ys = pixels.map(([, y]) => y);
+  const xs = pixels.map(([x]) => x),
+    ys = pixels.map(([, y]) => y);
   return { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys), count: pixels.length };
 }
 
@@ -16,9 +17,16 @@ describe('composeGrid', () => {
   it('places a smaller red image centred in its cell of the largest size', () => {
     const pad = 4;
     const big = () => solid(16, 12, BLUE);
-    const grid = composeGrid([[big(), big()], [solid(10, 6, RED), big()]], { padding: pad });
+    const grid = composeGrid(
+      [
+        [big(), big()],
+        [solid(10, 6, RED), big()],
+      ],
+      { padding: pad },
+    );
     assert.deepEqual([grid.width, grid.height], [pad + 2 * (16 + pad), pad + 2 * (12 + pad)]);
-    const x0 = pad + 3, y0 = pad + (12 + pad) + 3; // column 0, row 1, centred: (16−10)/2, (12−6)/2
+    const x0 = pad + 3,
+      y0 = pad + (12 + pad) + 3; // column 0, row 1, centred: (16−10)/2, (12−6)/2
     assert.deepEqual(boundsOf(pixelsOf(grid, RED)), { x0, y0, x1: x0 + 9, y1: y0 + 5, count: 60 });
     assert.equal(pixelsOf(grid, BLUE).length, 3 * 16 * 12);
     assert.equal(inkPixels(grid).length, 60 + 3 * 16 * 12, 'padding stays background');
@@ -28,14 +36,24 @@ describe('composeGrid', () => {
     const images = [[solid(20, 20, RED), solid(20, 20, BLUE)]];
     const plain = composeGridDetailed(images);
     const labelled = composeGridDetailed(images, { rowLabels: ['step 500'], colLabels: ['a cat', 'a dog'], labelScale: 2 });
-    const red = boundsOf(pixelsOf(labelled.raster, RED)), plainRed = boundsOf(pixelsOf(plain.raster, RED));
+    const red = boundsOf(pixelsOf(labelled.raster, RED)),
+      plainRed = boundsOf(pixelsOf(plain.raster, RED));
     assert.ok(red.x0 > plainRed.x0 + 8 * 12 && red.y0 > plainRed.y0 + 16, `moved by the labels: ${JSON.stringify(red)}`);
     assert.deepEqual(labelled.cells[0][0], { x: red.x0, y: red.y0, width: 20, height: 20 });
     const black = pixelsOf(labelled.raster, [0, 0, 0]);
-    assert.ok(black.some(([x, y]) => x < red.x0 && y >= red.y0 && y <= red.y1), 'row label left of the row');
-    assert.ok(black.some(([x, y]) => y < red.y0 && x >= red.x0 && x <= red.x1), 'column label above column 0');
+    assert.ok(
+      black.some(([x, y]) => x < red.x0 && y >= red.y0 && y <= red.y1),
+      'row label left of the row',
+    );
+    assert.ok(
+      black.some(([x, y]) => y < red.y0 && x >= red.x0 && x <= red.x1),
+      'column label above column 0',
+    );
     const blue = labelled.cells[0][1]!;
-    assert.ok(black.some(([x, y]) => y < blue.y && x >= blue.x && x < blue.x + blue.width), 'column label above column 1');
+    assert.ok(
+      black.some(([x, y]) => y < blue.y && x >= blue.x && x < blue.x + blue.width),
+      'column label above column 1',
+    );
   });
 
   it('accepts RGBA images, ragged rows, empty cells and a background colour', () => {

@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PlotError, emaSmooth, mixColors, renderLineChart, renderLineChartDetailed, type Raster, type Rect, type Rgb } from '../../src/plot/index.js';
+import {
+  PlotError,
+  emaSmooth,
+  mixColors,
+  renderLineChart,
+  renderLineChartDetailed,
+  type Raster,
+  type Rect,
+  type Rgb,
+} from '../../src/plot/index.js';
 import { inkPixels, pixelsOf } from './helpers.js';
 
 const RED: Rgb = [255, 0, 0];
@@ -21,7 +30,8 @@ function assertDiagonal(pixels: [number, number][], plot: Rect): void {
   const columns = new Set<number>();
   for (const [x, y] of pixels) {
     assert.ok(inside(plot, x, y), `(${x}, ${y}) inside the plot area`);
-    const u = (x - plot.x) / (plot.width - 1), v = (plot.y + plot.height - 1 - y) / (plot.height - 1);
+    const u = (x - plot.x) / (plot.width - 1),
+      v = (plot.y + plot.height - 1 - y) / (plot.height - 1);
     assert.ok(Math.abs(u - v) < 0.015, `(${x}, ${y}) off the diagonal: u=${u.toFixed(3)} v=${v.toFixed(3)}`);
     columns.add(x);
   }
@@ -30,7 +40,12 @@ function assertDiagonal(pixels: [number, number][], plot: Rect): void {
 
 describe('renderLineChart', () => {
   it('draws y = x along the diagonal between the axes', () => {
-    const chart = renderLineChartDetailed({ series: [{ name: 'y=x', points: linspace(50).map((t) => [t, t]), color: RED }], title: 'identity', xLabel: 'x', yLabel: 'y' });
+    const chart = renderLineChartDetailed({
+      series: [{ name: 'y=x', points: linspace(50).map((t) => [t, t]), color: RED }],
+      title: 'identity',
+      xLabel: 'x',
+      yLabel: 'y',
+    });
     assert.deepEqual(chart.xTicks.values, [0, 0.2, 0.4, 0.6, 0.8, 1]);
     assert.deepEqual(chart.yTicks.values, chart.xTicks.values);
     assertDiagonal(seriesPixels(chart.raster, chart.plot, RED), chart.plot);
@@ -50,13 +65,34 @@ describe('renderLineChart', () => {
   });
 
   it('logY skips non-positive values instead of failing', () => {
-    const chart = renderLineChartDetailed({ series: [{ name: 's', points: [[0, 0], [1, -1], [2, 1], [3, 100]], color: RED }], logY: true });
+    const chart = renderLineChartDetailed({
+      series: [
+        {
+          name: 's',
+          points: [
+            [0, 0],
+            [1, -1],
+            [2, 1],
+            [3, 100],
+          ],
+          color: RED,
+        },
+      ],
+      logY: true,
+    });
     assert.deepEqual(chart.yTicks.values, [1, 10, 100]);
     assert.ok(pixelsOf(chart.raster, RED).length > 0);
   });
 
   it('skips non-finite points', () => {
-    const points: [number, number][] = [[0, 0], [NaN, 0.5], [0.5, Infinity], [0.5, 0.5], [-Infinity, 3], [1, 1]];
+    const points: [number, number][] = [
+      [0, 0],
+      [NaN, 0.5],
+      [0.5, Infinity],
+      [0.5, 0.5],
+      [-Infinity, 3],
+      [1, 1],
+    ];
     const chart = renderLineChartDetailed({ series: [{ name: 'gappy', points, color: RED }] });
     assert.equal(chart.hasData, true);
     assertDiagonal(seriesPixels(chart.raster, chart.plot, RED), chart.plot);
@@ -101,13 +137,41 @@ describe('renderLineChart', () => {
   });
 
   it('emaSmooth is a bias-corrected running average', () => {
-    assert.deepEqual(emaSmooth([[0, 4], [1, 4], [2, 4]], 0.9).map(([, y]) => Number(y.toFixed(12))), [4, 4, 4]);
-    const [, second] = emaSmooth([[0, 0], [1, 10]], 0.5);
+    assert.deepEqual(
+      emaSmooth(
+        [
+          [0, 4],
+          [1, 4],
+          [2, 4],
+        ],
+        0.9,
+      ).map(([, y]) => Number(y.toFixed(12))),
+      [4, 4, 4],
+    );
+    const [, second] = emaSmooth(
+      [
+        [0, 0],
+        [1, 10],
+      ],
+      0.5,
+    );
     assert.ok(Math.abs(second[1] - (0.5 * 10) / 0.75) < 1e-12);
   });
 
   it('uses the requested size and rejects charts too small for their labels', () => {
-    const raster = renderLineChart({ series: [{ name: 'a', points: [[0, 1], [1, 2]] }], width: 320, height: 200 });
+    const raster = renderLineChart({
+      series: [
+        {
+          name: 'a',
+          points: [
+            [0, 1],
+            [1, 2],
+          ],
+        },
+      ],
+      width: 320,
+      height: 200,
+    });
     assert.deepEqual([raster.width, raster.height], [320, 200]);
     assert.throws(() => renderLineChart({ series: [], width: 40, height: 30, title: 'tiny' }), /too small/);
     assert.throws(() => renderLineChart({ series: [{ name: 'bad' } as never] }), /series\[0\]/);

@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { readPngText } from '../../src/util/png.js';
 import {
-  PlotError, blit, createRaster, drawLine, drawPolyline, fillRect, getPixel, parseColor, strokeRect, toPng, type Raster,
+  PlotError,
+  blit,
+  createRaster,
+  drawLine,
+  drawPolyline,
+  fillRect,
+  getPixel,
+  parseColor,
+  strokeRect,
+  toPng,
+  type Raster,
 } from '../../src/plot/index.js';
 import { inkPixels } from './helpers.js';
 
@@ -42,7 +52,10 @@ describe('lines', () => {
     drawLine(steep, 2, 1, 7, 33, RED);
     const rows = new Map<number, number>();
     for (const [, y] of inkPixels(steep)) rows.set(y, (rows.get(y) ?? 0) + 1);
-    assert.deepEqual([...rows.keys()].sort((a, b) => a - b), Array.from({ length: 33 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...rows.keys()].sort((a, b) => a - b),
+      Array.from({ length: 33 }, (_, i) => i + 1),
+    );
     assert.ok([...rows.values()].every((n) => n === 1));
     assert.ok(keysOf(steep).has(key(2, 1)) && keysOf(steep).has(key(7, 33)), 'both endpoints drawn');
   });
@@ -51,9 +64,22 @@ describe('lines', () => {
     const r = createRaster(25, 3);
     drawLine(r, 0, 1, 19, 1, RED, { dash: [3, 2] });
     const xs = inkPixels(r).map(([x]) => x);
-    assert.deepEqual(xs, Array.from({ length: 20 }, (_, x) => x).filter((x) => x % 5 < 3));
+    assert.deepEqual(
+      xs,
+      Array.from({ length: 20 }, (_, x) => x).filter((x) => x % 5 < 3),
+    );
     const poly = createRaster(25, 3);
-    drawPolyline(poly, [[0, 1], [4, 1], [11, 1], [19, 1]], RED, { dash: [3, 2] });
+    drawPolyline(
+      poly,
+      [
+        [0, 1],
+        [4, 1],
+        [11, 1],
+        [19, 1],
+      ],
+      RED,
+      { dash: [3, 2] },
+    );
     assert.deepEqual(keysOf(poly), keysOf(r));
   });
 
@@ -67,7 +93,12 @@ describe('lines', () => {
       drawLine(small, x0, y0, x1, y1, RED, { thickness });
       const big = createRaster(400, 400);
       drawLine(big, x0 + 150, y0 + 150, x1 + 150, y1 + 150, RED, { thickness });
-      const window = new Set(inkPixels(big).map(([x, y]) => [x - 150, y - 150]).filter(([x, y]) => x >= 0 && y >= 0 && x < 40 && y < 30).map(([x, y]) => key(x, y)));
+      const window = new Set(
+        inkPixels(big)
+          .map(([x, y]) => [x - 150, y - 150])
+          .filter(([x, y]) => x >= 0 && y >= 0 && x < 40 && y < 30)
+          .map(([x, y]) => key(x, y)),
+      );
       assert.deepEqual(keysOf(small), window, `line ${[x0, y0, x1, y1].map((v) => v.toFixed(1))} thickness ${thickness}`);
     }
   });

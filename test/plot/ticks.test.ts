@@ -33,14 +33,18 @@ describe('niceTicks', () => {
     const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 0; i < 500; i++) {
       const scale = 10 ** Math.floor(rand() * 16 - 8);
-      const a = (rand() - 0.5) * scale, b = a + rand() * scale;
+      const a = (rand() - 0.5) * scale,
+        b = a + rand() * scale;
       const target = 2 + Math.floor(rand() * 8);
       const t = niceTicks(a, b, target);
       assert.ok(t.min <= a && t.max >= b, `[${a}, ${b}] inside [${t.min}, ${t.max}]`);
       assert.ok([1, 2, 5].includes(mantissa(t.step)), `step ${t.step}`);
       assert.ok(t.values.length <= target + 2, `${t.values.length} ticks for target ${target}`);
       for (let k = 1; k < t.values.length; k++) assert.ok(Math.abs(t.values[k] - t.values[k - 1] - t.step) < t.step * 1e-6);
-      assert.ok(t.values.every((v) => Math.abs(v / t.step - Math.round(v / t.step)) < 1e-6), 'multiples of the step');
+      assert.ok(
+        t.values.every((v) => Math.abs(v / t.step - Math.round(v / t.step)) < 1e-6),
+        'multiples of the step',
+      );
     }
   });
 
@@ -69,9 +73,17 @@ describe('logTicks', () => {
   });
 
   it('stay powers of ten, thinned, over many decades', () => {
-    for (const [lo, hi] of [[1e-30, 1e30], [3e-7, 0.5], [1, 1e100], [0.07, 0.09]]) {
+    for (const [lo, hi] of [
+      [1e-30, 1e30],
+      [3e-7, 0.5],
+      [1, 1e100],
+      [0.07, 0.09],
+    ]) {
       const t = logTicks(lo, hi, 8);
-      assert.ok(t.values.every((v) => Number.isInteger(Math.log10(v)) && Number(`1e${Math.log10(v)}`) === v), t.values.join());
+      assert.ok(
+        t.values.every((v) => Number.isInteger(Math.log10(v)) && Number(`1e${Math.log10(v)}`) === v),
+        t.values.join(),
+      );
       assert.ok(t.min <= lo && t.max >= hi && t.values.length <= 9, `[${lo}, ${hi}] → ${t.values.join()}`);
     }
   });
@@ -85,14 +97,33 @@ describe('logTicks', () => {
 describe('number formatting', () => {
   it('formatCompact is short', () => {
     const cases: [number, string][] = [
-      [0, '0'], [1000, '1k'], [2500, '2.5k'], [1234567, '1.23M'], [0.0025, '2.5e-3'], [0.5, '0.5'],
-      [-0.123456, '-0.123'], [12.345, '12.3'], [1e20, '1e20'], [3e9, '3G'], [0.01, '0.01'], [NaN, 'NaN'],
+      [0, '0'],
+      [1000, '1k'],
+      [2500, '2.5k'],
+      [1234567, '1.23M'],
+      [0.0025, '2.5e-3'],
+      [0.5, '0.5'],
+      [-0.123456, '-0.123'],
+      [12.345, '12.3'],
+      [1e20, '1e20'],
+      [3e9, '3G'],
+      [0.01, '0.01'],
+      [NaN, 'NaN'],
     ];
     for (const [value, text] of cases) assert.equal(formatCompact(value), text, String(value));
   });
 
   it('formatTick labels tell neighbouring ticks apart and read back as their values', () => {
-    const ranges: [number, number][] = [[0, 5000], [1000, 1001], [0.001, 0.0042], [-2e6, 3e6], [0, 0.93], [99990, 100020], [-1e-9, 1e-9], [0, 2e16]];
+    const ranges: [number, number][] = [
+      [0, 5000],
+      [1000, 1001],
+      [0.001, 0.0042],
+      [-2e6, 3e6],
+      [0, 0.93],
+      [99990, 100020],
+      [-1e-9, 1e-9],
+      [0, 2e16],
+    ];
     for (const [a, b] of ranges) {
       const t = niceTicks(a, b);
       const labels = tickLabels(t);

@@ -21,7 +21,10 @@ function conv() {
   const b = data([8], 'float32', -0.5, 0.5, 3);
   const xData = data([1, 4, 5, 5]);
   const expected = evaluate(g, [y], { x: xData, w, b })[0].data;
-  const f32 = new Map([['w', Float32Array.from(w.data)], ['b', Float32Array.from(b.data)]]);
+  const f32 = new Map([
+    ['w', Float32Array.from(w.data)],
+    ['b', Float32Array.from(b.data)],
+  ]);
   return { g, y, xData, expected, f32 };
 }
 
@@ -58,9 +61,13 @@ describe('compileGraph', () => {
     const refuse = () => {
       throw new Error('too big');
     };
-    await assert.rejects(compileGraph(g, [y], { streamWeights: (k) => (read.push(k), new Float32Array(0)), checkWeightBytes: refuse }), /too big/);
+    await assert.rejects(
+      compileGraph(g, [y], { streamWeights: (k) => (read.push(k), new Float32Array(0)), checkWeightBytes: refuse }),
+      /too big/,
+    );
     assert.deepEqual(read, []);
   });
 
-  test('float16 precision keeps the float32 interface', () => check((f32) => ({ streamWeights: (k) => f32.get(k)!, precision: 'float16' }), 2e-2));
+  test('float16 precision keeps the float32 interface', () =>
+    check((f32) => ({ streamWeights: (k) => f32.get(k)!, precision: 'float16' }), 2e-2));
 });

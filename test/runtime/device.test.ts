@@ -16,9 +16,15 @@ describe('devices', () => {
     if (!problem) return t.skip('CUDA provider files are installed here');
     assert.doesNotMatch(problem, /\n/);
     if (process.platform === 'linux' && process.arch === 'x64') {
-      assert.match(problem, /CUDA execution provider files are not installed .*npm ci --onnxruntime-node-install=cuda12.*CUDA 12 and cuDNN 9/);
+      assert.match(
+        problem,
+        /CUDA execution provider files are not installed .*npm ci --onnxruntime-node-install=cuda12.*CUDA 12 and cuDNN 9/,
+      );
     }
-    await assert.rejects(checkDevice('cuda'), (e: Error) => e instanceof DeviceUnavailableError && e.device === 'cuda' && e.reason === problem);
+    await assert.rejects(
+      checkDevice('cuda'),
+      (e: Error) => e instanceof DeviceUnavailableError && e.device === 'cuda' && e.reason === problem,
+    );
   });
 
   test('webgpu: usable, or one line saying what is missing', async (t) => {
@@ -34,9 +40,14 @@ describe('devices', () => {
   });
 
   test('ORT messages are cut to their useful line', () => {
-    const dawn = new Error('/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters\n');
+    const dawn = new Error(
+      '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters\n',
+    );
     assert.equal(ortReason(dawn), 'Failed to get a WebGPU adapter: No supported adapters');
-    assert.equal(ortReason('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'), 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library');
+    assert.equal(
+      ortReason('OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library'),
+      'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library',
+    );
   });
 
   test('RuntimeOptions map onto session options; unset values stay unset (the session defaults apply)', () => {

@@ -32,7 +32,11 @@ describe('session cache', () => {
     assert.equal(hit.cachePath, miss.cachePath);
     const [a, b] = [await miss.run(feeds), await hit.run(feeds)];
     assert.deepEqual(b[hit.outputNames[0]].data, a[miss.outputNames[0]].data);
-    assert.deepEqual(readdirSync(path.join(dir, 'sessions')).filter((f) => f.includes('.tmp')), [], 'no temp files left');
+    assert.deepEqual(
+      readdirSync(path.join(dir, 'sessions')).filter((f) => f.includes('.tmp')),
+      [],
+      'no temp files left',
+    );
   });
 
   test('a different model or optimization level gets its own entry; cacheKey replaces hashing', async () => {

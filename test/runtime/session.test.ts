@@ -70,7 +70,10 @@ describe('createSession / Session', () => {
     await assert.rejects(s.run({ a, b, k: hostTensor('int32', [2]) }), /input 'k': expected dtype int64, got int32/);
     await assert.rejects(s.run({ a: hostTensor('float32', [6]), b, k }), /input 'a': expected rank 2 \[batch, 3\], got dims \[6\]/);
     await assert.rejects(s.run({ a: hostTensor('float32', [3, 2]), b, k }), /input 'a': dim 1 must be 3/);
-    await assert.rejects(s.run({ a, b: hostTensor('float32', [1, 3]), k }), /input 'b': dim 0 \('batch'\) is 1 but input 'a' has 'batch' = 2/);
+    await assert.rejects(
+      s.run({ a, b: hostTensor('float32', [1, 3]), k }),
+      /input 'b': dim 0 \('batch'\) is 1 but input 'a' has 'batch' = 2/,
+    );
     const bad: HostTensor = { dtype: 'float32', dims: [2, 3], data: new Float32Array(5) };
     await assert.rejects(s.run({ a: bad, b, k }), /input 'a': data has 5 elements/);
   });
@@ -87,7 +90,10 @@ describe('createSession / Session', () => {
   });
 
   test('corrupt model bytes give a SessionError', async () => {
-    await assert.rejects(createSession(new Uint8Array([1, 2, 3])), (e: Error) => e instanceof SessionError && /failed to create/.test(e.message));
+    await assert.rejects(
+      createSession(new Uint8Array([1, 2, 3])),
+      (e: Error) => e instanceof SessionError && /failed to create/.test(e.message),
+    );
   });
 
   test('unavailable accelerator fails instead of falling back to CPU, in one line that says what it needs', async (t) => {
@@ -105,6 +111,10 @@ describe('createSession / Session', () => {
 
   test('threads: the default is every core the process may use; a bad count is refused', async () => {
     assert.equal(defaultIntraOpThreads(), os.availableParallelism());
-    for (const n of [0, -1, 1.5]) await assert.rejects(createSession(modelBytes, { intraOpThreads: n }), new RegExp(`intraOpThreads must be a positive integer \\(got ${n}\\)`));
+    for (const n of [0, -1, 1.5])
+      await assert.rejects(
+        createSession(modelBytes, { intraOpThreads: n }),
+        new RegExp(`intraOpThreads must be a positive integer \\(got ${n}\\)`),
+      );
   });
 });

@@ -66,7 +66,7 @@ describe('float16 conversion', () => {
 
   test('random values round to the nearest float16', () => {
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 5000; i++) {
       const x = Math.fround((rand() - 0.5) * 2 ** (rand() * 40 - 26));
       const h = float32ToFloat16Bits(x);

@@ -47,7 +47,10 @@ test('diffusers options we do not implement are rejected when switched on, accep
 });
 
 test('setTimesteps options a sampler does not implement are rejected, not ignored', () => {
-  assert.throws(() => createScheduler('dpmsolver++').setTimesteps(3, { timesteps: [900, 500, 100] }), /option `timesteps` is not supported/);
+  assert.throws(
+    () => createScheduler('dpmsolver++').setTimesteps(3, { timesteps: [900, 500, 100] }),
+    /option `timesteps` is not supported/,
+  );
   assert.throws(() => createScheduler('ddim').setTimesteps(4, { strength: 0.5 }), /option `strength` is not supported/);
   assert.deepEqual([...createScheduler('lcm').setTimesteps(0, { timesteps: [999, 499] }).timesteps], [999, 499]);
   assert.deepEqual([...createScheduler('dmd').setTimesteps(0, { timesteps: [999, 499] }).timesteps], [999, 499]);

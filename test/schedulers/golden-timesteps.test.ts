@@ -14,7 +14,10 @@ for (const c of golden.cases) {
   // tdd_train_step 50 + special_jump: the reference's targets contradict its timesteps; we reject it.
   if (name === 'tdd' && c.config.special_jump && c.config.tdd_train_step === 50) {
     test(`${label}: rejected with a named field`, () => {
-      assert.throws(() => createScheduler('tdd', c.config), (e: Error) => e instanceof SchedulerConfigError && /special_jump/.test(e.message));
+      assert.throws(
+        () => createScheduler('tdd', c.config),
+        (e: Error) => e instanceof SchedulerConfigError && /special_jump/.test(e.message),
+      );
     });
     continue;
   }
@@ -28,7 +31,10 @@ for (const c of golden.cases) {
       }
       const plan = scheduler.setTimesteps(r.num_inference_steps);
       assert.deepEqual([...plan.timesteps], r.timesteps, `${at}: timesteps`);
-      assert.ok(Math.abs(plan.initNoiseSigma - r.init_noise_sigma) <= 1e-6 * r.init_noise_sigma, `${at}: init_noise_sigma ${plan.initNoiseSigma} vs ${r.init_noise_sigma}`);
+      assert.ok(
+        Math.abs(plan.initNoiseSigma - r.init_noise_sigma) <= 1e-6 * r.init_noise_sigma,
+        `${at}: init_noise_sigma ${plan.initNoiseSigma} vs ${r.init_noise_sigma}`,
+      );
       if (r.sigmas) assertAllClose(plan.sigmas!, r.sigmas, { rtol: 1e-6 }, `${at}: sigmas`);
       if (name === 'tdd') {
         const tdd = plan as TddPlan;

@@ -15,7 +15,12 @@ const tol = { atol: 1e-6, rtol: 1e-6 };
 const { originalReadout, epsilonReadout, levelFromAlphaBar, renoiseCoefficients, boundaryScalings } = predictionMath;
 
 /** Applies a per-batch-item linear map of (sample, model) over [B, ...] tensors. */
-function perItem(timesteps: number[], f: (t: number) => { sample: number; model: number }, sample: Float32Array, model: Float32Array): Float32Array {
+function perItem(
+  timesteps: number[],
+  f: (t: number) => { sample: number; model: number },
+  sample: Float32Array,
+  model: Float32Array,
+): Float32Array {
   const out = new Float32Array(sample.length);
   timesteps.forEach((t, b) => {
     const r = f(t);
@@ -27,19 +32,33 @@ function perItem(timesteps: number[], f: (t: number) => { sample: number; model:
 
 test('α/σ schedules are sqrt(ᾱ) and sqrt(1−ᾱ)', () => {
   assertAllClose(schedule.alphasCumprod.map(Math.sqrt), golden.alpha_schedule, { rtol: 1e-7 }, 'alpha_schedule');
-  assertAllClose(schedule.alphasCumprod.map((a) => Math.sqrt(1 - a)), golden.sigma_schedule, { rtol: 1e-7 }, 'sigma_schedule');
+  assertAllClose(
+    schedule.alphasCumprod.map((a) => Math.sqrt(1 - a)),
+    golden.sigma_schedule,
+    { rtol: 1e-7 },
+    'sigma_schedule',
+  );
 });
 
 test('predicted origin (epsilon and v-prediction)', () => {
   for (const p of golden.predicted_origin) {
-    const x0 = perItem(p.timesteps, (t) => originalReadout(p.prediction_type, levelFromAlphaBar(schedule.alphaBar(t))), toFloat32Array(p.sample), toFloat32Array(p.model_output));
+    const x0 = perItem(
+      p.timesteps,
+      (t) => originalReadout(p.prediction_type, levelFromAlphaBar(schedule.alphaBar(t))),
+      toFloat32Array(p.sample),
+      toFloat32Array(p.model_output),
+    );
     assertAllClose(x0, p.pred_x0, tol, `${p.prediction_type} pred_x0`);
   }
 });
 
 test('add_noise', () => {
   const a = golden.add_noise;
-  const noisy = createScheduler('ddim', golden.noise_config).addNoise(toFloat32Array(a.original_samples), toFloat32Array(a.noise), a.timesteps);
+  const noisy = createScheduler('ddim', golden.noise_config).addNoise(
+    toFloat32Array(a.original_samples),
+    toFloat32Array(a.noise),
+    a.timesteps,
+  );
   assertAllClose(noisy, a.noisy, tol, 'noisy');
 });
 
@@ -48,7 +67,8 @@ test('teacher CFG in the LCM formulation: pred = cond + w·(cond − uncond)', (
     const sample = toFloat32Array(c.sample);
     const cond = toFloat32Array(c.cond_output);
     const uncond = toFloat32Array(c.uncond_output);
-    const x0 = (model: Float32Array) => perItem(c.timesteps, (t) => originalReadout('epsilon', levelFromAlphaBar(schedule.alphaBar(t))), sample, model);
+    const x0 = (model: Float32Array) =>
+      perItem(c.timesteps, (t) => originalReadout('epsilon', levelFromAlphaBar(schedule.alphaBar(t))), sample, model);
     const condX0 = x0(cond);
     const uncondX0 = x0(uncond);
     assertAllClose(condX0, c.cond_pred_x0, tol, `w=${c.w} cond_pred_x0`);
@@ -72,12 +92,27 @@ test('one-step DDIM and TDD moves are the shared noising x_s = sqrt(ᾱ_s)·x0 +
     // The DDIM solver's previous grid point: ᾱ of ddim_timesteps_prev (ᾱ_0 at index 0), index clamped.
     const prevAlphaBar = (index: number) => solver.ddim_alpha_cumprods_prev[Math.min(index, n - 1)];
     const move = (alphaBar: (b: number) => number) =>
-      perItem([0, 1], (b) => {
-        const c = renoiseCoefficients(1, alphaBar(b));
-        return { sample: c.keep, model: c.noise };
-      }, toFloat32Array(ddim.pred_x0), toFloat32Array(ddim.pred_noise));
-    assertAllClose(move((b) => prevAlphaBar(ddim.timestep_index[b])), ddim.x_prev, { atol: 1e-6 }, `N=${n} ddim_step`);
-    assertAllClose(move((b) => schedule.alphaBar(tdd.timestep_s[b])), tdd.x_prev_s, tol, `N=${n} tdd_step`);
+      perItem(
+        [0, 1],
+        (b) => {
+          const c = renoiseCoefficients(1, alphaBar(b));
+          return { sample: c.keep, model: c.noise };
+        },
+        toFloat32Array(ddim.pred_x0),
+        toFloat32Array(ddim.pred_noise),
+      );
+    assertAllClose(
+      move((b) => prevAlphaBar(ddim.timestep_index[b])),
+      ddim.x_prev,
+      { atol: 1e-6 },
+      `N=${n} ddim_step`,
+    );
+    assertAllClose(
+      move((b) => schedule.alphaBar(tdd.timestep_s[b])),
+      tdd.x_prev_s,
+      tol,
+      `N=${n} tdd_step`,
+    );
   }
 });
 

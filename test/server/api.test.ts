@@ -44,7 +44,10 @@ describe('tdd serve API', () => {
     assert.equal(catalog.loras.length, 1);
     assert.match(server.loraId, /^tiny-lora-[0-9a-f]{8}$/);
     assert.ok(!text.includes(server.modelsDir) && !text.includes('/fixtures/'), 'no server path leaks into the listing');
-    assert.deepEqual(catalog.presets.map((p: { name: string }) => p.name), ['tdd', 'tcd', 'lcm', 'dmd2', 'teacher']);
+    assert.deepEqual(
+      catalog.presets.map((p: { name: string }) => p.name),
+      ['tdd', 'tcd', 'lcm', 'dmd2', 'teacher'],
+    );
   });
 
   test('bad requests get 400 naming each field at fault, and the server keeps working', async () => {
@@ -72,10 +75,18 @@ describe('tdd serve API', () => {
       assert.equal(typeof reply.message, 'string');
       assert.deepEqual(reply.fields.map((f: { field: string }) => f.field).sort(), [...fields].sort(), JSON.stringify(reply));
     }
-    const notJson = await server.api('/api/generate', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"prompt": ' });
+    const notJson = await server.api('/api/generate', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"prompt": ',
+    });
     assert.equal(notJson.status, 400);
     assert.match((await notJson.json()).message, /not valid JSON/);
-    const form = await server.api('/api/generate', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'prompt=x' });
+    const form = await server.api('/api/generate', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'prompt=x',
+    });
     assert.equal(form.status, 415);
     const huge = await server.postJson('/api/generate', { prompt: 'x'.repeat(70_000) });
     assert.equal(huge.status, 413);
@@ -83,7 +94,15 @@ describe('tdd serve API', () => {
   });
 
   test('path-like or unknown model and LoRA ids are refused before any lookup', async () => {
-    const pathLike = [TEST_MODELS['tiny-sd'].dir, '../tiny-sd', 'tiny-sd/../../etc', 'C:\\models\\x.safetensors', 'file:///etc/passwd', `${server.modelId}/..`, ''];
+    const pathLike = [
+      TEST_MODELS['tiny-sd'].dir,
+      '../tiny-sd',
+      'tiny-sd/../../etc',
+      'C:\\models\\x.safetensors',
+      'file:///etc/passwd',
+      `${server.modelId}/..`,
+      '',
+    ];
     for (const model of pathLike) {
       const reply = await (await server.postJson('/api/generate', smallRequest({ model }))).json();
       assert.deepEqual(reply.fields, [{ field: 'model', message: 'must be a model id from GET /api/models (not a path)' }], model);
@@ -96,15 +115,28 @@ describe('tdd serve API', () => {
   });
 
   test('a job streams queued, started, a step per step with previews, then done; its PNG carries the parameters', async () => {
-    const res = await server.postJson('/api/generate', smallRequest({ steps: 3, seed: 11, model: server.modelId, loras: [{ id: server.loraId, weight: 0.5 }] }));
+    const res = await server.postJson(
+      '/api/generate',
+      smallRequest({ steps: 3, seed: 11, model: server.modelId, loras: [{ id: server.loraId, weight: 0.5 }] }),
+    );
     assert.equal(res.status, 202);
     const { id, links } = await res.json();
     assert.equal(res.headers.get('location'), `/api/jobs/${id}`);
     const events = await readEvents(server.url + links.events);
     const types = events.map((e) => e.event);
-    assert.deepEqual(types.filter((t) => t !== 'preview'), ['queued', 'started', 'step', 'step', 'step', 'done']);
-    assert.deepEqual(events.map((e) => Number(e.id)), events.map((_, i) => i + 1), 'ids count up from 1');
-    assert.deepEqual(events.filter((e) => e.event === 'step').map((e) => e.data.step), [1, 2, 3]);
+    assert.deepEqual(
+      types.filter((t) => t !== 'preview'),
+      ['queued', 'started', 'step', 'step', 'step', 'done'],
+    );
+    assert.deepEqual(
+      events.map((e) => Number(e.id)),
+      events.map((_, i) => i + 1),
+      'ids count up from 1',
+    );
+    assert.deepEqual(
+      events.filter((e) => e.event === 'step').map((e) => e.data.step),
+      [1, 2, 3],
+    );
     for (const step of events.filter((e) => e.event === 'step')) assert.ok(step.data.itPerSec > 0 && step.data.steps === 3);
     const previews = events.filter((e) => e.event === 'preview');
     assert.ok(previews.length >= 1, 'the first step is always previewed');
@@ -126,23 +158,37 @@ describe('tdd serve API', () => {
     const image = sharp(bytes);
     assert.deepEqual([(await image.metadata()).width, (await image.metadata()).height], [server.size, server.size]);
     const stats = await image.stats();
-    assert.ok(stats.channels.some((c) => c.stdev > 1), 'not a blank image');
+    assert.ok(
+      stats.channels.some((c) => c.stdev > 1),
+      'not a blank image',
+    );
     const parsed = parseA1111Parameters(readPngText(bytes).parameters);
     assert.equal(parsed.prompt, 'a photo of a cat <lora:tiny-lora:0.5>');
-    assert.deepEqual([parsed.fields.Steps, parsed.fields.Seed, parsed.fields.Size, parsed.fields.Sampler], ['3', '11', `${server.size}x${server.size}`, 'TDD']);
+    assert.deepEqual(
+      [parsed.fields.Steps, parsed.fields.Seed, parsed.fields.Size, parsed.fields.Sampler],
+      ['3', '11', `${server.size}x${server.size}`, 'TDD'],
+    );
     assert.equal(readPngText(bytes).parameters, done.parameters);
     // A client that connects after the end gets the whole history, and Last-Event-ID resumes after an event.
     const replay = await readEvents(server.url + links.events);
-    assert.deepEqual(replay.map((e) => e.event), types.filter((t, i) => t !== 'preview' || i === types.lastIndexOf('preview')));
+    assert.deepEqual(
+      replay.map((e) => e.event),
+      types.filter((t, i) => t !== 'preview' || i === types.lastIndexOf('preview')),
+    );
     const resumed = await readEvents(`${server.url}${links.events}?after=${events.at(-2)!.id}`);
-    assert.deepEqual(resumed.map((e) => e.event), ['done']);
+    assert.deepEqual(
+      resumed.map((e) => e.event),
+      ['done'],
+    );
   });
 
   test('the same seed gives the same image; another seed another', async () => {
     const pixels = async (seed: number) => {
       const { id } = await (await server.postJson('/api/generate', smallRequest({ seed }))).json();
       const job = await waitForJob(server, id);
-      return sharp(Buffer.from(await (await server.api(job.images[0].url)).arrayBuffer())).raw().toBuffer();
+      return sharp(Buffer.from(await (await server.api(job.images[0].url)).arrayBuffer()))
+        .raw()
+        .toBuffer();
     };
     const [a, b, c] = [await pixels(3), await pixels(3), await pixels(4)];
     assert.ok(a.equals(b));
@@ -182,7 +228,13 @@ describe('tdd serve API', () => {
   });
 
   test('unknown jobs, images and routes are JSON 404s; foreign Host headers are refused', async () => {
-    for (const path of ['/api/jobs/00000000-0000-0000-0000-000000000000', '/api/jobs/..%2F..%2Fetc', '/api/images/00000000-0000-0000-0000-000000000000.png', '/api/images/..%2Fx.png', '/api/nothing']) {
+    for (const path of [
+      '/api/jobs/00000000-0000-0000-0000-000000000000',
+      '/api/jobs/..%2F..%2Fetc',
+      '/api/images/00000000-0000-0000-0000-000000000000.png',
+      '/api/images/..%2Fx.png',
+      '/api/nothing',
+    ]) {
       const res = await server.api(path);
       assert.equal(res.status, 404, path);
       assert.equal(typeof (await res.json()).message, 'string');
@@ -222,25 +274,36 @@ describe('tdd serve limits and shutdown', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tdd-serve-taesd-'));
     const model = join(dir, 'tiny-with-taesd');
     mkdirSync(join(model, 'taesd'), { recursive: true });
-    for (const part of ['model_index.json', 'unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) symlinkSync(join(sharedPath('fixtures', 'tiny-sd'), part), join(model, part));
+    for (const part of ['model_index.json', 'unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'])
+      symlinkSync(join(sharedPath('fixtures', 'tiny-sd'), part), join(model, part));
     // The golden TAESD upsamples ×4; tiny-sd's VAE ×2.
     const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../golden/taesd-tiny.json', import.meta.url)), 'utf8'));
     writeFileSync(join(model, 'taesd', 'config.json'), JSON.stringify(golden.config));
     // Looks like a checkpoint from its header, but holds no UNet.
-    writeSafetensors(join(dir, 'broken.safetensors'), [{ name: 'model.diffusion_model.out.2.weight', shape: [1], dtype: 'F32', data: new Float32Array(1) }]);
+    writeSafetensors(join(dir, 'broken.safetensors'), [
+      { name: 'model.diffusion_model.out.2.weight', shape: [1], dtype: 'F32', data: new Float32Array(1) },
+    ]);
     const s = await startServer({ port: 0, modelDirs: [dir], embedded: null, hashCacheFile: null });
     try {
       const catalog = await (await fetch(`${s.url}/api/models`)).json();
       const withTaesd = catalog.models.find((m: { name: string }) => m.name === 'tiny-with-taesd');
       assert.equal(withTaesd.previews, 'taesd');
-      const res = await fetch(`${s.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(smallRequest({ steps: 2, model: withTaesd.id })) });
+      const res = await fetch(`${s.url}/api/generate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(smallRequest({ steps: 2, model: withTaesd.id })),
+      });
       const events = await readEvents(s.url + (await res.json()).links.events);
       assert.equal(events.at(-1)!.event, 'done');
       assert.equal(events.find((e) => e.event === 'preview')!.data.decoder, 'vae');
       const status = await (await fetch(`${s.url}/api/status`)).json();
       assert.match(status.warnings[0], /tiny decoder was refused/);
       const broken = catalog.models.find((m: { name: string }) => m.name === 'broken');
-      const failed = await fetch(`${s.url}/api/generate`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(smallRequest({ model: broken.id })) });
+      const failed = await fetch(`${s.url}/api/generate`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(smallRequest({ model: broken.id })),
+      });
       const last = (await readEvents(s.url + (await failed.json()).links.events)).at(-1)!;
       assert.equal(last.event, 'error');
       assert.match(last.data.message, /broken\.safetensors/);

@@ -13,7 +13,8 @@ import { testServer, type TestServer } from './helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const available = existsSync(CHROMIUM);
-const skip = !available && !process.env.CI ? `${CHROMIUM} is not installed (apt-get install chromium); CI fails here instead of skipping` : false;
+const skip =
+  !available && !process.env.CI ? `${CHROMIUM} is not installed (apt-get install chromium); CI fails here instead of skipping` : false;
 
 describe('tdd serve page in chromium', { skip }, () => {
   let server: TestServer;
@@ -21,7 +22,17 @@ describe('tdd serve page in chromium', { skip }, () => {
   before(async () => {
     assert.ok(available, `${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
     server = await testServer({ model: 'embedded' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
   });
   after(async () => {
     await browser?.close();
@@ -70,11 +81,18 @@ describe('tdd serve page in chromium', { skip }, () => {
     const info = (await rendered.jsonValue())!;
     assert.deepEqual([info.width, info.height], [server.size, server.size]);
     assert.ok(info.max - info.min > 20, `the image has content (pixel range ${info.min}–${info.max})`);
-    assert.match(await page.textContent('#progress-text') ?? '', /^done in/);
+    assert.match((await page.textContent('#progress-text')) ?? '', /^done in/);
     assert.ok(Number(await page.getAttribute('#preview', 'data-previews')) >= 1, 'step previews were shown');
-    assert.equal(await page.getAttribute('#preview', 'src'), await page.getAttribute('#gallery img', 'src'), 'the live panel ends on the result');
-    assert.match(await page.textContent('#gallery .card') ?? '', /grinning face.*42.*emoji-tdd:1/s);
-    assert.equal(await page.getAttribute('#gallery .card a', 'download'), `tdd-42-${(await page.getAttribute('#gallery img', 'src'))!.slice(12, 20)}.png`);
+    assert.equal(
+      await page.getAttribute('#preview', 'src'),
+      await page.getAttribute('#gallery img', 'src'),
+      'the live panel ends on the result',
+    );
+    assert.match((await page.textContent('#gallery .card')) ?? '', /grinning face.*42.*emoji-tdd:1/s);
+    assert.equal(
+      await page.getAttribute('#gallery .card a', 'download'),
+      `tdd-42-${(await page.getAttribute('#gallery img', 'src'))!.slice(12, 20)}.png`,
+    );
     assert.ok(await page.isEnabled('#generate'));
     assert.ok(await page.isDisabled('#cancel'));
 
@@ -92,7 +110,7 @@ describe('tdd serve page in chromium', { skip }, () => {
     await page.fill('#width', '100');
     await page.click('#generate');
     await page.waitForSelector('#field-errors li');
-    assert.match(await page.textContent('#field-errors') ?? '', /width: must be a multiple of 8/);
+    assert.match((await page.textContent('#field-errors')) ?? '', /width: must be a multiple of 8/);
     assert.equal(await page.getAttribute('#width', 'aria-invalid'), 'true');
     assert.ok(await page.isEnabled('#generate'));
   });

@@ -13,7 +13,21 @@ const BODY_LIMIT = 64 * 1024;
 
 const rng = prng;
 
-const FIELDS = ['prompt', 'negativePrompt', 'preset', 'scheduler', 'steps', 'guidance', 'eta', 'seed', 'width', 'height', 'batch', 'model', 'loras'];
+const FIELDS = [
+  'prompt',
+  'negativePrompt',
+  'preset',
+  'scheduler',
+  'steps',
+  'guidance',
+  'eta',
+  'seed',
+  'width',
+  'height',
+  'batch',
+  'model',
+  'loras',
+];
 
 function generator(random: () => number) {
   const int = (n: number) => Math.floor(random() * n);
@@ -57,7 +71,21 @@ function generator(random: () => number) {
     const kind = int(10);
     if (kind === 0) {
       // Raw text that is not (or not quite) JSON.
-      const raw = pick(['', '{', '{"prompt":', 'null', '[]', '"x"', '1', 'NaN', '{"prompt":"x",}', '\u0000', '{"prompt":"a"}{"prompt":"b"}', '['.repeat(5000), '{"a":'.repeat(3000)]);
+      const raw = pick([
+        '',
+        '{',
+        '{"prompt":',
+        'null',
+        '[]',
+        '"x"',
+        '1',
+        'NaN',
+        '{"prompt":"x",}',
+        '\u0000',
+        '{"prompt":"a"}{"prompt":"b"}',
+        '['.repeat(5000),
+        '{"a":'.repeat(3000),
+      ]);
       return { body: raw };
     }
     if (kind === 1) {
@@ -71,7 +99,11 @@ function generator(random: () => number) {
       const n = BODY_LIMIT - 40 + int(80);
       return { body: JSON.stringify({ prompt: 'p'.repeat(Math.max(1, n)) }) };
     }
-    if (kind === 3) return { body: JSON.stringify(validish()), type: pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', '']) };
+    if (kind === 3)
+      return {
+        body: JSON.stringify(validish()),
+        type: pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', '']),
+      };
     const body: Record<string, unknown> = int(3) === 0 ? {} : validish();
     const edits = 1 + int(4);
     for (let i = 0; i < edits; i++) {

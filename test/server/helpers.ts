@@ -13,7 +13,12 @@ import { sharedPath } from '../helpers/shared.js';
  * its TDD LoRA is also copied into the models folder as an ordinary LoRA).
  */
 export const TEST_MODELS = {
-  'tiny-sd': { dir: sharedPath('fixtures', 'tiny-sd'), lora: sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors'), loraName: 'tiny-lora', size: 64 },
+  'tiny-sd': {
+    dir: sharedPath('fixtures', 'tiny-sd'),
+    lora: sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors'),
+    loraName: 'tiny-lora',
+    size: 64,
+  },
   embedded: { embedded: embeddedModel(), lora: embeddedModel()?.lora, loraName: 'emoji-tdd', size: 64 },
 } as const;
 export type TestModelName = keyof typeof TEST_MODELS;
@@ -41,7 +46,14 @@ export async function testServer(options: ServeOptions & { model?: TestModelName
   if ('dir' in spec) symlinkSync(spec.dir, join(modelsDir, 'tiny-sd'));
   copyFileSync(spec.lora, join(modelsDir, `${spec.loraName}.safetensors`));
   const embedded = 'embedded' in spec ? spec.embedded : null;
-  const server = await startServer({ port: 0, modelDirs: [modelsDir], embedded, hashCacheFile: null, shutdownGraceMs: 2000, ...serveOptions });
+  const server = await startServer({
+    port: 0,
+    modelDirs: [modelsDir],
+    embedded,
+    hashCacheFile: null,
+    shutdownGraceMs: 2000,
+    ...serveOptions,
+  });
   const api = (path: string, init?: RequestInit) => fetch(server.url + path, init);
   const catalog = await (await api('/api/models')).json();
   return {
@@ -78,10 +90,14 @@ export interface SseEvent {
  * Reads an event stream, calling `onEvent` for each event as it arrives, until the server ends the stream
  * (or `stopAfter` returns true). Resolves with every event read.
  */
-export async function readEvents(url: string, { onEvent, stopAfter }: { onEvent?: (e: SseEvent) => void | Promise<void>; stopAfter?: (e: SseEvent) => boolean } = {}): Promise<SseEvent[]> {
+export async function readEvents(
+  url: string,
+  { onEvent, stopAfter }: { onEvent?: (e: SseEvent) => void | Promise<void>; stopAfter?: (e: SseEvent) => boolean } = {},
+): Promise<SseEvent[]> {
   const controller = new AbortController();
   const res = await fetch(url, { signal: controller.signal });
-  if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('text/event-stream')) throw new Error(`not an event stream: ${res.status} ${await res.text()}`);
+  if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('text/event-stream'))
+    throw new Error(`not an event stream: ${res.status} ${await res.text()}`);
   const events: SseEvent[] = [];
   const decoder = new TextDecoder();
   let buffer = '';
@@ -94,7 +110,12 @@ export async function readEvents(url: string, { onEvent, stopAfter }: { onEvent?
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]));
+      const fields = Object.fromEntries(
+        block
+          .split('\n')
+          .filter((l) => !l.startsWith(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
+      );
       if (!fields.event) continue;
       const event: SseEvent = { event: fields.event, id: fields.id, data: JSON.parse(fields.data) };
       events.push(event);

@@ -12,7 +12,10 @@ before(async () => {
 });
 after(() => server.stop());
 
-function raw(path: string, { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: any }> {
+function raw(
+  path: string,
+  { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path, method, headers }, (res) => {
       let text = '';
@@ -33,8 +36,15 @@ describe('Host and Origin checks', () => {
     }
   });
 
-  test('a wildcard bind accepts --allowed-host names, localhost and the machine\'s addresses', async () => {
-    for (const host of ['tdd.example.org', `TDD.example.org:${server.port}`, 'proxy.example', `localhost:${server.port}`, '127.0.0.1', ...server.allowedHosts.filter((h) => h !== 'localhost')]) {
+  test("a wildcard bind accepts --allowed-host names, localhost and the machine's addresses", async () => {
+    for (const host of [
+      'tdd.example.org',
+      `TDD.example.org:${server.port}`,
+      'proxy.example',
+      `localhost:${server.port}`,
+      '127.0.0.1',
+      ...server.allowedHosts.filter((h) => h !== 'localhost'),
+    ]) {
       const res = await raw('/api/health', { headers: { Host: host } });
       assert.equal(res.status, 200, host);
     }

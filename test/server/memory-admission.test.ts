@@ -14,13 +14,21 @@ const USABLE = 640 * 2 ** 20;
 
 describe('memory estimator', () => {
   test('reads the attention levels and channels from the configs', () => {
-    assert.deepEqual(emoji, { vaeFactor: 4, unetChannels: [64, 128, 128], vaeChannels: [32, 64, 64], heads: [8, 8, 8], attentionLevels: [1, 2], vaeTile: 16 });
+    assert.deepEqual(emoji, {
+      vaeFactor: 4,
+      unetChannels: [64, 128, 128],
+      vaeChannels: [32, 64, 64],
+      heads: [8, 8, 8],
+      attentionLevels: [1, 2],
+      vaeTile: 16,
+    });
   });
 
   test('grows strictly with width, height and batch (CPU and materialized attention, emoji and SD 1.x)', () => {
     for (const config of [emoji, SD15_MEMORY_CONFIG]) {
       for (const attentionScores of [false, true]) {
-        const est = (width: number, height: number, batch: number) => estimateJobBytes(config, { width, height, batch }, { attentionScores });
+        const est = (width: number, height: number, batch: number) =>
+          estimateJobBytes(config, { width, height, batch }, { attentionScores });
         for (let s = 64; s < 2048; s += 64) {
           for (let batch = 1; batch <= 4; batch++) {
             assert.ok(est(s + 64, s, batch) > est(s, s, batch), `width ${s}`);
@@ -41,14 +49,18 @@ describe('memory admission', () => {
   });
   after(() => server.stop());
 
-  const post = (width: number, height: number, batch: number) => server.postJson('/api/generate', { prompt: 'a cat', width, height, batch, steps: 1, seed: 1 });
+  const post = (width: number, height: number, batch: number) =>
+    server.postJson('/api/generate', { prompt: 'a cat', width, height, batch, steps: 1, seed: 1 });
 
   test('2048×2048, batch 4 on the built-in model is refused with the estimate and the limit', async () => {
     const res = await post(2048, 2048, 4);
     assert.equal(res.status, 422);
     const { message } = await res.json();
     const need = formatGiB(estimateJobBytes(emoji, { width: 2048, height: 2048, batch: 4 }, { attentionScores: false }));
-    assert.equal(message, `this job needs about ${need} (2048×2048, batch 4); the server can give a job ${formatGiB(USABLE)}: lower the size or the batch`);
+    assert.equal(
+      message,
+      `this job needs about ${need} (2048×2048, batch 4); the server can give a job ${formatGiB(USABLE)}: lower the size or the batch`,
+    );
     assert.equal((await server.api('/api/status')).status, 200, 'the server keeps answering');
   });
 
@@ -57,7 +69,8 @@ describe('memory admission', () => {
     const limit = status.admission.jobLimitBytes;
     assert.equal(status.admission.usableBytes, USABLE);
     let largest = 0;
-    for (let s = 8; s <= 2048; s += 8) if (estimateJobBytes(emoji, { width: s, height: s, batch: 1 }, { attentionScores: false }) <= limit) largest = s;
+    for (let s = 8; s <= 2048; s += 8)
+      if (estimateJobBytes(emoji, { width: s, height: s, batch: 1 }, { attentionScores: false }) <= limit) largest = s;
     assert.ok(largest >= 64 && largest < 2048, `largest ${largest}`);
     const tooBig = await post(largest + 8, largest + 8, 1);
     assert.equal(tooBig.status, 422, `${largest + 8} px`);

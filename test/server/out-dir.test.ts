@@ -28,7 +28,10 @@ test('an --out folder that cannot be written is refused at start-up with one lin
 test('tdd serve --out <unwritable>: exit 2, one line on stderr', () => {
   const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
   const script = `import(${JSON.stringify(main)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(1)); })`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, 'serve', '--port', '0', '--out', unwritable], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script, 'serve', '--port', '0', '--out', unwritable], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => l && !l.startsWith('npm warn'));
   assert.equal(lines.length, 1, r.stderr);

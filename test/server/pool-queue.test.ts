@@ -10,7 +10,13 @@ import { sessionOptionsFor } from '../../src/runtime/device.js';
 
 const entry = (id: string): ModelEntry => ({ id, name: id, kind: 'diffusers', path: sharedPath('fixtures', 'tiny-sd'), defaultLoras: [] });
 const spec = (model: string): JobSpec => ({
-  prompt: 'x', preset: 'tdd', seed: 0n, randomSeed: false, batch: 1, loras: [], model: entry(model),
+  prompt: 'x',
+  preset: 'tdd',
+  seed: 0n,
+  randomSeed: false,
+  batch: 1,
+  loras: [],
+  model: entry(model),
   sampling: { scheduler: 'tdd', steps: 4, guidanceScale: 1, warnings: [] },
 });
 
@@ -18,14 +24,15 @@ const spec = (model: string): JobSpec => ({
 function gatedRunner() {
   const gates = new Map<string, () => void>();
   const started: string[] = [];
-  const runner = (job: Job) => new Promise<void>((resolve, reject) => {
-    started.push(job.id);
-    job.signal.addEventListener('abort', () => reject(job.signal.reason));
-    gates.set(job.id, () => {
-      job.emit('done', {});
-      resolve();
+  const runner = (job: Job) =>
+    new Promise<void>((resolve, reject) => {
+      started.push(job.id);
+      job.signal.addEventListener('abort', () => reject(job.signal.reason));
+      gates.set(job.id, () => {
+        job.emit('done', {});
+        resolve();
+      });
     });
-  });
   const finish = async (job: Job) => {
     gates.get(job.id)!();
     await new Promise((r) => setImmediate(r));
@@ -54,7 +61,10 @@ describe('JobQueue', () => {
     const q = new JobQueue(runner, { maxQueued: 1 });
     const running = q.submit(spec('a'));
     q.submit(spec('a'));
-    assert.throws(() => q.submit(spec('a')), (e) => e instanceof ApiError && e.status === 429);
+    assert.throws(
+      () => q.submit(spec('a')),
+      (e) => e instanceof ApiError && e.status === 429,
+    );
     const other = q.submit(spec('b')); // can start at once on its own model, so it does not wait
     assert.equal(other.status, 'running');
     await q.shutdown(0);
@@ -89,7 +99,10 @@ describe('JobQueue', () => {
     await finish(a); // finishes within the grace period
     await closing;
     assert.deepEqual([a.status, b.status], ['done', 'cancelled']);
-    assert.throws(() => q.submit(spec('a')), (e) => e instanceof ApiError && e.status === 503);
+    assert.throws(
+      () => q.submit(spec('a')),
+      (e) => e instanceof ApiError && e.status === 503,
+    );
     assert.ok(b.signal.reason instanceof JobStopped);
   });
 });
@@ -115,11 +128,30 @@ describe('PipelinePool', () => {
     b.release();
     (await pool.acquire(entry('a'))).release(); // a is now the most recently used
     const c = await pool.acquire(entry('c'));
-    assert.deepEqual(pool.info().map((m) => m.id).sort(), ['a', 'c'], 'b, least recently used, was released');
+    assert.deepEqual(
+      pool
+        .info()
+        .map((m) => m.id)
+        .sort(),
+      ['a', 'c'],
+      'b, least recently used, was released',
+    );
     const d = await pool.acquire(entry('d')); // a is idle → released; c is busy → kept
-    assert.deepEqual(pool.info().map((m) => m.id).sort(), ['c', 'd']);
+    assert.deepEqual(
+      pool
+        .info()
+        .map((m) => m.id)
+        .sort(),
+      ['c', 'd'],
+    );
     const e = await pool.acquire(entry('e')); // both busy: over budget rather than release a model in use
-    assert.deepEqual(pool.info().map((m) => m.id).sort(), ['c', 'd', 'e']);
+    assert.deepEqual(
+      pool
+        .info()
+        .map((m) => m.id)
+        .sort(),
+      ['c', 'd', 'e'],
+    );
     for (const lease of [c, d, e]) lease.release();
     await pool.releaseAll();
     assert.deepEqual(pool.info(), []);
@@ -133,7 +165,10 @@ describe('PipelinePool', () => {
     const bad = new PipelinePool({ loadOptions: sessionOptionsFor({ threads: 0 }) });
     const lease = await bad.acquire(entry('bad'));
     try {
-      await assert.rejects(lease.pipe.encodeImages(new Float32Array(3 * 64 * 64), 1, 64, 64), /intraOpThreads must be a positive integer \(got 0\)/);
+      await assert.rejects(
+        lease.pipe.encodeImages(new Float32Array(3 * 64 * 64), 1, 64, 64),
+        /intraOpThreads must be a positive integer \(got 0\)/,
+      );
     } finally {
       lease.release();
       await bad.releaseAll();

@@ -5,7 +5,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { classifyTensorKeys, ModelRegistry, parseGenerateBody, poolLatents, resolveJobSpec, slug, ServeError } from '../../src/server/index.js';
+import {
+  classifyTensorKeys,
+  ModelRegistry,
+  parseGenerateBody,
+  poolLatents,
+  resolveJobSpec,
+  slug,
+  ServeError,
+} from '../../src/server/index.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
 
@@ -28,7 +36,8 @@ before(() => {
   // A model folder with its own TAESD: components linked from tiny-sd, plus taesd/config.json.
   const withTaesd = join(root, 'with-taesd');
   mkdirSync(join(withTaesd, 'taesd'), { recursive: true });
-  for (const part of ['model_index.json', 'unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) symlinkSync(join(tinySd, part), join(withTaesd, part));
+  for (const part of ['model_index.json', 'unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler'])
+    symlinkSync(join(tinySd, part), join(withTaesd, part));
   writeFileSync(join(withTaesd, 'taesd', 'config.json'), JSON.stringify({ _class_name: 'AutoencoderTiny' }));
 });
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -36,7 +45,11 @@ after(() => rmSync(root, { recursive: true, force: true }));
 describe('ModelRegistry', () => {
   test('finds diffusers folders, checkpoints and LoRAs (also in sub-folders) and says what it skipped', () => {
     const r = ModelRegistry.scan([root], { embedded: null });
-    assert.deepEqual(r.models.map((m) => [m.name, m.kind]).sort(), [['merged', 'single-file'], ['tiny-sd', 'diffusers'], ['with-taesd', 'diffusers']]);
+    assert.deepEqual(r.models.map((m) => [m.name, m.kind]).sort(), [
+      ['merged', 'single-file'],
+      ['tiny-sd', 'diffusers'],
+      ['with-taesd', 'diffusers'],
+    ]);
     assert.deepEqual(r.loras.map((l) => l.name).sort(), ['Fox Style!', 'tiny-sd-lora']);
     const skipped = Object.fromEntries(r.skipped.map((s) => [s.path.slice(root.length + 1), s.reason]));
     assert.deepEqual(Object.keys(skipped).sort(), ['broken.safetensors', 'old.ckpt', 'random.safetensors']);
@@ -67,7 +80,10 @@ describe('ModelRegistry', () => {
   });
 
   test('a --models path that is not a folder is a ServeError naming it', () => {
-    assert.throws(() => ModelRegistry.scan([join(root, 'nope')], { embedded: null }), (e) => e instanceof ServeError && e.message.includes(join(root, 'nope')));
+    assert.throws(
+      () => ModelRegistry.scan([join(root, 'nope')], { embedded: null }),
+      (e) => e instanceof ServeError && e.message.includes(join(root, 'nope')),
+    );
   });
 
   test('header classification', () => {
@@ -88,7 +104,10 @@ describe('request resolution', () => {
     assert.deepEqual([byDefault.model.id, byDefault.loras.map((l) => [l.entry.id, l.weight])], ['embedded', [['embedded-tdd', 1]]]);
     assert.deepEqual(resolveJobSpec(parseGenerateBody({ prompt: 'x', loras: [] }), r).loras, []);
     const teacher = resolveJobSpec(parseGenerateBody({ prompt: 'x', preset: 'teacher' }), r);
-    assert.deepEqual([teacher.loras, teacher.sampling.scheduler, teacher.sampling.steps, teacher.sampling.guidanceScale], [[], 'ddim', 50, 7.5]);
+    assert.deepEqual(
+      [teacher.loras, teacher.sampling.scheduler, teacher.sampling.steps, teacher.sampling.guidanceScale],
+      [[], 'ddim', 50, 7.5],
+    );
   });
 
   test('presets fill what the request leaves out; explicit values win; seeds are kept exactly', () => {

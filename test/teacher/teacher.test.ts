@@ -24,7 +24,10 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('teacher architecture and settings', () => {
   test('the default architecture parses with the project loaders; factor 4 → 16×16 latents, factor 8 → 8×8', () => {
-    for (const [factor, side, blocks] of [[4, 16, 3], [8, 8, 4]] as const) {
+    for (const [factor, side, blocks] of [
+      [4, 16, 3],
+      [8, 8, 4],
+    ] as const) {
       const a = emojiArchitecture({ vocabSize: 300, maxTokens: 24, latentFactor: factor });
       const vae = parseAutoencoderKLConfig(a.vae);
       assert.equal(vae.block_out_channels.length, blocks);
@@ -46,12 +49,21 @@ describe('teacher architecture and settings', () => {
       [{ latentFactor: 2 as never }, /--latent-factor: must be 4 or 8/],
       [{ data: 'pets' as never }, /--data: only the bundled emoji set/],
     ];
-    for (const [input, message] of bad) assert.throws(() => resolveTeacherConfig({ out: '/tmp/x', ...input }), (e: Error) => e instanceof TeacherConfigError && message.test(e.message));
+    for (const [input, message] of bad)
+      assert.throws(
+        () => resolveTeacherConfig({ out: '/tmp/x', ...input }),
+        (e: Error) => e instanceof TeacherConfigError && message.test(e.message),
+      );
   });
 
   test('initialisation: weights within ±1/√fan_in, norms 1, biases 0, embeddings N(0, 0.02²)', () => {
     const g = createGraph();
-    const params = [g.param('a.conv.weight', [8, 4, 3, 3]), g.param('a.conv.bias', [8]), g.param('a.norm1.weight', [8]), g.param('x.token_embedding.weight', [500, 16])];
+    const params = [
+      g.param('a.conv.weight', [8, 4, 3, 3]),
+      g.param('a.conv.bias', [8]),
+      g.param('a.norm1.weight', [8]),
+      g.param('x.token_embedding.weight', [500, 16]),
+    ];
     const w = initTrainingWeights(params, 0);
     const conv = w.get('a.conv.weight')!;
     const bound = 1 / Math.sqrt(36);
@@ -104,15 +116,25 @@ describe('trainTeacher at smoke size', () => {
   test('a run stopped in the denoiser stage resumes from its checkpoint and finishes', async () => {
     const out = join(root, 'resumed');
     const controller = new AbortController();
-    const first = await trainTeacher(settings(out), { onStep: (stage, e) => stage === 'denoiser' && e.step === 6 && controller.abort() }, controller.signal);
+    const first = await trainTeacher(
+      settings(out),
+      { onStep: (stage, e) => stage === 'denoiser' && e.step === 6 && controller.abort() },
+      controller.signal,
+    );
     assert.equal(first.interruptedIn, 'denoiser');
     assert.equal(existsSync(join(out, 'model_index.json')), false);
-    assert.deepEqual(listCheckpoints(join(`${out}-training`, 'denoiser', 'checkpoints')).map((c) => c.step), [4, 6]);
+    assert.deepEqual(
+      listCheckpoints(join(`${out}-training`, 'denoiser', 'checkpoints')).map((c) => c.step),
+      [4, 6],
+    );
     const messages: string[] = [];
     const second = await trainTeacher({ ...settings(out), resume: true }, { onMessage: (m) => messages.push(m) });
     assert.equal(second.model, out);
     assert.ok(messages.some((m) => /autoencoder: already trained/.test(m)));
     assert.ok(messages.some((m) => /resumed from .*step-00000006/.test(m)));
-    assert.deepEqual(second.logs.denoiser.map((e) => e.step), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(
+      second.logs.denoiser.map((e) => e.step),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
   });
 });

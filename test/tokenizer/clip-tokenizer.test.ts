@@ -60,7 +60,10 @@ describe('tokenizer-cases.json (transformers slow CLIPTokenizer, no ftfy)', () =
 
 describe('special tokens and folders', () => {
   test('tiny-sd tokenizer: ids from vocab.json, pad = <|endoftext|>', () => {
-    assert.deepEqual([sd.bosTokenId, sd.eosTokenId, sd.unkTokenId, sd.padTokenId, sd.modelMaxLength, sd.vocabSize], [998, 999, 999, 999, 77, 1000]);
+    assert.deepEqual(
+      [sd.bosTokenId, sd.eosTokenId, sd.unkTokenId, sd.padTokenId, sd.modelMaxLength, sd.vocabSize],
+      [998, 999, 999, 999, 77, 1000],
+    );
   });
 
   test('tiny-sdxl tokenizer_2 pads with "!" (id 0), given as an AddedToken object', () => {
@@ -142,7 +145,10 @@ describe('encodeForModel options and chunks', () => {
     assert.equal(sd.encode(exactly75).length, 75);
     assert.equal(sd.encodeChunks(exactly75).length, 1);
     assert.equal(sd.encodeChunks(`${exactly75} 1`).length, 2);
-    assert.deepEqual(sd.encodeChunks('a photo of a cat', { chunkLength: 2 }).map((c) => c.length), [4, 4, 4]);
+    assert.deepEqual(
+      sd.encodeChunks('a photo of a cat', { chunkLength: 2 }).map((c) => c.length),
+      [4, 4, 4],
+    );
     assert.throws(() => sd.encodeChunks('a', { chunkLength: 0 }), /chunkLength must be a positive integer, got 0/);
   });
 });
@@ -196,7 +202,10 @@ describe('folder errors name the file', () => {
     return dir;
   }
   const fails = (changes: Record<string, string | null>, message: RegExp): void => {
-    assert.throws(() => ClipTokenizer.fromDirectory(folder(changes)), (e: unknown) => e instanceof TokenizerError && message.test(e.message));
+    assert.throws(
+      () => ClipTokenizer.fromDirectory(folder(changes)),
+      (e: unknown) => e instanceof TokenizerError && message.test(e.message),
+    );
   };
 
   test('missing or malformed vocab.json / merges.txt', () => {
@@ -209,9 +218,15 @@ describe('folder errors name the file', () => {
   });
 
   test('malformed special tokens name the file and the field', () => {
-    fails({ 'tokenizer_config.json': '{"pad_token": 5}' }, /tokenizer_config\.json: `pad_token` must be a string, null or an object with a string "content", got 5/);
+    fails(
+      { 'tokenizer_config.json': '{"pad_token": 5}' },
+      /tokenizer_config\.json: `pad_token` must be a string, null or an object with a string "content", got 5/,
+    );
     fails({ 'special_tokens_map.json': '{"eos_token": {"id": 3}}' }, /special_tokens_map\.json: `eos_token` must be a string/);
-    fails({ 'tokenizer_config.json': '{"model_max_length": -1}' }, /tokenizer_config\.json: `model_max_length` must be a positive number, got -1/);
+    fails(
+      { 'tokenizer_config.json': '{"model_max_length": -1}' },
+      /tokenizer_config\.json: `model_max_length` must be a positive number, got -1/,
+    );
     fails({ 'special_tokens_map.json': '{"bos_token": null}' }, /tokenizer-.*: `bos_token` is null; a CLIP tokenizer needs one/);
   });
 
@@ -238,5 +253,8 @@ describe('folder errors name the file', () => {
 });
 
 test('tokenizer files of tiny-sd and tiny-sdxl are the same vocabulary', () => {
-  assert.equal(readFileSync(fixture('tiny-sd', 'tokenizer', 'vocab.json'), 'utf8'), readFileSync(fixture('tiny-sdxl', 'tokenizer_2', 'vocab.json'), 'utf8'));
+  assert.equal(
+    readFileSync(fixture('tiny-sd', 'tokenizer', 'vocab.json'), 'utf8'),
+    readFileSync(fixture('tiny-sdxl', 'tokenizer_2', 'vocab.json'), 'utf8'),
+  );
 });

@@ -8,11 +8,24 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { CheckpointError, listCheckpoints, loadCheckpoint, loadNewestIntactCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import {
+  CheckpointError,
+  listCheckpoints,
+  loadCheckpoint,
+  loadNewestIntactCheckpoint,
+  saveCheckpoint,
+} from '../../src/train/checkpoint.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 
 const make = (step: number) => ({
-  train: { optimizerSteps: step, microSteps: step, params: new Map([['lora.a', Float32Array.of(step, 1, 2, 3)]]), m: new Map([['lora.a', new Float32Array(4)]]), v: new Map([['lora.a', new Float32Array(4)]]), acc: new Map() },
+  train: {
+    optimizerSteps: step,
+    microSteps: step,
+    params: new Map([['lora.a', Float32Array.of(step, 1, 2, 3)]]),
+    m: new Map([['lora.a', new Float32Array(4)]]),
+    v: new Map([['lora.a', new Float32Array(4)]]),
+    acc: new Map(),
+  },
   rng: new TorchGenerator(step).getState(),
   data: { offset: step },
   hyperParameters: { lr: 1e-4 },
@@ -38,7 +51,10 @@ describe('checkpoint durability', () => {
 
   test('an emptied newest tensor file (data lost in a crash) falls back to the previous checkpoint, with warnings', () => {
     truncateSync(tensors(3), 0);
-    assert.throws(() => loadCheckpoint(listCheckpoints(root).at(-1)!.dir), (e: unknown) => e instanceof CheckpointError && /0 bytes, the checkpoint recorded \d+/.test((e as Error).message));
+    assert.throws(
+      () => loadCheckpoint(listCheckpoints(root).at(-1)!.dir),
+      (e: unknown) => e instanceof CheckpointError && /0 bytes, the checkpoint recorded \d+/.test((e as Error).message),
+    );
     const warnings: string[] = [];
     const found = loadNewestIntactCheckpoint(root, (w) => warnings.push(w))!;
     assert.equal(found.step, 2);
@@ -62,7 +78,10 @@ describe('checkpoint durability', () => {
   test('every checkpoint damaged: none is used', () => {
     for (const step of [1, 2, 3]) truncateSync(tensors(step), 10);
     const warnings: string[] = [];
-    assert.equal(loadNewestIntactCheckpoint(root, (w) => warnings.push(w)), undefined);
+    assert.equal(
+      loadNewestIntactCheckpoint(root, (w) => warnings.push(w)),
+      undefined,
+    );
     assert.equal(warnings.length, 3);
   });
 });

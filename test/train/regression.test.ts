@@ -27,7 +27,10 @@ function network() {
   const convOut = p('conv_out.weight', [4, C, 3, 3]);
 
   const h = conv2d(x, convIn, { bias: convInBias, padding: 1 });
-  const tokens = groupNorm(h, normScale, normBias, { groups: 4 }).silu().reshape([N, C, S * S]).transpose([0, 2, 1]);
+  const tokens = groupNorm(h, normScale, normBias, { groups: 4 })
+    .silu()
+    .reshape([N, C, S * S])
+    .transpose([0, 2, 1]);
   const attended = attention(tokens.matmul(wq), tokens.matmul(wk), tokens.matmul(wv), { heads: 2 }).matmul(wo);
   const back = attended.transpose([0, 2, 1]).reshape([N, C, S, S]).add(h);
   const err = conv2d(back, convOut, { padding: 1 }).sub(target);
@@ -43,11 +46,15 @@ const host = (shape: number[], seed: number, scale = 1): HostTensor => ({
 describe('engine regression: training reduces the loss', () => {
   test('conv + group norm + SiLU + attention fits a fixed target (loss < 25% of initial in 80 AdamW steps)', async () => {
     const net = network();
-    const initial = new Map(net.trainable.map((p, i) => {
-      const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
-      const t = p.name!.startsWith('norm.weight') ? new Float32Array(p.shape[0]).fill(1) : host([...p.shape], 10 + i, 1 / Math.sqrt(fanIn)).data as Float32Array;
-      return [p.name!, t];
-    }));
+    const initial = new Map(
+      net.trainable.map((p, i) => {
+        const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
+        const t = p.name!.startsWith('norm.weight')
+          ? new Float32Array(p.shape[0]).fill(1)
+          : (host([...p.shape], 10 + i, 1 / Math.sqrt(fanIn)).data as Float32Array);
+        return [p.name!, t];
+      }),
+    );
     await using step = await TrainStep.create({ ...net, initial, optimizer: { lr: 1e-2, weightDecay: 0 } });
     const batch = { x: host([N, 4, S, S], 1), target: host([N, 4, S, S], 2, 0.5) };
     const first = (await step.run(batch)).loss;

@@ -45,7 +45,8 @@ describe('TrainStep', () => {
       assert.ok(Math.abs(r.gradNorm! - ref.grad_norm) <= 1e-5 * ref.grad_norm, `step ${i}: grad norm ${r.gradNorm} vs ${ref.grad_norm}`);
       assert.equal(Math.fround(r.lr), Math.fround(ref.lr), `step ${i}: lr`);
       // float32 on both sides; differences come from summation order in the gradient reductions.
-      for (const k of ['W', 'b', 'V'] as const) assertAllClose(step.parameters().get(k)!, ref[k], { atol: 1e-6, rtol: 1e-5 }, `step ${i} ${k}`);
+      for (const k of ['W', 'b', 'V'] as const)
+        assertAllClose(step.parameters().get(k)!, ref[k], { atol: 1e-6, rtol: 1e-5 }, `step ${i} ${k}`);
     }
     assert.equal(step.optimizerSteps, 5);
   });
@@ -70,7 +71,12 @@ describe('TrainStep', () => {
   });
 
   test('saveState / loadState resumes exactly', async () => {
-    const options = { ...mlp(6), initial: initial(), optimizer: { lr: 0.02 }, lrSchedule: { name: 'cosine' as const, warmupSteps: 1, totalSteps: 6 } };
+    const options = {
+      ...mlp(6),
+      initial: initial(),
+      optimizer: { lr: 0.02 },
+      lrSchedule: { name: 'cosine' as const, warmupSteps: 1, totalSteps: 6 },
+    };
     const batch = { x: f32([6, 3], golden.inputs.x), t: f32([6, 2], golden.inputs.t) };
     await using straight = await TrainStep.create(options);
     for (let s = 0; s < 4; s++) await straight.run(batch);
@@ -87,9 +93,18 @@ describe('TrainStep', () => {
   });
 
   test('bad options are named', async () => {
-    await assert.rejects(TrainStep.create({ ...mlp(2), initial: new Map(), optimizer: { lr: 1 } }), /no initial value for trainable parameter "W"/);
-    await assert.rejects(TrainStep.create({ ...mlp(2), initial: initial(), optimizer: { lr: 1 }, gradAccumulationSteps: 0 }), /gradAccumulationSteps must be an integer >= 1/);
+    await assert.rejects(
+      TrainStep.create({ ...mlp(2), initial: new Map(), optimizer: { lr: 1 } }),
+      /no initial value for trainable parameter "W"/,
+    );
+    await assert.rejects(
+      TrainStep.create({ ...mlp(2), initial: initial(), optimizer: { lr: 1 }, gradAccumulationSteps: 0 }),
+      /gradAccumulationSteps must be an integer >= 1/,
+    );
     const m = mlp(2);
-    await assert.rejects(TrainStep.create({ ...m, loss: m.loss.reshape([1]), initial: initial(), optimizer: { lr: 1 } }), /loss must be a scalar/);
+    await assert.rejects(
+      TrainStep.create({ ...m, loss: m.loss.reshape([1]), initial: initial(), optimizer: { lr: 1 } }),
+      /loss must be a scalar/,
+    );
   });
 });

@@ -40,7 +40,11 @@ function assertExactF32(actual: ArrayLike<number>, expected: ArrayLike<number>, 
 /** Checks one golden float record (first64, last16, sum, sum_sq, values) against `actual`. */
 function checkFloatRecord(actual: Float32Array, rec: FloatRecord, label: string): void {
   assert.equal(rec.dtype, 'float32');
-  assert.equal(actual.length, rec.shape.reduce((a, b) => a * b, 1), `${label}: numel`);
+  assert.equal(
+    actual.length,
+    rec.shape.reduce((a, b) => a * b, 1),
+    `${label}: numel`,
+  );
   const first = toFloat32Array(rec.first64);
   const last = toFloat32Array(rec.last16);
   assertExactF32(actual.subarray(0, first.length), first, `${label} first64`);
@@ -116,10 +120,7 @@ describe('TorchGenerator as the global generator (tdd_training.json select_s_see
 // paths the golden file does not: random64() ranges, seed wrapping and the cached normal.
 describe('TorchGenerator spot values from torch 1.13.1', () => {
   it('randint with ranges >= 2^32 uses random64()', () => {
-    assert.deepEqual(
-      new TorchGenerator(42).randint(0, 2 ** 40, [4]),
-      [441507790259, 395924837646, 458615280711, 810017303572],
-    );
+    assert.deepEqual(new TorchGenerator(42).randint(0, 2 ** 40, [4]), [441507790259, 395924837646, 458615280711, 810017303572]);
     const g = new TorchGenerator(7);
     assert.deepEqual(g.randint(-(2 ** 40), 2 ** 33, [3]), [-724873059132, -1068076881418, -498309738285]);
     assert.deepEqual(g.randint(-5, 5, [4]), [2, 4, 3, -4]);
@@ -156,12 +157,7 @@ describe('TorchGenerator spot values from torch 1.13.1', () => {
 });
 
 describe('TorchGenerator state and validation', () => {
-  const drawAll = (g: TorchGenerator): number[] => [
-    ...g.randn([5]),
-    ...g.randn([37]),
-    ...g.rand([700]),
-    ...g.randint(0, 2 ** 35, [3]),
-  ];
+  const drawAll = (g: TorchGenerator): number[] => [...g.randn([5]), ...g.randn([37]), ...g.rand([700]), ...g.randint(0, 2 ** 35, [3])];
 
   it('getState/setState round-trips through JSON mid-stream (cached normal included)', () => {
     const g = new TorchGenerator(546237);

@@ -15,7 +15,9 @@ const INTERNAL = new Set(['GraphError', 'SessionError']);
 
 describe('user error taxonomy', () => {
   test('every error class the library exports is a UserError, except the internal ones', () => {
-    const classes = (Object.entries(api) as [string, unknown][]).filter((e): e is [string, typeof Error] => /Error$/.test(e[0]) && typeof e[1] === 'function' && e[1].prototype instanceof Error);
+    const classes = (Object.entries(api) as [string, unknown][]).filter(
+      (e): e is [string, typeof Error] => /Error$/.test(e[0]) && typeof e[1] === 'function' && e[1].prototype instanceof Error,
+    );
     assert.ok(classes.length >= 15, `found ${classes.length}`);
     for (const [name, cls] of classes) {
       if (INTERNAL.has(name)) assert.ok(!(cls.prototype instanceof UserError), `${name} should stay internal`);
@@ -43,15 +45,31 @@ describe('user error taxonomy', () => {
 
   test('input checks that used to be RangeErrors are user errors now; invariants are not', () => {
     const tdd = createScheduler('tdd');
-    assert.throws(() => tdd.setTimesteps(0), (e) => isUserError(e) && /steps must be a positive integer/.test((e as Error).message));
-    assert.throws(() => tdd.setTimesteps(4, { eta: 2 } as never), (e) => isUserError(e) && /eta/.test((e as Error).message));
-    assert.throws(() => createScheduler('nope'), (e) => isUserError(e) && /unknown scheduler "nope"/.test((e as Error).message));
-    assert.throws(() => new TorchGenerator().manualSeed(2 ** 64 * 2), (e) => isUserError(e) && /seed/.test((e as Error).message));
+    assert.throws(
+      () => tdd.setTimesteps(0),
+      (e) => isUserError(e) && /steps must be a positive integer/.test((e as Error).message),
+    );
+    assert.throws(
+      () => tdd.setTimesteps(4, { eta: 2 } as never),
+      (e) => isUserError(e) && /eta/.test((e as Error).message),
+    );
+    assert.throws(
+      () => createScheduler('nope'),
+      (e) => isUserError(e) && /unknown scheduler "nope"/.test((e as Error).message),
+    );
+    assert.throws(
+      () => new TorchGenerator().manualSeed(2 ** 64 * 2),
+      (e) => isUserError(e) && /seed/.test((e as Error).message),
+    );
   });
 
   test('the server answers a user error with its status and anything else with 500', async () => {
     let thrown: Error = new Error('x');
-    const images = { get: () => { throw thrown; } };
+    const images = {
+      get: () => {
+        throw thrown;
+      },
+    };
     const app = createApp({ registry: {}, queue: {}, pool: {}, page: {}, images, version: '0' } as unknown as AppDeps);
     const fetchImage = async () => app.request('/api/images/00000000-0000-4000-8000-000000000000.png');
     thrown = new api.ModelMemoryError('unet', 1e9);
@@ -67,7 +85,11 @@ describe('user error taxonomy', () => {
   });
 
   test('the CLI prints a user error as one line with its exit code', async () => {
-    for (const argv of [['schedule', '--scheduler', 'nope'], ['schedule', '--steps', '0'], ['schedule', '--eta', '3']]) {
+    for (const argv of [
+      ['schedule', '--scheduler', 'nope'],
+      ['schedule', '--steps', '0'],
+      ['schedule', '--eta', '3'],
+    ]) {
       const { result, stderr } = await captureStderr(() => main(argv));
       assert.equal(result, 2, argv.join(' '));
       assert.equal(stderr.trim().split('\n').length, 1, stderr);

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  bfloat16BitsToFloat32, bytesToFloat16Bits, bytesToFloat32, bytesToInt64, float32ToBfloat16, float32ToBfloat16Bits,
-  float32ToDType, float64ToFloat16Bits,
+  bfloat16BitsToFloat32,
+  bytesToFloat16Bits,
+  bytesToFloat32,
+  bytesToInt64,
+  float32ToBfloat16,
+  float32ToBfloat16Bits,
+  float32ToDType,
+  float64ToFloat16Bits,
 } from '../../src/weights/dtype-convert.js';
 import { float16BitsToFloat32, float16ToFloat32, float32ToFloat16, float32ToFloat16Bits } from '../../src/util/half.js';
 import * as runtimeHalf from '../../src/runtime/float16.js';
@@ -125,7 +131,14 @@ describe('raw bytes by dtype', () => {
   });
 
   test('float bytes -> float16 bits round to nearest even', () => {
-    assert.deepEqual([...bytesToFloat16Bits(bytesOf(values), 'F32')].map(hex), ['0x3c00', '0xc000', '0x2e66', '0x7c00', '0x0000', '0x7e00']);
+    assert.deepEqual([...bytesToFloat16Bits(bytesOf(values), 'F32')].map(hex), [
+      '0x3c00',
+      '0xc000',
+      '0x2e66',
+      '0x7c00',
+      '0x0000',
+      '0x7e00',
+    ]);
     assert.deepEqual([...bytesToFloat16Bits(bytesOf(new Uint16Array([0x3f80, 0x4049])), 'BF16')].map(hex), ['0x3c00', '0x4248']);
     assert.deepEqual([...bytesToFloat16Bits(bytesOf(new Float64Array([1 + 2 ** -11 + 2 ** -40])), 'F64')].map(hex), ['0x3c01']);
     assert.deepEqual([...bytesToFloat16Bits(bytesOf(new Uint16Array([0x1234])), 'F16')].map(hex), ['0x1234']);

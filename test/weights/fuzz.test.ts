@@ -70,7 +70,12 @@ describe('safetensors reader under corruption', () => {
       for (let i = 0; i < 200; i++) {
         const bytes = Buffer.from(original);
         const region = i % 3;
-        const position = region === 0 ? Math.floor(random() * 8) : region === 1 ? 8 + Math.floor(random() * (headerEnd - 8)) : headerEnd + Math.floor(random() * (bytes.length - headerEnd));
+        const position =
+          region === 0
+            ? Math.floor(random() * 8)
+            : region === 1
+              ? 8 + Math.floor(random() * (headerEnd - 8))
+              : headerEnd + Math.floor(random() * (bytes.length - headerEnd));
         bytes[position] ^= 1 + Math.floor(random() * 255);
         writeFileSync(path, bytes);
         expectCleanOutcome(path, `byte ${position} flipped`);
@@ -96,9 +101,16 @@ describe('safetensors reader under corruption', () => {
       const header = original.subarray(8, headerEnd).toString('utf8');
       const path = join(dir, 'retyped.safetensors');
       const edits: [RegExp, string][] = [
-        [/"F32"/, '"F16"'], [/"F32"/, '"F64"'], [/"F32"/, '"Q4"'], [/"F32"/, '"I64"'], [/"F32"/, '7'],
-        [/"shape":\[(\d+)/, '"shape":[$1,2'], [/"shape":\[/, '"shape":[-1,'], [/"shape":\[/, '"shape":[1e400,'],
-        [/"data_offsets":\[(\d+)/, '"data_offsets":[-$1'], [/"data_offsets"/, '"data_offset"'],
+        [/"F32"/, '"F16"'],
+        [/"F32"/, '"F64"'],
+        [/"F32"/, '"Q4"'],
+        [/"F32"/, '"I64"'],
+        [/"F32"/, '7'],
+        [/"shape":\[(\d+)/, '"shape":[$1,2'],
+        [/"shape":\[/, '"shape":[-1,'],
+        [/"shape":\[/, '"shape":[1e400,'],
+        [/"data_offsets":\[(\d+)/, '"data_offsets":[-$1'],
+        [/"data_offsets"/, '"data_offset"'],
       ];
       for (const [pattern, replacement] of edits) {
         const edited = Buffer.from(header.replace(pattern, replacement).padEnd(header.length, ' '));

@@ -43,7 +43,11 @@ function shapesOf(...parts: string[]): Map<string, readonly number[]> {
 }
 
 /** Every tensor of a source in memory, renamed by `rename` (undefined drops it), plus extras. */
-function memoryCopy(source: TensorSource, rename: (key: string) => string | undefined, extra: Record<string, MemoryTensor> = {}): MemoryTensorSource {
+function memoryCopy(
+  source: TensorSource,
+  rename: (key: string) => string | undefined,
+  extra: Record<string, MemoryTensor> = {},
+): MemoryTensorSource {
   const tensors = new Map<string, MemoryTensor>();
   for (const key of source.keys()) {
     const name = rename(key);
@@ -71,7 +75,13 @@ describe('parseLora on the fixture files', () => {
     assert.ok(a.targets.every((t) => t.format === 'kohya' && t.rank === 4 && t.alpha === 2));
     assert.deepEqual(a.unrecognized, []);
     const conv = a.targets.find((t) => t.module === 'down_blocks_0_resnets_0_conv1')!;
-    assert.deepEqual([conv.down.shape, conv.up.shape], [[4, 32, 3, 3], [32, 4, 1, 1]]);
+    assert.deepEqual(
+      [conv.down.shape, conv.up.shape],
+      [
+        [4, 32, 3, 3],
+        [32, 4, 1, 1],
+      ],
+    );
   });
 
   test('peft: the same 43 modules with dotted names and no alpha (scale 1)', () => {
@@ -122,12 +132,19 @@ describe('matchLora against tiny-sd', () => {
   test('the peft file is the kohya file with alpha/rank folded into lora_B (bit-exact, ×0.5)', () => {
     const [ku, kt] = matchBoth(kohya);
     const [pu, pt] = matchBoth(peft);
-    for (const [k, p] of [[ku, pu], [kt, pt]]) {
+    for (const [k, p] of [
+      [ku, pu],
+      [kt, pt],
+    ]) {
       assert.deepEqual([...k.matched.keys()].sort(), [...p.matched.keys()].sort());
       for (const [key, t] of k.matched) {
         const q = p.matched.get(key)!;
         assert.deepEqual(q.down.data, t.down.data, key);
-        assert.deepEqual(q.up.data, t.up.data.map((x) => x * 0.5), key);
+        assert.deepEqual(
+          q.up.data,
+          t.up.data.map((x) => x * 0.5),
+          key,
+        );
       }
     }
   });
@@ -143,7 +160,10 @@ describe('matchLora against tiny-sd', () => {
     const [ou, ot] = matchBoth(old);
     assert.equal(ou.report, 'unet: 33 of 33 LoRA modules matched');
     assert.equal(ot.report, 'text_encoder: 10 of 10 LoRA modules matched');
-    for (const [k, o] of [[ku, ou], [kt, ot]]) {
+    for (const [k, o] of [
+      [ku, ou],
+      [kt, ot],
+    ]) {
       for (const [key, t] of k.matched) assert.deepEqual(o.matched.get(key)?.up.data, t.up.data, key);
     }
   });
@@ -155,19 +175,25 @@ describe('what does not fit is reported or refused, naming the keys', () => {
   const q = 'lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q';
 
   test('unknown keys, DoRA parts, orphaned halves and LDM names are listed; the rest still matches', () => {
-    const source = new MemoryTensorSource({
-      [`${q}.lora_down.weight`]: t([4, 64]),
-      [`${q}.lora_up.weight`]: t([64, 4]),
-      'lora_unet_mid_block_attentions_0_proj_in.lora_down.weight': t([4, 64, 1, 1]),
-      'lora_unet_mid_block_attentions_0_proj_in.lora_up.weight': t([64, 4, 1, 1]),
-      'lora_unet_mid_block_attentions_0_proj_in.dora_scale': t([1, 64]),
-      'lora_unet_up_blocks_0_attentions_0_proj_out.lora_down.weight': t([4, 64, 1, 1]),
-      'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_down.weight': t([4, 64]),
-      'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_up.weight': t([64, 4]),
-      'model.diffusion_model.out.2.weight': t([4, 32, 3, 3]),
-    }, 'odd.safetensors');
+    const source = new MemoryTensorSource(
+      {
+        [`${q}.lora_down.weight`]: t([4, 64]),
+        [`${q}.lora_up.weight`]: t([64, 4]),
+        'lora_unet_mid_block_attentions_0_proj_in.lora_down.weight': t([4, 64, 1, 1]),
+        'lora_unet_mid_block_attentions_0_proj_in.lora_up.weight': t([64, 4, 1, 1]),
+        'lora_unet_mid_block_attentions_0_proj_in.dora_scale': t([1, 64]),
+        'lora_unet_up_blocks_0_attentions_0_proj_out.lora_down.weight': t([4, 64, 1, 1]),
+        'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_down.weight': t([4, 64]),
+        'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_up.weight': t([64, 4]),
+        'model.diffusion_model.out.2.weight': t([4, 32, 3, 3]),
+      },
+      'odd.safetensors',
+    );
     const adapter = parseLora(source);
-    assert.deepEqual(adapter.targets.map((x) => x.module).sort(), ['down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q', 'input_blocks_4_1_transformer_blocks_0_attn1_to_k']);
+    assert.deepEqual(adapter.targets.map((x) => x.module).sort(), [
+      'down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q',
+      'input_blocks_4_1_transformer_blocks_0_attn1_to_k',
+    ]);
     const reasons = new Map(adapter.unrecognized.map((u) => [u.key, u.reason]));
     assert.match(reasons.get('lora_unet_mid_block_attentions_0_proj_in.lora_up.weight')!, /DoRA/);
     assert.match(reasons.get('lora_unet_up_blocks_0_attentions_0_proj_out.lora_down.weight')!, /no lora_up/);
@@ -175,16 +201,28 @@ describe('what does not fit is reported or refused, naming the keys', () => {
 
     const m = matchLora(adapter, 'unet', unetShapes());
     assert.equal(m.report, 'unet: 1 of 2 LoRA modules matched; no weight for input_blocks_4_1_transformer_blocks_0_attn1_to_k');
-    assert.deepEqual(m.unmatched, ['lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_down.weight', 'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_up.weight']);
+    assert.deepEqual(m.unmatched, [
+      'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_down.weight',
+      'lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_k.lora_up.weight',
+    ]);
     const text = describeLora(adapter, [m]);
     assert.match(text, /^odd\.safetensors:/);
-    assert.match(text, /3 unrecognised key\(s\) \(DoRA magnitude \(dora_scale\) is not supported\): lora_unet_mid_block_attentions_0_proj_in\./);
+    assert.match(
+      text,
+      /3 unrecognised key\(s\) \(DoRA magnitude \(dora_scale\) is not supported\): lora_unet_mid_block_attentions_0_proj_in\./,
+    );
     assert.match(text, /model\.diffusion_model\.out\.2\.weight/);
-    assert.throws(() => matchLora(adapter, 'unet', unetShapes(), { strict: true }), (e: Error) => e instanceof LoraError && /no weight for input_blocks_4_1/.test(e.message));
+    assert.throws(
+      () => matchLora(adapter, 'unet', unetShapes(), { strict: true }),
+      (e: Error) => e instanceof LoraError && /no weight for input_blocks_4_1/.test(e.message),
+    );
 
     // The extension point for LDM names (the single-file loader's key map plugs in here).
     const resolved = matchLora(adapter, 'unet', unetShapes(), {
-      resolveKohyaModule: (name) => (name.startsWith('input_blocks_4_1_') ? `down_blocks.1.attentions.0.${name.slice('input_blocks_4_1_'.length).replace('transformer_blocks_0_attn1_to_k', 'transformer_blocks.0.attn1.to_k')}` : undefined),
+      resolveKohyaModule: (name) =>
+        name.startsWith('input_blocks_4_1_')
+          ? `down_blocks.1.attentions.0.${name.slice('input_blocks_4_1_'.length).replace('transformer_blocks_0_attn1_to_k', 'transformer_blocks.0.attn1.to_k')}`
+          : undefined,
     });
     assert.equal(resolved.report, 'unet: 2 of 2 LoRA modules matched');
     assert.ok(resolved.matched.has('down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_k.weight'));
@@ -193,19 +231,34 @@ describe('what does not fit is reported or refused, naming the keys', () => {
   test('a LoRA for another model: shape mismatch names the LoRA keys and the weight', () => {
     const adapter = parseFile(kohyaPath());
     const sdxl = shapesOf('tiny-sdxl', 'unet', 'diffusion_pytorch_model.safetensors');
-    assert.throws(() => matchLora(adapter, 'unet', sdxl), (e: Error) => {
-      assert.ok(e instanceof LoraError);
-      assert.match(e.message, /LoRA module down_blocks_1_\S+_attn2_to_k \(lora_unet_\S+_to_k\.alpha, lora_unet_\S+_to_k\.lora_down\.weight, lora_unet_\S+_to_k\.lora_up\.weight\): down is \[4,32\], up is \[64,4\], but down_blocks\.1\.attentions\.0\.transformer_blocks\.0\.attn2\.to_k\.weight is \[64,64\] and needs down \[4,64\] and up \[64,4\] \(a LoRA for another model\?\)/);
-      return true;
-    });
+    assert.throws(
+      () => matchLora(adapter, 'unet', sdxl),
+      (e: Error) => {
+        assert.ok(e instanceof LoraError);
+        assert.match(
+          e.message,
+          /LoRA module down_blocks_1_\S+_attn2_to_k \(lora_unet_\S+_to_k\.alpha, lora_unet_\S+_to_k\.lora_down\.weight, lora_unet_\S+_to_k\.lora_up\.weight\): down is \[4,32\], up is \[64,4\], but down_blocks\.1\.attentions\.0\.transformer_blocks\.0\.attn2\.to_k\.weight is \[64,64\] and needs down \[4,64\] and up \[64,4\] \(a LoRA for another model\?\)/,
+        );
+        return true;
+      },
+    );
     const te = matchLora(adapter, 'text_encoder', unetShapes());
-    assert.match(te.report, /^text_encoder: 0 of 10 LoRA modules matched; no weight for text_model_encoder_layers_0_mlp_fc1, .* and 2 more$/);
+    assert.match(
+      te.report,
+      /^text_encoder: 0 of 10 LoRA modules matched; no weight for text_model_encoder_layers_0_mlp_fc1, .* and 2 more$/,
+    );
     assert.equal(te.unmatched.length, 30);
   });
 
   test('a module whose down and up ranks differ is refused when parsed', () => {
-    const source = new MemoryTensorSource({ [`${q}.lora_down.weight`]: t([4, 64]), [`${q}.lora_up.weight`]: t([64, 2]) }, 'bad.safetensors');
-    assert.throws(() => parseLora(source), /bad\.safetensors: LoRA module down_blocks_1_.*to_q: down "lora_unet_.*\.lora_down\.weight" is \[4, 64\] and up .* is \[64, 2\]/);
+    const source = new MemoryTensorSource(
+      { [`${q}.lora_down.weight`]: t([4, 64]), [`${q}.lora_up.weight`]: t([64, 2]) },
+      'bad.safetensors',
+    );
+    assert.throws(
+      () => parseLora(source),
+      /bad\.safetensors: LoRA module down_blocks_1_.*to_q: down "lora_unet_.*\.lora_down\.weight" is \[4, 64\] and up .* is \[64, 2\]/,
+    );
   });
 });
 

@@ -26,7 +26,10 @@ function assertRefused(path: string, reason: RegExp, act: () => unknown = () => 
 describe('refusePickle', () => {
   for (const ext of ['.ckpt', '.bin', '.pt', '.pth', '.PT']) {
     test(`refuses ${ext} by name, even when the file does not exist`, () => {
-      assertRefused(`${dir}/model${ext}`, new RegExp(`its "${ext.toLowerCase().replace('.', '\\.')}" extension marks a PyTorch pickle checkpoint`));
+      assertRefused(
+        `${dir}/model${ext}`,
+        new RegExp(`its "${ext.toLowerCase().replace('.', '\\.')}" extension marks a PyTorch pickle checkpoint`),
+      );
     });
   }
 
@@ -41,7 +44,10 @@ describe('refusePickle', () => {
   });
 
   test('the conversion one-liner quotes the path as a Python string', () => {
-    assert.throws(() => refusePickle("/models/it's.ckpt"), /torch\.load\('\/models\/it\\'s\.ckpt', map_location='cpu', weights_only=True\)/);
+    assert.throws(
+      () => refusePickle("/models/it's.ckpt"),
+      /torch\.load\('\/models\/it\\'s\.ckpt', map_location='cpu', weights_only=True\)/,
+    );
   });
 
   test('accepts safetensors files, including one whose header length starts 0x80 0x02 like a pickle', () => {

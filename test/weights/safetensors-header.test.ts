@@ -6,16 +6,23 @@ import { MAX_HEADER_BYTES, SafetensorsError, SafetensorsFile } from '../../src/w
 import { bytesOf, rawSafetensors, tempDir, writeRaw, type RawParts } from './raw-file.js';
 
 const dir = tempDir();
-const f32 = (offsets: [number, number], shape: number[] = [(offsets[1] - offsets[0]) / 4]) => ({ dtype: 'F32', shape, data_offsets: offsets });
+const f32 = (offsets: [number, number], shape: number[] = [(offsets[1] - offsets[0]) / 4]) => ({
+  dtype: 'F32',
+  shape,
+  data_offsets: offsets,
+});
 
 function assertRejected(name: string, parts: RawParts | Uint8Array, message: RegExp): void {
   const path = writeRaw(dir, name, parts);
-  assert.throws(() => SafetensorsFile.open(path), (err: Error) => {
-    assert.ok(err instanceof SafetensorsError, `${err}`);
-    assert.ok(err.message.startsWith(`${path}: `), err.message);
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => SafetensorsFile.open(path),
+    (err: Error) => {
+      assert.ok(err instanceof SafetensorsError, `${err}`);
+      assert.ok(err.message.startsWith(`${path}: `), err.message);
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 describe('safetensors header validation', () => {
@@ -24,7 +31,11 @@ describe('safetensors header validation', () => {
   });
 
   test('header length beyond the file', () => {
-    assertRejected('long.safetensors', { header: '{}', lengthPrefix: 50n }, /header length 50 is larger than the 2 bytes after the length prefix/);
+    assertRejected(
+      'long.safetensors',
+      { header: '{}', lengthPrefix: 50n },
+      /header length 50 is larger than the 2 bytes after the length prefix/,
+    );
   });
 
   test('header length over the 100 MB limit', () => {
@@ -52,13 +63,21 @@ describe('safetensors header validation', () => {
 
   test('unknown dtype names the key and the dtype', () => {
     const header = { w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } };
-    assertRejected('dtype.safetensors', { header, data: new Uint8Array(1) }, /tensor "w": unknown or unsupported dtype "F8_E4M3" \(supported: F64, F32/);
+    assertRejected(
+      'dtype.safetensors',
+      { header, data: new Uint8Array(1) },
+      /tensor "w": unknown or unsupported dtype "F8_E4M3" \(supported: F64, F32/,
+    );
   });
 
   test('shape must be an array of non-negative integers', () => {
     for (const [i, shape] of [[-1], [1.5], '4', [Number.MAX_SAFE_INTEGER + 1], null].entries()) {
       const header = { w: { dtype: 'U8', shape, data_offsets: [0, 1] } };
-      assertRejected(`shape${i}.safetensors`, { header, data: new Uint8Array(1) }, /tensor "w": shape must be an array of non-negative integers/);
+      assertRejected(
+        `shape${i}.safetensors`,
+        { header, data: new Uint8Array(1) },
+        /tensor "w": shape must be an array of non-negative integers/,
+      );
     }
   });
 
@@ -71,11 +90,19 @@ describe('safetensors header validation', () => {
 
   test('byte span must equal numel * dtype size', () => {
     const header = { w: f32([0, 12], [2, 2]) };
-    assertRejected('span.safetensors', { header, data: new Uint8Array(16) }, /tensor "w": data_offsets \[0, 12\] span 12 bytes but F32 shape \[2, 2\] needs 16/);
+    assertRejected(
+      'span.safetensors',
+      { header, data: new Uint8Array(16) },
+      /tensor "w": data_offsets \[0, 12\] span 12 bytes but F32 shape \[2, 2\] needs 16/,
+    );
   });
 
   test('offsets outside the data section', () => {
-    assertRejected('outside.safetensors', { header: { w: f32([8, 16]) }, data: new Uint8Array(12) }, /tensor "w": data_offsets \[8, 16\] lie outside the 12-byte data section/);
+    assertRejected(
+      'outside.safetensors',
+      { header: { w: f32([8, 16]) }, data: new Uint8Array(12) },
+      /tensor "w": data_offsets \[8, 16\] lie outside the 12-byte data section/,
+    );
   });
 
   test('overlapping tensors name both keys', () => {
@@ -86,7 +113,11 @@ describe('safetensors header validation', () => {
   });
 
   test('__metadata__ must map strings to strings', () => {
-    assertRejected('meta1.safetensors', { header: { __metadata__: { format: 1 } } }, /"__metadata__" key "format" must map to a string, got number 1/);
+    assertRejected(
+      'meta1.safetensors',
+      { header: { __metadata__: { format: 1 } } },
+      /"__metadata__" key "format" must map to a string, got number 1/,
+    );
     assertRejected('meta2.safetensors', { header: { __metadata__: ['pt'] } }, /"__metadata__" must be an object of strings, got an array/);
   });
 
@@ -99,7 +130,10 @@ describe('safetensors header validation', () => {
     try {
       assert.deepEqual([...file.tensors.keys()], ['a', 'b']);
       assert.deepEqual(file.float32('a'), new Float32Array([1.5]));
-      assert.deepEqual(file.warnings, [`${path}: 8 unused bytes between tensors in the data section`, `${path}: 4 unused bytes after the last tensor`]);
+      assert.deepEqual(file.warnings, [
+        `${path}: 8 unused bytes between tensors in the data section`,
+        `${path}: 4 unused bytes after the last tensor`,
+      ]);
     } finally {
       file.close();
     }
@@ -120,7 +154,10 @@ describe('safetensors header validation', () => {
   });
 
   test('a missing file is a SafetensorsError naming it', () => {
-    assert.throws(() => SafetensorsFile.open(`${dir}/nope.safetensors`), (err: Error) => err instanceof SafetensorsError && /nope\.safetensors: cannot open/.test(err.message));
+    assert.throws(
+      () => SafetensorsFile.open(`${dir}/nope.safetensors`),
+      (err: Error) => err instanceof SafetensorsError && /nope\.safetensors: cannot open/.test(err.message),
+    );
   });
 
   test('offsets past 4 GiB read correctly (sparse 5 GB file)', () => {

@@ -15,24 +15,33 @@ function openFixture(...parts: string[]): SafetensorsFile {
 }
 
 function safetensorsUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f)).sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => join(dir, f))
+    .sort();
 }
 
 describe('tiny-sd UNet weights', () => {
   const unet = openFixture('tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors');
 
-  test('lists 304 tensors with the fixture writer\'s metadata', () => {
+  test("lists 304 tensors with the fixture writer's metadata", () => {
     assert.equal(unet.tensors.size, 304);
     assert.deepEqual(unet.metadata, { format: 'pt' });
     assert.deepEqual(unet.warnings, []);
   });
 
   test('info gives absolute offsets (8-byte prefix + 34104-byte header)', () => {
-    assert.deepEqual(unet.info('conv_in.bias'), { name: 'conv_in.bias', dtype: 'F32', shape: [32], byteOffset: 8 + 34104, byteLength: 128 });
+    assert.deepEqual(unet.info('conv_in.bias'), {
+      name: 'conv_in.bias',
+      dtype: 'F32',
+      shape: [32],
+      byteOffset: 8 + 34104,
+      byteLength: 128,
+    });
     assert.deepEqual(unet.info('conv_in.weight').shape, [32, 4, 3, 3]);
   });
 
-  test('values match numpy\'s reading of the same file', () => {
+  test("values match numpy's reading of the same file", () => {
     // numpy: np.frombuffer(...)[:3].tolist() and .astype(np.float64).sum()
     assert.deepEqual([...unet.float32('conv_in.bias').subarray(0, 3)], [0.02790960855782032, -0.011856799945235252, 0.11461275815963745]);
     const sum = unet.float32('conv_in.weight').reduce((s, x) => s + x, 0);
@@ -47,12 +56,15 @@ describe('tiny-sd UNet weights', () => {
   });
 
   test('a missing key names the file and suggests close names', () => {
-    assert.throws(() => unet.info('conv_in.weights'), (err: Error) => {
-      assert.ok(err instanceof SafetensorsError);
-      assert.match(err.message, /diffusion_pytorch_model\.safetensors: no tensor "conv_in\.weights"/);
-      assert.match(err.message, /did you mean "conv_in\.weight"/);
-      return true;
-    });
+    assert.throws(
+      () => unet.info('conv_in.weights'),
+      (err: Error) => {
+        assert.ok(err instanceof SafetensorsError);
+        assert.match(err.message, /diffusion_pytorch_model\.safetensors: no tensor "conv_in\.weights"/);
+        assert.match(err.message, /did you mean "conv_in\.weight"/);
+        return true;
+      },
+    );
     assert.equal(unet.has('conv_in.weight'), true);
     assert.equal(unet.has('conv_in.weights'), false);
     assert.throws(() => unet.float32('zzzz'), /no tensor "zzzz" \(the file has 304\)$/);
@@ -73,7 +85,11 @@ describe('tiny-sd-reference.safetensors against its JSON index', () => {
       const info = ref.info(name);
       assert.equal(info.dtype, JSON_DTYPES[entry.dtype], name);
       assert.deepEqual(info.shape, entry.shape, name);
-      assert.equal(info.byteLength, entry.shape.reduce((n, d) => n * d, info.dtype === 'I64' ? 8 : 4), name);
+      assert.equal(
+        info.byteLength,
+        entry.shape.reduce((n, d) => n * d, info.dtype === 'I64' ? 8 : 4),
+        name,
+      );
     }
   });
 
@@ -108,7 +124,10 @@ describe('every fixture file', () => {
       try {
         assert.deepEqual(file.warnings, []);
         const infos = [...file.tensors.values()];
-        assert.deepEqual(infos.map((t) => t.name), infos.map((t) => t.name).sort());
+        assert.deepEqual(
+          infos.map((t) => t.name),
+          infos.map((t) => t.name).sort(),
+        );
         for (let i = 1; i < infos.length; i++) assert.equal(infos[i].byteOffset, infos[i - 1].byteOffset + infos[i - 1].byteLength);
       } finally {
         file.close();

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { SafetensorsError, SafetensorsFile, writeSafetensors, writeSafetensorsStreamed, type SafetensorsDType, type TensorToWrite } from '../../src/weights/index.js';
+import {
+  SafetensorsError,
+  SafetensorsFile,
+  writeSafetensors,
+  writeSafetensorsStreamed,
+  type SafetensorsDType,
+  type TensorToWrite,
+} from '../../src/weights/index.js';
 import { sharedPath } from '../helpers/shared.js';
 import { bytesOf, tempDir } from './raw-file.js';
 
@@ -13,7 +20,10 @@ function pseudoRandomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -25,11 +35,25 @@ function readHeaderJson(bytes: Uint8Array): string {
 }
 
 describe('writeSafetensors round trip', () => {
-  const sizes: [SafetensorsDType, number][] = [['F64', 8], ['F32', 4], ['F16', 2], ['BF16', 2], ['I64', 8], ['I32', 4], ['I16', 2], ['I8', 1], ['U8', 1], ['BOOL', 1]];
+  const sizes: [SafetensorsDType, number][] = [
+    ['F64', 8],
+    ['F32', 4],
+    ['F16', 2],
+    ['BF16', 2],
+    ['I64', 8],
+    ['I32', 4],
+    ['I16', 2],
+    ['I8', 1],
+    ['U8', 1],
+    ['BOOL', 1],
+  ];
 
   test('every dtype comes back bit-exact', () => {
     const tensors: TensorToWrite[] = sizes.map(([dtype, size], i) => ({
-      name: `t.${dtype}`, dtype, shape: [3, 5], data: pseudoRandomBytes(15 * size, i + 1),
+      name: `t.${dtype}`,
+      dtype,
+      shape: [3, 5],
+      data: pseudoRandomBytes(15 * size, i + 1),
     }));
     const path = join(dir, 'all-dtypes.safetensors');
     writeSafetensors(path, tensors, { note: 'round trip' });
@@ -75,7 +99,11 @@ describe('writeSafetensors layout', () => {
   test('tensors sorted by name (code point order), offsets contiguous, header padded with spaces to 8', () => {
     const path = join(dir, 'layout.safetensors');
     const names = ['b', '9', '10', 'a', '\u{1F600}', '\uFFFF'];
-    writeSafetensors(path, names.map((name, i) => ({ name, dtype: 'U8' as const, shape: [i + 1], data: new Uint8Array(i + 1).fill(i) })), { format: 'pt' });
+    writeSafetensors(
+      path,
+      names.map((name, i) => ({ name, dtype: 'U8' as const, shape: [i + 1], data: new Uint8Array(i + 1).fill(i) })),
+      { format: 'pt' },
+    );
     const bytes = readFileSync(path);
     const length = Number(bytes.readBigUInt64LE(0));
     assert.equal(length % 8, 0);
@@ -117,7 +145,9 @@ describe('writeSafetensors layout', () => {
 
 describe('re-writing the fixture files', () => {
   const fixtures = sharedPath('fixtures');
-  const files = readdirSync(fixtures, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.safetensors')).sort();
+  const files = readdirSync(fixtures, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
 
   // The fixtures README says: sorted by name, space padding to 8, __metadata__ {"format":"pt"} (kohya: ss_network_*).
   // Those are exactly our conventions (plus compact JSON and __metadata__ last), so the bytes must match.
@@ -127,7 +157,11 @@ describe('re-writing the fixture files', () => {
       const file = SafetensorsFile.open(original);
       const copy = join(dir, relative(fixtures, original).replaceAll('/', '__'));
       try {
-        writeSafetensors(copy, [...file.tensors.values()].map((t) => ({ ...t, data: file.raw(t.name) })), file.metadata);
+        writeSafetensors(
+          copy,
+          [...file.tensors.values()].map((t) => ({ ...t, data: file.raw(t.name) })),
+          file.metadata,
+        );
       } finally {
         file.close();
       }
@@ -167,12 +201,15 @@ describe('writeSafetensors is atomic', () => {
       [[tensor(new Float32Array(2))], /metadata key "n" must map to a string/, { n: 3 as unknown as string }],
     ];
     for (const [tensors, message, metadata] of bad) {
-      assert.throws(() => writeSafetensors(path, tensors, metadata), (err: Error) => {
-        assert.ok(err instanceof SafetensorsError);
-        assert.ok(err.message.startsWith(`${path}: `), err.message);
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => writeSafetensors(path, tensors, metadata),
+        (err: Error) => {
+          assert.ok(err instanceof SafetensorsError);
+          assert.ok(err.message.startsWith(`${path}: `), err.message);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
       assert.equal(readFileSync(path, 'utf8'), 'precious');
       assert.deepEqual(tempFilesIn(sub), []);
     }
@@ -199,10 +236,15 @@ describe('writeSafetensorsStreamed', () => {
     const streamed = join(dir, 'streamed.safetensors');
     writeSafetensors(whole, tensors, { k: 'v' });
     const asked: string[] = [];
-    writeSafetensorsStreamed(streamed, tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })), (spec) => {
-      asked.push(spec.name);
-      return tensors.find((t) => t.name === spec.name)!.data;
-    }, { k: 'v' });
+    writeSafetensorsStreamed(
+      streamed,
+      tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+      (spec) => {
+        asked.push(spec.name);
+        return tensors.find((t) => t.name === spec.name)!.data;
+      },
+      { k: 'v' },
+    );
     assert.deepEqual(asked, ['a.bias', 'b.weight']);
     assert.deepEqual(readFileSync(streamed), readFileSync(whole));
   });
@@ -211,7 +253,10 @@ describe('writeSafetensorsStreamed', () => {
     const sub = join(dir, 'streamed-bad');
     mkdirSync(sub, { recursive: true });
     const path = join(sub, 'bad.safetensors');
-    assert.throws(() => writeSafetensorsStreamed(path, [{ name: 'x', dtype: 'F32', shape: [2] }], () => new Float32Array(3)), (e: unknown) => e instanceof SafetensorsError && /"x": produced 12 bytes, its header says 8/.test(e.message));
+    assert.throws(
+      () => writeSafetensorsStreamed(path, [{ name: 'x', dtype: 'F32', shape: [2] }], () => new Float32Array(3)),
+      (e: unknown) => e instanceof SafetensorsError && /"x": produced 12 bytes, its header says 8/.test(e.message),
+    );
     assert.deepEqual(readdirSync(sub), []);
   });
 });

@@ -29,12 +29,17 @@ export function captionWords(text: string): string {
     if (/[a-z0-9']/.test(ch)) out += ch;
     else out += SYMBOL_WORDS[ch] !== undefined ? ` ${SYMBOL_WORDS[ch]} ` : ' ';
   }
-  return out.split(/\s+/).filter((w) => w.length > 0 && w !== "'").join(' ');
+  return out
+    .split(/\s+/)
+    .filter((w) => w.length > 0 && w !== "'")
+    .join(' ');
 }
 
 /** The caption of one emoji image. */
 export function emojiCaption(entry: Pick<EmojiEntry, 'name' | 'category' | 'subcategory' | 'style'>): string {
-  return [captionWords(entry.name), captionWords(entry.category), captionWords(entry.subcategory), EMOJI_STYLE_WORDS[entry.style]].join(', ');
+  return [captionWords(entry.name), captionWords(entry.category), captionWords(entry.subcategory), EMOJI_STYLE_WORDS[entry.style]].join(
+    ', ',
+  );
 }
 
 /**

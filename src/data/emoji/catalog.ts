@@ -119,7 +119,8 @@ function readEmojiJson(dir: string): RawEmoji[] {
   }
   if (!Array.isArray(raw)) throw new EmojiDataError(`${path}: expected a JSON array of emoji`);
   raw.forEach((e: Partial<RawEmoji>, i) => {
-    const ok = typeof e?.unified === 'string' && typeof e.image === 'string' && typeof e.category === 'string' && typeof e.subcategory === 'string';
+    const ok =
+      typeof e?.unified === 'string' && typeof e.image === 'string' && typeof e.category === 'string' && typeof e.subcategory === 'string';
     if (!ok) throw new EmojiDataError(`${path}: entry ${i} lacks unified/image/category/subcategory strings`);
   });
   return raw as RawEmoji[];
@@ -149,13 +150,25 @@ function usableImage(fields: RawImageFields, style: EmojiStyle, imageDir: string
   return path;
 }
 
-function styleEntries(style: EmojiStyle, includeSkinTones: boolean, resolveFrom: string | undefined, skipped: EmojiSkipCounts): EmojiEntry[] {
+function styleEntries(
+  style: EmojiStyle,
+  includeSkinTones: boolean,
+  resolveFrom: string | undefined,
+  skipped: EmojiSkipCounts,
+): EmojiEntry[] {
   const dir = emojiPackageDir(style, resolveFrom);
   const imageDir = join(dir, 'img', style, IMAGE_SIZE_FOLDER);
   const entries: EmojiEntry[] = [];
   for (const raw of readEmojiJson(dir)) {
     const name = raw.name ?? raw.short_names?.[0] ?? raw.unified;
-    const common = { baseUnified: raw.unified, shortNames: raw.short_names ?? [], category: raw.category, subcategory: raw.subcategory, style, sortOrder: raw.sort_order };
+    const common = {
+      baseUnified: raw.unified,
+      shortNames: raw.short_names ?? [],
+      category: raw.category,
+      subcategory: raw.subcategory,
+      style,
+      sortOrder: raw.sort_order,
+    };
     const variants: [RawImageFields, string | null][] = [[raw, null]];
     // A variant of an obsolete emoji is obsolete too, whatever its own fields say.
     if (includeSkinTones && !raw.obsoleted_by) for (const [tone, v] of Object.entries(raw.skin_variations ?? {})) variants.push([v, tone]);
@@ -163,7 +176,14 @@ function styleEntries(style: EmojiStyle, includeSkinTones: boolean, resolveFrom:
       const imagePath = usableImage(fields, style, imageDir, skipped);
       if (imagePath === null) continue;
       const id = `${style}/${fields.image.replace(/\.png$/i, '')}`;
-      entries.push({ ...common, id, unified: fields.unified, name: tone ? `${name}: ${skinToneName(tone)}` : name, imagePath, skinTone: tone });
+      entries.push({
+        ...common,
+        id,
+        unified: fields.unified,
+        name: tone ? `${name}: ${skinToneName(tone)}` : name,
+        imagePath,
+        skinTone: tone,
+      });
     }
   }
   return entries;
@@ -175,7 +195,11 @@ function packageLabel(style: EmojiStyle, resolveFrom: string | undefined): strin
 }
 
 /** Reads emoji.json of each style's package and lists the emoji whose 64 px PNG is there. */
-export function loadEmojiCatalog({ styles = EMOJI_STYLES, includeSkinTones = false, resolveFrom }: LoadEmojiCatalogOptions = {}): EmojiCatalog {
+export function loadEmojiCatalog({
+  styles = EMOJI_STYLES,
+  includeSkinTones = false,
+  resolveFrom,
+}: LoadEmojiCatalogOptions = {}): EmojiCatalog {
   if (styles.length === 0) throw new EmojiDataError('loadEmojiCatalog: `styles` is empty; pass at least one of ' + EMOJI_STYLES.join(', '));
   const entries: EmojiEntry[] = [];
   const skipped: Partial<Record<EmojiStyle, EmojiSkipCounts>> = {};

@@ -35,7 +35,8 @@ export function emojiEntries({ split = 'train', styles = EMOJI_STYLES, includeSk
   entries: EmojiEntry[];
   catalog: EmojiCatalog;
 } {
-  if (!EMOJI_SPLIT_NAMES.includes(split)) throw new EmojiDataError(`unknown emoji split ${JSON.stringify(split)} (expected ${EMOJI_SPLIT_NAMES.join(', ')})`);
+  if (!EMOJI_SPLIT_NAMES.includes(split))
+    throw new EmojiDataError(`unknown emoji split ${JSON.stringify(split)} (expected ${EMOJI_SPLIT_NAMES.join(', ')})`);
   const catalog = loadEmojiCatalog({ styles, includeSkinTones, resolveFrom });
   if (split === 'all') return { entries: [...catalog.entries], catalog };
   const { train, heldOut } = splitEmoji(catalog.entries);

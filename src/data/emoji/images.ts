@@ -22,7 +22,11 @@ function checkSize(size: number, what: string): void {
 }
 
 /** Decodes an emoji PNG (any size, alpha or not) into size×size RGB over white, CHW in [−1, 1]. */
-export async function emojiPngToPixels(png: Uint8Array, { size = 64 }: EmojiImageOptions = {}, label = 'emoji image'): Promise<Float32Array> {
+export async function emojiPngToPixels(
+  png: Uint8Array,
+  { size = 64 }: EmojiImageOptions = {},
+  label = 'emoji image',
+): Promise<Float32Array> {
   checkSize(size, label);
   let raw: { data: Buffer; info: OutputInfo };
   try {
@@ -71,8 +75,12 @@ export interface EmojiAugmentation {
  * Draws the augmentation parameters: one `rand` for the scale, then one `randint` of two for (dx, dy).
  * Always the same draws whatever the options, so a run's generator stream does not depend on them.
  */
-export function drawEmojiAugmentation(generator: TorchGenerator, { maxShift = 3, minScale = 0.9 }: EmojiAugmentOptions = {}): EmojiAugmentation {
-  if (!Number.isInteger(maxShift) || maxShift < 0) throw new EmojiDataError(`augmentEmoji: maxShift must be a non-negative integer, got ${maxShift}`);
+export function drawEmojiAugmentation(
+  generator: TorchGenerator,
+  { maxShift = 3, minScale = 0.9 }: EmojiAugmentOptions = {},
+): EmojiAugmentation {
+  if (!Number.isInteger(maxShift) || maxShift < 0)
+    throw new EmojiDataError(`augmentEmoji: maxShift must be a non-negative integer, got ${maxShift}`);
   if (!(minScale > 0 && minScale <= 1)) throw new EmojiDataError(`augmentEmoji: minScale must be in (0, 1], got ${minScale}`);
   const u = generator.rand([1])[0];
   const [dx, dy] = generator.randint(-maxShift, maxShift + 1, [2]);
@@ -85,7 +93,8 @@ export function drawEmojiAugmentation(generator: TorchGenerator, { maxShift = 3,
  */
 export function applyEmojiAugmentation(chw: Float32Array, size: number, { dx, dy, scale }: EmojiAugmentation): Float32Array {
   checkSize(size, 'augmentEmoji');
-  if (chw.length !== 3 * size * size) throw new EmojiDataError(`augmentEmoji: expected 3×${size}×${size} = ${3 * size * size} values, got ${chw.length}`);
+  if (chw.length !== 3 * size * size)
+    throw new EmojiDataError(`augmentEmoji: expected 3×${size}×${size} = ${3 * size * size} values, got ${chw.length}`);
   return scale === 1 ? shiftImage(chw, size, dx, dy) : resampleImage(chw, size, dx, dy, scale);
 }
 
@@ -114,7 +123,8 @@ function resampleImage(chw: Float32Array, size: number, dx: number, dy: number, 
   const out = new Float32Array(chw.length);
   const plane = size * size;
   const centre = size / 2;
-  const at = (c: number, x: number, y: number): number => (x < 0 || y < 0 || x >= size || y >= size ? WHITE : chw[c * plane + y * size + x]);
+  const at = (c: number, x: number, y: number): number =>
+    x < 0 || y < 0 || x >= size || y >= size ? WHITE : chw[c * plane + y * size + x];
   for (let y = 0; y < size; y++) {
     const sy = (y + 0.5 - dy - centre) / scale + centre - 0.5;
     const y0 = Math.floor(sy);

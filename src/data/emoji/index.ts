@@ -21,7 +21,14 @@ export {
   type EmojiAugmentOptions,
   type EmojiImageOptions,
 } from './images.js';
-export { EMOJI_SPLIT_NAMES, emojiDataset, emojiEntries, type EmojiDataset, type EmojiDatasetOptions, type EmojiSplitName } from './dataset.js';
+export {
+  EMOJI_SPLIT_NAMES,
+  emojiDataset,
+  emojiEntries,
+  type EmojiDataset,
+  type EmojiDatasetOptions,
+  type EmojiSplitName,
+} from './dataset.js';
 export {
   EMOJI_ATTRIBUTIONS,
   EMOJI_DATASOURCE_ATTRIBUTION,

@@ -85,14 +85,24 @@ function buildMerges(words: readonly string[]): [string, string][] {
 export function buildCaptionVocabulary(captions: Iterable<string>): CaptionVocabulary {
   const words = wordsByFrequency(captions);
   const merges = buildMerges(words);
-  if (merges.length > MAX_MERGES) throw new EmojiDataError(`caption vocabulary: ${merges.length} merges, more than a CLIP tokenizer reads (${MAX_MERGES})`);
-  const tokens = [...byteCharsInVocabOrder(), ...byteCharsInVocabOrder().map((c) => c + END_OF_WORD), ...merges.map(([a, b]) => a + b), START_OF_TEXT, END_OF_TEXT];
+  if (merges.length > MAX_MERGES)
+    throw new EmojiDataError(`caption vocabulary: ${merges.length} merges, more than a CLIP tokenizer reads (${MAX_MERGES})`);
+  const tokens = [
+    ...byteCharsInVocabOrder(),
+    ...byteCharsInVocabOrder().map((c) => c + END_OF_WORD),
+    ...merges.map(([a, b]) => a + b),
+    START_OF_TEXT,
+    END_OF_TEXT,
+  ];
   const vocab = new Map<string, number>();
   for (const token of tokens) if (!vocab.has(token)) vocab.set(token, vocab.size);
   const check = new BytePairEncoder(merges);
   for (const word of words) {
     const symbols = check.encode(word);
-    if (symbols.length !== 1) throw new EmojiDataError(`caption vocabulary: word ${JSON.stringify(word)} encodes to ${symbols.length} tokens (${symbols.join(' ')}), expected 1`);
+    if (symbols.length !== 1)
+      throw new EmojiDataError(
+        `caption vocabulary: word ${JSON.stringify(word)} encodes to ${symbols.length} tokens (${symbols.join(' ')}), expected 1`,
+      );
   }
   return { vocab, merges, words };
 }
@@ -106,13 +116,27 @@ export interface WriteVocabularyOptions {
  * Writes a CLIPTokenizer folder: vocab.json, merges.txt, tokenizer_config.json and special_tokens_map.json
  * (BOS `<|startoftext|>`, EOS = UNK = PAD `<|endoftext|>`, as SD's tokenizers). Each file is written atomically.
  */
-export function writeCaptionVocabulary(vocabulary: CaptionVocabulary, dir: string, { modelMaxLength = 77 }: WriteVocabularyOptions = {}): void {
+export function writeCaptionVocabulary(
+  vocabulary: CaptionVocabulary,
+  dir: string,
+  { modelMaxLength = 77 }: WriteVocabularyOptions = {},
+): void {
   mkdirSync(dir, { recursive: true });
   const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
   const specials = { bos_token: START_OF_TEXT, eos_token: END_OF_TEXT, unk_token: END_OF_TEXT, pad_token: END_OF_TEXT };
-  const config = { ...specials, add_prefix_space: false, do_lower_case: true, errors: 'replace', model_max_length: modelMaxLength, tokenizer_class: 'CLIPTokenizer' };
+  const config = {
+    ...specials,
+    add_prefix_space: false,
+    do_lower_case: true,
+    errors: 'replace',
+    model_max_length: modelMaxLength,
+    tokenizer_class: 'CLIPTokenizer',
+  };
   writeFileAtomically(join(dir, 'vocab.json'), utf8(JSON.stringify(Object.fromEntries(vocabulary.vocab))));
-  writeFileAtomically(join(dir, 'merges.txt'), utf8(['#version: 0.2', ...vocabulary.merges.map(([a, b]) => `${a} ${b}`)].join('\n') + '\n'));
+  writeFileAtomically(
+    join(dir, 'merges.txt'),
+    utf8(['#version: 0.2', ...vocabulary.merges.map(([a, b]) => `${a} ${b}`)].join('\n') + '\n'),
+  );
   writeFileAtomically(join(dir, 'tokenizer_config.json'), utf8(JSON.stringify(config, null, 2) + '\n'));
   writeFileAtomically(join(dir, 'special_tokens_map.json'), utf8(JSON.stringify(specials, null, 2) + '\n'));
 }

@@ -5,7 +5,14 @@
  * fed to the graph as [B, 1, 1, 1] columns. The reads come from the schedulers' shared prediction math.
  */
 import type { PredictionType } from '../../schedulers/config.js';
-import { boundaryScalings, epsilonReadout, levelFromAlphaBar, originalReadout, renoiseCoefficients, type Readout } from '../../schedulers/prediction.js';
+import {
+  boundaryScalings,
+  epsilonReadout,
+  levelFromAlphaBar,
+  originalReadout,
+  renoiseCoefficients,
+  type Readout,
+} from '../../schedulers/prediction.js';
 
 /** A value built from the current sample, the predicted origin x0 and the predicted noise ε: x·sample + x0·x0 + ε·eps. */
 export interface Blend {

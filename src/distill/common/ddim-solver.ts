@@ -15,9 +15,13 @@ export class DdimSolver {
   readonly alphaCumprods: Float32Array;
   readonly alphaCumprodsPrev: Float32Array;
 
-  constructor(schedule: NoiseSchedule, readonly count = 50) {
+  constructor(
+    schedule: NoiseSchedule,
+    readonly count = 50,
+  ) {
     const total = schedule.numTrainTimesteps;
-    if (!Number.isInteger(count) || count < 1 || count > total) throw new DistillConfigError(`DDIM solver: num_ddim_timesteps must be an integer in [1, ${total}] (got ${count})`);
+    if (!Number.isInteger(count) || count < 1 || count > total)
+      throw new DistillConfigError(`DDIM solver: num_ddim_timesteps must be an integer in [1, ${total}] (got ${count})`);
     this.stepRatio = Math.floor(total / count);
     this.timesteps = Int32Array.from({ length: count }, (_, i) => Math.round((i + 1) * this.stepRatio) - 1);
     this.timestepsPrev = Int32Array.from({ length: count }, (_, i) => (i === 0 ? 0 : this.timesteps[i - 1]));

@@ -81,10 +81,17 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
   const cond = graph.input(names.cond, [n, tokens, width]);
   const uncond = graph.input(names.uncond, [n, tokens, width]);
   const sdxl = o.pooledWidth !== undefined;
-  const pooled = sdxl ? { cond: graph.input(names.condPooled, [n, o.pooledWidth!]), uncond: graph.input(names.uncondPooled, [n, o.pooledWidth!]), timeIds: graph.input(names.timeIds, [n, 6]) } : undefined;
+  const pooled = sdxl
+    ? {
+        cond: graph.input(names.condPooled, [n, o.pooledWidth!]),
+        uncond: graph.input(names.uncondPooled, [n, o.pooledWidth!]),
+        timeIds: graph.input(names.timeIds, [n, 6]),
+      }
+    : undefined;
   const added = (which: 'cond' | 'uncond' | 'both'): Pick<UNetInputs, 'textEmbeds' | 'timeIds'> => {
     if (!pooled) return {};
-    if (which === 'both') return { textEmbeds: concat([pooled.cond, pooled.uncond], 0), timeIds: concat([pooled.timeIds, pooled.timeIds], 0) };
+    if (which === 'both')
+      return { textEmbeds: concat([pooled.cond, pooled.uncond], 0), timeIds: concat([pooled.timeIds, pooled.timeIds], 0) };
     return { textEmbeds: pooled[which], timeIds: pooled.timeIds };
   };
 
@@ -92,14 +99,22 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
   const slot = (name: string) => loraTrainingSlot(name, o.loraTargets.keys(), { rank: o.rank, alpha: o.alpha });
   const student = new UnfusedLora(base, [slot(STUDENT_SLOT)]);
   const ema = o.emaTarget ? new UnfusedLora(base, [slot(EMA_SLOT)]) : undefined;
-  const unet = (scope: Scope, sample: Value, t: Value, states: Value, extra: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>, checkpointBlocks = false) =>
-    unet2DConditionModel(scope, o.unet, { sample, timestep: t, encoderHiddenStates: states, ...extra }, { checkpointBlocks });
+  const unet = (
+    scope: Scope,
+    sample: Value,
+    t: Value,
+    states: Value,
+    extra: Pick<UNetInputs, 'textEmbeds' | 'timeIds'>,
+    checkpointBlocks = false,
+  ) => unet2DConditionModel(scope, o.unet, { sample, timestep: t, encoderHiddenStates: states, ...extra }, { checkpointBlocks });
 
   const studentScope = student.attach(base);
   // W + ΔW built up front, outside any checkpointed block: a rebuilt block then reads the same values, and the
   // gradient reaches the LoRA parameters through them.
   for (const [key, shape] of o.loraTargets) studentScope.param(key, shape);
-  const prediction = coef.student_sample.mul(x).add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'), o.gradientCheckpointing)));
+  const prediction = coef.student_sample
+    .mul(x)
+    .add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'), o.gradientCheckpointing)));
 
   const teacherOut = unet(base, concat([x, x], 0), concat([tSource, tSource], 0), concat([cond, uncond], 0), added('both'));
   const [fc, fu] = teacherOut.split([n, n], 0);

@@ -5,12 +5,27 @@
  */
 import { DistillConfigError } from '../errors.js';
 export const REFERENCE_LORA_MODULES: readonly string[] = Object.freeze([
-  'to_q', 'to_k', 'to_v', 'to_out.0', 'proj_in', 'proj_out', 'ff.net.0.proj', 'ff.net.2',
-  'conv1', 'conv2', 'conv_shortcut', 'downsamplers.0.conv', 'upsamplers.0.conv', 'time_emb_proj',
+  'to_q',
+  'to_k',
+  'to_v',
+  'to_out.0',
+  'proj_in',
+  'proj_out',
+  'ff.net.0.proj',
+  'ff.net.2',
+  'conv1',
+  'conv2',
+  'conv_shortcut',
+  'downsamplers.0.conv',
+  'upsamplers.0.conv',
+  'time_emb_proj',
 ]);
 
 /** Weight keys (`<module>.weight`) of ≥ 2-d parameters whose module matches one of `modules`, sorted, with their shapes. */
-export function loraTargets(shapes: ReadonlyMap<string, readonly number[]>, modules: readonly string[] = REFERENCE_LORA_MODULES): Map<string, readonly number[]> {
+export function loraTargets(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  modules: readonly string[] = REFERENCE_LORA_MODULES,
+): Map<string, readonly number[]> {
   const keys: string[] = [];
   for (const [key, shape] of shapes) {
     if (!key.endsWith('.weight') || shape.length < 2) continue;

@@ -19,5 +19,9 @@ export function distillLoss(prediction: Value, target: Value, { type, huberC = 0
   const squared = diff.mul(diff);
   if (type === 'l2') return squared.mean();
   if (!(huberC > 0 && Number.isFinite(huberC))) throw new DistillConfigError(`huber_c must be a positive number (got ${huberC})`);
-  return squared.add(huberC * huberC).sqrt().sub(huberC).mean();
+  return squared
+    .add(huberC * huberC)
+    .sqrt()
+    .sub(huberC)
+    .mean();
 }

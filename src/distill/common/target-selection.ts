@@ -13,7 +13,9 @@ export const TARGET_WINDOW = 260;
 /** The timesteps K-step equidistant sampling on the solver grid visits, merged over K ∈ [kMin, kMax]. */
 export function mergedTimesteps(solver: DdimSolver, kMin: number, kMax: number): number[] {
   if (!(Number.isInteger(kMin) && Number.isInteger(kMax) && kMin >= 1 && kMax >= kMin)) {
-    throw new DistillConfigError(`target selection: need integers 1 ≤ num_inference_steps_min ≤ num_inference_steps_max (got ${kMin}, ${kMax})`);
+    throw new DistillConfigError(
+      `target selection: need integers 1 ≤ num_inference_steps_min ≤ num_inference_steps_max (got ${kMin}, ${kMax})`,
+    );
   }
   const n = solver.count;
   const descending = [...solver.timesteps].reverse();

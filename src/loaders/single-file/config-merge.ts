@@ -15,7 +15,12 @@ export interface ConfigOptions {
   configFiles?: Partial<Record<ComponentName, string>>;
 }
 
-export function finalConfig(component: ComponentName, inferred: InferredConfig, options: ConfigOptions, where: string): { config: Record<string, unknown>; assumed: string[] } {
+export function finalConfig(
+  component: ComponentName,
+  inferred: InferredConfig,
+  options: ConfigOptions,
+  where: string,
+): { config: Record<string, unknown>; assumed: string[] } {
   const path = options.configFiles?.[component];
   const fromFile = path ? readJsonFile(path) : {};
   const overrides = options.configOverrides?.[component] ?? {};

@@ -22,7 +22,13 @@ export interface ConvertedKeys {
 }
 
 /** `drop` names keys (without prefix) a family rule leaves out, with the reason. */
-export function convertKeys(file: TensorSource, prefix: string, keys: readonly string[], mapper: KeyMapper, drop?: (key: string) => string | null): ConvertedKeys {
+export function convertKeys(
+  file: TensorSource,
+  prefix: string,
+  keys: readonly string[],
+  mapper: KeyMapper,
+  drop?: (key: string) => string | null,
+): ConvertedKeys {
   const tensors = new Map<string, DerivedTensor>();
   const sourceOf = new Map<string, string>();
   const out: ConvertedKeys = { tensors, ignored: [], unmatched: [] };
@@ -40,7 +46,10 @@ export function convertKeys(file: TensorSource, prefix: string, keys: readonly s
     }
     mapping.diffusers.forEach((name, part) => {
       const earlier = sourceOf.get(name);
-      if (earlier) throw new SingleFileError(`${file.origin}: ${JSON.stringify(earlier)} and ${JSON.stringify(full)} both map to ${JSON.stringify(name)}`);
+      if (earlier)
+        throw new SingleFileError(
+          `${file.origin}: ${JSON.stringify(earlier)} and ${JSON.stringify(full)} both map to ${JSON.stringify(name)}`,
+        );
       sourceOf.set(name, full);
       tensors.set(name, { inputs: [full], derivation: forwardDerivation(mapping.transform, part, mapping.diffusers.length) });
     });

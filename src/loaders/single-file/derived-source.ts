@@ -49,7 +49,10 @@ export class DerivedTensorSource implements TensorSource {
     return this.derive(key, t, () => {
       const shapes = this.inputShapes(t);
       t.derivation.shape(shapes); // rejects unusable shapes before any data is read
-      return t.derivation.data(t.inputs.map((k) => this.base.float32(k)), shapes);
+      return t.derivation.data(
+        t.inputs.map((k) => this.base.float32(k)),
+        shapes,
+      );
     });
   }
 

@@ -28,7 +28,10 @@ export interface SingleFileExport {
 /** Several sources with disjoint keys seen as one. */
 class UnionTensorSource implements TensorSource {
   private readonly owner = new Map<string, TensorSource>();
-  constructor(readonly origin: string, sources: readonly TensorSource[]) {
+  constructor(
+    readonly origin: string,
+    sources: readonly TensorSource[],
+  ) {
     for (const s of sources) for (const k of s.keys()) this.owner.set(k, s);
   }
   keys(): string[] {
@@ -78,7 +81,9 @@ export function toSingleFile(components: Partial<Record<ComponentName, Diffusers
   const placements = ARCHITECTURE_LAYOUTS[architecture];
   for (const name of Object.keys(components)) {
     if (!placements.some((p) => p.component === name)) {
-      throw new SingleFileError(`${architecture} single files have no place for a "${name}" (they hold ${placements.map((p) => p.component).join(', ')})`);
+      throw new SingleFileError(
+        `${architecture} single files have no place for a "${name}" (they hold ${placements.map((p) => p.component).join(', ')})`,
+      );
     }
   }
   const unmatched: SingleFileExport['unmatched'] = [];
@@ -96,11 +101,21 @@ export interface WriteSingleFileOptions {
 }
 
 /** Writes the components as one single-file checkpoint; refuses when a diffusers key has no single-file place. */
-export function writeSingleFile(path: string, components: Partial<Record<ComponentName, DiffusersComponent>>, architecture: Architecture, options: WriteSingleFileOptions = {}): void {
+export function writeSingleFile(
+  path: string,
+  components: Partial<Record<ComponentName, DiffusersComponent>>,
+  architecture: Architecture,
+  options: WriteSingleFileOptions = {},
+): void {
   const { source, unmatched } = toSingleFile(components, architecture);
   if (unmatched.length > 0) {
-    const list = unmatched.slice(0, 5).map((u) => `${u.component}: ${u.key}`).join(', ');
-    throw new SingleFileError(`${path}: ${unmatched.length} tensor(s) have no place in a ${architecture} single file (${list}${unmatched.length > 5 ? ', ...' : ''})`);
+    const list = unmatched
+      .slice(0, 5)
+      .map((u) => `${u.component}: ${u.key}`)
+      .join(', ');
+    throw new SingleFileError(
+      `${path}: ${unmatched.length} tensor(s) have no place in a ${architecture} single file (${list}${unmatched.length > 5 ? ', ...' : ''})`,
+    );
   }
   const dtypeOf = (name: string): FloatDType => {
     const stored = source.dtype(name);
@@ -108,5 +123,10 @@ export function writeSingleFile(path: string, components: Partial<Record<Compone
   };
   // Streamed: a multi-gigabyte checkpoint is converted one tensor at a time.
   const specs = source.keys().map((name) => ({ name, dtype: dtypeOf(name), shape: [...source.shape(name)] }));
-  writeSafetensorsStreamed(path, specs, (spec) => float32ToDType(source.float32(spec.name), spec.dtype as FloatDType), options.metadata ?? { format: 'pt' });
+  writeSafetensorsStreamed(
+    path,
+    specs,
+    (spec) => float32ToDType(source.float32(spec.name), spec.dtype as FloatDType),
+    options.metadata ?? { format: 'pt' },
+  );
 }

@@ -15,10 +15,16 @@ const need = (source: TensorSource, key: string, what: string): readonly number[
 export function inferTextEncoderConfig(source: TensorSource, layout: 'clip' | 'open-clip'): InferredConfig {
   const rules = TEXT_ENCODER_RULES[layout];
   const [vocab, hidden] = need(source, 'text_model.embeddings.token_embedding.weight', 'vocab_size and hidden_size');
-  const layers = new Set(source.keys().map((k) => /^text_model\.encoder\.layers\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+  const layers = new Set(
+    source
+      .keys()
+      .map((k) => /^text_model\.encoder\.layers\.(\d+)\./.exec(k)?.[1])
+      .filter((x) => x !== undefined),
+  ).size;
   const projection = source.has('text_projection.weight') ? source.shape('text_projection.weight')[0] : hidden;
   const unresolved: Record<string, string> = {};
-  if (hidden % rules.headWidth !== 0) unresolved.num_attention_heads = `CLIP heads are ${rules.headWidth} wide, but hidden_size is ${hidden}`;
+  if (hidden % rules.headWidth !== 0)
+    unresolved.num_attention_heads = `CLIP heads are ${rules.headWidth} wide, but hidden_size is ${hidden}`;
   const config: Record<string, unknown> = {
     architectures: [source.has('text_projection.weight') ? 'CLIPTextModelWithProjection' : 'CLIPTextModel'],
     model_type: 'clip_text_model',

@@ -142,14 +142,18 @@ function transformerLayers(raw: ComponentKeys, s: UNetStructure): { down: unknow
   const n = s.down.length;
   const last = s.down[n - 1];
   if (s.mid.kind === 'cross-attn' && last.depths && last.depths[0] !== s.mid.depth) {
-    throw raw.error(`has a mid block of depth ${s.mid.depth} but depth ${last.depths[0]} in its last level; diffusers configs cannot express that`);
+    throw raw.error(
+      `has a mid block of depth ${s.mid.depth} but depth ${last.depths[0]} in its last level; diffusers configs cannot express that`,
+    );
   }
   // Levels without attention ignore their entry; 1 there, as diffusers' SDXL config ([1, 2, 10]).
   const perLevel = s.down.map((l, i) => (l.depths ? depthEntry(l.depths) : i === n - 1 && s.mid.kind === 'cross-attn' ? s.mid.depth : 1));
-  const expand = (entry: number | number[], layers: number): number[] => (Array.isArray(entry) ? entry.slice(0, layers) : Array<number>(layers).fill(entry));
+  const expand = (entry: number | number[], layers: number): number[] =>
+    Array.isArray(entry) ? entry.slice(0, layers) : Array<number>(layers).fill(entry);
   const actualUp = s.up.map((u) => u.depths ?? Array<number>(u.layers).fill(1));
   const defaultUp = s.up.map((u, i) => expand(perLevel[n - 1 - i], u.layers));
-  const sameAsDefault = JSON.stringify(actualUp.filter((_, i) => s.up[i].depths)) === JSON.stringify(defaultUp.filter((_, i) => s.up[i].depths));
+  const sameAsDefault =
+    JSON.stringify(actualUp.filter((_, i) => s.up[i].depths)) === JSON.stringify(defaultUp.filter((_, i) => s.up[i].depths));
   return { down: uniform(perLevel), reverse: sameAsDefault ? null : s.up.map((u) => (u.depths ? depthEntry(u.depths) : 1)) };
 }
 
@@ -176,7 +180,12 @@ function additionTimeEmbedDim(s: UNetStructure, rules: FamilyRules, textEmbedsWi
  * embedding width (the second text encoder's projection) when the file has one: SDXL's label_emb input is
  * that plus one sinusoid per time id, which gives addition_time_embed_dim.
  */
-export function unetConfigFromStructure(raw: ComponentKeys, s: UNetStructure, rules: FamilyRules, textEmbedsWidth: number | null): InferredConfig {
+export function unetConfigFromStructure(
+  raw: ComponentKeys,
+  s: UNetStructure,
+  rules: FamilyRules,
+  textEmbedsWidth: number | null,
+): InferredConfig {
   const assumed = ['sample_size', 'attention_head_dim'];
   const unresolved: Record<string, string> = {};
   const head = heads(s, rules);

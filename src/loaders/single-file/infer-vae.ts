@@ -17,7 +17,10 @@ export function inferVaeConfig(raw: ComponentKeys, family: VaeFamilyFields): Inf
   const levels = raw.count(/^encoder\.down\.(\d+)\./, 'encoder levels (encoder.down.N)');
   if (levels === 0) throw raw.error('has no encoder.down.* blocks');
   const layers = raw.count(/^encoder\.down\.0\.block\.(\d+)\./, 'encoder resnets (encoder.down.0.block.N)');
-  const channels = Array.from({ length: levels }, (_, i) => raw.need(`encoder.down.${i}.block.0.conv1.weight`, `block_out_channels[${i}]`)[0]);
+  const channels = Array.from(
+    { length: levels },
+    (_, i) => raw.need(`encoder.down.${i}.block.0.conv1.weight`, `block_out_channels[${i}]`)[0],
+  );
   const config: Record<string, unknown> = {
     _class_name: 'AutoencoderKL',
     in_channels: raw.need('encoder.conv_in.weight', 'in_channels')[1],

@@ -28,7 +28,8 @@ export interface DiffusersKeyMapping {
 type Side = 'file' | 'diffusers';
 
 const join = (a: string, b: string): string => (a && b ? `${a}.${b}` : a || b);
-const namesOf = (rule: PartRule, side: Side): readonly string[] => (side === 'file' ? [rule.file] : typeof rule.diffusers === 'string' ? [rule.diffusers] : rule.diffusers);
+const namesOf = (rule: PartRule, side: Side): readonly string[] =>
+  side === 'file' ? [rule.file] : typeof rule.diffusers === 'string' ? [rule.diffusers] : rule.diffusers;
 
 /** Fills `{name}` placeholders; a placeholder the binding lacks is a table/plan mismatch (a bug). */
 function fill(pattern: string, binding: Binding): string {
@@ -42,7 +43,7 @@ function fill(pattern: string, binding: Binding): string {
 function expand(modules: readonly ModuleRule[], plan: IndexPlan): ModuleInstance[] {
   const out: ModuleInstance[] = [];
   for (const rule of modules) {
-    const bindings = rule.plan === undefined ? [{}] : plan[rule.plan] ?? [];
+    const bindings = rule.plan === undefined ? [{}] : (plan[rule.plan] ?? []);
     for (const b of bindings) out.push({ file: fill(rule.file, b), diffusers: fill(rule.diffusers, b), parts: rule.parts });
   }
   return out;
@@ -111,7 +112,12 @@ export class KeyMapper {
       const hit = matchPart(module.parts, rest, 'diffusers');
       if (!hit) continue;
       const siblings = namesOf(hit.rule, 'diffusers').map((d) => join(module.diffusers, join(d, hit.tail)));
-      return { file: join(module.file, join(hit.rule.file, hit.tail)), part: hit.index, siblings, transform: hit.rule.transform ?? 'identity' };
+      return {
+        file: join(module.file, join(hit.rule.file, hit.tail)),
+        part: hit.index,
+        siblings,
+        transform: hit.rule.transform ?? 'identity',
+      };
     }
     return null;
   }

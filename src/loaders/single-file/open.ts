@@ -16,8 +16,17 @@ import { inferTextEncoderConfig } from './infer-text-encoder.js';
 import { inferVaeConfig } from './infer-vae.js';
 import type { KeyMapper } from './key-mapper.js';
 import {
-  ARCHITECTURE_LAYOUTS, ARCHITECTURE_SIGNATURES, BARE_PLACEMENTS, EXTRA_PLACEMENTS, FAMILY_RULES, IGNORED_KEYS, NO_FAMILY_VAE,
-  type Architecture, type ComponentLayout, type ComponentName, type ComponentPlacement,
+  ARCHITECTURE_LAYOUTS,
+  ARCHITECTURE_SIGNATURES,
+  BARE_PLACEMENTS,
+  EXTRA_PLACEMENTS,
+  FAMILY_RULES,
+  IGNORED_KEYS,
+  NO_FAMILY_VAE,
+  type Architecture,
+  type ComponentLayout,
+  type ComponentName,
+  type ComponentPlacement,
 } from './keymaps/checkpoint.js';
 
 export type { IgnoredKey } from './convert-keys.js';
@@ -51,8 +60,14 @@ export interface SingleFileCheckpoint {
   close(): void;
 }
 
-const LABELS: Record<ComponentName, string> = { unet: 'UNet', vae: 'VAE', text_encoder: 'text encoder', text_encoder_2: 'second text encoder' };
-const SD2_DROPPED = "SD-2 conditions on the penultimate OpenCLIP layer: diffusers' SD-2 text encoder has neither the last layer nor the projection";
+const LABELS: Record<ComponentName, string> = {
+  unet: 'UNet',
+  vae: 'VAE',
+  text_encoder: 'text encoder',
+  text_encoder_2: 'second text encoder',
+};
+const SD2_DROPPED =
+  "SD-2 conditions on the penultimate OpenCLIP layer: diffusers' SD-2 text encoder has neither the last layer nor the projection";
 
 export function openSingleFile(path: string, options: OpenSingleFileOptions = {}): SingleFileCheckpoint {
   refusePickle(path);
@@ -74,7 +89,8 @@ export function readSingleFile(file: TensorSource, options: OpenSingleFileOption
     if (rule) ignored.push({ key, reason: rule.reason });
     else kept.push(key);
   }
-  const signature = options.architecture ?? ARCHITECTURE_SIGNATURES.find((s) => kept.some((k) => k.startsWith(s.prefix)))?.architecture ?? null;
+  const signature =
+    options.architecture ?? ARCHITECTURE_SIGNATURES.find((s) => kept.some((k) => k.startsWith(s.prefix)))?.architecture ?? null;
   const { groups, unmatched } = groupByComponent(kept, signature);
   const reader = new ComponentReader(file, groups, options);
   const components: Partial<Record<ComponentName, SingleFileComponent>> = {};
@@ -111,8 +127,13 @@ interface Group {
 }
 
 /** Sorts keys into components by prefix (longest first); a file with none of the prefixes may be a bare model. */
-function groupByComponent(keys: readonly string[], architecture: Architecture | null): { groups: Map<ComponentName, Group>; unmatched: string[] } {
-  const known = architecture ? ARCHITECTURE_LAYOUTS[architecture] : ARCHITECTURE_LAYOUTS.sd1.filter((p) => p.component === 'unet' || p.component === 'vae');
+function groupByComponent(
+  keys: readonly string[],
+  architecture: Architecture | null,
+): { groups: Map<ComponentName, Group>; unmatched: string[] } {
+  const known = architecture
+    ? ARCHITECTURE_LAYOUTS[architecture]
+    : ARCHITECTURE_LAYOUTS.sd1.filter((p) => p.component === 'unet' || p.component === 'vae');
   const placements = [...known, ...EXTRA_PLACEMENTS].sort((a, b) => b.prefix.length - a.prefix.length);
   const byPlacement = new Map<ComponentPlacement, string[]>();
   const unmatched: string[] = [];

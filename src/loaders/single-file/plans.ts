@@ -12,7 +12,14 @@ import type { Binding, IndexPlan } from './keymaps/types.js';
  */
 export function unetIndexPlan(layout: UNetLayout): IndexPlan {
   const plan: Record<string, Binding[]> = {
-    downResnet: [], downAttention: [], downsampler: [], midResnet: [], midAttention: [], upResnet: [], upAttention: [], upsampler: [],
+    downResnet: [],
+    downAttention: [],
+    downsampler: [],
+    midResnet: [],
+    midAttention: [],
+    upResnet: [],
+    upAttention: [],
+    upsampler: [],
   };
   let input = 1;
   layout.down.forEach((block, level) => {

@@ -21,7 +21,8 @@ const identity: Derivation = {
 };
 
 function matrixShape(s: Shape): [number, number] {
-  if (s.length < 2 || s.slice(2).some((d) => d !== 1)) throw new Error(`expected a [out, in] matrix or a 1×1 conv weight, got ${formatShape(s)}`);
+  if (s.length < 2 || s.slice(2).some((d) => d !== 1))
+    throw new Error(`expected a [out, in] matrix or a 1×1 conv weight, got ${formatShape(s)}`);
   return [s[0], s[1]];
 }
 
@@ -50,7 +51,8 @@ const transpose: Derivation = {
 /** Rows [part·n, (part+1)·n) of a tensor whose first axis is `parts`·n long. */
 function splitRows(part: number, parts: number): Derivation {
   const rowsOf = (s: Shape): number => {
-    if (s.length < 1 || s[0] % parts !== 0) throw new Error(`expected a first axis divisible by ${parts} (fused projection), got ${formatShape(s)}`);
+    if (s.length < 1 || s[0] % parts !== 0)
+      throw new Error(`expected a first axis divisible by ${parts} (fused projection), got ${formatShape(s)}`);
     return s[0] / parts;
   };
   return {

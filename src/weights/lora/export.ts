@@ -13,7 +13,8 @@ import { LoraError, loraFactor, LORA_COMPONENTS, type LoraComponent, type LoraFo
 export type LoraModules = Partial<Record<LoraComponent, ReadonlyMap<string, LoraTarget>>>;
 
 function moduleOf(weightKey: string): string {
-  if (!weightKey.endsWith('.weight')) throw new LoraError(`LoRA export: ${JSON.stringify(weightKey)} is not a weight key (<module>.weight)`);
+  if (!weightKey.endsWith('.weight'))
+    throw new LoraError(`LoRA export: ${JSON.stringify(weightKey)} is not a weight key (<module>.weight)`);
   return weightKey.slice(0, -'.weight'.length);
 }
 
@@ -23,7 +24,12 @@ function kohyaPrefix(component: LoraComponent, modules: LoraModules): string {
   return modules.text_encoder_2?.size ? 'lora_te1_' : 'lora_te_';
 }
 
-const f32 = (name: string, shape: readonly number[], data: Float32Array): TensorToWrite => ({ name, dtype: 'F32', shape: [...shape], data });
+const f32 = (name: string, shape: readonly number[], data: Float32Array): TensorToWrite => ({
+  name,
+  dtype: 'F32',
+  shape: [...shape],
+  data,
+});
 
 function kohyaTensors(prefix: string, module: string, t: LoraTarget): TensorToWrite[] {
   const name = prefix + module.replaceAll('.', '_');
@@ -37,7 +43,10 @@ function kohyaTensors(prefix: string, module: string, t: LoraTarget): TensorToWr
 function peftTensors(component: LoraComponent, module: string, t: LoraTarget): TensorToWrite[] {
   const factor = loraFactor(t);
   const up = factor === 1 ? t.up.data : t.up.data.map((x) => x * factor);
-  return [f32(`${component}.${module}.lora_A.weight`, t.down.shape, t.down.data), f32(`${component}.${module}.lora_B.weight`, t.up.shape, up)];
+  return [
+    f32(`${component}.${module}.lora_A.weight`, t.down.shape, t.down.data),
+    f32(`${component}.${module}.lora_B.weight`, t.up.shape, up),
+  ];
 }
 
 export function loraTensors(modules: LoraModules, format: LoraFormat): TensorToWrite[] {
@@ -45,7 +54,9 @@ export function loraTensors(modules: LoraModules, format: LoraFormat): TensorToW
   for (const component of LORA_COMPONENTS) {
     for (const [weightKey, target] of modules[component] ?? []) {
       const module = moduleOf(weightKey);
-      tensors.push(...(format === 'kohya' ? kohyaTensors(kohyaPrefix(component, modules), module, target) : peftTensors(component, module, target)));
+      tensors.push(
+        ...(format === 'kohya' ? kohyaTensors(kohyaPrefix(component, modules), module, target) : peftTensors(component, module, target)),
+      );
     }
   }
   return tensors;

@@ -61,7 +61,8 @@ export function checkLoraShapes(target: LoraTarget, weightKey: string, weightSha
   const cols = numel(rest);
   const { down, up, rank } = target;
   const upOk = up.shape[0] === out && up.shape.slice(2).every((d) => d === 1);
-  const downOk = down.shape[0] === rank && numel(down.shape.slice(1)) === cols && (down.shape.length === 2 || down.shape.length === weightShape.length);
+  const downOk =
+    down.shape[0] === rank && numel(down.shape.slice(1)) === cols && (down.shape.length === 2 || down.shape.length === weightShape.length);
   if (!upOk || !downOk) {
     const wanted = `down ${formatShape([rank, ...rest])} and up ${formatShape([out, rank, ...rest.slice(1).map(() => 1)])}`;
     throw new LoraError(
@@ -92,7 +93,10 @@ export function matchLora(adapter: LoraAdapter, component: LoraComponent, params
     if (target.format === 'kohya') {
       index ??= underscoreIndex(shapes);
       module = index.get(target.module);
-      if (module === null) throw new LoraError(`${adapter.origin}: kohya module ${target.module} fits several ${component} weights (names equal up to "." vs "_")`);
+      if (module === null)
+        throw new LoraError(
+          `${adapter.origin}: kohya module ${target.module} fits several ${component} weights (names equal up to "." vs "_")`,
+        );
       module ??= options.resolveKohyaModule?.(target.module, component);
     }
     const weightKey = module === undefined ? undefined : `${module}.weight`;

@@ -80,7 +80,8 @@ function peftModuleRole(rest: string): { module: string; role: KeyRole['role'] }
   m = /^(.+)\.lora_magnitude_vector(?:\.[^.]+)*$/.exec(rest);
   if (m) return { module: m[1], role: { unsupported: 'DoRA magnitude (lora_magnitude_vector) is not supported' } };
   m = /^(.+)\.(lora_[AB]\.(?:[^.]+\.)?bias|lora_embedding_[AB](?:\.[^.]+)?)$/.exec(rest);
-  if (m) return { module: m[1], role: { unsupported: `peft ${m[2].split('.')[0]} tensors (LoRA bias / embedding LoRA) are not supported` } };
+  if (m)
+    return { module: m[1], role: { unsupported: `peft ${m[2].split('.')[0]} tensors (LoRA bias / embedding LoRA) are not supported` } };
   return null;
 }
 
@@ -116,7 +117,10 @@ function groupKeys(keys: readonly string[], defaultComponent: LoraComponent, unr
     if (!m) modules.set(id, (m = { component: r.component, module: r.module, format: r.format, roles: {}, unsupported: [], all: [] }));
     m.all.push(key);
     if (typeof r.role !== 'string') m.unsupported.push(r.role.unsupported);
-    else if (m.roles[r.role]) throw new LoraError(`LoRA keys ${JSON.stringify(m.roles[r.role])} and ${JSON.stringify(key)} are both the ${r.role} of module ${r.module}`);
+    else if (m.roles[r.role])
+      throw new LoraError(
+        `LoRA keys ${JSON.stringify(m.roles[r.role])} and ${JSON.stringify(key)} are both the ${r.role} of module ${r.module}`,
+      );
     else m.roles[r.role] = key;
   }
   return [...modules.values()];
@@ -124,8 +128,12 @@ function groupKeys(keys: readonly string[], defaultComponent: LoraComponent, unr
 
 function readAlpha(source: TensorSource, key: string): number {
   const data = source.float32(key);
-  if (data.length !== 1) throw new LoraError(`${source.origin}: LoRA alpha ${JSON.stringify(key)} has shape [${source.shape(key).join(', ')}], expected a scalar`);
-  if (!Number.isFinite(data[0]) || data[0] <= 0) throw new LoraError(`${source.origin}: LoRA alpha ${JSON.stringify(key)} is ${data[0]}, expected a positive number`);
+  if (data.length !== 1)
+    throw new LoraError(
+      `${source.origin}: LoRA alpha ${JSON.stringify(key)} has shape [${source.shape(key).join(', ')}], expected a scalar`,
+    );
+  if (!Number.isFinite(data[0]) || data[0] <= 0)
+    throw new LoraError(`${source.origin}: LoRA alpha ${JSON.stringify(key)} is ${data[0]}, expected a positive number`);
   return data[0];
 }
 
@@ -134,7 +142,9 @@ function readTarget(source: TensorSource, m: ModuleKeys, downKey: string, upKey:
   const up = { shape: [...source.shape(upKey)], data: source.float32(upKey) };
   const rank = down.shape[0];
   if (down.shape.length < 2 || up.shape.length < 2 || up.shape[1] !== rank || rank === 0) {
-    throw new LoraError(`${source.origin}: LoRA module ${m.module}: down ${JSON.stringify(downKey)} is [${down.shape.join(', ')}] and up ${JSON.stringify(upKey)} is [${up.shape.join(', ')}]; expected down [rank, in, ...] and up [out, rank, ...]`);
+    throw new LoraError(
+      `${source.origin}: LoRA module ${m.module}: down ${JSON.stringify(downKey)} is [${down.shape.join(', ')}] and up ${JSON.stringify(upKey)} is [${up.shape.join(', ')}]; expected down [rank, in, ...] and up [out, rank, ...]`,
+    );
   }
   const alpha = m.roles.alpha ? readAlpha(source, m.roles.alpha) : null;
   return { component: m.component, module: m.module, format: m.format, down, up, alpha, rank, keys: m.all };
@@ -145,10 +155,14 @@ export function parseLora(source: TensorSource, options: ParseLoraOptions = {}):
   const targets: LoraTarget[] = [];
   for (const m of groupKeys(source.keys(), options.defaultComponent ?? 'unet', unrecognized)) {
     const { down, up } = m.roles;
-    const reason = m.unsupported.length > 0 ? m.unsupported.join('; ')
-      : !down ? `module ${m.module} has no ${m.format === 'kohya' ? 'lora_down' : 'lora_A'} tensor`
-      : !up ? `module ${m.module} has no ${m.format === 'kohya' ? 'lora_up' : 'lora_B'} tensor`
-      : null;
+    const reason =
+      m.unsupported.length > 0
+        ? m.unsupported.join('; ')
+        : !down
+          ? `module ${m.module} has no ${m.format === 'kohya' ? 'lora_down' : 'lora_A'} tensor`
+          : !up
+            ? `module ${m.module} has no ${m.format === 'kohya' ? 'lora_up' : 'lora_B'} tensor`
+            : null;
     if (reason) unrecognized.push(...m.all.map((key) => ({ key, reason })));
     else targets.push(readTarget(source, m, down!, up!));
   }

@@ -59,7 +59,8 @@ export interface IgnoreRule {
 export const IGNORED_KEYS: readonly IgnoreRule[] = [
   { pattern: /^model_ema\./, reason: 'EMA copy of the UNet (the model.diffusion_model.* weights are the ones loaded)' },
   {
-    pattern: /^(betas|alphas_cumprod|alphas_cumprod_prev|sqrt_alphas_cumprod|sqrt_one_minus_alphas_cumprod|log_one_minus_alphas_cumprod|sqrt_recip_alphas_cumprod|sqrt_recipm1_alphas_cumprod|posterior_variance|posterior_log_variance_clipped|posterior_mean_coef1|posterior_mean_coef2|logvar)$/,
+    pattern:
+      /^(betas|alphas_cumprod|alphas_cumprod_prev|sqrt_alphas_cumprod|sqrt_one_minus_alphas_cumprod|log_one_minus_alphas_cumprod|sqrt_recip_alphas_cumprod|sqrt_recipm1_alphas_cumprod|posterior_variance|posterior_log_variance_clipped|posterior_mean_coef1|posterior_mean_coef2|logvar)$/,
     reason: 'noise-schedule buffer of the LDM training wrapper (the scheduler config defines the schedule)',
   },
   { pattern: /^denoiser\.sigmas$/, reason: 'SGM denoiser sigma table (the scheduler config defines the schedule)' },
@@ -87,10 +88,38 @@ export interface FamilyRules {
 }
 
 export const FAMILY_RULES: Readonly<Record<Architecture, FamilyRules>> = {
-  sd1: { unetHeads: { count: 8 }, unetSampleSize: 64, vaeSampleSize: 512, vaeScalingFactor: 0.18215, timeIds: null, openClipDropsLastLayer: false },
-  sd2: { unetHeads: { width: 64 }, unetSampleSize: 96, vaeSampleSize: 768, vaeScalingFactor: 0.18215, timeIds: null, openClipDropsLastLayer: true },
-  sdxl: { unetHeads: { width: 64 }, unetSampleSize: 128, vaeSampleSize: 1024, vaeScalingFactor: 0.13025, timeIds: 6, openClipDropsLastLayer: false },
-  'sdxl-refiner': { unetHeads: { width: 64 }, unetSampleSize: 128, vaeSampleSize: 1024, vaeScalingFactor: 0.13025, timeIds: 5, openClipDropsLastLayer: false },
+  sd1: {
+    unetHeads: { count: 8 },
+    unetSampleSize: 64,
+    vaeSampleSize: 512,
+    vaeScalingFactor: 0.18215,
+    timeIds: null,
+    openClipDropsLastLayer: false,
+  },
+  sd2: {
+    unetHeads: { width: 64 },
+    unetSampleSize: 96,
+    vaeSampleSize: 768,
+    vaeScalingFactor: 0.18215,
+    timeIds: null,
+    openClipDropsLastLayer: true,
+  },
+  sdxl: {
+    unetHeads: { width: 64 },
+    unetSampleSize: 128,
+    vaeSampleSize: 1024,
+    vaeScalingFactor: 0.13025,
+    timeIds: 6,
+    openClipDropsLastLayer: false,
+  },
+  'sdxl-refiner': {
+    unetHeads: { width: 64 },
+    unetSampleSize: 128,
+    vaeSampleSize: 1024,
+    vaeScalingFactor: 0.13025,
+    timeIds: 5,
+    openClipDropsLastLayer: false,
+  },
 };
 
 /** A VAE-only file names no family: the LDM defaults. */

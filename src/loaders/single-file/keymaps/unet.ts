@@ -46,5 +46,10 @@ export const UNET_MODULES: readonly ModuleRule[] = [
   { plan: 'upResnet', file: 'output_blocks.{output}.0', diffusers: 'up_blocks.{level}.resnets.{layer}', parts: UNET_RESNET_PARTS },
   { plan: 'upAttention', file: 'output_blocks.{output}.1', diffusers: 'up_blocks.{level}.attentions.{layer}', parts: SAME_NAMES },
   // The Upsample module follows the block's last resnet (slot 1) or its attention (slot 2).
-  { plan: 'upsampler', file: 'output_blocks.{output}.{slot}.conv', diffusers: 'up_blocks.{level}.upsamplers.0.conv', parts: WEIGHT_AND_BIAS },
+  {
+    plan: 'upsampler',
+    file: 'output_blocks.{output}.{slot}.conv',
+    diffusers: 'up_blocks.{level}.upsamplers.0.conv',
+    parts: WEIGHT_AND_BIAS,
+  },
 ];

@@ -49,10 +49,30 @@ const VAE_ROOT_PARTS: PartTable = {
 /** Plan entries (plans.ts vaeIndexPlan) and their placeholders. */
 export const VAE_MODULES: readonly ModuleRule[] = [
   { file: '', diffusers: '', parts: VAE_ROOT_PARTS },
-  { plan: 'encoderResnet', file: 'encoder.down.{level}.block.{layer}', diffusers: 'encoder.down_blocks.{level}.resnets.{layer}', parts: VAE_RESNET_PARTS },
-  { plan: 'downsampler', file: 'encoder.down.{level}.downsample.conv', diffusers: 'encoder.down_blocks.{level}.downsamplers.0.conv', parts: WEIGHT_AND_BIAS },
-  { plan: 'decoderResnet', file: 'decoder.up.{fileLevel}.block.{layer}', diffusers: 'decoder.up_blocks.{level}.resnets.{layer}', parts: VAE_RESNET_PARTS },
-  { plan: 'upsampler', file: 'decoder.up.{fileLevel}.upsample.conv', diffusers: 'decoder.up_blocks.{level}.upsamplers.0.conv', parts: WEIGHT_AND_BIAS },
+  {
+    plan: 'encoderResnet',
+    file: 'encoder.down.{level}.block.{layer}',
+    diffusers: 'encoder.down_blocks.{level}.resnets.{layer}',
+    parts: VAE_RESNET_PARTS,
+  },
+  {
+    plan: 'downsampler',
+    file: 'encoder.down.{level}.downsample.conv',
+    diffusers: 'encoder.down_blocks.{level}.downsamplers.0.conv',
+    parts: WEIGHT_AND_BIAS,
+  },
+  {
+    plan: 'decoderResnet',
+    file: 'decoder.up.{fileLevel}.block.{layer}',
+    diffusers: 'decoder.up_blocks.{level}.resnets.{layer}',
+    parts: VAE_RESNET_PARTS,
+  },
+  {
+    plan: 'upsampler',
+    file: 'decoder.up.{fileLevel}.upsample.conv',
+    diffusers: 'decoder.up_blocks.{level}.upsamplers.0.conv',
+    parts: WEIGHT_AND_BIAS,
+  },
   { file: 'encoder.mid.block_1', diffusers: 'encoder.mid_block.resnets.0', parts: VAE_RESNET_PARTS },
   { file: 'encoder.mid.block_2', diffusers: 'encoder.mid_block.resnets.1', parts: VAE_RESNET_PARTS },
   { file: 'decoder.mid.block_1', diffusers: 'decoder.mid_block.resnets.0', parts: VAE_RESNET_PARTS },
