@@ -316,14 +316,12 @@ describe('single-file leftovers, partial files, layouts', () => {
     const path = join(dir, 'bare-vae.safetensors');
     writeSafetensors(
       path,
-      source
-        .keys()
-        .map((k) => ({
-          name: k.slice('first_stage_model.'.length),
-          dtype: 'F32' as const,
-          shape: [...source.shape(k)],
-          data: source.float32(k),
-        })),
+      source.keys().map((k) => ({
+        name: k.slice('first_stage_model.'.length),
+        dtype: 'F32' as const,
+        shape: [...source.shape(k)],
+        data: source.float32(k),
+      })),
     );
     const bare = openSingleFile(path);
     assert.equal(bare.architecture, null);
