@@ -8,9 +8,11 @@ import { loadPipeline, type StableDiffusionPipeline } from '../pipelines/pipelin
 import { sizeProblem, type GenerationRequest } from '../pipelines/generation.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import { loadControlNet, type ControlNet } from '../pipelines/controlnet.js';
-import { createScheduler, SchedulerConfigError } from '../schedulers/index.js';
+import { batchSeeds, seedToJson } from '../pipelines/seeds.js';
+import { createScheduler, SchedulerConfigError, SchedulerOptionError } from '../schedulers/index.js';
 import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
 import { isFile } from '../util/is-file.js';
+import { concatFloat32 } from '../util/float32.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
 import {
@@ -32,7 +34,8 @@ interface AppliedLora extends LoraUse {
 
 /** What a run reports (the --json object). */
 export interface GenerateReport {
-  images: { path: string; index: number; width: number; height: number; sidecar?: string }[];
+  /** Each image with its own seed (seed + index, A1111's rule): a number, or a string beyond 2^53 (seedToJson). */
+  images: { path: string; index: number; seed: number | string; width: number; height: number; sidecar?: string }[];
   parameters: Record<string, unknown>;
   /** Milliseconds by stage, plus the offload mode in force, the components it released, and the device and threads that ran. */
   timings: Record<string, number | string | string[] | undefined>;
@@ -100,16 +103,18 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     const loras = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
     const model = await timed('hashMs', () => hashModelAndLoras(pipe, loras));
     log.say(`seed: ${s.seed}`);
-    const { result, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
+    const { result, seeds, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
     for (const p of result.truncated)
       log.warn(`prompt truncated to the text encoder's 77 tokens (use --long-prompts chunk): ${JSON.stringify(p)}`);
     const parameters = runParameters(s, result, model, loras, pipe);
-    const outputs = imageOutputs(s, result, parameters, model, loras, version, outputPaths(plan, result.images.length, s.seed, new Date()));
+    const paths = outputPaths(plan, result.images.length, s.seed, new Date());
+    const outputs = imageOutputs(s, result, seeds, parameters, model, loras, version, paths);
     await timed('saveMs', () => writeImages(outputs));
     return {
       images: outputs.map((o, index) => ({
         path: o.path,
         index,
+        seed: seedToJson(seeds[index]),
         width: o.image.width,
         height: o.image.height,
         sidecar: o.sidecar ? sidecarPath(o.path) : undefined,
@@ -147,7 +152,7 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
   try {
     planner.setTimesteps(steps);
   } catch (e) {
-    if (e instanceof RangeError || e instanceof SchedulerConfigError)
+    if (e instanceof RangeError || e instanceof SchedulerConfigError || e instanceof SchedulerOptionError)
       throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
     throw e;
   }
@@ -205,6 +210,7 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
     eta: sampling.eta,
     seed: s.seed,
     longPrompts: flags.longPrompts,
+    promptWeighting: flags.promptWeighting,
     decode: { fast: flags.fastDecode !== undefined, tiling: flags.vaeTiling ? true : 'auto' },
     onStep,
   };
@@ -212,23 +218,41 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
 
 async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, controlnet?: ControlNet) {
   const { flags } = s;
-  const progress = new StepProgress({ enabled: !flags.quiet && process.stderr.isTTY === true });
+  const seeds = batchSeeds(s.seed, flags.batch);
+  const progress = new StepProgress({ enabled: !flags.quiet && !flags.json && process.stderr.isTTY === true });
   progress.start(s.sampling.steps);
   const request = requestFor(s, ({ step, steps }) => progress.step(step + 1, steps));
   let result: GenerationResult;
   try {
-    if (flags.mask) result = await pipe.inpaint({ ...request, image: flags.initImage!, mask: flags.mask, strength: flags.strength });
-    else if (flags.initImage) result = await pipe.img2img({ ...request, image: flags.initImage, strength: flags.strength });
-    else if (controlnet)
+    if (flags.initImage) {
+      // The image modes share one VAE sample across a batch; image by image, each one is its seed's alone.
+      const parts: GenerationResult[] = [];
+      for (const [i, seed] of seeds.entries()) {
+        if (i > 0) progress.start(s.sampling.steps);
+        const one = { ...request, numImages: 1, seed };
+        parts.push(
+          flags.mask
+            ? await pipe.inpaint({ ...one, image: flags.initImage, mask: flags.mask, strength: flags.strength })
+            : await pipe.img2img({ ...one, image: flags.initImage, strength: flags.strength }),
+        );
+      }
+      result = {
+        ...parts[0],
+        images: parts.flatMap((p) => p.images),
+        latents: concatFloat32(parts.map((p) => p.latents)),
+        released: [...new Set(parts.flatMap((p) => p.released))],
+      };
+    } else if (controlnet)
       result = await pipe.txt2img({
         ...request,
+        seed: seeds,
         controlnet: { model: controlnet, image: flags.controlImage!, conditioningScale: flags.controlnetScale },
       });
-    else result = await pipe.txt2img(request);
+    else result = await pipe.txt2img({ ...request, seed: seeds });
   } finally {
     progress.stop();
   }
-  return { result, stepTimings: progress.timings() };
+  return { result, seeds, stepTimings: progress.timings() };
 }
 
 function runParameters(
@@ -250,7 +274,7 @@ function runParameters(
     guidanceScale: sampling.guidanceScale,
     guidanceRescale: flags.guidanceRescale ?? null,
     eta: sampling.eta ?? null,
-    seed: String(s.seed),
+    seed: seedToJson(s.seed),
     randomSeed: s.randomSeed,
     width: first.width,
     height: first.height,
@@ -261,6 +285,7 @@ function runParameters(
     mask: flags.mask ?? null,
     controlnet: flags.controlnet ? { path: flags.controlnet, image: flags.controlImage, scale: flags.controlnetScale ?? 1 } : null,
     longPrompts: flags.longPrompts,
+    promptWeighting: flags.promptWeighting,
     model: { path: model.path, name: model.name, sha256: model.hash ?? null, family: pipe.family },
     loras: loras.map((l) => ({ name: l.name, path: l.path, weight: l.weight, sha256: l.hash ?? null })),
   };
@@ -269,6 +294,7 @@ function runParameters(
 function imageOutputs(
   s: GenerateSettings,
   result: GenerationResult,
+  seeds: readonly bigint[],
   parameters: Record<string, unknown>,
   model: ModelIdentity,
   loras: AppliedLora[],
@@ -282,7 +308,7 @@ function imageOutputs(
       steps: s.sampling.steps,
       scheduler: s.sampling.scheduler,
       guidanceScale: s.sampling.guidanceScale,
-      seed: s.seed,
+      seed: seeds[index],
       width: image.width,
       height: image.height,
       model: { name: model.name, hash: model.hash },
@@ -296,7 +322,9 @@ function imageOutputs(
       version,
     };
     const text = formatA1111Parameters(metadata);
-    const sidecar = s.flags.jsonSidecar ? { image: basename(paths[index]), index, parameters: text, ...parameters, version } : undefined;
+    const sidecar = s.flags.jsonSidecar
+      ? { image: basename(paths[index]), index, parameters: text, ...parameters, seed: seedToJson(seeds[index]), version }
+      : undefined;
     return { image, path: paths[index], parameters: text, sidecar };
   });
 }

@@ -47,6 +47,8 @@ export interface GenerateFlags extends DeviceFlags {
   fastDecode?: string;
   vaeTiling?: boolean;
   longPrompts: LongPromptMode;
+  /** A1111 emphasis syntax in prompts (on unless --no-prompt-weighting). */
+  promptWeighting: boolean;
   offload: OffloadMode;
   out?: string;
   overwrite?: boolean;
@@ -83,7 +85,12 @@ export function parseLoraSpec(value: string, previous: LoraSpec[] = []): LoraSpe
   return [...previous, spec];
 }
 
-/** Seeds are torch's: any integer in [-2^63, 2^64); negative values wrap as torch's do. */
+/**
+ * Seeds are torch's: any integer in [-2^63, 2^64); negative values wrap as torch's do, except -1, which means
+ * "random" as in A1111 (torch's -1 is 18446744073709551615).
+ */
+export const RANDOM_SEED = -1n;
+
 export function parseSeed(value: string): bigint {
   if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--seed must be an integer (got "${value}")`);
   const seed = BigInt(value.trim());
@@ -118,7 +125,7 @@ export function addGenerateOptions(command: Command): Command {
       .option('-g, --guidance <scale>', 'classifier-free guidance scale; ≤ 1 disables CFG (overrides the preset)', number('--guidance'))
       .option('--guidance-rescale <phi>', 'guidance rescale φ in [0, 1]', number('--guidance-rescale'))
       .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
-      .option('--seed <seed>', 'random seed (default: random, printed)', parseSeed)
+      .option('--seed <seed>', 'random seed; -1 or none draws one (printed); image i of a batch uses seed + i (A1111)', parseSeed)
       .option('--negative <text>', 'negative prompt (used when guidance > 1)')
       .option(
         '--prompt-file <file>',
@@ -127,7 +134,12 @@ export function addGenerateOptions(command: Command): Command {
       .option('--negative-file <file>', 'read the negative prompt from this UTF-8 file ("-" = stdin)')
       .option('-W, --width <px>', "image width (default: the model's native size)", integer('--width'))
       .option('-H, --height <px>', "image height (default: the model's native size)", integer('--height'))
-      .option('-b, --batch <n>', 'images per prompt (one seed, one generator, as diffusers)', integer('--batch'), 1)
+      .option(
+        '-b, --batch <n>',
+        'images per prompt; image i gets seed + i, so each can be remade alone from its PNG',
+        integer('--batch'),
+        1,
+      )
       .option('--init-image <file>', 'image-to-image: start from this image')
       .option('--strength <s>', 'image-to-image strength in (0, 1] (default 0.8; inpainting 1)', number('--strength'))
       .option('--mask <file>', 'inpainting mask (white = repaint), with --init-image')
@@ -141,6 +153,7 @@ export function addGenerateOptions(command: Command): Command {
           .choices(['truncate', 'chunk'])
           .default('truncate'),
       )
+      .option('--no-prompt-weighting', 'take (word:1.3), [word], BREAK ... in prompts literally (default: A1111 emphasis syntax)')
       .addOption(
         new Option(
           '--offload <mode>',
@@ -247,7 +260,7 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
     );
   if (f.negative && !usesGuidance(sampling.guidanceScale))
     sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
-  const randomSeed = f.seed === undefined;
-  const seed = f.seed ?? BigInt(randomInt(0, 2 ** 32));
+  const randomSeed = f.seed === undefined || f.seed === RANDOM_SEED;
+  const seed = randomSeed ? BigInt(randomInt(0, 2 ** 32)) : f.seed!;
   return { prompt, flags: f, sampling, seed, randomSeed };
 }

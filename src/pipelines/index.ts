@@ -31,6 +31,7 @@ export {
 } from './image-input.js';
 export { GenerationError, type GenerationRequest } from './generation.js';
 export { GeneratedImage } from './image.js';
+export { batchSeeds, seedToJson, type Seed } from './seeds.js';
 export {
   presets,
   presetNames,

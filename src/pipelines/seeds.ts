@@ -30,3 +30,26 @@ export function noiseSourceFor(seed: Seed | readonly Seed[] | undefined, batch: 
   if (seed.length !== batch) throw new GenerationError(`seed lists need one seed per image: got ${seed.length} for ${batch} images`);
   return new PerImageGenerators(seed.map((s) => new TorchGenerator(s)));
 }
+
+const TWO_POW_64 = 1n << 64n;
+
+/**
+ * AUTOMATIC1111's batch rule: image i of a batch seeded `seed` gets seed + i (wrapping past torch's 2^64 − 1),
+ * so every image can be remade alone from the seed written in its PNG. Pass the list as a request's `seed`.
+ */
+export function batchSeeds(seed: Seed, count: number): bigint[] {
+  return Array.from({ length: count }, (_, i) => {
+    const s = BigInt(seed) + BigInt(i);
+    return s >= TWO_POW_64 ? s - TWO_POW_64 : s;
+  });
+}
+
+/**
+ * A seed in JSON: a number while it is a safe integer (every seed the CLI or server draws at random is below
+ * 2^32), else its decimal string, since JSON readers (JavaScript's JSON.parse among them) round integers past
+ * 2^53 and would silently change the seed.
+ */
+export function seedToJson(seed: Seed): number | string {
+  const s = BigInt(seed);
+  return s >= -BigInt(Number.MAX_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s.toString();
+}

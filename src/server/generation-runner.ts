@@ -9,6 +9,7 @@ import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata
 import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { StepInfo } from '../pipelines/denoise.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
+import { batchSeeds } from '../pipelines/seeds.js';
 import type { FileHashCache } from '../util/file-hash.js';
 import { isFile } from '../util/is-file.js';
 import type { ImageStore } from './image-store.js';
@@ -95,10 +96,17 @@ async function identity(ctx: RunnerContext, pipe: StableDiffusionPipeline, spec:
   return { model: { name, hash: modelHash }, loras };
 }
 
-function storeResult(ctx: RunnerContext, job: Job, result: GenerationResult, meta: Omit<ImageMetadata, 'width' | 'height' | 'batchIndex'>) {
+function storeResult(
+  ctx: RunnerContext,
+  job: Job,
+  result: GenerationResult,
+  meta: Omit<ImageMetadata, 'width' | 'height' | 'batchIndex'> & { seed: number | bigint },
+) {
   return Promise.all(
     result.images.map(async (image, index) => {
-      const text = formatA1111Parameters({ ...meta, width: image.width, height: image.height, batchIndex: index });
+      // A1111's batch rule (batchSeeds): image i was drawn from seed + i and says so, so it can be remade alone.
+      const seed = batchSeeds(meta.seed, result.images.length)[index];
+      const text = formatA1111Parameters({ ...meta, seed, width: image.width, height: image.height, batchIndex: index });
       const png = await image.toPng({ parameters: text });
       const stored = ctx.images.add(png, {
         jobId: job.id,
@@ -139,7 +147,7 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         scheduler: sampling.scheduler,
         guidanceScale: sampling.guidanceScale,
         eta: sampling.eta,
-        seed: spec.seed,
+        seed: batchSeeds(spec.seed, spec.batch),
         signal: job.signal,
         onStep: stepReporter(job, previews),
       });

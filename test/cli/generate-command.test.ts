@@ -84,7 +84,7 @@ describe('tdd generate', () => {
         out.parameters.eta,
         out.parameters.seed,
       ],
-      ['tdd', 'tdd', 2, 1.7, 0.2, '7'],
+      ['tdd', 'tdd', 2, 1.7, 0.2, 7],
     );
     assert.deepEqual(out.parameters.timesteps, [999, 499]);
     assert.equal(out.parameters.model.sha256.slice(0, 10), MODEL_HASH);
@@ -135,20 +135,23 @@ describe('tdd generate', () => {
       [['tiny-sd-lora-kohya', 0.5]],
     );
     const pngs = await Promise.all(out.images.map((i: any) => readPng(join(r.cwd, i.path))));
-    assert.ok(!pngs[0].pixels.equals(pngs[1].pixels), 'one generator, two different images');
+    assert.ok(!pngs[0].pixels.equals(pngs[1].pixels), 'seeds 3 and 4, two different images');
     for (const [index, png] of pngs.entries()) {
       assert.equal(png.parsed.prompt, 'a cat <lora:tiny-sd-lora-kohya:0.5>');
       assert.equal(png.parsed.negativePrompt, 'blurry, dark');
       assert.equal(png.parsed.fields['Lora hashes'], 'tiny-sd-lora-kohya: 36d93b7dc30b');
       assert.deepEqual(
         [png.parsed.fields['Batch size'], png.parsed.fields['Batch pos'], png.parsed.fields.Seed],
-        ['2', String(index), '3'],
+        ['2', String(index), String(3 + index)],
       );
       const sidecarPath = join(r.cwd, out.images[index].sidecar);
       assert.equal(sidecarPath, join(r.cwd, out.images[index].path.replace(/\.png$/, '.json')));
       const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8'));
       assert.equal(sidecar.parameters, png.text.parameters);
-      assert.deepEqual([sidecar.index, sidecar.seed, sidecar.negativePrompt, sidecar.loras[0].weight], [index, '3', 'blurry, dark', 0.5]);
+      assert.deepEqual(
+        [sidecar.index, sidecar.seed, sidecar.negativePrompt, sidecar.loras[0].weight],
+        [index, 3 + index, 'blurry, dark', 0.5],
+      );
     }
     const plain = tdd(
       ['a cat', '--model', model, '--steps', '2', '--seed', '3', '--negative', 'blurry, dark', '--out', 'plain.png', '-q'],

@@ -1,0 +1,86 @@
+// Issue 20, "CLI and library habits": `tdd generate` run as a user would (the built binary; npm test builds
+// dist/ first) on the tiny-sd fixture and the built-in emoji model at small sizes.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
+import { batchSeeds, seedToJson } from '../../src/pipelines/seeds.js';
+import { readPngText } from '../../src/util/png.js';
+import { sharedPath } from '../helpers/shared.js';
+
+const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
+const model = sharedPath('fixtures', 'tiny-sd');
+const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
+
+function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'))) {
+  const r = spawnSync(process.execPath, [bin, 'generate', ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+  });
+  return { ...r, cwd };
+}
+
+function assertOk(r: ReturnType<typeof tdd>): void {
+  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
+}
+
+async function readPng(path: string) {
+  const bytes = readFileSync(path);
+  const pixels = await sharp(bytes).raw().toBuffer();
+  return { pixels, parsed: parseA1111Parameters(readPngText(bytes).parameters) };
+}
+
+describe('tdd generate: seeds (A1111 batch rule)', () => {
+  test('image i of a batch gets seed + i, writes it, and is remade alone from it', async () => {
+    const r = tdd(['a cat', '--model', model, '--steps', '1', '--seed', '5', '--batch', '3', '--out', 'b', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.parameters.seed, 5, 'the seed is a JSON number');
+    assert.deepEqual(
+      out.images.map((i: any) => i.seed),
+      [5, 6, 7],
+    );
+    const pngs = await Promise.all(out.images.map((i: any) => readPng(join(r.cwd, i.path))));
+    assert.deepEqual(
+      pngs.map((p) => p.parsed.fields.Seed),
+      ['5', '6', '7'],
+    );
+    const alone = tdd(['a cat', '--model', model, '--steps', '1', '--seed', pngs[2].parsed.fields.Seed, '--out', 'alone.png', '-q'], r.cwd);
+    assertOk(alone);
+    assert.ok((await readPng(join(r.cwd, 'alone.png'))).pixels.equals(pngs[2].pixels), 'image 2 of the batch, remade alone');
+  });
+
+  test('img2img batches follow the same rule', async () => {
+    const args = ['a cat', '--model', model, '--steps', '2', '--init-image', initImage, '--strength', '0.5'];
+    const r = tdd([...args, '--seed', '9', '--batch', '2', '--out', 'b', '--json']);
+    assertOk(r);
+    const out = JSON.parse(r.stdout);
+    const second = await readPng(join(r.cwd, out.images[1].path));
+    assert.equal(second.parsed.fields.Seed, '10');
+    const alone = tdd([...args, '--seed', '10', '--out', 'alone.png', '-q'], r.cwd);
+    assertOk(alone);
+    assert.ok((await readPng(join(r.cwd, 'alone.png'))).pixels.equals(second.pixels));
+  });
+
+  test('--seed -1 draws a random seed and prints it', async () => {
+    const r = tdd(['a cat', '--model', model, '--steps', '1', '--seed', '-1', '--out', 'r.png']);
+    assertOk(r);
+    const seed = /^seed: (\d+)$/m.exec(r.stderr)?.[1];
+    assert.ok(seed && BigInt(seed) < 1n << 32n, r.stderr);
+    assert.equal((await readPng(join(r.cwd, 'r.png'))).parsed.fields.Seed, seed);
+  });
+
+  test('batchSeeds wraps past 2^64 − 1; seeds beyond 2^53 are JSON strings', () => {
+    assert.deepEqual(batchSeeds(18446744073709551614n, 3), [18446744073709551614n, 18446744073709551615n, 0n]);
+    assert.deepEqual(batchSeeds(-2n, 3), [-2n, -1n, 0n]);
+    assert.equal(seedToJson(42n), 42);
+    assert.equal(seedToJson(2n ** 53n - 1n), Number.MAX_SAFE_INTEGER);
+    assert.equal(seedToJson(2n ** 53n), '9007199254740992');
+  });
+});
