@@ -95,6 +95,8 @@ export {
   type EncodeForModelOptions,
   type ModelInput,
   type ModelInputBatch,
+  parsePromptAttention,
+  type WeightedText,
 } from './tokenizer/index.js';
 export {
   parseClipTextConfig,

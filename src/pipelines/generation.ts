@@ -13,7 +13,7 @@ import type { StepInfo } from './denoise.js';
 import type { TilingMode } from './latent-decoder.js';
 import { GeneratedImage } from './image.js';
 import type { StableDiffusionPipeline, UNetConditioning } from './pipeline.js';
-import type { LongPromptMode, PromptEmbeddings } from './prompt-encoding.js';
+import type { LongPromptMode, PromptEmbeddings, PromptEncodeOptions } from './prompt-encoding.js';
 
 export interface GenerationRequest {
   prompt: string | string[];
@@ -37,6 +37,12 @@ export interface GenerationRequest {
   /** One seed for the batch, or one per image (diffusers' list of generators). */
   seed?: Seed | readonly Seed[];
   longPrompts?: LongPromptMode;
+  /**
+   * A1111 emphasis syntax in prompt and negative prompt: `(word)` ×1.1, `((word))` ×1.21, `(word:1.3)`,
+   * `[word]` ÷1.1, `\(` `\)` `\[` `\]` literal, `BREAK` starts a new 75-token chunk (default true; false
+   * encodes the text as written). Prompts without the syntax encode the same either way.
+   */
+  promptWeighting?: boolean;
   /** VAE decoding: `fast` uses the TAESD decoder (pipe.useTinyDecoder first); `tiling` as LatentDecoder. */
   decode?: { fast?: boolean; tiling?: TilingMode };
   signal?: AbortSignal;
@@ -105,10 +111,19 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
   if (negatives.length !== 1 && negatives.length !== prompts.length) {
     throw new GenerationError(`negativePrompt has ${negatives.length} entries for ${prompts.length} prompts`);
   }
-  const positive = r.promptEmbeds ?? (await pipe.encodePrompts(prompts, { longPrompts: r.longPrompts }));
+  const encodeOptions: PromptEncodeOptions = { longPrompts: r.longPrompts, weighting: r.promptWeighting ?? true };
+  let positive = r.promptEmbeds ?? (await pipe.encodePrompts(prompts, encodeOptions));
   const batchPrompts = positive.dims[0];
   let negative: PromptEmbeddings | undefined;
-  if (cfg) negative = r.negativePromptEmbeds ?? (await encodeNegatives(pipe, negatives, batchPrompts, positive, r.longPrompts));
+  if (cfg) negative = r.negativePromptEmbeds ?? (await encodeNegatives(pipe, negatives, batchPrompts, positive, encodeOptions));
+  // A negative prompt in more chunks than the prompt (long or with BREAK): the prompt is padded with empty chunks too.
+  if (negative && !r.promptEmbeds && negative.dims[1] > positive.dims[1] && positive.chunkLength)
+    positive = await pipe.encodePrompts(prompts, { ...encodeOptions, minChunks: Math.ceil(negative.dims[1] / positive.chunkLength) });
+  if (negative && negative.dims[1] !== positive.dims[1]) {
+    throw new GenerationError(
+      `prompt and negative prompt encode to ${positive.dims[1]} and ${negative.dims[1]} tokens; with long-prompt chunking both must need the same number of chunks`,
+    );
+  }
   const cond = layoutConditioning(pipe, positive, negative, numImages, width, height);
   await pipe.releaseAfter('encoded');
   const scheduler = createScheduler(r.scheduler ?? 'tdd', { ...pipe.components.schedulerConfig, ...r.schedulerConfig });
@@ -130,7 +145,7 @@ async function encodeNegatives(
   negatives: string[],
   batch: number,
   positive: PromptEmbeddings,
-  longPrompts?: LongPromptMode,
+  options: PromptEncodeOptions,
 ): Promise<PromptEmbeddings> {
   const list = negatives.length === 1 ? Array<string>(batch).fill(negatives[0]) : negatives;
   // SDXL's force_zeros_for_empty_prompt: an empty negative prompt is zero conditioning.
@@ -143,13 +158,9 @@ async function encodeNegatives(
       truncated: [],
     };
   }
-  const encoded = await pipe.encodePrompts(list, { longPrompts });
-  if (encoded.dims[1] !== positive.dims[1]) {
-    throw new GenerationError(
-      `prompt and negative prompt encode to ${positive.dims[1]} and ${encoded.dims[1]} tokens; with long-prompt chunking both must need the same number of chunks`,
-    );
-  }
-  return encoded;
+  // Padded with empty chunks to the prompt's chunk count (A1111 pads the shorter of the two the same way).
+  const minChunks = positive.chunkLength ? Math.round(positive.dims[1] / positive.chunkLength) : 1;
+  return pipe.encodePrompts(list, { ...options, minChunks });
 }
 
 /** Repeats each prompt's rows numImages times (diffusers' repeat_interleave) and stacks [uncond; cond]. */

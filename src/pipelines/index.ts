@@ -68,7 +68,8 @@ export {
   type LoadComponentsOptions,
   type ModelFamily,
 } from './components.js';
-export { PromptEncoder, type PromptEmbeddings, type LongPromptMode } from './prompt-encoding.js';
+export { PromptEncoder, type PromptEmbeddings, type LongPromptMode, type PromptEncodeOptions } from './prompt-encoding.js';
+export { emphasizeChunk, emphasizeBatch } from './prompt-weights.js';
 export { LoraManager, type LoadLoraOptions, type LoadedLora } from './lora-manager.js';
 export { guide, rescaleGuided, usesGuidance } from './guidance.js';
 export { denoise, type StepInfo, type DenoiseOptions, type UNetCall } from './denoise.js';

@@ -15,7 +15,7 @@ import { txt2img, type GenerationResult, type Txt2ImgRequest } from './txt2img.j
 import { residualFeeds, residualInputs, type UNetResiduals } from './controlnet.js';
 import { img2img, type Img2ImgRequest, type Img2ImgResult } from './img2img.js';
 import { inpaint, type InpaintRequest, type InpaintResult } from './inpaint.js';
-import { PromptEncoder, type LongPromptMode, type PromptEmbeddings } from './prompt-encoding.js';
+import { PromptEncoder, type PromptEmbeddings, type PromptEncodeOptions } from './prompt-encoding.js';
 import { chooseOffload, RELEASED_AFTER, type GenerationStage, type OffloadMode, type ResolvedOffload } from './offload.js';
 
 export interface PipelineOptions extends Omit<CompiledModelOptions, 'precision'> {
@@ -117,7 +117,8 @@ export class StableDiffusionPipeline implements AsyncDisposable {
     return this.components.unet.config.in_channels === 9 ? 4 : this.components.unet.config.in_channels;
   }
 
-  encodePrompts(prompts: readonly string[], options: { longPrompts?: LongPromptMode } = {}): Promise<PromptEmbeddings> {
+  /** Prompts → conditioning; `weighting: true` applies A1111 emphasis syntax (generation requests do by default). */
+  encodePrompts(prompts: readonly string[], options: PromptEncodeOptions = {}): Promise<PromptEmbeddings> {
     return this.prompts.encode(prompts, options);
   }
 

@@ -3,11 +3,15 @@
  * last hidden state; SDXL concatenates the penultimate hidden states of both encoders and takes the second
  * encoder's projected pooled output as `text_embeds`. Long prompts are truncated to the context (77 tokens for SD; reported),
  * or, with `longPrompts: 'chunk'`, split A1111-style into 75-token chunks encoded separately and concatenated.
+ * With `weighting`, A1111's emphasis syntax (`(word:1.3)`, `[word]`, `BREAK`; src/tokenizer/emphasis.ts) weights
+ * the encoder output (prompt-weights.ts); prompts without that syntax encode exactly as without it.
  */
 import { clipInputIdsTensor, clipTextModel, clipTextModelWithProjection } from '../models/clip/index.js';
 import type { Graph, Value } from '../ir/index.js';
 import { Scope } from '../nn/index.js';
+import { encodeWeightedChunks, isPlainPrompt, parsePromptAttention } from '../tokenizer/index.js';
 import { CompiledModel, type CompiledModelOptions } from './compiled-model.js';
+import { emphasizeBatch } from './prompt-weights.js';
 import type { ModelFamily, TextEncoderPart } from './components.js';
 
 export interface PromptEmbeddings {
@@ -19,9 +23,24 @@ export interface PromptEmbeddings {
   pooledDims?: [number, number];
   /** Prompts that lost tokens to the 77-token limit. */
   truncated: string[];
+  /** Tokens per encoder call (77 for SD): dims[1] is a multiple of it (set by PromptEncoder). */
+  chunkLength?: number;
 }
 
 export type LongPromptMode = 'truncate' | 'chunk';
+
+export interface PromptEncodeOptions {
+  longPrompts?: LongPromptMode;
+  /**
+   * A1111 emphasis syntax (default false here; generation requests default it to true). A prompt using it is
+   * tokenized piece by piece into 75-token chunks (`BREAK` starts a new one; with `truncate`, each
+   * BREAK-separated section is cut to 75 tokens) and every chunk's output is weighted and mean-restored;
+   * SDXL's two encoders get the same weights, the pooled output none.
+   */
+  weighting?: boolean;
+  /** Pad every prompt with empty-prompt chunks to at least this many chunks (to match a negative prompt's). */
+  minChunks?: number;
+}
 
 export class PromptEncoder {
   private readonly models: CompiledModel[];
@@ -39,23 +58,38 @@ export class PromptEncoder {
     return this.models[this.parts.findIndex((p) => p.name === name)];
   }
 
-  async encode(prompts: readonly string[], { longPrompts = 'truncate' }: { longPrompts?: LongPromptMode } = {}): Promise<PromptEmbeddings> {
+  async encode(
+    prompts: readonly string[],
+    { longPrompts = 'truncate', weighting = false, minChunks = 1 }: PromptEncodeOptions = {},
+  ): Promise<PromptEmbeddings> {
     const truncated = new Set<string>();
     const perEncoder = [];
+    const parsed = prompts.map((p) => (weighting && !isPlainPrompt(p) ? parsePromptAttention(p) : undefined));
     for (const [i, part] of this.parts.entries()) {
-      const rows = prompts.map((p) => {
-        const context = contextLength(part);
+      const context = contextLength(part);
+      const weights: (number[][] | undefined)[] = [];
+      const rows = prompts.map((p, k) => {
+        const pieces = parsed[k];
+        if (pieces) {
+          const w = encodeWeightedChunks(part.tokenizer, pieces, { chunkLength: context - 2, truncate: longPrompts === 'truncate' });
+          if (w.truncated) truncated.add(p);
+          weights[k] = w.weights;
+          return w.chunks;
+        }
         if (longPrompts === 'chunk') return part.tokenizer.encodeChunks(p, { chunkLength: context - 2 });
         const r = part.tokenizer.encodeForModel(p, { maxLength: context });
         if (r.truncated) truncated.add(p);
         return [r.inputIds];
       });
-      perEncoder.push(await this.runEncoder(i, rows));
+      const out = await this.runEncoder(i, rows, minChunks);
+      emphasizeBatch(out.hidden, out.dims, weights);
+      perEncoder.push(out);
     }
     const [first, second] = perEncoder;
     const batch = prompts.length;
     const tokens = first.dims[1];
-    if (!second) return { embeds: first.hidden, dims: [batch, tokens, first.dims[2]], truncated: [...truncated] };
+    const chunkLength = first.chunkLength;
+    if (!second) return { embeds: first.hidden, dims: [batch, tokens, first.dims[2]], truncated: [...truncated], chunkLength };
     if (second.dims[1] !== tokens)
       throw new Error('SDXL text encoders produced different token counts (long-prompt chunking differs between tokenizers)');
     return {
@@ -64,6 +98,7 @@ export class PromptEncoder {
       pooled: second.pooled,
       pooledDims: second.pooled ? [batch, second.pooled.length / batch] : undefined,
       truncated: [...truncated],
+      chunkLength,
     };
   }
 
@@ -71,8 +106,9 @@ export class PromptEncoder {
   private async runEncoder(
     index: number,
     promptChunks: number[][][],
-  ): Promise<{ hidden: Float32Array; dims: number[]; pooled?: Float32Array }> {
-    const chunks = Math.max(...promptChunks.map((c) => c.length));
+    minChunks = 1,
+  ): Promise<{ hidden: Float32Array; dims: number[]; pooled?: Float32Array; chunkLength: number }> {
+    const chunks = Math.max(minChunks, ...promptChunks.map((c) => c.length));
     const part = this.parts[index];
     const pad = part.tokenizer.encodeChunks('', { chunkLength: contextLength(part) - 2 })[0];
     // Every prompt gets the same number of chunks (padded with the empty prompt), so the batch is rectangular.
@@ -90,7 +126,7 @@ export class PromptEncoder {
     // [batch·chunks, 77, D] → [batch, chunks·77, D]: rows of one prompt are already adjacent.
     const pooledAll = result.pooled?.data as Float32Array | undefined;
     const pooled = pooledAll && pickFirstChunk(pooledAll, promptChunks.length, chunks);
-    return { hidden, dims: [promptChunks.length, chunks * length, width], pooled };
+    return { hidden, dims: [promptChunks.length, chunks * length, width], pooled, chunkLength: length };
   }
 
   private buildEncoder(graph: Graph, part: TextEncoderPart, batch: number, length: number): Record<string, Value> {

@@ -19,3 +19,12 @@ export {
   type SpecialTokenSettings,
   type SpecialTokenRole,
 } from './files.js';
+export {
+  parsePromptAttention,
+  isPlainPrompt,
+  encodeWeightedChunks,
+  BREAK_WEIGHT,
+  type WeightedText,
+  type WeightedChunks,
+  type WeightedChunkOptions,
+} from './emphasis.js';
