@@ -160,9 +160,15 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
 
 async function applyLoras(pipe: StableDiffusionPipeline, specs: readonly LoraSpec[], log: RunLog): Promise<AppliedLora[]> {
   const applied: AppliedLora[] = [];
+  const names = new Set<string>();
   for (const spec of specs) {
+    // Two files of the same name (a LoRA called tdd-lora beside the built-in one) become name, name-2, ...
+    const stem = basename(spec.path, extname(spec.path));
+    let name = stem;
+    for (let n = 2; names.has(name); n++) name = `${stem}-${n}`;
+    names.add(name);
     try {
-      const loaded = await pipe.loadLora(spec.path, { scale: spec.scale });
+      const loaded = await pipe.loadLora(spec.path, { scale: spec.scale, name });
       if (loaded.matches.some((m) => m.unmatched.length > 0))
         log.warn(`--lora ${spec.path}: not every module matched this model:\n${loaded.report}`);
       applied.push({ name: loaded.name, weight: spec.scale, path: spec.path });

@@ -1,7 +1,7 @@
 // `tdd generate` flags: their declaration, parsing (each error names its flag) and the checks that need no
 // model. Checks that need the model (size vs. the VAE factor, steps vs. the scheduler) are in generate-command.
 import { randomInt } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { usesGuidance } from '../pipelines/guidance.js';
 import { embeddedModel } from '../embedded/index.js';
@@ -22,6 +22,8 @@ export interface GenerateFlags extends DeviceFlags {
   model?: string;
   /** false: the built-in model without its TDD LoRA (commander's --no-embedded-lora). */
   embeddedLora: boolean;
+  /** The built-in TDD LoRA's weight (default 1; 0 = off). */
+  embeddedLoraWeight?: number;
   tokenizer?: string;
   variant?: string;
   lora: LoraSpec[];
@@ -110,6 +112,11 @@ export function addGenerateOptions(command: Command): Command {
         'a diffusers model folder or a single-file .safetensors checkpoint (default: the built-in 64 px emoji model with its TDD LoRA)',
       )
       .option('--no-embedded-lora', 'with the built-in model: leave its TDD LoRA off (teacher sampling, e.g. --scheduler ddim)')
+      .option(
+        '--embedded-lora-weight <w>',
+        "with the built-in model: its TDD LoRA's weight (default 1; 0 = off, as --no-embedded-lora)",
+        number('--embedded-lora-weight'),
+      )
       .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
       .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
       .addOption(
@@ -222,13 +229,35 @@ export function resolvePromptTexts(prompt: string | undefined, f: GenerateFlags)
   return { prompt: text, negative };
 }
 
-/** No --model: the built-in emoji model, with its TDD LoRA first unless --no-embedded-lora. */
+const samePath = (a: string, b: string): boolean => {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * No --model: the built-in emoji model, with its TDD LoRA first (weight --embedded-lora-weight, default 1)
+ * unless --no-embedded-lora. `--lora <that very file>[:W]` sets its weight instead of loading it twice.
+ */
 function withEmbeddedModel(f: GenerateFlags): GenerateFlags {
+  if (f.embeddedLoraWeight !== undefined && f.model)
+    throw new UsageError('--embedded-lora-weight applies only to the built-in model (without --model)');
+  if (f.embeddedLoraWeight !== undefined && f.embeddedLora === false)
+    throw new UsageError('give --embedded-lora-weight or --no-embedded-lora, not both (weight 0 also turns it off)');
   if (f.model) return f;
   const embedded = embeddedModel();
   if (!embedded) return f;
-  const lora = embedded.lora && f.embeddedLora !== false ? [{ path: embedded.lora, scale: 1 }] : [];
-  return { ...f, model: embedded.dir, lora: [...lora, ...f.lora] };
+  const builtin = embedded.lora;
+  const explicit = builtin === undefined ? [] : f.lora.filter((l) => samePath(l.path, builtin));
+  if (explicit.length > 1) throw new UsageError(`--lora: the built-in LoRA (${builtin}) is given ${explicit.length} times`);
+  if (explicit.length && f.embeddedLoraWeight !== undefined)
+    throw new UsageError("give the built-in LoRA's weight either with --embedded-lora-weight or as --lora FILE:WEIGHT, not both");
+  const weight = explicit[0]?.scale ?? f.embeddedLoraWeight ?? 1;
+  const others = f.lora.filter((l) => !explicit.includes(l));
+  const lora = builtin && f.embeddedLora !== false && weight !== 0 ? [{ path: builtin, scale: weight }] : [];
+  return { ...f, model: embedded.dir, lora: [...lora, ...others] };
 }
 
 /** Validates the flags that need no model and resolves preset + explicit values. */

@@ -2,7 +2,7 @@
 // dist/ first) on the tiny-sd fixture and the built-in emoji model at small sizes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { sharedPath } from '../helpers/shared.js';
 const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
 const model = sharedPath('fixtures', 'tiny-sd');
 const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
+const builtinLora = fileURLToPath(new URL('../../models/emoji/tdd-lora.safetensors', import.meta.url));
 
 function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'))) {
   const r = spawnSync(process.execPath, [bin, 'generate', ...args], {
@@ -82,5 +83,42 @@ describe('tdd generate: seeds (A1111 batch rule)', () => {
     assert.equal(seedToJson(42n), 42);
     assert.equal(seedToJson(2n ** 53n - 1n), Number.MAX_SAFE_INTEGER);
     assert.equal(seedToJson(2n ** 53n), '9007199254740992');
+  });
+});
+
+describe('tdd generate: the built-in LoRA', () => {
+  const emoji = ['grinning face, smileys and emotion, face smiling, twemoji style', '--steps', '2', '--seed', '3'];
+
+  test('--embedded-lora-weight sets its weight (as --lora <its file>:W does); 0 is --no-embedded-lora', async () => {
+    const r = tdd([...emoji, '--embedded-lora-weight', '0.5', '--out', 'half.png', '-q']);
+    assertOk(r);
+    const half = await readPng(join(r.cwd, 'half.png'));
+    assert.match(half.parsed.prompt, / <lora:tdd-lora:0\.5>$/);
+    assertOk(tdd([...emoji, '--out', 'full.png', '-q'], r.cwd));
+    assert.ok(!(await readPng(join(r.cwd, 'full.png'))).pixels.equals(half.pixels), 'weight 0.5 is not weight 1');
+    assertOk(tdd([...emoji, '--lora', `${builtinLora}:0.5`, '--out', 'file.png', '-q'], r.cwd));
+    const file = await readPng(join(r.cwd, 'file.png'));
+    assert.ok(file.pixels.equals(half.pixels), '--lora <built-in file>:0.5 sets the weight, no clash');
+    assert.equal(file.parsed.prompt, half.parsed.prompt);
+    assertOk(tdd([...emoji, '--embedded-lora-weight', '0', '--out', 'zero.png', '-q'], r.cwd));
+    assertOk(tdd([...emoji, '--no-embedded-lora', '--out', 'none.png', '-q'], r.cwd));
+    const zero = await readPng(join(r.cwd, 'zero.png'));
+    assert.ok(zero.pixels.equals((await readPng(join(r.cwd, 'none.png'))).pixels));
+    assert.doesNotMatch(zero.parsed.prompt, /<lora:/);
+  });
+
+  test('another LoRA file with the same name loads beside it', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'));
+    mkdirSync(join(cwd, 'mine'));
+    copyFileSync(builtinLora, join(cwd, 'mine', 'tdd-lora.safetensors'));
+    const r = tdd([...emoji, '--lora', 'mine/tdd-lora.safetensors:0.25', '--out', 'two.png', '-q'], cwd);
+    assertOk(r);
+    assert.match((await readPng(join(cwd, 'two.png'))).parsed.prompt, / <lora:tdd-lora:1> <lora:tdd-lora-2:0\.25>$/);
+  });
+
+  test('--embedded-lora-weight needs the built-in model', () => {
+    const r = tdd(['a cat', '--model', model, '--embedded-lora-weight', '0.5']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--embedded-lora-weight applies only to the built-in model/);
   });
 });
