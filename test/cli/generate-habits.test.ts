@@ -122,3 +122,22 @@ describe('tdd generate: the built-in LoRA', () => {
     assert.match(r.stderr, /--embedded-lora-weight applies only to the built-in model/);
   });
 });
+
+describe('--json errors', () => {
+  test('a failure under --json is one JSON object on stdout, nothing on stderr, with the exit code', () => {
+    for (const [args, kind, message] of [
+      [['a cat', '--model', model, '--steps', '0', '--json'], 'user', /^--steps must be in \[1, 1000\] \(got 0\)$/],
+      [['a cat', '--model', '/nonexistent', '--json'], 'user', /^--model: \/nonexistent does not exist$/],
+      [['a cat', '--bogus', '--json'], 'usage', /^unknown option '--bogus'$/],
+    ] as const) {
+      const r = tdd([...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, '');
+      const { error } = JSON.parse(r.stdout);
+      assert.deepEqual([error.exitCode, error.kind], [2, kind]);
+      assert.match(error.message, message);
+    }
+    const plain = tdd(['a cat', '--model', model, '--steps', '0']);
+    assert.deepEqual([plain.status, plain.stdout, plain.stderr], [2, '', 'error: --steps must be in [1, 1000] (got 0)\n']);
+  });
+});
