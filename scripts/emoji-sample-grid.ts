@@ -41,7 +41,10 @@ for (const [i, prompt] of CAPTIONS.entries()) {
   rows.push(row);
 }
 const heldOut = (c: string) => (c.startsWith('red apple') ? ' (held out)' : '');
-const grid = composeGrid(rows, { rowLabels: CAPTIONS.map((c) => c.split(',')[0] + heldOut(c)), colLabels: columns.map(([name]) => name) });
+const grid = await composeGrid(rows, {
+  rowLabels: CAPTIONS.map((c) => c.split(',')[0] + heldOut(c)),
+  colLabels: columns.map(([name]) => name),
+});
 const out = process.argv[2] ?? 'docs/images/emoji-samples.png';
 await savePng(grid, out);
 console.log(`wrote ${out}`);

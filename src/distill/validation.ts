@@ -57,6 +57,6 @@ export async function renderValidationGrid(
     }
     rows.push(row);
   }
-  const grid = composeGrid(rows, { rowLabels: o.prompts, colLabels: o.steps.map((s) => `${s} steps`) });
+  const grid = await composeGrid(rows, { rowLabels: o.prompts, colLabels: o.steps.map((s) => `${s} steps`) });
   await savePng(grid, path);
 }

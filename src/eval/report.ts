@@ -4,7 +4,7 @@
  * sample grids. Written atomically.
  */
 import type { GeneratedImage } from '../pipelines/index.js';
-import { blit, composeGrid, createRaster, renderBarChart, savePng } from '../plot/index.js';
+import { composeGrid, renderBarChart, savePng, stackCharts } from '../plot/index.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { pct, type EvalResults, type RowResult } from './results.js';
 
@@ -87,10 +87,7 @@ export async function saveEvalChart(results: EvalResults, path: string): Promise
     yLabel: 'alignment (%)',
     series: [{ name: 'alignment', values: done.map((r) => 100 * r.alignment) }],
   });
-  const both = createRaster(width, fd.height + alignment.height);
-  blit(both, fd, 0, 0);
-  blit(both, alignment, 0, fd.height);
-  await savePng(both, path);
+  await savePng(stackCharts([fd, alignment]), path);
 }
 
 /** The first samples of a row as a 4-wide grid. */
@@ -100,7 +97,7 @@ export async function saveSampleGrid(images: readonly GeneratedImage[], path: st
   const rows = Array.from({ length: Math.ceil(images.length / cols) }, (_, r) =>
     images.slice(r * cols, (r + 1) * cols).map((i) => ({ rgb: i.pixels, width: i.width, height: i.height })),
   );
-  await savePng(composeGrid(rows, { padding: 2 }), path);
+  await savePng(await composeGrid(rows, { padding: 2 }), path);
 }
 
 export function writeEvalMarkdown(results: EvalResults, path: string): void {

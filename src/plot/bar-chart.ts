@@ -1,21 +1,28 @@
 /**
  * Grouped bar charts (the `tdd eval` results chart): one group per label along x, one bar per series in each
- * group, value labels on the bars' ends, legend and title. Missing values (null, NaN) leave a gap.
+ * group, value labels on the bars' ends, legend and title, as SVG. Missing values (null, NaN) leave a gap. Group
+ * labels that do not fit across their group are turned 45° rather than shortened.
  */
 import { PlotError, WHITE, paletteColor, parseColor, type Color, type Rgb } from './color.js';
-import { createRaster, drawLine, fillRect, type Raster, type Rect } from './raster.js';
-import { GLYPH_HEIGHT, drawText, fitText, measureText, wrapText } from './bitmap-font.js';
+import { checkSize, type Rect } from './image.js';
+import { svgDocument, type Chart } from './svg.js';
+import { LINE_HEIGHT, textWidth } from './text-metrics.js';
+import { blockHeight, textBlock } from './labels.js';
 import { formatCompact, niceTicks, tickLabels, type Ticks } from './ticks.js';
 import {
   AXIS_COLOR,
+  FONT,
   INK,
-  X_LABEL_TOP_OFFSET,
+  LABEL_GAP,
+  TICK_LENGTH,
+  axisLinesSvg,
   axisScale,
-  drawAxisLines,
-  drawFrameText,
-  drawYAxis,
+  crispRect,
+  frameTextSvg,
   layoutFrame,
   tickTargets,
+  yAxisSvg,
+  type Frame,
   type FrameSpec,
 } from './chart-frame.js';
 
@@ -37,16 +44,20 @@ export interface BarChartOptions {
 }
 
 export interface BarChartRender {
-  raster: Raster;
+  chart: Chart;
   plot: Rect;
   yTicks: Ticks;
   /** Pixel rectangle of each drawn bar: bars[series][group], undefined for missing values. */
   bars: (Rect | undefined)[][];
+  /** Whether the group labels were turned 45° to fit. */
+  rotatedLabels: boolean;
 }
 
 const GROUP_GAP_FRACTION = 0.25;
+const VALUE_FONT = 10;
+const SIN45 = Math.SQRT1_2;
 
-function validate(options: BarChartOptions): void {
+function validate(options: BarChartOptions): { width: number; height: number } {
   if (!Array.isArray(options.groups)) throw new PlotError('bar chart: groups must be an array of labels');
   if (!Array.isArray(options.series)) throw new PlotError('bar chart: series must be an array');
   options.series.forEach((s, i) => {
@@ -57,6 +68,9 @@ function validate(options: BarChartOptions): void {
       );
     }
   });
+  const size = { width: options.width ?? 640, height: options.height ?? 400 };
+  checkSize(size.width, size.height, 'bar chart');
+  return size;
 }
 
 const finiteOrNull = (v: number | null): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -71,30 +85,54 @@ function valueTicks(values: number[], target: number): Ticks {
   return niceTicks(min < 0 ? min - headroom : 0, max > 0 ? max + headroom : 0, target);
 }
 
+/**
+ * The frame, with room under the axis for the group labels: one line when each fits across its group, else the
+ * height (and the room left of the plot) of labels turned 45°, which depend on the group width they leave.
+ */
+function layoutWithGroupLabels(base: FrameSpec, labels: readonly string[]): { frame: Frame; spec: FrameSpec; rotated: boolean } {
+  const widths = labels.map((l) => textWidth(l, FONT));
+  const lineHeight = FONT * LINE_HEIGHT;
+  let spec: FrameSpec = { ...base, xTickLabelHeight: blockHeight(1, FONT) };
+  let frame = layoutFrame(spec);
+  const groupWidth = (f: Frame) => f.plot.width / Math.max(1, labels.length);
+  if (widths.every((w) => w <= groupWidth(frame) - 4)) return { frame, spec, rotated: false };
+  const xTickLabelHeight = Math.ceil(SIN45 * (Math.max(0, ...widths) + lineHeight)) + 2;
+  for (let i = 0; i < 4; i++) {
+    const gw = groupWidth(frame);
+    // a turned label ends at its group's centre and reaches SIN45 × width to the left of it
+    const leftPad = Math.max(0, ...widths.map((w, g) => SIN45 * w + 4 - (g + 0.5) * gw));
+    spec = { ...base, xTickLabelHeight, leftPad: Math.max(base.leftPad ?? 0, leftPad) };
+    frame = layoutFrame(spec);
+  }
+  return { frame, spec, rotated: true };
+}
+
 /** Renders the chart and reports its layout. */
 export function renderBarChartDetailed(options: BarChartOptions): BarChartRender {
-  validate(options);
-  const { width = 640, height = 400, groups, series } = options;
-  const raster = createRaster(width, height, WHITE);
+  const { width, height } = validate(options);
+  const { series } = options;
+  const groups = options.groups.map(String);
   const values = series.map((s) => s.values.map(finiteOrNull));
   const yTicks = valueTicks(
     values.flat().filter((v): v is number => v !== null),
     tickTargets(width, height).y,
   );
   const colors: Rgb[] = series.map((s, i) => (s.color === undefined ? paletteColor(i) : parseColor(s.color, `series[${i}].color`)));
-  const spec: FrameSpec = {
-    width,
-    height,
-    title: options.title,
-    yLabel: options.yLabel,
-    legend: series.map((s, i) => ({ name: s.name, color: colors[i] })),
-    yTickLabels: tickLabels(yTicks),
-    xTickLabelLines: 2,
-  };
-  const frame = layoutFrame(spec);
+  const { frame, spec, rotated } = layoutWithGroupLabels(
+    {
+      width,
+      height,
+      title: options.title,
+      yLabel: options.yLabel,
+      legend: series.map((s, i) => ({ name: s.name, color: colors[i] })),
+      yTickLabels: tickLabels(yTicks),
+      xTickLabelHeight: 0,
+    },
+    groups,
+  );
   const { plot } = frame;
   const toY = axisScale(yTicks, plot.y + plot.height - 1, plot.y);
-  drawYAxis(raster, plot, yTicks, toY);
+  const body = [yAxisSvg(plot, yTicks, toY)];
   const groupWidth = plot.width / Math.max(1, groups.length);
   const barWidth = Math.max(1, Math.floor((groupWidth * (1 - GROUP_GAP_FRACTION)) / Math.max(1, series.length)));
   const zeroY = Math.round(toY(0));
@@ -104,39 +142,37 @@ export function renderBarChartDetailed(options: BarChartOptions): BarChartRender
       const left = Math.round(plot.x + g * groupWidth + (groupWidth - barWidth * series.length) / 2) + s * barWidth;
       const end = Math.round(toY(value));
       const bar = { x: left, y: Math.min(zeroY, end), width: barWidth, height: Math.abs(end - zeroY) + 1 };
-      fillRect(raster, bar.x, bar.y, bar.width, bar.height, colors[s], plot);
-      drawValueLabel(raster, value, bar);
+      body.push(crispRect(bar.x, bar.y, bar.width, bar.height, colors[s]), valueLabelSvg(value, bar));
       return bar;
     }),
   );
-  if (zeroY > plot.y && zeroY < plot.y + plot.height - 1) drawLine(raster, plot.x, zeroY, plot.x + plot.width - 1, zeroY, AXIS_COLOR);
-  drawGroupLabels(raster, plot, groups, groupWidth);
-  drawAxisLines(raster, plot);
-  drawFrameText(raster, spec, frame);
-  return { raster, plot, yTicks, bars };
+  if (zeroY > plot.y && zeroY < plot.y + plot.height - 1) body.push(crispRect(plot.x, zeroY, plot.width, 1, AXIS_COLOR));
+  body.push(groupLabelsSvg(plot, groups, groupWidth, rotated), axisLinesSvg(plot), frameTextSvg(spec, frame));
+  return { chart: svgDocument(width, height, WHITE, body), plot, yTicks, bars, rotatedLabels: rotated };
 }
 
-/** The value just above a bar (below a negative one), when it fits within the bar plus a little. */
-function drawValueLabel(raster: Raster, value: number, bar: Rect): void {
+/** The value just above a bar (below a negative one), when it is not much wider than the bar. */
+function valueLabelSvg(value: number, bar: Rect): string {
   const label = formatCompact(value);
-  if (measureText(label).width > bar.width + 8) return;
-  const y = value < 0 ? bar.y + bar.height + 2 : bar.y - GLYPH_HEIGHT - 2;
-  drawText(raster, label, bar.x + bar.width / 2, y, { color: INK, align: 'center' });
+  if (textWidth(label, VALUE_FONT) > bar.width + 8) return '';
+  const top = value < 0 ? bar.y + bar.height + 1 : bar.y - blockHeight(1, VALUE_FONT) - 1;
+  return textBlock([label], bar.x + bar.width / 2, top, { fontSize: VALUE_FONT, color: INK, anchor: 'middle' });
 }
 
-/** Group labels centred under each group, wrapped onto two lines and shortened to the group's width. */
-function drawGroupLabels(raster: Raster, plot: Rect, groups: readonly string[], groupWidth: number): void {
-  const top = plot.y + plot.height - 1 + X_LABEL_TOP_OFFSET;
-  groups.forEach((label, g) => {
-    const lines = wrapText(String(label), Math.max(6, groupWidth - 4), 1, 2);
-    const centerX = plot.x + (g + 0.5) * groupWidth;
-    lines.forEach((line, i) =>
-      drawText(raster, fitText(line, groupWidth - 4), centerX, top + i * (GLYPH_HEIGHT + 2), { color: INK, align: 'center' }),
-    );
-  });
+/** Group labels under each group: centred across it, or turned 45° and ending under its centre. */
+function groupLabelsSvg(plot: Rect, groups: readonly string[], groupWidth: number, rotated: boolean): string {
+  const top = plot.y + plot.height + TICK_LENGTH + LABEL_GAP;
+  return groups
+    .map((label, g) => {
+      const centreX = plot.x + (g + 0.5) * groupWidth;
+      return rotated
+        ? textBlock([label], centreX, top, { fontSize: FONT, color: INK, anchor: 'end', rotate: -45 })
+        : textBlock([label], centreX, top, { fontSize: FONT, color: INK, anchor: 'middle' });
+    })
+    .join('');
 }
 
-/** Renders a grouped bar chart (default 640×400). */
-export function renderBarChart(options: BarChartOptions): Raster {
-  return renderBarChartDetailed(options).raster;
+/** Renders a grouped bar chart (default 640×400) as SVG; savePng or rasterize turn it into pixels. */
+export function renderBarChart(options: BarChartOptions): Chart {
+  return renderBarChartDetailed(options).chart;
 }

@@ -1,4 +1,4 @@
-/** Colours for the plot rasters: RGB triples, '#rrggbb' strings, and the chart palette. */
+/** Colours for the charts: RGB triples, '#rrggbb' strings, and the chart palette. */
 
 /** Errors from src/plot (bad chart options, malformed images, out-of-range drawing arguments). */
 export class PlotError extends RangeError {

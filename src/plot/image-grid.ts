@@ -1,27 +1,32 @@
 /**
- * Image grids (the distillation validation grids: prompts × checkpoints). Every cell has the size of the
- * largest image; smaller images are centred in their cell. Optional labels go left of the rows and above the
- * columns, in the bitmap font.
+ * Image grids (validation grids: prompts × checkpoints, eval sample grids). Every cell has the size of the largest
+ * image; smaller images are centred in their cell. Optional labels go left of the rows and above the columns,
+ * word-wrapped (never shortened). The labels are SVG; sharp renders them and composites the images over them.
  */
 import { BLACK, PlotError, WHITE, parseColor, type Color } from './color.js';
-import { blit, channelsOf, createRaster, type ImageLike, type Raster, type Rect } from './raster.js';
-import { LINE_ADVANCE, drawText, fitText, measureText, wrapText } from './bitmap-font.js';
+import { MAX_SIDE, channelsOf, rgbBytes, type ImageLike, type Raster, type Rect } from './image.js';
+import { svgDocument, type Chart } from './svg.js';
+import { linesWidth, wrapText } from './text-metrics.js';
+import { blockHeight, textBlock } from './labels.js';
+import { rasterize, type Overlay } from './render.js';
 
 export interface GridOptions {
-  /** One label per row, drawn left of the row (shortened past 240 px × labelScale). */
+  /** One label per row, drawn left of the row, wrapped to lines of at most 260 px (× fontSize / 12). */
   rowLabels?: readonly string[];
-  /** One label per column, drawn above it, word-wrapped onto up to 3 lines of the cell's width. */
+  /** One label per column, drawn above it, wrapped to the cell's width (widened to the label's longest word). */
   colLabels?: readonly string[];
   /** Pixels around and between cells (default 4). */
   padding?: number;
   background?: Color;
   labelColor?: Color;
-  /** Integer text magnification (default 1). */
-  labelScale?: number;
+  /** Label size in pixels (default 12). */
+  fontSize?: number;
 }
 
 export interface GridRender {
   raster: Raster;
+  /** The background and labels, as rendered under the images. */
+  labels: Chart;
   /** The rectangle each image occupies: cells[row][col], undefined for empty cells. */
   cells: (Rect | undefined)[][];
   cellWidth: number;
@@ -57,56 +62,62 @@ function cellSize(images: GridImages): { width: number; height: number; cols: nu
   return { width, height, cols };
 }
 
-/** Column labels wrapped to the cell width; the header is as tall as the longest of them. */
-function columnHeader(labels: readonly string[] | undefined, cellWidth: number, scale: number): { lines: string[][]; height: number } {
-  if (!labels) return { lines: [], height: 0 };
-  const lines = labels.map((label) => wrapText(String(label), cellWidth, scale, 3));
-  const maxLines = Math.max(1, ...lines.map((l) => l.length));
-  return { lines, height: measureText(Array(maxLines).fill('x').join('\n'), scale).height };
-}
-
-/** Composes the grid and reports where each image went. */
-export function composeGridDetailed(images: GridImages, options: GridOptions = {}): GridRender {
-  if (!isArray(images) || images.length === 0) throw new PlotError('image grid: images must be a non-empty array of rows');
+function checkOptions(options: GridOptions): { padding: number; fontSize: number } {
   const padding = options.padding ?? 4;
   if (!Number.isInteger(padding) || padding < 0 || padding > 1024)
     throw new PlotError(`image grid: padding must be an integer 0–1024, got ${padding}`);
-  const scale = options.labelScale ?? 1;
+  const fontSize = options.fontSize ?? 12;
+  if (!(fontSize >= 4 && fontSize <= 200)) throw new PlotError(`image grid: fontSize must be 4–200 px, got ${fontSize}`);
+  return { padding, fontSize };
+}
+
+/** Composes the grid and reports where each image went. */
+export async function composeGridDetailed(images: GridImages, options: GridOptions = {}): Promise<GridRender> {
+  if (!isArray(images) || images.length === 0) throw new PlotError('image grid: images must be a non-empty array of rows');
+  const { padding, fontSize } = checkOptions(options);
   const cell = cellSize(images);
   checkLabels(options.rowLabels, images.length, 'rowLabels');
   checkLabels(options.colLabels, cell.cols, 'colLabels');
-  const rowLabels = options.rowLabels?.map((l) => fitText(String(l), 240 * scale, scale));
-  const labelWidth = rowLabels ? Math.max(0, ...rowLabels.map((l) => measureText(l, scale).width)) + padding : 0;
-  const header = columnHeader(options.colLabels, cell.width, scale);
-  const headerHeight = header.height ? header.height + padding : 0;
-  const width = labelWidth + padding + cell.cols * (cell.width + padding);
-  const height = headerHeight + padding + images.length * (cell.height + padding);
-  const raster = createRaster(width, height, parseColor(options.background ?? WHITE, 'image grid background'));
-  const textStyle = { color: parseColor(options.labelColor ?? BLACK, 'image grid labelColor'), scale };
-  const cellX = (c: number) => labelWidth + padding + c * (cell.width + padding);
-  const cellY = (r: number) => headerHeight + padding + r * (cell.height + padding);
+  const maxLine = (260 * fontSize) / 12;
+  const rowLines = options.rowLabels?.map((l) => wrapText(String(l), maxLine, fontSize));
+  // columns widen to their labels' longest word (up to the row label limit), so words are not split
+  const words = (options.colLabels ?? []).flatMap((l) => String(l).split(/\s+/));
+  const colWidth = Math.ceil(Math.max(cell.width, Math.min(maxLine, linesWidth(words, fontSize))));
+  const colLines = options.colLabels?.map((l) => wrapText(String(l), colWidth, fontSize));
+  const labelWidth = rowLines ? Math.ceil(Math.max(0, ...rowLines.map((l) => linesWidth(l, fontSize)))) + padding : 0;
+  const headerLines = colLines ? Math.max(1, ...colLines.map((l) => l.length)) : 0;
+  const headerHeight = headerLines ? Math.ceil(blockHeight(headerLines, fontSize)) + padding : 0;
+  // a row label taller than the images makes its row taller, so labels never overlap
+  const rowHeight = Math.max(cell.height, ...(rowLines ?? []).map((l) => Math.ceil(blockHeight(l.length, fontSize))));
+  const width = labelWidth + padding + cell.cols * (colWidth + padding);
+  const height = headerHeight + padding + images.length * (rowHeight + padding);
+  if (width > MAX_SIDE || height > MAX_SIDE) throw new PlotError(`image grid: ${width}×${height} is larger than ${MAX_SIDE} px a side`);
+  const background = parseColor(options.background ?? WHITE, 'image grid background');
+  const style = { fontSize, color: parseColor(options.labelColor ?? BLACK, 'image grid labelColor') };
+  const cellX = (c: number) => labelWidth + padding + c * (colWidth + padding);
+  const rowY = (r: number) => headerHeight + padding + r * (rowHeight + padding);
 
-  header.lines.forEach((lines, c) => {
-    lines.forEach((line, i) =>
-      drawText(raster, line, cellX(c) + cell.width / 2, padding + i * LINE_ADVANCE * scale, { ...textStyle, align: 'center' }),
-    );
-  });
-  rowLabels?.forEach((label, r) => {
-    drawText(raster, label, padding, cellY(r) + Math.round((cell.height - measureText(label, scale).height) / 2), textStyle);
-  });
+  const body: string[] = [];
+  colLines?.forEach((lines, c) => body.push(textBlock(lines, cellX(c) + colWidth / 2, padding, { ...style, anchor: 'middle' })));
+  rowLines?.forEach((lines, r) =>
+    body.push(textBlock(lines, padding, rowY(r) + (rowHeight - blockHeight(lines.length, fontSize)) / 2, style)),
+  );
+  const labels = svgDocument(width, height, background, body);
+
+  const overlays: Overlay[] = [];
   const cells = images.map((row, r) =>
     row.map((image, c) => {
       if (!image) return undefined;
-      const x = cellX(c) + Math.floor((cell.width - image.width) / 2),
-        y = cellY(r) + Math.floor((cell.height - image.height) / 2);
-      blit(raster, image, x, y, `image grid: images[${r}][${c}]`);
+      const x = cellX(c) + Math.floor((colWidth - image.width) / 2),
+        y = rowY(r) + Math.floor((rowHeight - image.height) / 2);
+      overlays.push({ rgb: rgbBytes(image, `image grid: images[${r}][${c}]`), width: image.width, height: image.height, left: x, top: y });
       return { x, y, width: image.width, height: image.height };
     }),
   );
-  return { raster, cells, cellWidth: cell.width, cellHeight: cell.height };
+  return { raster: await rasterize(labels, overlays), labels, cells, cellWidth: cell.width, cellHeight: cell.height };
 }
 
 /** Places images (rows × cols, possibly of different sizes) in a grid of equal cells. */
-export function composeGrid(images: GridImages, options: GridOptions = {}): Raster {
-  return composeGridDetailed(images, options).raster;
+export async function composeGrid(images: GridImages, options: GridOptions = {}): Promise<Raster> {
+  return (await composeGridDetailed(images, options)).raster;
 }

@@ -1,34 +1,9 @@
-/** Dependency-free chart and image-grid rasters (loss plots, validation grids, eval charts) and their PNGs. */
+/** Charts and image grids as SVG (loss plots, eval charts, validation grids), rendered to PNG by sharp. */
 export { PlotError, PALETTE, WHITE, BLACK, paletteColor, parseColor, mixColors, type Color, type Rgb } from './color.js';
-export {
-  createRaster,
-  fillRaster,
-  getPixel,
-  setPixel,
-  fillRect,
-  strokeRect,
-  drawLine,
-  drawPolyline,
-  blit,
-  toPng,
-  savePng,
-  type Raster,
-  type Rect,
-  type LineStyle,
-  type ImageLike,
-} from './raster.js';
-export {
-  drawText,
-  drawTextVertical,
-  measureText,
-  fitText,
-  wrapText,
-  hasGlyph,
-  GLYPH_ADVANCE,
-  GLYPH_HEIGHT,
-  LINE_ADVANCE,
-  type TextStyle,
-} from './bitmap-font.js';
+export { escapeXml, stackCharts, svgDocument, type Chart } from './svg.js';
+export { FONT_FAMILY, textWidth, wrapText } from './text-metrics.js';
+export { type Raster, type ImageLike, type Rect } from './image.js';
+export { rasterize, toPng, savePng } from './render.js';
 export { niceTicks, niceStep, logTicks, formatCompact, formatTick, tickLabels, type Ticks } from './ticks.js';
 export {
   renderLineChart,

@@ -1,20 +1,23 @@
 /**
- * Line charts (the distillation loss plot): numeric x and y axes with nice ticks (decades for logY), one
- * polyline per series, an optional EMA-smoothed line drawn over a lighter raw line, legend and title.
+ * Line charts (the training loss plots): numeric x and y axes with nice ticks (decades for logY), one polyline per
+ * series, an optional EMA-smoothed line drawn over a lighter raw line, legend and title, as SVG.
  */
 import { PlotError, WHITE, mixColors, paletteColor, parseColor, type Color, type Rgb } from './color.js';
-import { createRaster, drawPolyline, fillRect, type Raster, type Rect } from './raster.js';
-import { drawText, measureText } from './bitmap-font.js';
+import { checkSize, type Rect } from './image.js';
+import { cssColor, element, num, svgDocument, type Chart } from './svg.js';
+import { textWidth } from './text-metrics.js';
+import { blockHeight, textBlock } from './labels.js';
 import { logTicks, niceTicks, tickLabels, type Ticks } from './ticks.js';
 import {
+  FONT,
   MUTED_INK,
+  axisLinesSvg,
   axisScale,
-  drawAxisLines,
-  drawFrameText,
-  drawXAxis,
-  drawYAxis,
+  frameTextSvg,
   layoutFrame,
   tickTargets,
+  xAxisSvg,
+  yAxisSvg,
   type FrameSpec,
 } from './chart-frame.js';
 
@@ -37,13 +40,13 @@ export interface LineChartOptions {
   smooth?: number;
 }
 
-/** The raster plus where things went, for callers (and tests) that need to relate pixels to data. */
+/** The chart plus where things went, for callers (and tests) that need to relate pixels to data. */
 export interface LineChartRender {
-  raster: Raster;
+  chart: Chart;
   plot: Rect;
   xTicks: Ticks;
   yTicks: Ticks;
-  /** Data → pixel coordinates (fractional; round for the pixel). */
+  /** Data → pixel coordinates (fractional pixel indices; round for the pixel). */
   toPixel: (x: number, y: number) => [number, number];
   /** False when no series had a drawable point ("no data" is shown). */
   hasData: boolean;
@@ -66,6 +69,27 @@ export function emaSmooth(points: readonly Point[], factor: number): Point[] {
   });
 }
 
+/**
+ * Fewer vertices, same picture: of each run of consecutive pixels in one column, the first, lowest, highest and
+ * last are kept (in their order), so 100k steps do not make a 100k-vertex polyline.
+ */
+export function decimate(pixels: readonly Point[]): Point[] {
+  const out: Point[] = [];
+  for (let start = 0; start < pixels.length;) {
+    const column = Math.round(pixels[start][0]);
+    let end = start + 1,
+      lo = start,
+      hi = start;
+    for (; end < pixels.length && Math.round(pixels[end][0]) === column; end++) {
+      if (pixels[end][1] < pixels[lo][1]) lo = end;
+      if (pixels[end][1] > pixels[hi][1]) hi = end;
+    }
+    for (const i of [...new Set([start, lo, hi, end - 1])].sort((a, b) => a - b)) out.push(pixels[i]);
+    start = end;
+  }
+  return out;
+}
+
 function validate(options: LineChartOptions): { width: number; height: number } {
   if (!Array.isArray(options.series)) throw new PlotError('line chart: series must be an array');
   options.series.forEach((s, i) => {
@@ -75,7 +99,9 @@ function validate(options: LineChartOptions): { width: number; height: number } 
   const { smooth } = options;
   if (smooth !== undefined && !(smooth >= 0 && smooth < 1))
     throw new PlotError(`line chart: smooth must be an EMA factor in [0, 1), got ${smooth}`);
-  return { width: options.width ?? 800, height: options.height ?? 480 };
+  const size = { width: options.width ?? 800, height: options.height ?? 480 };
+  checkSize(size.width, size.height, 'line chart');
+  return size;
 }
 
 function dataTicks(values: number[], target: number, log: boolean): Ticks {
@@ -97,7 +123,6 @@ function seriesColor(series: LineSeries, index: number): Rgb {
 export function renderLineChartDetailed(options: LineChartOptions): LineChartRender {
   const { width, height } = validate(options);
   const logY = options.logY ?? false;
-  const raster = createRaster(width, height, WHITE);
   const seriesPoints = options.series.map((s) => drawablePoints(s, logY));
   const all = seriesPoints.flat();
   const hasData = all.length > 0;
@@ -122,8 +147,9 @@ export function renderLineChartDetailed(options: LineChartOptions): LineChartRen
     yLabel: options.yLabel,
     legend: options.series.map((s, i) => ({ name: s.name, color: colors[i] })),
     yTickLabels: tickLabels(yTicks),
-    xTickLabelLines: 1,
-    rightPad: measureText(xLabels[xLabels.length - 1]).width / 2 + 6,
+    xTickLabelHeight: blockHeight(1, FONT),
+    leftPad: textWidth(xLabels[0], FONT) / 2,
+    rightPad: textWidth(xLabels[xLabels.length - 1], FONT) / 2,
   };
   const frame = layoutFrame(spec);
   const { plot } = frame;
@@ -131,43 +157,56 @@ export function renderLineChartDetailed(options: LineChartOptions): LineChartRen
   const toY = axisScale(yTicks, plot.y + plot.height - 1, plot.y);
   const toPixel = (x: number, y: number): [number, number] => [toX(x), toY(y)];
 
-  drawYAxis(raster, plot, yTicks, toY);
-  drawXAxis(raster, plot, xTicks, toX);
-  seriesPoints.forEach((points, i) => drawSeries(raster, plot, points, colors[i], options.smooth, toPixel));
-  drawAxisLines(raster, plot);
-  drawFrameText(raster, spec, frame);
+  const body = [yAxisSvg(plot, yTicks, toY), xAxisSvg(plot, xTicks, toX)];
+  seriesPoints.forEach((points, i) => body.push(seriesSvg(points, colors[i], options.smooth, toPixel)));
+  body.push(axisLinesSvg(plot), frameTextSvg(spec, frame));
   if (!hasData) {
-    drawText(raster, 'no data', plot.x + plot.width / 2, plot.y + plot.height / 2 - 4, { color: MUTED_INK, scale: 2, align: 'center' });
-  }
-  return { raster, plot, xTicks, yTicks, toPixel, hasData };
-}
-
-/** One series inside the plot: a marker for a lone point, else a line (raw and lighter when smoothing). */
-function drawSeries(
-  raster: Raster,
-  plot: Rect,
-  data: Point[],
-  color: Rgb,
-  smooth: number | undefined,
-  toPixel: (x: number, y: number) => Point,
-): void {
-  const pixels = data.map(([x, y]) => toPixel(x, y));
-  if (pixels.length === 1) {
-    fillRect(raster, Math.round(pixels[0][0]) - 2, Math.round(pixels[0][1]) - 2, 5, 5, color, plot);
-  } else if (smooth === undefined) {
-    drawPolyline(raster, pixels, color, { thickness: 2, clip: plot });
-  } else {
-    drawPolyline(raster, pixels, mixColors(color, WHITE, 0.6), { thickness: 1, clip: plot });
-    drawPolyline(
-      raster,
-      emaSmooth(data, smooth).map(([x, y]) => toPixel(x, y)),
-      color,
-      { thickness: 2, clip: plot },
+    body.push(
+      textBlock(['no data'], plot.x + plot.width / 2, plot.y + plot.height / 2 - blockHeight(1, 2 * FONT) / 2, {
+        fontSize: 2 * FONT,
+        color: MUTED_INK,
+        anchor: 'middle',
+      }),
     );
   }
+  return { chart: svgDocument(width, height, WHITE, body), plot, xTicks, yTicks, toPixel, hasData };
 }
 
-/** Renders a line chart (default 800×480). */
-export function renderLineChart(options: LineChartOptions): Raster {
-  return renderLineChartDetailed(options).raster;
+/** A polyline through pixel centres. */
+function polyline(pixels: readonly Point[], color: Rgb, strokeWidth: number): string {
+  const points = decimate(pixels)
+    .map(([x, y]) => `${num(x + 0.5)},${num(y + 0.5)}`)
+    .join(' ');
+  return element('polyline', {
+    points,
+    fill: 'none',
+    stroke: cssColor(color),
+    'stroke-width': strokeWidth,
+    'stroke-linejoin': 'round',
+    'stroke-linecap': 'round',
+  });
+}
+
+/** One series: a marker for a lone point, else a line (raw and lighter under the smoothed one when smoothing). */
+function seriesSvg(data: Point[], color: Rgb, smooth: number | undefined, toPixel: (x: number, y: number) => Point): string {
+  const pixels = data.map(([x, y]) => toPixel(x, y));
+  if (pixels.length === 0) return '';
+  if (pixels.length === 1) {
+    const [x, y] = pixels[0].map(Math.round);
+    return element('rect', { x: x - 2, y: y - 2, width: 5, height: 5, fill: cssColor(color), 'shape-rendering': 'crispEdges' });
+  }
+  if (smooth === undefined) return polyline(pixels, color, 2);
+  return (
+    polyline(pixels, mixColors(color, WHITE, 0.6), 1) +
+    polyline(
+      emaSmooth(data, smooth).map(([x, y]) => toPixel(x, y)),
+      color,
+      2,
+    )
+  );
+}
+
+/** Renders a line chart (default 800×480) as SVG; savePng or rasterize turn it into pixels. */
+export function renderLineChart(options: LineChartOptions): Chart {
+  return renderLineChartDetailed(options).chart;
 }

@@ -1,6 +1,6 @@
 /**
  * Axis ticks and their labels: 'nice' linear ticks on 1-2-5 steps, decade ticks for log axes, and compact
- * number formatting (1k, 2.5e-3) that keeps tick labels short enough for the bitmap font.
+ * number formatting (1k, 2.5e-3) that keeps tick labels short.
  */
 import { PlotError } from './color.js';
 

@@ -39,7 +39,7 @@ export async function renderTeacherGrid(modelDir: string, path: string, o: Teach
     });
     rows.push(result.images.map((image) => ({ rgb: image.pixels, width: image.width, height: image.height })));
   }
-  const grid = composeGrid(rows, {
+  const grid = await composeGrid(rows, {
     rowLabels: captions.map((c) => c.split(',')[0] + ', ' + c.split(',').at(-1)!.trim()),
     colLabels: seeds.map((s) => `seed ${s}`),
   });

@@ -56,7 +56,7 @@ export class TrainingLog {
 
   async plot(path: string, title: string): Promise<void> {
     const points = this.entries.map((e): [number, number] => [e.step, e.loss]);
-    const raster = renderLineChart({
+    const chart = renderLineChart({
       series: [{ name: 'loss', points }],
       title,
       xLabel: 'optimizer step',
@@ -64,6 +64,6 @@ export class TrainingLog {
       logY: points.every(([, y]) => y > 0),
       smooth: 0.9,
     });
-    await savePng(raster, path);
+    await savePng(chart, path);
   }
 }

@@ -5,22 +5,32 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { readPngText } from '../../src/util/png.js';
-import { composeGrid, createRaster, renderBarChart, renderLineChart, savePng, type Raster } from '../../src/plot/index.js';
+import { composeGrid, renderBarChart, renderLineChart, savePng, stackCharts, type ImageLike } from '../../src/plot/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tdd-plot-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function assertRoundTrip(raster: Raster, file: string): Promise<void> {
-  await savePng(raster, file, { Software: 'tdd-diffusion' });
+/** Saves, decodes with sharp, and checks size, text chunk and that something besides the background was drawn. */
+async function assertPng(image: Parameters<typeof savePng>[0], file: string, size: [number, number]): Promise<void> {
+  await savePng(image, file, { Software: 'tdd-diffusion' });
   const png = readFileSync(file);
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
-  assert.deepEqual([info.width, info.height, info.channels], [raster.width, raster.height, 3], file);
-  assert.ok(Buffer.from(raster.rgb).equals(data), `${file}: decoded pixels equal the raster`);
+  assert.deepEqual([info.width, info.height, info.channels], [...size, 3], file);
+  assert.ok(
+    data.some((v) => v < 200),
+    `${file}: not blank`,
+  );
   assert.equal(readPngText(png).Software, 'tdd-diffusion');
 }
 
+const tile = (r: number, g: number, b: number, width = 64): ImageLike => ({
+  width,
+  height: 64,
+  rgb: new Uint8Array(width * 64 * 3).map((_, i) => [r, g, b][i % 3]),
+});
+
 describe('example PNGs', () => {
-  it('writes a loss plot, an eval bar chart and a validation grid that decode back exactly', async () => {
+  it('writes a loss plot, a two-panel eval chart and a validation grid that decode at their sizes', async () => {
     const steps = Array.from({ length: 300 }, (_, i) => i * 10);
     const loss = renderLineChart({
       title: 'Distillation loss',
@@ -33,32 +43,32 @@ describe('example PNGs', () => {
         { name: 'lcm', points: steps.map((s, i) => [s, 0.3 * Math.exp(-s / 1500) + 0.03 + 0.01 * Math.cos(i * 2.3)]) },
       ],
     });
-    const evaluation = renderBarChart({
-      title: 'CLIP score by steps',
-      yLabel: 'CLIP score',
-      width: 640,
-      height: 400,
-      groups: ['2 steps', '4 steps', '8 steps', 'teacher'],
+    const groups = ['teacher-ddim-25', 'tdd-2', 'tdd-4', 'lcm-4'];
+    const fd = renderBarChart({
+      title: 'FD-emoji per row (lower is better)',
+      yLabel: 'Frechet distance',
+      width: 800,
+      height: 420,
+      groups,
       series: [
-        { name: 'TDD', values: [0.29, 0.31, 0.32, null] },
-        { name: 'LCM', values: [0.27, 0.3, 0.31, null] },
-        { name: 'SD', values: [null, null, null, 0.33] },
+        { name: 'FD-emoji (data)', values: [12.5, 20.1, 15.3, 18] },
+        { name: 'FD to teacher', values: [null, 8.2, 5.1, 7] },
       ],
     });
-    const tile = (r: number, g: number, b: number) => createRaster(64, 64, [r, g, b]);
-    const grid = composeGrid(
+    const alignment = renderBarChart({ groups, width: 800, height: 360, series: [{ name: 'alignment', values: [80, 62, 70, 66] }] });
+    const grid = await composeGrid(
       [
         [tile(200, 40, 40), tile(40, 200, 40)],
-        [tile(40, 40, 200), createRaster(48, 64, [90, 90, 90])],
+        [tile(40, 40, 200), tile(90, 90, 90, 48)],
       ],
       {
         rowLabels: ['step 0', 'step 500'],
         colLabels: ['a red fox in the snow', 'a lighthouse'],
       },
     );
-    await assertRoundTrip(loss, path.join(dir, 'loss.png'));
-    await assertRoundTrip(evaluation, path.join(dir, 'eval.png'));
-    await assertRoundTrip(grid, path.join(dir, 'grid.png'));
+    await assertPng(loss, path.join(dir, 'loss.png'), [800, 480]);
+    await assertPng(stackCharts([fd, alignment]), path.join(dir, 'eval.png'), [800, 780]);
+    await assertPng(grid, path.join(dir, 'grid.png'), [grid.width, grid.height]);
     assert.deepEqual(readdirSync(dir).sort(), ['eval.png', 'grid.png', 'loss.png'], 'no temporary files left');
   });
 });
