@@ -15,6 +15,7 @@ import { isFile } from '../util/is-file.js';
 import { concatFloat32 } from '../util/float32.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
+import { TDD_X0_CLIPPING } from '../eval/rows.js';
 import {
   addGenerateOptions,
   settingsFrom,
@@ -149,13 +150,39 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
   }
   const { scheduler, steps } = s.sampling;
   const planner = createScheduler(scheduler, { ...pipe.components.schedulerConfig }); // a bad model config is not a --steps problem
+  const options = Object.keys(s.schedulerConfig);
+  let configured = planner;
+  if (options.length > 0) {
+    const flagsFor = (key: string) => schedulerFlagName(s, key);
+    try {
+      configured = createScheduler(scheduler, { ...pipe.components.schedulerConfig, ...s.schedulerConfig });
+    } catch (e) {
+      if (e instanceof SchedulerConfigError) throw new UsageError(`${flagsFor(e.field)}: ${e.message}`);
+      throw e;
+    }
+    const unknown = options.filter((k) => configured.ignoredKeys.includes(k));
+    if (unknown.length > 0) {
+      const known = Object.keys(configured.config).join(', ');
+      throw new UsageError(`${flagsFor(unknown[0])}: the ${scheduler} scheduler has no field "${unknown[0]}" (its fields: ${known})`);
+    }
+  }
   try {
-    planner.setTimesteps(steps);
+    configured.setTimesteps(steps);
   } catch (e) {
     if (e instanceof RangeError || e instanceof SchedulerConfigError || e instanceof SchedulerOptionError)
       throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
     throw e;
   }
+}
+
+/** Which flag set a scheduler_config field (for messages): a TDD flag, or the --scheduler-option that named it. */
+function schedulerFlagName(s: GenerateSettings, key: string): string {
+  const option = [...s.flags.schedulerOption].reverse().find((o) => o.key === key);
+  if (option) return `--scheduler-option ${option.text}`;
+  if (key === 'special_jump') return '--special-jump';
+  if (key === 'tdd_train_step') return '--tdd-train-step';
+  if (s.flags.x0Clip && key in TDD_X0_CLIPPING) return '--x0-clip';
+  return '--scheduler-option';
 }
 
 async function applyLoras(pipe: StableDiffusionPipeline, specs: readonly LoraSpec[], log: RunLog): Promise<AppliedLora[]> {
@@ -211,6 +238,7 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
     height: flags.height,
     steps: sampling.steps,
     scheduler: sampling.scheduler,
+    schedulerConfig: s.schedulerConfig,
     guidanceScale: sampling.guidanceScale,
     guidanceRescale: flags.guidanceRescale,
     eta: sampling.eta,
@@ -275,6 +303,7 @@ function runParameters(
     negativePrompt: flags.negative ?? '',
     preset: sampling.preset ?? null,
     scheduler: sampling.scheduler,
+    schedulerConfig: s.schedulerConfig,
     steps: sampling.steps,
     timesteps: [...result.timesteps],
     guidanceScale: sampling.guidanceScale,
@@ -324,7 +353,7 @@ function imageOutputs(
       strength: typeof parameters.strength === 'number' ? parameters.strength : undefined,
       batchSize: result.images.length,
       batchIndex: index,
-      extra: controlNetFields(s.flags),
+      extra: { ...schedulerFields(s), ...controlNetFields(s.flags) },
       version,
     };
     const text = formatA1111Parameters(metadata);
@@ -333,6 +362,11 @@ function imageOutputs(
       : undefined;
     return { image, path: paths[index], parameters: text, sidecar };
   });
+}
+
+/** The scheduler_config fields set on the command line, as one JSON value (A1111 quotes it), so the image can be remade. */
+function schedulerFields(s: GenerateSettings): Record<string, string> | undefined {
+  return Object.keys(s.schedulerConfig).length ? { 'Scheduler config': JSON.stringify(s.schedulerConfig) } : undefined;
 }
 
 /** As sd-webui-controlnet records a unit (no preprocessor here: the control image is used as given). */

@@ -10,6 +10,7 @@ import type { LongPromptMode } from '../pipelines/prompt-encoding.js';
 import { OFFLOAD_MODES, type OffloadMode } from '../pipelines/offload.js';
 import { isSchedulerName, schedulerNames } from '../schedulers/index.js';
 import { UsageError, parseInteger, parseNumber } from './errors.js';
+import { TDD_X0_CLIPPING } from '../eval/rows.js';
 import { addDeviceOptions, type DeviceFlags } from './device-options.js';
 
 export interface LoraSpec {
@@ -52,6 +53,14 @@ export interface GenerateFlags extends DeviceFlags {
   /** A1111 emphasis syntax in prompts (on unless --no-prompt-weighting). */
   promptWeighting: boolean;
   offload: OffloadMode;
+  /** TDD: the reference's non-equidistant 5–7-step schedules. */
+  specialJump?: boolean;
+  /** TDD: the distillation grid size (scheduler_config tdd_train_step). */
+  tddTrainStep?: number;
+  /** TDD: the reference's x0 clipping (dynamic thresholding on the first steps, TDD_X0_CLIPPING). */
+  x0Clip?: boolean;
+  /** `--scheduler-option key=value`, parsed (repeatable). */
+  schedulerOption: SchedulerOption[];
   out?: string;
   overwrite?: boolean;
   jsonSidecar?: boolean;
@@ -59,11 +68,20 @@ export interface GenerateFlags extends DeviceFlags {
   quiet?: boolean;
 }
 
+export interface SchedulerOption {
+  key: string;
+  value: unknown;
+  /** As typed, for messages. */
+  text: string;
+}
+
 /** Everything a run needs that could be decided without loading the model. */
 export interface GenerateSettings {
   prompt: string;
   flags: GenerateFlags;
   sampling: ResolvedSampling;
+  /** scheduler_config fields over the model's (TDD flags, then --scheduler-option); validated against the model. */
+  schedulerConfig: Record<string, unknown>;
   seed: bigint;
   /** True when the seed was drawn at random (it is printed so the image can be remade). */
   randomSeed: boolean;
@@ -98,6 +116,27 @@ export function parseSeed(value: string): bigint {
   const seed = BigInt(value.trim());
   if (seed < -(1n << 63n) || seed >= 1n << 64n) throw new UsageError(`--seed must be in [-2^63, 2^64) (got ${value})`);
   return seed;
+}
+
+/**
+ * `key=value` for any scheduler_config.json field: the value is read as JSON when it is JSON (true, 250, 0.995,
+ * null, [1, 2], "text"), else as a plain string (trailing, scaled_linear). The scheduler's own config parser
+ * checks key and value against the model's config later (checkAgainstModel).
+ */
+export function parseSchedulerOption(text: string, previous: SchedulerOption[] = []): SchedulerOption[] {
+  const eq = text.indexOf('=');
+  const key = eq < 0 ? '' : text.slice(0, eq).trim();
+  if (!/^[A-Za-z_]\w*$/.test(key))
+    throw new UsageError(`--scheduler-option must be key=value, e.g. timestep_spacing=trailing (got "${text}")`);
+  const raw = text.slice(eq + 1).trim();
+  if (raw === '') throw new UsageError(`--scheduler-option ${key}: missing value (got "${text}")`);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // a bare word: a string
+  }
+  return [...previous, { key, value, text }];
 }
 
 const integer = (flag: string) => (v: string) => parseInteger(flag, v);
@@ -153,6 +192,21 @@ export function addGenerateOptions(command: Command): Command {
       .option('--controlnet <dir>', 'ControlNet model folder, with --control-image')
       .option('--control-image <file>', 'ControlNet conditioning image (edges, depth ...); sets the default size')
       .option('--controlnet-scale <s>', 'ControlNet conditioning scale (default 1)', number('--controlnet-scale'))
+      .option('--special-jump', "TDD: the reference's non-equidistant schedules for 5–7 steps (tdd_train_step 250)")
+      .option(
+        '--tdd-train-step <n>',
+        'TDD: the distillation grid size (scheduler_config tdd_train_step, default 250)',
+        integer('--tdd-train-step'),
+      )
+      .option('--x0-clip', "TDD: the reference's x0 clipping (dynamic thresholding, ratio 0.995, max 1.5, first 2 steps)")
+      .addOption(
+        new Option(
+          '--scheduler-option <key=value>',
+          "any scheduler_config.json field over the model's (repeatable; JSON values, e.g. timestep_spacing=trailing, clip_sample=true)",
+        )
+          .argParser(parseSchedulerOption)
+          .default([], 'none'),
+      )
       .option('--fast-decode <dir>', 'decode with this TAESD (AutoencoderTiny, diffusers format) folder instead of the full VAE')
       .option('--vae-tiling', 'decode the full VAE in tiles (automatic for images over twice the native size)')
       .addOption(
@@ -289,7 +343,26 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
     );
   if (f.negative && !usesGuidance(sampling.guidanceScale))
     sampling.warnings.push(`--negative has no effect at guidance ${sampling.guidanceScale} (classifier-free guidance needs > 1)`);
+  const schedulerConfig = schedulerConfigFrom(f, sampling.scheduler);
   const randomSeed = f.seed === undefined || f.seed === RANDOM_SEED;
   const seed = randomSeed ? BigInt(randomInt(0, 2 ** 32)) : f.seed!;
-  return { prompt, flags: f, sampling, seed, randomSeed };
+  return { prompt, flags: f, sampling, schedulerConfig, seed, randomSeed };
+}
+
+/** The TDD flags and --scheduler-option as scheduler_config fields (later ones win). */
+function schedulerConfigFrom(f: GenerateFlags, scheduler: string): Record<string, unknown> {
+  const tddFlags = [
+    ['--special-jump', f.specialJump],
+    ['--tdd-train-step', f.tddTrainStep],
+    ['--x0-clip', f.x0Clip],
+  ] as const;
+  for (const [flag, v] of tddFlags)
+    if (v !== undefined && scheduler !== 'tdd')
+      throw new UsageError(`${flag} applies only to the tdd scheduler (this run uses ${scheduler})`);
+  const config: Record<string, unknown> = {};
+  if (f.specialJump) config.special_jump = true;
+  if (f.tddTrainStep !== undefined) config.tdd_train_step = f.tddTrainStep;
+  if (f.x0Clip) Object.assign(config, TDD_X0_CLIPPING);
+  for (const o of f.schedulerOption ?? []) config[o.key] = o.value;
+  return config;
 }

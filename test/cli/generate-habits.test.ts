@@ -141,3 +141,61 @@ describe('--json errors', () => {
     assert.deepEqual([plain.status, plain.stdout, plain.stderr], [2, '', 'error: --steps must be in [1, 1000] (got 0)\n']);
   });
 });
+
+describe("tdd generate: TDD's knobs and --scheduler-option", () => {
+  const emoji = ['grinning face, smileys and emotion, face smiling, twemoji style', '--seed', '1', '--json'];
+
+  test('--special-jump, --tdd-train-step, --scheduler-option reach the scheduler and the PNG', async () => {
+    const jump = tdd([...emoji, '--steps', '6', '--special-jump', '--out', 'jump.png']);
+    assertOk(jump);
+    const out = JSON.parse(jump.stdout);
+    assert.deepEqual(out.parameters.timesteps, [999, 875, 751, 627, 499, 251]);
+    assert.deepEqual(out.parameters.schedulerConfig, { special_jump: true });
+    const png = await readPng(join(jump.cwd, 'jump.png'));
+    assert.equal(png.parsed.fields['Scheduler config'], '{"special_jump":true}');
+    const step = tdd([...emoji, '--steps', '4', '--tdd-train-step', '100', '--out', 'a.png'], jump.cwd);
+    assertOk(step);
+    const viaOption = tdd([...emoji, '--steps', '4', '--scheduler-option', 'tdd_train_step=100', '--out', 'b.png'], jump.cwd);
+    assertOk(viaOption);
+    const plain = tdd([...emoji, '--steps', '4', '--out', 'c.png'], jump.cwd);
+    assertOk(plain);
+    const [a, b, c] = [step, viaOption, plain].map((r) => JSON.parse(r.stdout).parameters.timesteps);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+  });
+
+  test("--x0-clip turns on the reference's dynamic thresholding", async () => {
+    const clip = tdd([...emoji, '--x0-clip', '--out', 'clip.png']);
+    assertOk(clip);
+    assert.deepEqual(JSON.parse(clip.stdout).parameters.schedulerConfig, {
+      thresholding: true,
+      t_l: 1,
+      dynamic_thresholding_ratio: 0.995,
+      sample_max_value: 1.5,
+    });
+    assertOk(tdd([...emoji, '--out', 'plain.png'], clip.cwd));
+    const [a, b] = await Promise.all(['clip.png', 'plain.png'].map((f) => readPng(join(clip.cwd, f))));
+    assert.ok(!a.pixels.equals(b.pixels), 'clipping changes the image');
+  });
+
+  test('bad keys and values are one line naming the option', () => {
+    for (const [args, message] of [
+      [
+        ['--scheduler-option', 'prediction_type=noise'],
+        /^error: --scheduler-option prediction_type=noise: tdd scheduler config: `prediction_type` must be one of "epsilon", "v_prediction", "sample" \(got "noise"\)$/,
+      ],
+      [
+        ['--scheduler-option', 'no_such_field=1'],
+        /^error: --scheduler-option no_such_field=1: the tdd scheduler has no field "no_such_field" \(its fields: .*tdd_train_step/,
+      ],
+      [['--scheduler-option', 'nokey'], /^error: --scheduler-option must be key=value/],
+      [['--tdd-train-step', '0'], /^error: --tdd-train-step: tdd scheduler config: `tdd_train_step` must be >= 1 \(got 0\)$/],
+      [['--special-jump', '--scheduler', 'ddim'], /^error: --special-jump applies only to the tdd scheduler \(this run uses ddim\)$/],
+    ] as const) {
+      const r = tdd(['a cat', '--model', model, '--steps', '1', ...args]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr.trim(), message);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
+});
