@@ -7,6 +7,7 @@
  *   GET    /api/jobs/:id             the job (status, params, progress, images, error)
  *   GET    /api/jobs/:id/events      Server-Sent Events (job-events.ts)
  *   DELETE /api/jobs/:id             cancel (waiting: at once; running: at the next step)
+ *   GET    /api/images               the history, newest first (?offset=&limit=; persisted with --out)
  *   GET    /api/images/:id.png       the PNG, with A1111 `parameters` text
  *   GET    /, /app.js, /style.css    the page (static-files.ts)
  * Errors are JSON `{ message, fields? }`. Requests whose Host is not in the allow-list are refused (DNS
@@ -16,28 +17,19 @@
  */
 import { isUserError } from '../util/user-error.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { presetNames, presets } from '../pipelines/presets.js';
 import { schedulerNames } from '../schedulers/index.js';
-import { ApiError } from './errors.js';
+import { ApiError, fieldError } from './errors.js';
 import { IMAGE_ID_PATTERN, type ImageStore } from './image-store.js';
 import { jobEventStream } from './job-events.js';
 import type { JobQueue } from './job-queue.js';
 import type { MemoryAdmission } from './memory-estimate.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { PipelinePool } from './pipeline-pool.js';
-import {
-  MAX_BATCH,
-  MAX_LORAS,
-  MAX_PROMPT_LENGTH,
-  MAX_SIZE,
-  MAX_STEPS,
-  TEACHER_PRESET,
-  parseGenerateBody,
-  resolveJobSpec,
-  type JobSpec,
-} from './request-schema.js';
+import { MAX_REQUEST_BYTES, readJson, submitGenerate } from './job-submit.js';
+import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET } from './request-schema.js';
 import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
 
 export interface AppDeps {
@@ -52,8 +44,6 @@ export interface AppDeps {
   /** Host header names accepted (lower case, without port, IPv6 in brackets); undefined accepts any (tests only). */
   allowedHosts?: ReadonlySet<string>;
 }
-
-const MAX_BODY_BYTES = 64 * 1024;
 
 function hostName(header: string | undefined): string {
   if (!header) return '';
@@ -70,22 +60,6 @@ function originHost(origin: string): string {
   } catch {
     return '';
   }
-}
-
-async function readJson(c: Context): Promise<unknown> {
-  const type = c.req.header('Content-Type') ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
-  try {
-    return await c.req.json();
-  } catch {
-    throw new ApiError(400, 'the body is not valid JSON');
-  }
-}
-
-/** The size and batch a job will run at (the model's native size when the request gives none). */
-export function jobShape(spec: JobSpec): { width: number; height: number; batch: number } {
-  const native = spec.model.defaultSize ?? 512;
-  return { width: spec.width ?? native, height: spec.height ?? native, batch: spec.batch };
 }
 
 function modelsView(d: AppDeps) {
@@ -137,10 +111,7 @@ function apiRoutes(d: AppDeps): Hono {
   );
   api.get('/models', (c) => c.json(modelsView(d)));
   api.post('/generate', async (c) => {
-    const spec = resolveJobSpec(parseGenerateBody(await readJson(c)), d.registry);
-    const refusal = d.admission?.refusal(spec.model, jobShape(spec));
-    if (refusal) throw new ApiError(422, refusal);
-    const job = d.queue.submit(spec);
+    const job = await submitGenerate(d, await readJson(c, ['initImage', 'mask']));
     c.header('Location', `/api/jobs/${job.id}`);
     return c.json(
       {
@@ -161,6 +132,31 @@ function apiRoutes(d: AppDeps): Hono {
     const job = jobOr404(c.req.param('id'));
     if (!d.queue.cancel(job)) throw new ApiError(409, `job ${job.id} has already finished (${job.status})`);
     return c.json({ id: job.id, status: job.status === 'cancelled' ? 'cancelled' : 'cancelling' }, 202);
+  });
+  api.get('/images', (c) => {
+    const number = (name: string, fallback: number, max: number) => {
+      const raw = c.req.query(name);
+      if (raw === undefined) return fallback;
+      if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) throw fieldError(name, `must be an integer from 0 to ${max}`);
+      return Number(raw);
+    };
+    const offset = number('offset', 0, 1e9);
+    const limit = number('limit', 50, 500);
+    const { total, images } = d.images.list(offset, limit);
+    return c.json({
+      total,
+      offset,
+      limit,
+      images: images.map((r) => ({
+        id: r.id,
+        url: `/api/images/${r.id}.png`,
+        width: r.width,
+        height: r.height,
+        jobId: r.jobId || null,
+        createdAt: new Date(r.createdAt).toISOString(),
+        parameters: r.parameters ?? null,
+      })),
+    });
   });
   api.get('/images/:file', (c) => {
     const match = /^(.+)\.png$/.exec(c.req.param('file'));
@@ -203,15 +199,16 @@ export function createApp(d: AppDeps): Hono {
       await next();
     });
   }
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  for (const path of ['/api/*'])
+    app.use(
+      path,
+      bodyLimit({
+        maxSize: MAX_REQUEST_BYTES,
+        onError: () => {
+          throw new ApiError(413, `the body exceeds ${MAX_REQUEST_BYTES} bytes`);
+        },
+      }),
+    );
   app.route('/api', apiRoutes(d));
   app.get('*', (c) => {
     if (c.req.path.startsWith('/api/')) throw new ApiError(404, `no route GET ${c.req.path}`);

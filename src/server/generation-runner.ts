@@ -9,6 +9,7 @@ import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata
 import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { StepInfo } from '../pipelines/denoise.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
+import type { GenerationRequest } from '../pipelines/generation.js';
 import { batchSeeds } from '../pipelines/seeds.js';
 import type { FileHashCache } from '../util/file-hash.js';
 import { isFile } from '../util/is-file.js';
@@ -113,11 +114,41 @@ function storeResult(
         width: image.width,
         height: image.height,
         fileStem: `${job.id.slice(0, 8)}-${String(job.spec.seed)}-${index}`,
+        parameters: text,
       });
       if (stored.writeError) job.warnings.push(stored.writeError);
       return { ref: { id: stored.id, url: `/api/images/${stored.id}.png`, width: image.width, height: image.height }, text };
     }),
   );
+}
+
+/**
+ * Text-to-image for the batch at once (one seed per image), or img2img / inpainting image by image (the image
+ * modes share one VAE sample across a batch; run alone, each image is its seed's own, as the CLI does),
+ * with steps counted across the batch.
+ */
+async function generate(
+  pipe: StableDiffusionPipeline,
+  spec: JobSpec,
+  request: GenerationRequest,
+  onStep: (info: StepInfo) => Promise<void>,
+): Promise<GenerationResult> {
+  const seeds = batchSeeds(spec.seed, spec.batch);
+  const { init } = spec;
+  if (!init) return pipe.txt2img({ ...request, numImages: spec.batch, seed: seeds, onStep });
+  const parts: GenerationResult[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    const one = {
+      ...request,
+      numImages: 1,
+      seed,
+      image: init.image,
+      strength: init.strength,
+      onStep: (info: StepInfo) => onStep({ ...info, step: i * info.steps + info.step, steps: info.steps * seeds.length }),
+    };
+    parts.push(init.mask ? await pipe.inpaint({ ...one, mask: init.mask, maskBlur: init.maskBlur }) : await pipe.img2img(one));
+  }
+  return { ...parts[0], images: parts.flatMap((p) => p.images), truncated: [...new Set(parts.flatMap((p) => p.truncated))] };
 }
 
 export function createJobRunner(ctx: RunnerContext): JobRunner {
@@ -137,20 +168,18 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         ctx.previews === false ? null : new PreviewMaker(pipe, { c: pipe.latentChannels, h: height / f, w: width / f }, ctx.previews);
       const t1 = performance.now();
       const { sampling } = spec;
-      const result = await pipe.txt2img({
+      const request = {
         prompt: spec.prompt,
         negativePrompt: spec.negativePrompt,
-        numImages: spec.batch,
         width,
         height,
         steps: sampling.steps,
         scheduler: sampling.scheduler,
         guidanceScale: sampling.guidanceScale,
         eta: sampling.eta,
-        seed: batchSeeds(spec.seed, spec.batch),
         signal: job.signal,
-        onStep: stepReporter(job, previews),
-      });
+      };
+      const result = await generate(pipe, spec, request, stepReporter(job, previews));
       const generateMs = performance.now() - t1;
       const who = await identity(ctx, pipe, spec);
       const meta = {
@@ -161,6 +190,7 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         guidanceScale: sampling.guidanceScale,
         seed: spec.seed,
         eta: sampling.eta,
+        strength: spec.init?.strength,
         batchSize: spec.batch,
         version: ctx.version,
         ...who,

@@ -74,6 +74,11 @@ export class JobQueue {
     return job;
   }
 
+  /** The jobs running now (one per busy model). */
+  runningJobs(): Job[] {
+    return [...this.running.values()].map((r) => r.job);
+  }
+
   get(id: string): Job | undefined {
     return this.jobs.get(id);
   }

@@ -124,6 +124,8 @@ export class Job {
         height: spec.height ?? spec.model.defaultSize ?? null,
         batch: spec.batch,
         loras: spec.loras.map((l) => ({ id: l.entry.id, name: l.entry.name, weight: l.weight })),
+        mode: spec.init ? (spec.init.mask ? 'inpaint' : 'img2img') : 'txt2img',
+        strength: spec.init?.strength ?? null,
       },
       progress: this.progress,
       images: this.images,

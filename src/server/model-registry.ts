@@ -34,6 +34,8 @@ export interface ModelEntry {
   defaultSize?: number;
   /** Pixels per latent cell, when known before loading (sizes must be multiples of it). */
   vaeFactor?: number;
+  /** Image sides must be multiples of this (VAE factor × the UNet's downsampling), when known before loading. */
+  sizeMultiple?: number;
   /** The model's scheduler_config.json, when it has one (to check steps against the scheduler early). */
   schedulerConfig?: Record<string, unknown>;
 }
@@ -172,6 +174,7 @@ export class ModelRegistry {
       const vae = readComponentConfig(join(dir, 'vae'));
       const levels = Array.isArray(vae.block_out_channels) ? vae.block_out_channels.length : 4;
       entry.vaeFactor = 2 ** (levels - 1);
+      if (Array.isArray(unet.down_block_types)) entry.sizeMultiple = entry.vaeFactor * 2 ** Math.max(0, unet.down_block_types.length - 1);
       if (typeof unet.sample_size === 'number') entry.defaultSize = unet.sample_size * entry.vaeFactor;
       entry.schedulerConfig = readComponentConfig(join(dir, 'scheduler'));
     } catch {

@@ -19,6 +19,10 @@ export const MAX_BATCH = 4;
 /** The undistilled base model: diffusers' defaults for an ordinary sampler, and no default LoRA. */
 export const TEACHER_PRESET = 'teacher';
 const TEACHER_SCHEDULER = 'ddim';
+/** Encoded bytes of one request image (init image, mask); image-inputs.ts checks the bytes and pixels. */
+export const MAX_IMAGE_BYTES = 8 * 2 ** 20;
+/** Characters of one base64 image field (its bytes, base64-encoded, plus a data URL prefix). */
+export const MAX_IMAGE_FIELD_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 100;
 
 const id = (what: string) => z.string().regex(ID_PATTERN, `must be a ${what} id from GET /api/models (not a path)`);
 const size = z
@@ -52,6 +56,12 @@ export const generateRequestSchema = z.strictObject({
     .array(z.strictObject({ id: id('LoRA'), weight: z.number().min(-4).max(4).default(1) }))
     .max(MAX_LORAS)
     .optional(),
+  /** img2img / inpainting: a base64 PNG, JPEG or WebP (or a data URL); checked by image-inputs.ts. */
+  initImage: z.string().max(MAX_IMAGE_FIELD_CHARS, `the image exceeds ${MAX_IMAGE_BYTES} bytes`).optional(),
+  strength: z.number().min(0).max(1).optional(),
+  /** Inpainting: white = repaint, black = keep. */
+  mask: z.string().max(MAX_IMAGE_FIELD_CHARS, `the image exceeds ${MAX_IMAGE_BYTES} bytes`).optional(),
+  maskBlur: z.number().min(0).max(64).optional(),
 });
 
 export type GenerateRequestBody = z.infer<typeof generateRequestSchema>;
@@ -69,6 +79,18 @@ export interface JobSpec {
   batch: number;
   model: ModelEntry;
   loras: { entry: LoraEntry; weight: number }[];
+  /** img2img (and inpainting with a mask), decoded and checked by image-inputs.ts. */
+  init?: InitImage;
+}
+
+export interface InitImage {
+  /** Encoded image bytes (PNG, JPEG or WebP) and their size. */
+  image: Uint8Array;
+  imageWidth: number;
+  imageHeight: number;
+  strength: number;
+  mask?: Uint8Array;
+  maskBlur?: number;
 }
 
 function zodFields(error: z.ZodError): FieldError[] {
