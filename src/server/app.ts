@@ -9,6 +9,7 @@
  *   DELETE /api/jobs/:id             cancel (waiting: at once; running: at the next step)
  *   GET    /api/images               the history, newest first (?offset=&limit=; persisted with --out)
  *   GET    /api/images/:id.png       the PNG, with A1111 `parameters` text
+ *   /v1/...                          the OpenAI Images API (openai-api.ts)
  *   GET    /, /app.js, /style.css    the page (static-files.ts)
  * Errors are JSON `{ message, fields? }`. Requests whose Host is not in the allow-list are refused (DNS
  * rebinding; every bind has one, see allowedHostsFor), state-changing requests (POST/PUT/PATCH/DELETE) with
@@ -17,7 +18,7 @@
  */
 import { isUserError } from '../util/user-error.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { presetNames, presets } from '../pipelines/presets.js';
 import { schedulerNames } from '../schedulers/index.js';
@@ -29,6 +30,7 @@ import type { MemoryAdmission } from './memory-estimate.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { PipelinePool } from './pipeline-pool.js';
 import { MAX_REQUEST_BYTES, readJson, submitGenerate } from './job-submit.js';
+import { openAiErrorBody, openAiRoutes } from './openai-api.js';
 import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET } from './request-schema.js';
 import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
 
@@ -173,14 +175,20 @@ function apiRoutes(d: AppDeps): Hono {
 
 export function createApp(d: AppDeps): Hono {
   const app = new Hono();
-  app.onError((err, c) => {
+  const answerError = (err: Error, c: Context) => {
+    if (c.req.path.startsWith('/v1/')) {
+      const { status, body } = openAiErrorBody(err);
+      if (status === 500) process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
+      return c.json(body, status);
+    }
     if (err instanceof ApiError) return c.json(err.body, err.status);
     // The same mapping as the CLI's: a user error answers its status; anything else is a bug, logged with its stack.
     if (isUserError(err)) return c.json({ message: err.message }, err.httpStatus as ContentfulStatusCode);
     process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
     return c.json({ message: `internal error: ${err.message}` }, 500);
-  });
-  app.notFound((c) => c.json({ message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  };
+  app.onError(answerError);
+  app.notFound((c) => answerError(new ApiError(404, `no route ${c.req.method} ${c.req.path}`), c));
   if (d.allowedHosts) {
     const allowed = d.allowedHosts;
     app.use('*', async (c, next) => {
@@ -199,7 +207,7 @@ export function createApp(d: AppDeps): Hono {
       await next();
     });
   }
-  for (const path of ['/api/*'])
+  for (const path of ['/api/*', '/v1/*'])
     app.use(
       path,
       bodyLimit({
@@ -210,8 +218,9 @@ export function createApp(d: AppDeps): Hono {
       }),
     );
   app.route('/api', apiRoutes(d));
+  app.route('/v1', openAiRoutes(d));
   app.get('*', (c) => {
-    if (c.req.path.startsWith('/api/')) throw new ApiError(404, `no route GET ${c.req.path}`);
+    if (/^\/(api|v1)\//.test(c.req.path)) throw new ApiError(404, `no route GET ${c.req.path}`);
     const file = d.page.get(c.req.path);
     if (!file) return c.text('not found', 404);
     return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
