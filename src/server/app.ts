@@ -10,6 +10,7 @@
  *   GET    /api/images               the history, newest first (?offset=&limit=; persisted with --out)
  *   GET    /api/images/:id.png       the PNG, with A1111 `parameters` text
  *   /v1/...                          the OpenAI Images API (openai-api.ts)
+ *   /sdapi/v1/...                    the AUTOMATIC1111 API subset (a1111-api.ts)
  *   GET    /, /app.js, /style.css    the page (static-files.ts)
  * Errors are JSON `{ message, fields? }`. Requests whose Host is not in the allow-list are refused (DNS
  * rebinding; every bind has one, see allowedHostsFor), state-changing requests (POST/PUT/PATCH/DELETE) with
@@ -30,6 +31,7 @@ import type { MemoryAdmission } from './memory-estimate.js';
 import type { ModelRegistry } from './model-registry.js';
 import type { PipelinePool } from './pipeline-pool.js';
 import { MAX_REQUEST_BYTES, readJson, submitGenerate } from './job-submit.js';
+import { a1111ErrorBody, a1111Routes } from './a1111-api.js';
 import { openAiErrorBody, openAiRoutes } from './openai-api.js';
 import { MAX_BATCH, MAX_LORAS, MAX_PROMPT_LENGTH, MAX_SIZE, MAX_STEPS, TEACHER_PRESET } from './request-schema.js';
 import { PAGE_SECURITY_HEADERS, type StaticFiles } from './static-files.js';
@@ -181,6 +183,11 @@ export function createApp(d: AppDeps): Hono {
       if (status === 500) process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
       return c.json(body, status);
     }
+    if (c.req.path.startsWith('/sdapi/')) {
+      const { status, body } = a1111ErrorBody(err);
+      if (status === 500) process.stderr.write(`internal error on ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
+      return c.json(body, status);
+    }
     if (err instanceof ApiError) return c.json(err.body, err.status);
     // The same mapping as the CLI's: a user error answers its status; anything else is a bug, logged with its stack.
     if (isUserError(err)) return c.json({ message: err.message }, err.httpStatus as ContentfulStatusCode);
@@ -207,7 +214,7 @@ export function createApp(d: AppDeps): Hono {
       await next();
     });
   }
-  for (const path of ['/api/*', '/v1/*'])
+  for (const path of ['/api/*', '/v1/*', '/sdapi/*'])
     app.use(
       path,
       bodyLimit({
@@ -219,8 +226,9 @@ export function createApp(d: AppDeps): Hono {
     );
   app.route('/api', apiRoutes(d));
   app.route('/v1', openAiRoutes(d));
+  app.route('/sdapi/v1', a1111Routes(d));
   app.get('*', (c) => {
-    if (/^\/(api|v1)\//.test(c.req.path)) throw new ApiError(404, `no route GET ${c.req.path}`);
+    if (/^\/(api|v1|sdapi)\//.test(c.req.path)) throw new ApiError(404, `no route GET ${c.req.path}`);
     const file = d.page.get(c.req.path);
     if (!file) return c.text('not found', 404);
     return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
