@@ -56,6 +56,7 @@ const common = {
   n_iter: z.number().int().min(1).max(MAX_ITERATIONS).optional(),
   eta: z.number().optional(),
   override_settings: z.record(z.string(), z.unknown()).optional(),
+  send_images: z.boolean().optional(),
 };
 const txt2imgSchema = z.object(common);
 const img2imgSchema = z.object({
@@ -239,7 +240,7 @@ export function a1111Routes(d: AppDeps): Hono {
       sampler_name: info.sampler_name,
       ...(mode === 'img2img' && { init_images: null, mask: null, denoising_strength: info.denoising_strength }),
     };
-    return c.json({ images, parameters, info: JSON.stringify(info) });
+    return c.json({ images: body.send_images === false ? [] : images, parameters, info: JSON.stringify(info) });
   }
 
   api.post('/txt2img', (c) => run(c, 'txt2img'));

@@ -12,10 +12,11 @@
  *   /v1/...                          the OpenAI Images API (openai-api.ts)
  *   /sdapi/v1/...                    the AUTOMATIC1111 API subset (a1111-api.ts)
  *   GET    /, /app.js, /style.css    the page (static-files.ts)
- * Errors are JSON `{ message, fields? }`. Requests whose Host is not in the allow-list are refused (DNS
+ * Errors are JSON `{ message, fields? }` (under /v1 OpenAI's `{ error: { message, type, param, code } }`, under
+ * /sdapi A1111's `{ error, detail, body, errors }`). Requests whose Host is not in the allow-list are refused (DNS
  * rebinding; every bind has one, see allowedHostsFor), state-changing requests (POST/PUT/PATCH/DELETE) with
  * an Origin whose host is not allowed are refused, and POST bodies must be JSON (a cross-site form cannot
- * send that without a CORS preflight).
+ * send that without a CORS preflight). These checks run before every route, the compat APIs' included.
  */
 import { isUserError } from '../util/user-error.js';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';

@@ -139,6 +139,22 @@ describe('A1111 API', () => {
     }
   });
 
+  test('the Host and Origin checks cover /sdapi', async () => {
+    const { request } = await import('node:http');
+    const status = (headers: Record<string, string>, method = 'GET', path = '/sdapi/v1/sd-models') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(server.url + path, { method, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        });
+        req.on('error', reject);
+        req.end(method === 'POST' ? '{"prompt":"x"}' : undefined);
+      });
+    assert.equal(await status({ Host: 'evil.example' }), 403);
+    assert.equal(await status({ Origin: 'http://evil.example', 'Content-Type': 'application/json' }, 'POST', '/sdapi/v1/txt2img'), 403);
+    assert.equal(await status({}), 200);
+  });
+
   test('progress reports a running request (0..1, eta_relative, state); interrupt stops it', async () => {
     const idle = await (await server.api('/sdapi/v1/progress')).json();
     assert.equal(idle.progress, 0);
