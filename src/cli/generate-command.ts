@@ -9,9 +9,9 @@ import { sizeProblem, type GenerationRequest } from '../pipelines/generation.js'
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import { loadControlNet, type ControlNet } from '../pipelines/controlnet.js';
 import { batchSeeds, seedToJson } from '../pipelines/seeds.js';
+import { hashIdentity, loraName, pipelineIdentity, type NamedLora, type RunIdentity } from '../pipelines/identity.js';
 import { createScheduler, SchedulerConfigError, SchedulerOptionError } from '../schedulers/index.js';
 import { defaultHashCacheFile, FileHashCache } from '../util/file-hash.js';
-import { isFile } from '../util/is-file.js';
 import { concatFloat32 } from '../util/float32.js';
 import { LoraError } from '../weights/lora-formats.js';
 import { UsageError } from './errors.js';
@@ -101,8 +101,8 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     checkAgainstModel(pipe, s);
     if (s.flags.fastDecode) pipe.useTinyDecoder(s.flags.fastDecode);
     s.sampling.warnings.forEach((w) => log.warn(w));
-    const loras = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
-    const model = await timed('hashMs', () => hashModelAndLoras(pipe, loras));
+    const applied = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
+    const { model, loras } = await timed('hashMs', () => hashModelAndLoras(pipe, applied));
     log.say(`seed: ${s.seed}`);
     const { result, seeds, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
     for (const p of result.truncated)
@@ -207,25 +207,16 @@ async function applyLoras(pipe: StableDiffusionPipeline, specs: readonly LoraSpe
   return applied;
 }
 
-interface ModelIdentity {
-  path: string;
-  name: string;
-  hash?: string;
-}
-
-/**
- * A1111 hashes the checkpoint file; for a diffusers folder the UNet's weights file stands in for it (its
- * shard index for a sharded UNet). LoRAs get the safetensors-data hash A1111 shows as "Lora hashes".
- */
-async function hashModelAndLoras(pipe: StableDiffusionPipeline, loras: AppliedLora[]): Promise<ModelIdentity> {
-  const cache = new FileHashCache(defaultHashCacheFile());
-  const path = pipe.components.path;
-  const singleFile = isFile(path);
-  const weights = singleFile ? path : pipe.components.unet.source.origin;
-  const name = singleFile ? basename(path, extname(path)) : basename(resolve(path));
-  const hash = isFile(weights) ? await cache.hash(weights, 'file') : undefined;
-  for (const lora of loras) lora.hash = await cache.hash(lora.path, 'safetensors-data');
-  return { path, name, hash };
+/** The model's and LoRAs' names and hashes, by the rule the server and GeneratedImage.save() share (identity.ts). */
+async function hashModelAndLoras(pipe: StableDiffusionPipeline, loras: AppliedLora[]) {
+  const id = await hashIdentity(
+    {
+      model: pipelineIdentity(pipe).model,
+      loras: loras.map((l) => ({ name: loraName(l.path), weight: l.weight, path: l.path })),
+    },
+    new FileHashCache(defaultHashCacheFile()),
+  );
+  return { model: id.model, loras: id.loras };
 }
 
 function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): GenerationRequest {
@@ -292,8 +283,8 @@ async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, cont
 function runParameters(
   s: GenerateSettings,
   result: GenerationResult,
-  model: ModelIdentity,
-  loras: AppliedLora[],
+  model: RunIdentity['model'],
+  loras: NamedLora[],
   pipe: StableDiffusionPipeline,
 ): Record<string, unknown> {
   const { flags, sampling } = s;
@@ -331,8 +322,8 @@ function imageOutputs(
   result: GenerationResult,
   seeds: readonly bigint[],
   parameters: Record<string, unknown>,
-  model: ModelIdentity,
-  loras: AppliedLora[],
+  model: RunIdentity['model'],
+  loras: NamedLora[],
   version: string,
   paths: string[],
 ): ImageOutput[] {

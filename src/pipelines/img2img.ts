@@ -145,7 +145,7 @@ export async function finishImageGeneration(
   mode: string,
 ): Promise<GenerationResult> {
   const decoded = await pipe.decodeFinal(latents, g.batch, g.h, g.w, request.decode);
-  const parameters = { ...generationParameters(request, g.scheduler.name, g.timesteps), mode, steps: g.steps, strength: g.strength };
+  const parameters = { ...generationParameters(request, g.scheduler.name, g.timesteps, pipe), mode, steps: g.steps, strength: g.strength };
   return {
     images: toImages(decoded, g.batch, g.height, g.width, parameters),
     latents,

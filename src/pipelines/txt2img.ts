@@ -7,6 +7,7 @@ import { prepareControl, type ControlNetRequest } from './controlnet.js';
 import { prepareGeneration, toImages, type GenerationRequest } from './generation.js';
 import type { GeneratedImage } from './image.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
+import { pipelineIdentity } from './identity.js';
 
 export interface GenerationResult {
   images: GeneratedImage[];
@@ -49,22 +50,34 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgReq
   });
   const decoded = await pipe.decodeFinal(latents, p.batch, h, w, request.decode);
   const images = toImages(decoded, p.batch, p.height, p.width, {
-    ...generationParameters(request, p.scheduler.name, plan.timesteps),
+    ...generationParameters(request, p.scheduler.name, plan.timesteps, pipe),
     ...control?.parameters,
   });
   return { images, latents, truncated: p.truncated, timesteps: plan.timesteps, released: pipe.takeReleased() };
 }
 
-/** What a result records about how it was made (PNG metadata, JSON sidecars). */
-export function generationParameters(r: GenerationRequest, scheduler: string, timesteps: readonly number[]): Record<string, unknown> {
+/** What a result records about how it was made (PNG metadata, JSON sidecars; GeneratedImage.parametersText()). */
+export function generationParameters(
+  r: GenerationRequest,
+  scheduler: string,
+  timesteps: readonly number[],
+  pipe?: StableDiffusionPipeline,
+): Record<string, unknown> {
+  const id = pipe ? pipelineIdentity(pipe) : undefined;
   return {
     prompt: r.prompt,
     negativePrompt: r.negativePrompt ?? '',
     steps: timesteps.length,
     scheduler,
     guidanceScale: r.guidanceScale ?? 1,
+    guidanceRescale: r.guidanceRescale,
     eta: r.eta,
     seed: String(r.seed ?? 0),
+    // one seed per image (a list seed, e.g. batchSeeds): image i's is seeds[i]
+    seeds: Array.isArray(r.seed) ? r.seed.map(String) : undefined,
+    numImages: r.numImages ?? 1,
     timesteps: [...timesteps],
+    model: id?.model,
+    loras: id?.loras,
   };
 }

@@ -4,15 +4,14 @@
  * previews (preview.ts), then PNGs carrying A1111 `parameters` text, stored for /api/images.
  */
 import { ApiError } from './errors.js';
-import { basename, extname, resolve } from 'node:path';
 import { formatA1111Parameters, type ImageMetadata } from '../pipelines/metadata.js';
 import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { StepInfo } from '../pipelines/denoise.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import type { GenerationRequest } from '../pipelines/generation.js';
 import { batchSeeds } from '../pipelines/seeds.js';
+import { hashIdentity, loraName, pipelineIdentity } from '../pipelines/identity.js';
 import type { FileHashCache } from '../util/file-hash.js';
-import { isFile } from '../util/is-file.js';
 import type { ImageStore } from './image-store.js';
 import type { Job } from './job.js';
 import type { JobRunner } from './job-queue.js';
@@ -81,20 +80,14 @@ function stepReporter(job: Job, previews: PreviewMaker | null): (info: StepInfo)
   };
 }
 
+/** Model and LoRA names and hashes by the rule the CLI and GeneratedImage.save() share (pipelines/identity.ts). */
 async function identity(ctx: RunnerContext, pipe: StableDiffusionPipeline, spec: JobSpec) {
-  const path = pipe.components.path;
-  const weights = isFile(path) ? path : pipe.components.unet.source.origin;
-  const modelHash = isFile(weights) ? await ctx.hashes.hash(weights, 'file') : undefined;
-  const loras = [];
-  for (const l of spec.loras)
-    loras.push({ name: l.entry.name, weight: l.weight, hash: await ctx.hashes.hash(l.entry.path, 'safetensors-data') });
-  const name =
-    spec.model.kind === 'single-file'
-      ? basename(path, extname(path))
-      : spec.model.kind === 'embedded'
-        ? 'embedded'
-        : basename(resolve(path));
-  return { model: { name, hash: modelHash }, loras };
+  const loras = spec.loras.map((l) => ({ name: loraName(l.entry.path), weight: l.weight, path: l.entry.path }));
+  const id = await hashIdentity({ model: pipelineIdentity(pipe).model, loras }, ctx.hashes);
+  return {
+    model: { name: id.model.name, hash: id.model.hash },
+    loras: id.loras.map(({ name, weight, hash }) => ({ name, weight, hash })),
+  };
 }
 
 function storeResult(
