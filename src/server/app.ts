@@ -116,7 +116,7 @@ function apiRoutes(d: AppDeps): Hono {
   );
   api.get('/models', (c) => c.json(modelsView(d)));
   api.post('/generate', async (c) => {
-    const job = await submitGenerate(d, await readJson(c, ['initImage', 'mask']));
+    const job = await submitGenerate(d, await readJson(c, ['initImage', 'mask', 'controlnet.image']));
     c.header('Location', `/api/jobs/${job.id}`);
     return c.json(
       {

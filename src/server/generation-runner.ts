@@ -9,6 +9,7 @@ import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import type { StepInfo } from '../pipelines/denoise.js';
 import type { GenerationResult } from '../pipelines/txt2img.js';
 import type { GenerationRequest } from '../pipelines/generation.js';
+import { loadControlNet, type LoadControlNetOptions } from '../pipelines/controlnet.js';
 import { batchSeeds } from '../pipelines/seeds.js';
 import { hashIdentity, loraName, pipelineIdentity } from '../pipelines/identity.js';
 import type { FileHashCache } from '../util/file-hash.js';
@@ -125,9 +126,20 @@ async function generate(
   spec: JobSpec,
   request: GenerationRequest,
   onStep: (info: StepInfo) => Promise<void>,
+  loadOptions?: LoadControlNetOptions,
 ): Promise<GenerationResult> {
   const seeds = batchSeeds(spec.seed, spec.batch);
-  const { init } = spec;
+  const { init, control } = spec;
+  if (control) {
+    // Loaded for the job and released after it (a ControlNet is small next to its model).
+    const model = loadControlNet(control.entry.path, loadOptions);
+    try {
+      const controlnet = { model, image: control.image, conditioningScale: control.scale };
+      return await pipe.txt2img({ ...request, numImages: spec.batch, seed: seeds, onStep, controlnet });
+    } finally {
+      await model.release();
+    }
+  }
   if (!init) return pipe.txt2img({ ...request, numImages: spec.batch, seed: seeds, onStep });
   const parts: GenerationResult[] = [];
   for (const [i, seed] of seeds.entries()) {
@@ -172,7 +184,10 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         eta: sampling.eta,
         signal: job.signal,
       };
-      const result = await generate(pipe, spec, request, stepReporter(job, previews));
+      const result = await generate(pipe, spec, request, stepReporter(job, previews), {
+        executionProvider: ctx.pool.runtime().device,
+        intraOpThreads: ctx.pool.runtime().threads,
+      });
       const generateMs = performance.now() - t1;
       const who = await identity(ctx, pipe, spec);
       const meta = {
@@ -184,6 +199,8 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         seed: spec.seed,
         eta: sampling.eta,
         strength: spec.init?.strength,
+        // As sd-webui-controlnet records a unit (no preprocessor: the hint image is used as given).
+        extra: spec.control && { 'ControlNet 0': `Module: none, Model: ${spec.control.entry.name}, Weight: ${spec.control.scale}` },
         batchSize: spec.batch,
         version: ctx.version,
         ...who,

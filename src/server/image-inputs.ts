@@ -6,6 +6,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { fieldError } from './errors.js';
+import type { LoraEntry } from './model-registry.js';
 import { MAX_IMAGE_BYTES, MAX_SIZE, type JobSpec } from './request-schema.js';
 
 /** Pixels of one image (a 2048×2048 image; larger ones are refused before decoding). */
@@ -58,6 +59,8 @@ export interface ImageFields {
   mask?: { value: string; field: string };
   strength?: number;
   maskBlur?: number;
+  /** A ControlNet's hint image (text-to-image only). */
+  control?: { value: string; field: string; entry: LoraEntry; scale: number };
 }
 
 /**
@@ -66,17 +69,14 @@ export interface ImageFields {
  * SD 1.x's, when unknown), and memory admission counts that size.
  */
 export async function attachImages(spec: JobSpec, fields: ImageFields): Promise<JobSpec> {
+  if (fields.control) return attachControl(spec, fields.control);
   if (!fields.initImage) {
     if (fields.mask) throw fieldError(fields.mask.field, 'a mask needs an init image');
     return spec;
   }
   const image = await decodeImageField(fields.initImage.value, fields.initImage.field);
   const mask = fields.mask ? await decodeImageField(fields.mask.value, fields.mask.field) : undefined;
-  const factor = spec.model.sizeMultiple ?? 64;
-  const width = spec.width ?? Math.floor(Math.min(image.width, MAX_SIZE) / factor) * factor;
-  const height = spec.height ?? Math.floor(Math.min(image.height, MAX_SIZE) / factor) * factor;
-  if (width === 0 || height === 0)
-    throw fieldError(fields.initImage.field, `the image is ${image.width}×${image.height}; it must be at least ${factor} pixels each way`);
+  const { width, height } = sizeFrom(spec, image, fields.initImage.field);
   return {
     ...spec,
     width,
@@ -90,4 +90,19 @@ export async function attachImages(spec: JobSpec, fields: ImageFields): Promise<
       maskBlur: fields.maskBlur,
     },
   };
+}
+
+/** The request's size, else the image's rounded down to the model's size multiple. */
+function sizeFrom(spec: JobSpec, image: DecodedImage, field: string): { width: number; height: number } {
+  const factor = spec.model.sizeMultiple ?? 64;
+  const width = spec.width ?? Math.floor(Math.min(image.width, MAX_SIZE) / factor) * factor;
+  const height = spec.height ?? Math.floor(Math.min(image.height, MAX_SIZE) / factor) * factor;
+  if (width === 0 || height === 0)
+    throw fieldError(field, `the image is ${image.width}×${image.height}; it must be at least ${factor} pixels each way`);
+  return { width, height };
+}
+
+async function attachControl(spec: JobSpec, control: NonNullable<ImageFields['control']>): Promise<JobSpec> {
+  const image = await decodeImageField(control.value, control.field);
+  return { ...spec, ...sizeFrom(spec, image, control.field), control: { entry: control.entry, scale: control.scale, image: image.bytes } };
 }

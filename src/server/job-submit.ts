@@ -9,11 +9,11 @@ import { ApiError, type FieldError } from './errors.js';
 import { attachImages } from './image-inputs.js';
 import type { Job } from './job.js';
 import { TERMINAL_EVENTS } from './job.js';
-import { MAX_IMAGE_FIELD_CHARS, parseGenerateBody, resolveJobSpec, type JobSpec } from './request-schema.js';
+import { MAX_IMAGE_FIELD_CHARS, parseGenerateBody, resolveControlNet, resolveJobSpec, type JobSpec } from './request-schema.js';
 
 /** A body without its images (prompt, settings). */
 export const MAX_BODY_BYTES = 64 * 1024;
-/** A body with its images: an init image and a mask at most. */
+/** A body with its images: an init image and a mask, or a ControlNet hint, at most. */
 export const MAX_REQUEST_BYTES = MAX_BODY_BYTES + 2 * MAX_IMAGE_FIELD_CHARS;
 
 /** Characters held by the image fields `keys` of a body (strings, or arrays of strings). */
@@ -21,7 +21,10 @@ function imageChars(body: unknown, keys: readonly string[]): number {
   if (typeof body !== 'object' || body === null) return 0;
   let n = 0;
   for (const key of keys) {
-    const v = (body as Record<string, unknown>)[key];
+    // 'controlnet.image': a field of an object field.
+    const v = key
+      .split('.')
+      .reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), body);
     for (const s of Array.isArray(v) ? v : [v]) if (typeof s === 'string') n += s.length;
   }
   return n;
@@ -97,7 +100,9 @@ export function renameFields(err: unknown, names: Readonly<Record<string, string
 export async function submitGenerate(d: AppDeps, raw: unknown, names: Readonly<Record<string, string>> = {}): Promise<Job> {
   try {
     const body = parseGenerateBody(raw);
+    const control = resolveControlNet(body, d.registry);
     const spec = await attachImages(resolveJobSpec(body, d.registry), {
+      control: control && { value: body.controlnet!.image, field: 'controlnet.image', entry: control, scale: body.controlnet!.scale },
       initImage: body.initImage === undefined ? undefined : { value: body.initImage, field: 'initImage' },
       mask: body.mask === undefined ? undefined : { value: body.mask, field: 'mask' },
       strength: body.strength,

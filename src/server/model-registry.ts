@@ -63,6 +63,7 @@ export interface RegistryView {
     previews: 'taesd' | 'vae';
   }[];
   loras: { id: string; name: string }[];
+  controlnets: { id: string; name: string }[];
 }
 
 export const EMBEDDED_MODEL_ID = 'embedded';
@@ -102,6 +103,8 @@ export function classifyTensorKeys(keys: readonly string[]): SafetensorsRole {
 export class ModelRegistry {
   private readonly modelsById = new Map<string, ModelEntry>();
   private readonly lorasById = new Map<string, LoraEntry>();
+  /** Diffusers ControlNetModel folders (config.json `_class_name: ControlNetModel`). */
+  private readonly controlnetsById = new Map<string, LoraEntry>();
   readonly skipped: SkippedPath[] = [];
 
   /** Scans the folders; `embedded: null` leaves the embedded model out (tests), default: the shipped one. */
@@ -132,6 +135,14 @@ export class ModelRegistry {
     return this.lorasById.get(id);
   }
 
+  get controlnets(): readonly LoraEntry[] {
+    return [...this.controlnetsById.values()];
+  }
+
+  controlnet(id: string): LoraEntry | undefined {
+    return this.controlnetsById.get(id);
+  }
+
   view(): RegistryView {
     return {
       models: this.models.map((m) => ({
@@ -143,6 +154,7 @@ export class ModelRegistry {
         previews: m.taesd ? 'taesd' : 'vae',
       })),
       loras: this.loras.map((l) => ({ id: l.id, name: l.name })),
+      controlnets: this.controlnets.map((l) => ({ id: l.id, name: l.name })),
     };
   }
 
@@ -204,7 +216,10 @@ export class ModelRegistry {
       }
       if (stat.isDirectory()) {
         if (isDiffusersFolder(path)) this.addDiffusers(path);
-        else if (depth < MAX_DEPTH && !existsSync(join(path, 'config.json'))) this.scanFolder(path, depth + 1);
+        else if (isControlNetFolder(path)) {
+          const name = basename(realpathSync(path));
+          this.controlnetsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, path });
+        } else if (depth < MAX_DEPTH && !existsSync(join(path, 'config.json'))) this.scanFolder(path, depth + 1);
       } else if (stat.isFile()) {
         this.addFile(path);
       }
@@ -235,6 +250,14 @@ export class ModelRegistry {
       this.modelsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, kind: 'single-file', path, defaultLoras: [] });
     else if (role === 'lora') this.lorasById.set(opaqueId(name, path), { id: opaqueId(name, path), name, path });
     else this.skipped.push({ path, reason: 'neither a checkpoint nor a LoRA (unrecognised tensor names)' });
+  }
+}
+
+function isControlNetFolder(dir: string): boolean {
+  try {
+    return readComponentConfig(dir)._class_name === 'ControlNetModel';
+  } catch {
+    return false;
   }
 }
 

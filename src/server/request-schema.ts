@@ -62,6 +62,14 @@ export const generateRequestSchema = z.strictObject({
   /** Inpainting: white = repaint, black = keep. */
   mask: z.string().max(MAX_IMAGE_FIELD_CHARS, `the image exceeds ${MAX_IMAGE_BYTES} bytes`).optional(),
   maskBlur: z.number().min(0).max(64).optional(),
+  /** Text-to-image conditioned by a ControlNet from GET /api/models (`image`: the hint, base64 as initImage). */
+  controlnet: z
+    .strictObject({
+      id: id('ControlNet'),
+      image: z.string().max(MAX_IMAGE_FIELD_CHARS, `the image exceeds ${MAX_IMAGE_BYTES} bytes`),
+      scale: z.number().min(0).max(2).default(1),
+    })
+    .optional(),
 });
 
 export type GenerateRequestBody = z.infer<typeof generateRequestSchema>;
@@ -81,6 +89,8 @@ export interface JobSpec {
   loras: { entry: LoraEntry; weight: number }[];
   /** img2img (and inpainting with a mask), decoded and checked by image-inputs.ts. */
   init?: InitImage;
+  /** A ControlNet and its hint image (decoded and checked by image-inputs.ts). */
+  control?: { entry: LoraEntry; scale: number; image: Uint8Array };
 }
 
 export interface InitImage {
@@ -171,4 +181,13 @@ export function resolveJobSpec(body: GenerateRequestBody, registry: ModelRegistr
     model,
     loras: resolveLoras(registry, body, model, teacher),
   };
+}
+
+/** The request's ControlNet entry (400 naming `controlnet.id` when unknown, `controlnet` with an init image). */
+export function resolveControlNet(body: GenerateRequestBody, registry: ModelRegistry): LoraEntry | undefined {
+  if (!body.controlnet) return undefined;
+  if (body.initImage !== undefined) throw fieldError('controlnet', 'works with text-to-image only (not with initImage)');
+  const entry = registry.controlnet(body.controlnet.id);
+  if (!entry) throw fieldError('controlnet.id', `no ControlNet with id "${body.controlnet.id}" (see GET /api/models)`);
+  return entry;
 }

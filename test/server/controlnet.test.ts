@@ -1,0 +1,117 @@
+// POST /api/generate with a ControlNet from the --models folders (a diffusers ControlNetModel folder, listed
+// by GET /api/models): the hint image conditions text-to-image and is recorded in the PNG; unknown ids and
+// ControlNet with an init image are 400s naming the field.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { readPngText } from '../../src/util/png.js';
+import { SafetensorsFile } from '../../src/weights/index.js';
+import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
+import { sharedPath } from '../helpers/shared.js';
+import { TEST_MODELS } from './helpers.js';
+
+/** A diffusers ControlNet folder for tiny-sd (as test/cli/generate-command.test.ts builds it). */
+function tinyControlNetFolder(dir: string): void {
+  const golden = (ext: string) => fileURLToPath(new URL(`../golden/controlnet-tiny-sd.${ext}`, import.meta.url));
+  const index = JSON.parse(readFileSync(golden('json'), 'utf8'));
+  mkdirSync(dir);
+  const own = SafetensorsFile.open(golden('safetensors'));
+  const unet = SafetensorsFile.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
+  const tensors = Object.entries(index.state_dict as Record<string, number[]>).map(([name, shape]) => ({
+    name,
+    shape,
+    dtype: 'F32' as const,
+    data: (own.has(name) ? own : unet).float32(name),
+  }));
+  writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(index.config));
+  own.close();
+  unet.close();
+}
+
+let server: RunningServer;
+let modelsDir: string;
+before(async () => {
+  modelsDir = mkdtempSync(join(tmpdir(), 'tdd-serve-cn-'));
+  symlinkSync(TEST_MODELS['tiny-sd'].dir, join(modelsDir, 'tiny-sd'));
+  tinyControlNetFolder(join(modelsDir, 'tiny-controlnet'));
+  server = await startServer({ port: 0, modelDirs: [modelsDir], embedded: null, hashCacheFile: null, previews: false });
+});
+after(async () => {
+  await server.close();
+  rmSync(modelsDir, { recursive: true, force: true });
+});
+
+const post = async (body: unknown) => {
+  const res = await fetch(server.url + '/api/generate', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+};
+
+async function waitDone(id: string): Promise<any> {
+  for (;;) {
+    const job = await (await fetch(`${server.url}/api/jobs/${id}`)).json();
+    if (['done', 'error', 'cancelled'].includes(job.status)) return job;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('ControlNet in POST /api/generate', () => {
+  test('GET /api/models lists the ControlNet; a job with its hint image records the unit', async () => {
+    const catalog = await (await fetch(server.url + '/api/models')).json();
+    assert.deepEqual(
+      catalog.controlnets.map((c: { name: string }) => c.name),
+      ['tiny-controlnet'],
+    );
+    assert.equal(catalog.models.length, 1);
+    const hint = (
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
+    const { status, json } = await post({
+      prompt: 'a cat',
+      steps: 2,
+      seed: 1,
+      controlnet: { id: catalog.controlnets[0].id, image: hint, scale: 0.7 },
+    });
+    assert.equal(status, 202, JSON.stringify(json));
+    const job = await waitDone(json.id);
+    assert.equal(job.status, 'done', job.error);
+    assert.deepEqual([job.images[0].width, job.images[0].height], [64, 64]);
+    const png = new Uint8Array(await (await fetch(server.url + job.images[0].url)).arrayBuffer());
+    const params = parseA1111Parameters(readPngText(png).parameters);
+    assert.equal(params.fields['ControlNet 0'], 'Module: none, Model: tiny-controlnet, Weight: 0.7');
+  });
+
+  test('unknown ids, bad hint images and ControlNet with an init image are 400s naming the field', async () => {
+    const catalog = await (await fetch(server.url + '/api/models')).json();
+    const id = catalog.controlnets[0].id;
+    const hint = (
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
+    const cases: [Record<string, unknown>, string][] = [
+      [{ controlnet: { id: 'nope', image: hint } }, 'controlnet.id'],
+      [{ controlnet: { id: '../x', image: hint } }, 'controlnet.id'],
+      [{ controlnet: { id, image: 'AAAA' } }, 'controlnet.image'],
+      [{ controlnet: { id, image: hint }, initImage: hint }, 'controlnet'],
+      [{ controlnet: { id, image: hint, scale: 5 } }, 'controlnet.scale'],
+    ];
+    for (const [extra, field] of cases) {
+      const { status, json } = await post({ prompt: 'x', steps: 1, ...extra });
+      assert.equal(status, 400, JSON.stringify(json));
+      assert.equal(json.fields[0].field, field, JSON.stringify(json));
+    }
+  });
+});
