@@ -20,6 +20,7 @@ import {
   addGenerateOptions,
   settingsFrom,
   resolvePromptTexts,
+  configOverridesFrom,
   type GenerateFlags,
   type GenerateSettings,
   type LoraSpec,
@@ -92,6 +93,7 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
       variant: s.flags.variant,
       tokenizerDir: s.flags.tokenizer,
       offload: s.flags.offload,
+      configOverrides: configOverridesFrom(s.flags),
       ...sessionOptionsFor(runtime),
     }),
   );
@@ -141,6 +143,13 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
 
 /** Size vs. the VAE factor and steps vs. the scheduler, before any heavy work, naming the flag at fault. */
 function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): void {
+  const guesses = pipe.components.configGuesses ?? [];
+  if (guesses.length > 0)
+    throw new UsageError(
+      `${pipe.components.path}: this single-file checkpoint is not a standard SD 1.x/2.x/SDXL size, so its config cannot be ` +
+        `inferred from the weights; these fields would be guesses: ${guesses.join(', ')}. Give the real values with ` +
+        `--config-override (e.g. --config-override ${guesses[0].replace(/=.*/, '=VALUE')}) or --model-config <diffusers folder with the configs>`,
+    );
   for (const [flag, v] of [
     ['--width', s.flags.width],
     ['--height', s.flags.height],

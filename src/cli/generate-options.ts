@@ -2,6 +2,7 @@
 // model. Checks that need the model (size vs. the VAE factor, steps vs. the scheduler) are in generate-command.
 import { randomInt } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { usesGuidance } from '../pipelines/guidance.js';
 import { embeddedModel } from '../embedded/index.js';
@@ -61,6 +62,10 @@ export interface GenerateFlags extends DeviceFlags {
   x0Clip?: boolean;
   /** `--scheduler-option key=value`, parsed (repeatable). */
   schedulerOption: SchedulerOption[];
+  /** `--config-override component.field=value`, parsed (repeatable; single-file checkpoints). */
+  configOverride: ConfigOverride[];
+  /** A diffusers folder whose <component>/config.json files configure a single-file checkpoint. */
+  modelConfig?: string;
   out?: string;
   overwrite?: boolean;
   jsonSidecar?: boolean;
@@ -73,6 +78,53 @@ export interface SchedulerOption {
   value: unknown;
   /** As typed, for messages. */
   text: string;
+}
+
+export interface ConfigOverride {
+  component: ConfigComponent;
+  field: string;
+  value: unknown;
+}
+
+export const CONFIG_COMPONENTS = ['unet', 'vae', 'text_encoder', 'text_encoder_2'] as const;
+export type ConfigComponent = (typeof CONFIG_COMPONENTS)[number];
+export type ConfigOverrides = Partial<Record<ConfigComponent, Record<string, unknown>>>;
+
+/** A JSON value when it is JSON (16, 0.18215, [5, 10], true), else the text as a string. */
+function jsonOrString(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** `component.field=value` (the library's configOverrides), e.g. unet.sample_size=16. */
+export function parseConfigOverride(text: string, previous: ConfigOverride[] = []): ConfigOverride[] {
+  const m = /^(\w+)\.(\w+)=(.+)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--config-override must be component.field=value, e.g. unet.sample_size=16 (got "${text}")`);
+  if (!(CONFIG_COMPONENTS as readonly string[]).includes(m[1]))
+    throw new UsageError(`--config-override ${text}: unknown component "${m[1]}"; choose one of: ${CONFIG_COMPONENTS.join(', ')}`);
+  return [...previous, { component: m[1] as ConfigComponent, field: m[2], value: jsonOrString(m[3].trim()) }];
+}
+
+/** --model-config DIR's <component>/config.json files, then each --config-override on top. */
+export function configOverridesFrom(f: GenerateFlags): ConfigOverrides | undefined {
+  if (f.modelConfig === undefined && f.configOverride.length === 0) return undefined;
+  const out: ConfigOverrides = {};
+  if (f.modelConfig !== undefined) {
+    const found = CONFIG_COMPONENTS.filter((c) => existsSync(join(f.modelConfig!, c, 'config.json')));
+    if (found.length === 0) throw new UsageError(`--model-config: ${f.modelConfig} has no unet/, vae/ or text_encoder/ config.json`);
+    for (const c of found) {
+      try {
+        out[c] = JSON.parse(readFileSync(join(f.modelConfig, c, 'config.json'), 'utf8')) as Record<string, unknown>;
+      } catch (e) {
+        throw new UsageError(`--model-config: ${join(f.modelConfig, c, 'config.json')}: ${(e as Error).message}`);
+      }
+    }
+  }
+  for (const o of f.configOverride) out[o.component] = { ...out[o.component], [o.field]: o.value };
+  return out;
 }
 
 /** Everything a run needs that could be decided without loading the model. */
@@ -130,13 +182,7 @@ export function parseSchedulerOption(text: string, previous: SchedulerOption[] =
     throw new UsageError(`--scheduler-option must be key=value, e.g. timestep_spacing=trailing (got "${text}")`);
   const raw = text.slice(eq + 1).trim();
   if (raw === '') throw new UsageError(`--scheduler-option ${key}: missing value (got "${text}")`);
-  let value: unknown = raw;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    // a bare word: a string
-  }
-  return [...previous, { key, value, text }];
+  return [...previous, { key, value: jsonOrString(raw), text }];
 }
 
 const integer = (flag: string) => (v: string) => parseInteger(flag, v);
@@ -155,6 +201,18 @@ export function addGenerateOptions(command: Command): Command {
         '--embedded-lora-weight <w>',
         "with the built-in model: its TDD LoRA's weight (default 1; 0 = off, as --no-embedded-lora)",
         number('--embedded-lora-weight'),
+      )
+      .addOption(
+        new Option(
+          '--config-override <component.field=value>',
+          'single-file checkpoints: a config field the weights cannot tell (repeatable; JSON values), e.g. unet.sample_size=16',
+        )
+          .argParser(parseConfigOverride)
+          .default([], 'none'),
+      )
+      .option(
+        '--model-config <dir>',
+        'single-file checkpoints: a diffusers folder whose unet/, vae/, text_encoder/ config.json give the configs',
       )
       .option('--tokenizer <dir>', 'CLIP tokenizer folder for single-file checkpoints (default: tokenizer/ beside the file)')
       .option('--variant <name>', 'weights variant of a diffusers folder (e.g. fp16)')
@@ -337,6 +395,10 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
   // A diffusers folder brings its own tokenizer/, the one its text encoder was trained with, and the loader uses
   // it; --tokenizer is for single-file checkpoints. A warning, not an error: the run is still right, and scripts
   // that always pass --tokenizer keep working, but the user learns the flag did nothing.
+  if ((f.configOverride.length > 0 || f.modelConfig !== undefined) && statSync(f.model).isDirectory())
+    throw new UsageError(
+      `--config-override and --model-config apply to single-file checkpoints; ${f.model} is a diffusers folder with its own config.json files`,
+    );
   if (f.tokenizer !== undefined && statSync(f.model).isDirectory())
     sampling.warnings.push(
       `--tokenizer is ignored for a diffusers folder (${f.model} uses its own tokenizer/); it applies to single-file checkpoints`,

@@ -35,6 +35,12 @@ export interface PipelineComponents {
   schedulerConfig: Record<string, unknown>;
   /** SDXL: an empty negative prompt means zero embeddings, not the encoded "". */
   forceZerosForEmptyPrompt: boolean;
+  /**
+   * Single-file checkpoints whose shapes are not a standard SD 1.x/2.x/SDXL model's: the config fields that were
+   * set by the family's rules anyway, as `component.field=value` (e.g. `vae.scaling_factor=0.18215`). They are
+   * guesses for such a model: pass the real values in configOverrides (the CLI refuses to run on guesses).
+   */
+  configGuesses?: string[];
 }
 
 export interface LoadComponentsOptions {
@@ -131,10 +137,27 @@ export function loadSingleFileComponents(path: string, { tokenizerDir, configOve
   return {
     path,
     family,
+    configGuesses: configGuesses(checkpoint.components),
     unet: { config: parseUNetConfig(unet.config), rawConfig: unet.config, source: unet.source },
     vae: { config: parseAutoencoderKLConfig(vae.config), source: vae.source },
     textEncoders,
     schedulerConfig: sdSchedulerDefaults(family, unet.config),
     forceZerosForEmptyPrompt: family === 'sdxl',
   };
+}
+
+/** Widths of the standard models the single-file family rules were written for (SD 1.x/2.x, SDXL, its refiner). */
+const STANDARD_WIDTHS: Record<string, (config: Record<string, unknown>) => boolean> = {
+  unet: (c) => ['320,640,1280,1280', '320,640,1280', '384,768,1536,1536'].includes(String(c.block_out_channels)),
+  vae: (c) => String(c.block_out_channels) === '128,256,512,512',
+  text_encoder: (c) => [768, 1024, 1280].includes(Number(c.hidden_size)),
+  text_encoder_2: (c) => [1024, 1280].includes(Number(c.hidden_size)),
+};
+
+/** The family-rule fields of components that are not standard-sized, with the values assumed. */
+function configGuesses(components: Partial<Record<string, { config: Record<string, unknown>; assumed: readonly string[] }>>): string[] {
+  return Object.entries(components).flatMap(([name, c]) => {
+    if (!c || c.assumed.length === 0 || (STANDARD_WIDTHS[name]?.(c.config) ?? true)) return [];
+    return c.assumed.map((field) => `${name}.${field}=${JSON.stringify(c.config[field])}`);
+  });
 }

@@ -12,6 +12,8 @@ import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
 import { batchSeeds, seedToJson } from '../../src/pipelines/seeds.js';
 import { readPngText } from '../../src/util/png.js';
 import { sharedPath } from '../helpers/shared.js';
+import { writeSingleFile } from '../../src/loaders/single-file/export.js';
+import { FileTensorSource } from '../../src/weights/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
 const model = sharedPath('fixtures', 'tiny-sd');
@@ -223,5 +225,50 @@ describe("README's library example", () => {
     assert.match(lib.parsed.fields['Model hash'] ?? '', /^[0-9a-f]{10}$/);
     assert.equal(lib.parsed.prompt, 'a red fox in snow <lora:tiny-sd-lora-kohya:1>');
     assert.ok(lib.pixels.equals(fromCli.pixels));
+  });
+});
+
+describe('tdd generate: single-file checkpoints the CLI cannot configure', () => {
+  const emojiDir = fileURLToPath(new URL('../../models/emoji', import.meta.url));
+  const prompt = 'grinning face, smileys and emotion, face smiling, twemoji style';
+
+  test("the built-in model as one file: refused with the guessed fields; --model-config gives the folder's pixels", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'));
+    const part = (name: string) => ({
+      source: FileTensorSource.open(
+        join(emojiDir, name, name === 'text_encoder' ? 'model.safetensors' : 'diffusion_pytorch_model.safetensors'),
+      ),
+      config: JSON.parse(readFileSync(join(emojiDir, name, 'config.json'), 'utf8')),
+    });
+    const parts = { unet: part('unet'), vae: part('vae'), text_encoder: part('text_encoder') };
+    try {
+      writeSingleFile(join(cwd, 'emoji.safetensors'), parts, 'sd1');
+    } finally {
+      for (const p of Object.values(parts)) p.source.close();
+    }
+    const args = [prompt, '--model', 'emoji.safetensors', '--tokenizer', join(emojiDir, 'tokenizer'), '--lora', builtinLora, '--seed', '1'];
+    const refused = tdd([...args, '-o', 'guess.png'], cwd);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /^error: emoji\.safetensors: this single-file checkpoint is not a standard SD 1\.x\/2\.x\/SDXL size/);
+    assert.match(refused.stderr, /vae\.scaling_factor=0\.18215, vae\.norm_num_groups=32, text_encoder\.num_attention_heads=2/);
+    assert.match(refused.stderr, /--config-override unet\.sample_size=VALUE\) or --model-config/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assertOk(tdd([...args, '--model-config', emojiDir, '-o', 'file.png', '-q'], cwd));
+    assertOk(tdd([prompt, '--seed', '1', '-o', 'folder.png', '-q'], cwd));
+    const [file, folder] = await Promise.all(['file.png', 'folder.png'].map((f) => readPng(join(cwd, f))));
+    assert.ok(file.pixels.equals(folder.pixels), 'the single file, configured, draws what the folder draws');
+    assert.equal(file.parsed.fields.Model, 'emoji');
+  });
+
+  test('--config-override: component.field=value, single files only', () => {
+    for (const [args, message] of [
+      [['--config-override', 'unet.sample_size'], /--config-override must be component\.field=value/],
+      [['--config-override', 'clip.hidden_size=4'], /unknown component "clip"; choose one of: unet, vae, text_encoder, text_encoder_2/],
+      [['--config-override', 'unet.sample_size=32'], /apply to single-file checkpoints; .* is a diffusers folder/],
+    ] as const) {
+      const r = tdd(['a cat', '--model', model, ...args]);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, message);
+    }
   });
 });
