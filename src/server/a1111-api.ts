@@ -6,7 +6,8 @@
  * and are answered when they end (a client that disconnects cancels its job). A1111's rules: seed -1 is
  * random; image i of the run gets seed + i (over batch_size × n_iter, each n_iter round one job);
  * `<lora:name:w>` tags are taken out of the prompt and applied (with the model's default LoRAs); sampler
- * names map to our schedulers (SAMPLERS; 'Euler a' runs as Euler: there is no ancestral sampler here).
+ * names map to our schedulers (SAMPLERS; 'Euler a' runs as Euler: there is no ancestral sampler here); the
+ * first enabled sd-webui-controlnet unit in `alwayson_scripts.controlnet.args` (module "none") is our ControlNet.
  * Fields that mean nothing here (styles, restore_faces, hires fix, scripts ...) are ignored. Errors are
  * `{ error, detail, body, errors }` as A1111's API answers them.
  */
@@ -57,6 +58,25 @@ const common = {
   eta: z.number().optional(),
   override_settings: z.record(z.string(), z.unknown()).optional(),
   send_images: z.boolean().optional(),
+  /** sd-webui-controlnet's unit (the first enabled one): { model, image | input_image, weight, module }. */
+  alwayson_scripts: z
+    .object({
+      controlnet: z
+        .object({
+          args: z.array(
+            z.object({
+              enabled: z.boolean().optional(),
+              model: z.string().optional(),
+              image: z.string().nullish(),
+              input_image: z.string().nullish(),
+              weight: z.number().optional(),
+              module: z.string().optional(),
+            }),
+          ),
+        })
+        .optional(),
+    })
+    .optional(),
 };
 const txt2imgSchema = z.object(common);
 const img2imgSchema = z.object({
@@ -80,6 +100,26 @@ const FIELD_NAMES: Record<string, string> = {
   loras: 'prompt',
   model: 'override_settings.sd_model_checkpoint',
 };
+
+/** The first enabled sd-webui-controlnet unit as our `controlnet` field (no preprocessors: module none). */
+function controlNetFor(d: AppDeps, body: Txt2ImgBody): { id: string; image: string; scale?: number; field: string } | undefined {
+  const units = body.alwayson_scripts?.controlnet?.args ?? [];
+  const index = units.findIndex((u) => u.enabled !== false && u.model && u.model !== 'None');
+  if (index < 0) return undefined;
+  const unit = units[index];
+  const field = `alwayson_scripts.controlnet.args.${index}`;
+  if (unit.module && unit.module !== 'none')
+    throw fieldError(
+      `${field}.module`,
+      `no preprocessors here (got ${JSON.stringify(unit.module)}): send the hint image itself with module "none"`,
+    );
+  const name = unit.model!.replace(/ \[[0-9a-f]+\]$/, '');
+  const entry = d.registry.controlnet(name) ?? d.registry.controlnets.find((c) => c.name === name);
+  if (!entry) throw fieldError(`${field}.model`, `no ControlNet ${JSON.stringify(unit.model)} (see GET /api/models)`);
+  const image = unit.image ?? unit.input_image;
+  if (!image) throw fieldError(`${field}.image`, 'the unit needs its hint image');
+  return { id: entry.id, image, scale: unit.weight, field };
+}
 
 /** An error as A1111's API (FastAPI) answers it. */
 export function a1111ErrorBody(err: unknown): { status: ContentfulStatusCode; body: unknown } {
@@ -128,7 +168,8 @@ export function a1111Routes(d: AppDeps): Hono {
   const tasks = new Set<Task>();
 
   async function run(c: Context, mode: 'txt2img' | 'img2img') {
-    const raw = await readJson(c, mode === 'img2img' ? ['init_images', 'mask'] : []);
+    const controlImages = [0, 1, 2, 3].flatMap((i) => ['image', 'input_image'].map((k) => `alwayson_scripts.controlnet.args.${i}.${k}`));
+    const raw = await readJson(c, mode === 'img2img' ? ['init_images', 'mask', ...controlImages] : controlImages);
     const parsed = (mode === 'img2img' ? img2imgSchema : txt2imgSchema).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -149,6 +190,7 @@ export function a1111Routes(d: AppDeps): Hono {
     const seed = body.seed === undefined || body.seed === -1 ? BigInt(randomInt(0, 2 ** 32)) : BigInt(body.seed);
     const allSeeds = batchSeeds(seed, batch * iterations);
     const scheduler = schedulerFor(body);
+    const controlnet = controlNetFor(d, body);
     const native = (roundSeed: bigint) =>
       Object.fromEntries(
         Object.entries({
@@ -168,6 +210,7 @@ export function a1111Routes(d: AppDeps): Hono {
           strength: body.denoising_strength ?? (mode === 'img2img' ? 0.75 : undefined),
           mask: body.mask ?? undefined,
           maskBlur: body.mask ? (body.mask_blur ?? 4) : undefined,
+          controlnet: controlnet && { id: controlnet.id, image: controlnet.image, scale: controlnet.scale },
         }).filter(([, v]) => v !== undefined),
       );
     const task: Task = { jobs: iterations, jobNo: 0, startedAt: Date.now(), interrupted: false };
@@ -176,7 +219,10 @@ export function a1111Routes(d: AppDeps): Hono {
     try {
       for (let i = 0; i < iterations && !task.interrupted; i++) {
         task.jobNo = i;
-        const job = await submitGenerate(d, native(allSeeds[i * batch]), FIELD_NAMES);
+        const job = await submitGenerate(d, native(allSeeds[i * batch]), {
+          ...FIELD_NAMES,
+          ...(controlnet && { controlnet: controlnet.field }),
+        });
         task.job = job;
         await jobFinished(d, job, c.req.raw.signal);
         if (job.status === 'error') throw new ApiError(500, job.error ?? 'the job failed');
@@ -231,7 +277,7 @@ export function a1111Routes(d: AppDeps): Hono {
       is_using_inpainting_conditioning: false,
       version: d.version,
     };
-    const { init_images: _init, mask: _mask, ...echo } = body;
+    const { init_images: _init, mask: _mask, alwayson_scripts: _scripts, ...echo } = body;
     const parameters = {
       ...echo,
       seed: seedToJson(seed),

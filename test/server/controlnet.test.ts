@@ -114,4 +114,35 @@ describe('ControlNet in POST /api/generate', () => {
       assert.equal(json.fields[0].field, field, JSON.stringify(json));
     }
   });
+
+  test('A1111: the first enabled sd-webui-controlnet unit of alwayson_scripts (module none)', async () => {
+    const hint = (
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer()
+    ).toString('base64');
+    const request = (unit: Record<string, unknown>) =>
+      fetch(server.url + '/sdapi/v1/txt2img', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          prompt: 'a cat',
+          steps: 2,
+          seed: 1,
+          width: 64,
+          height: 64,
+          alwayson_scripts: { controlnet: { args: [{ enabled: false, model: 'other' }, unit] } },
+        }),
+      });
+    const res = await request({ model: 'tiny-controlnet [0123abcd]', image: hint, weight: 0.5, module: 'none' });
+    const json = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.match(JSON.parse(json.info).infotexts[0], /ControlNet 0: "Module: none, Model: tiny-controlnet, Weight: 0.5"/);
+    const canny = await request({ model: 'tiny-controlnet', image: hint, module: 'canny' });
+    assert.equal(canny.status, 400);
+    assert.match((await canny.json()).detail, /args\.1\.module: no preprocessors here/);
+    const badHint = await request({ model: 'tiny-controlnet', image: 'AAAA' });
+    assert.equal(badHint.status, 400);
+    assert.match((await badHint.json()).detail, /^alwayson_scripts\.controlnet\.args\.1\.image: /);
+  });
 });
