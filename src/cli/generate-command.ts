@@ -26,7 +26,7 @@ import {
   type LoraSpec,
 } from './generate-options.js';
 import { outputPaths, planOutput, sidecarPath, writeImages, type ImageOutput } from './generate-output.js';
-import { StepProgress } from './progress.js';
+import { StageProgress, StepProgress } from './progress.js';
 import { runtimeFrom } from './device-options.js';
 import { sessionOptionsFor } from '../runtime/device.js';
 
@@ -86,16 +86,19 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     }
   };
   const log = new RunLog(s.flags);
+  const stages = new StageProgress({ enabled: showProgress(s.flags) });
   const plan = planOutput(s.flags.out, s.flags.batch, s.flags.overwrite);
   const runtime = await runtimeFrom(s.flags);
   const pipe = await timed('loadMs', () =>
-    loadPipeline(s.flags.model!, {
-      variant: s.flags.variant,
-      tokenizerDir: s.flags.tokenizer,
-      offload: s.flags.offload,
-      configOverrides: configOverridesFrom(s.flags),
-      ...sessionOptionsFor(runtime),
-    }),
+    stages.run('loading the model', () =>
+      loadPipeline(s.flags.model!, {
+        variant: s.flags.variant,
+        tokenizerDir: s.flags.tokenizer,
+        offload: s.flags.offload,
+        configOverrides: configOverridesFrom(s.flags),
+        ...sessionOptionsFor(runtime),
+      }),
+    ),
   );
   let controlnet: ControlNet | undefined;
   try {
@@ -103,16 +106,18 @@ export async function runGenerate(s: GenerateSettings, version: string): Promise
     checkAgainstModel(pipe, s);
     if (s.flags.fastDecode) pipe.useTinyDecoder(s.flags.fastDecode);
     s.sampling.warnings.forEach((w) => log.warn(w));
-    const applied = await timed('loraMs', () => applyLoras(pipe, s.flags.lora, log));
-    const { model, loras } = await timed('hashMs', () => hashModelAndLoras(pipe, applied));
+    const applied = await timed('loraMs', () =>
+      s.flags.lora.length ? stages.run('applying LoRAs', () => applyLoras(pipe, s.flags.lora, log)) : applyLoras(pipe, [], log),
+    );
+    const { model, loras } = await timed('hashMs', () => stages.run('hashing the model and LoRAs', () => hashModelAndLoras(pipe, applied)));
     log.say(`seed: ${s.seed}`);
-    const { result, seeds, stepTimings } = await timed('generateMs', () => generate(pipe, s, controlnet));
+    const { result, seeds, stepTimings } = await timed('generateMs', () => generate(pipe, s, stages, controlnet));
     for (const p of result.truncated)
       log.warn(`prompt truncated to the text encoder's 77 tokens (use --long-prompts chunk): ${JSON.stringify(p)}`);
     const parameters = runParameters(s, result, model, loras, pipe);
     const paths = outputPaths(plan, result.images.length, s.seed, new Date());
     const outputs = imageOutputs(s, result, seeds, parameters, model, loras, version, paths);
-    await timed('saveMs', () => writeImages(outputs));
+    await timed('saveMs', () => stages.run('saving', () => writeImages(outputs)));
     return {
       images: outputs.map((o, index) => ({
         path: o.path,
@@ -250,12 +255,44 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
   };
 }
 
-async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, controlnet?: ControlNet) {
+/** Bars and stage lines: on a terminal, unless --quiet or --json. */
+function showProgress(flags: GenerateFlags): boolean {
+  return !flags.quiet && !flags.json && process.stderr.isTTY === true;
+}
+
+/**
+ * Shows the stages inside a generation by wrapping this run's pipeline methods: prompt encoding (which compiles
+ * the text encoder on first use), the first UNet call (compiles the UNet) until the first step ends, and decoding.
+ */
+function showStages(pipe: StableDiffusionPipeline, stages: StageProgress, progress: StepProgress): void {
+  if (!stages.enabled) return;
+  const encode = pipe.encodePrompts.bind(pipe);
+  pipe.encodePrompts = (...args) => stages.run('encoding the prompt (text encoder)', () => encode(...args));
+  const predict = pipe.predictNoise.bind(pipe);
+  let compiled = false;
+  pipe.predictNoise = (...args) => {
+    if (!compiled) stages.begin('compiling the UNet, first step');
+    compiled = true;
+    return predict(...args);
+  };
+  const decode = pipe.decodeFinal.bind(pipe);
+  pipe.decodeFinal = (...args) => {
+    progress.stop();
+    compiled = false; // img2img batches run image by image
+    return stages.run('decoding (VAE)', () => decode(...args));
+  };
+}
+
+async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, stages: StageProgress, controlnet?: ControlNet) {
   const { flags } = s;
   const seeds = batchSeeds(s.seed, flags.batch);
-  const progress = new StepProgress({ enabled: !flags.quiet && !flags.json && process.stderr.isTTY === true });
+  const progress = new StepProgress({ enabled: showProgress(flags) });
+  showStages(pipe, stages, progress);
   progress.start(s.sampling.steps);
-  const request = requestFor(s, ({ step, steps }) => progress.step(step + 1, steps));
+  const request = requestFor(s, ({ step, steps }) => {
+    if (step === 0) stages.end();
+    progress.step(step + 1, steps);
+  });
   let result: GenerationResult;
   try {
     if (flags.initImage) {
@@ -285,6 +322,7 @@ async function generate(pipe: StableDiffusionPipeline, s: GenerateSettings, cont
     else result = await pipe.txt2img({ ...request, seed: seeds });
   } finally {
     progress.stop();
+    stages.end();
   }
   return { result, seeds, stepTimings: progress.timings() };
 }

@@ -6,6 +6,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Writable } from 'node:stream';
+import { StageProgress } from '../../src/cli/progress.js';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
@@ -270,5 +272,64 @@ describe('tdd generate: single-file checkpoints the CLI cannot configure', () =>
       assert.equal(r.status, 2);
       assert.match(r.stderr, message);
     }
+  });
+});
+
+describe('tdd generate: progress for every long stage', () => {
+  const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+  /** Runs tdd with stdout and stderr on a pseudo-terminal (util-linux script). */
+  const onTty = (args: string[], cwd: string) => {
+    const quoted = [process.execPath, bin, 'generate', ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    return spawnSync('script', ['-qec', quoted, '/dev/null'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
+    });
+  };
+
+  test('on a terminal: loading, LoRAs, encoding, compiling, denoising, decoding, saving', { skip: !hasScript && 'no script(1)' }, () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'));
+    const r = onTty(['grinning face', '--steps', '2', '--seed', '1', '-o', 'a.png'], cwd);
+    assert.equal(r.status, 0, r.stdout);
+    for (const done of [
+      'loading the model',
+      'applying LoRAs',
+      'encoding the prompt (text encoder)',
+      'compiling the UNet, first step',
+      'decoding (VAE)',
+      'saving',
+    ])
+      assert.match(r.stdout, new RegExp(`✓ ${done.replace(/[()]/g, '\\$&')} \\d+\\.\\ds`), done);
+    assert.match(r.stdout, /denoising \|=+\| 2\/2 steps/);
+    for (const quiet of [['-q'], ['--json']]) {
+      const q = onTty(['grinning face', '--steps', '1', '--seed', '1', '-o', `q${quiet[0]}.png`, ...quiet], cwd);
+      assert.equal(q.status, 0, q.stdout);
+      assert.doesNotMatch(q.stdout, /✓|denoising/, quiet[0]);
+    }
+  });
+
+  test('not on a terminal: no progress at all', () => {
+    const r = tdd(['grinning face', '--steps', '4', '--seed', '1', '-o', 'a.png']);
+    assertOk(r);
+    assert.equal(r.stderr, 'seed: 1\n');
+  });
+
+  test('StageProgress draws a running line and a done line; nothing when disabled', async () => {
+    const render = async (enabled: boolean) => {
+      let text = '';
+      const stream = new Writable({
+        write(chunk, _enc, done) {
+          text += String(chunk);
+          done();
+        },
+      });
+      const stages = new StageProgress({ enabled, stream, intervalMs: 5 });
+      await stages.run('loading', () => new Promise((resolve) => setTimeout(resolve, 30)));
+      return text;
+    };
+    const on = await render(true);
+    assert.match(on, /loading … \d+\.\ds/);
+    assert.match(on, /✓ loading \d+\.\ds\n$/);
+    assert.equal(await render(false), '');
   });
 });
