@@ -1,9 +1,14 @@
 // The tdd serve page: a form over POST /api/generate, live progress and previews from the job's
-// Server-Sent Events, and a gallery of finished images. Plain browser JavaScript, no dependencies.
+// Server-Sent Events, and a gallery of finished images (the server's history, loaded on start). Image to
+// image and inpainting (an uploaded or dropped image, a mask painted on a canvas over it), reuse of a card's
+// settings or seed, and settings restored from a dropped PNG's A1111 `parameters` text.
+// Plain browser JavaScript, no dependencies.
 
 const $ = (id) => document.getElementById(id);
 const form = $('generate-form');
-const state = { catalog: null, job: null, events: null };
+const state = { catalog: null, job: null, events: null, init: null, masked: false };
+const HISTORY_LIMIT = 50;
+const SMALL_SCREEN = '(max-width: 720px)';
 
 function setMessage(text, isError = false) {
   $('message').textContent = text;
@@ -78,6 +83,7 @@ async function loadCatalog() {
   $('model').replaceChildren(...catalog.models.map((m) => option(m.id, `${m.name} (${m.kind})`)));
   $('preset').replaceChildren(...catalog.presets.map((p) => option(p.name, p.name)));
   $('steps').max = catalog.limits.maxSteps;
+  $('batch').max = catalog.limits.maxBatch;
   renderLoras(catalog.loras);
   applyModelDefaults();
   applyPreset();
@@ -108,6 +114,13 @@ function requestBody() {
   if ($('negative').value.trim()) body.negativePrompt = $('negative').value;
   const seed = $('seed').value.trim();
   if (seed) body.seed = /^\d+$/.test(seed) && seed.length <= 15 ? Number(seed) : seed;
+  const batch = numberField('batch');
+  if (batch !== undefined && batch !== 1) body.batch = batch;
+  if (state.init) {
+    body.initImage = state.init.dataUrl;
+    body.strength = Number($('strength').value);
+    if (state.masked) body.mask = maskDataUrl();
+  }
   return body;
 }
 
@@ -121,36 +134,165 @@ function showProgress(text, fraction) {
   $('progress').value = fraction;
 }
 
+// Settings as the form takes them, from a job's params or from an A1111 `parameters` text.
+const SAMPLER_PRESETS = { tdd: 'tdd', tcd: 'tcd', lcm: 'lcm', dmd2: 'dmd2', dmd: 'dmd2', ddim: 'teacher' };
+
+/** Image i of a batch was drawn from seed + i (its PNG says so). */
+function jobSettings(job, image, index) {
+  const p = job.params;
+  const seed = /^\d+$/.test(p.seed) ? String(BigInt(p.seed) + BigInt(index)) : p.seed;
+  const loras = p.loras.map((l) => ({ name: l.name, weight: l.weight }));
+  return { ...p, model: job.model, sampler: p.scheduler, seed, width: image.width, height: image.height, loras };
+}
+
+/** A1111's parameters text: prompt (with <lora:name:w> tags), "Negative prompt: ...", then "Key: value, ..." */
+function parseParameters(text) {
+  const lines = text.split('\n');
+  const last = lines.length > 1 ? lines.pop() : '';
+  const fields = {};
+  for (const m of last.matchAll(/\s*([\w ]+):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)/g))
+    fields[m[1].trim()] = m[2].startsWith('"') ? JSON.parse(m[2]) : m[2].trim();
+  const negativeAt = lines.findIndex((l) => l.startsWith('Negative prompt: '));
+  let prompt = (negativeAt < 0 ? lines : lines.slice(0, negativeAt)).join('\n');
+  const loras = [];
+  prompt = prompt
+    .replace(/\s*<lora:([^:>]+):([-\d.]+)>/g, (_, name, weight) => {
+      loras.push({ name, weight: Number(weight) });
+      return '';
+    })
+    .trim();
+  const size = /^(\d+)x(\d+)$/.exec(fields.Size ?? '');
+  const num = (v) => (v === undefined || v === '' || Number.isNaN(Number(v)) ? undefined : Number(v));
+  return {
+    prompt,
+    negativePrompt: negativeAt < 0 ? '' : lines.slice(negativeAt).join('\n').slice('Negative prompt: '.length),
+    steps: num(fields.Steps),
+    sampler: fields.Sampler,
+    guidance: num(fields['CFG scale']),
+    seed: fields.Seed,
+    eta: num(fields.Eta),
+    width: size ? Number(size[1]) : undefined,
+    height: size ? Number(size[2]) : undefined,
+    model: fields.Model,
+    strength: num(fields['Denoising strength']),
+    loras,
+  };
+}
+
+function setField(id, value) {
+  if (value === undefined || value === null || value === '') return;
+  $(id).value = String(value);
+}
+
+function applySettings(s) {
+  if (s.model) {
+    const model = state.catalog?.models.find((m) => m.id === s.model || m.name === s.model);
+    if (model && model.id !== $('model').value) {
+      $('model').value = model.id;
+      applyModelDefaults();
+    }
+  }
+  const preset = s.preset ?? SAMPLER_PRESETS[String(s.sampler ?? '').toLowerCase()];
+  if (preset && [...$('preset').options].some((o) => o.value === preset)) {
+    $('preset').value = preset;
+    applyPreset();
+  }
+  if (s.prompt !== undefined) $('prompt').value = s.prompt;
+  if (s.negativePrompt !== undefined) $('negative').value = s.negativePrompt;
+  setField('steps', s.steps);
+  $('steps-value').value = $('steps').value;
+  setField('guidance', s.guidance);
+  if (!$('eta').disabled) setField('eta', s.eta);
+  setField('width', s.width);
+  setField('height', s.height);
+  setField('seed', s.seed);
+  if (state.init) setField('strength', s.strength);
+  $('strength-value').value = $('strength').value;
+  // LoRAs by name; when none of the image's names is offered here (PNG names follow the file, not the
+  // picker's label), the current choice stays.
+  const uses = [...$('loras').querySelectorAll('input[type=checkbox]')].map((check) => {
+    const lora = state.catalog?.loras.find((l) => l.id === check.value);
+    return { check, use: s.loras?.find((l) => l.name === lora?.name || l.name === lora?.id) };
+  });
+  if (s.loras && uses.some((u) => u.use))
+    for (const { check, use } of uses) {
+      check.checked = Boolean(use);
+      if (use) $('loras').querySelector(`[data-lora-weight="${check.value}"]`).value = use.weight;
+    }
+}
+
+function makeCard(image, s) {
+  const card = document.createElement('figure');
+  card.className = 'card';
+  card.dataset.imageId = image.id;
+  const img = Object.assign(document.createElement('img'), { src: image.url, width: image.width, height: image.height, alt: s.prompt });
+  const facts = [
+    ['prompt', s.prompt],
+    ['seed', s.seed],
+    ['preset', s.preset ?? SAMPLER_PRESETS[String(s.sampler ?? '').toLowerCase()] ?? '-'],
+    ['sampler', `${s.sampler ?? '-'}, ${s.steps ?? '-'} steps`],
+    ['guidance', s.guidance ?? '-'],
+    ['eta', s.eta ?? '-'],
+    ['size', `${image.width}×${image.height}`],
+    ['LoRAs', s.loras.map((l) => `${l.name}:${l.weight}`).join(', ') || '-'],
+  ];
+  if (s.strength != null) facts.push(['strength', s.strength]);
+  const dl = document.createElement('dl');
+  for (const [k, v] of facts)
+    dl.append(
+      Object.assign(document.createElement('dt'), { textContent: k }),
+      Object.assign(document.createElement('dd'), { textContent: String(v) }),
+    );
+  const download = Object.assign(document.createElement('a'), {
+    href: image.url,
+    download: `tdd-${s.seed}-${image.id.slice(0, 8)}.png`,
+    textContent: 'Download PNG',
+  });
+  const button = (cls, text, onClick) => {
+    const b = Object.assign(document.createElement('button'), { type: 'button', className: cls, textContent: text });
+    b.addEventListener('click', onClick);
+    return b;
+  };
+  const tools = document.createElement('div');
+  tools.className = 'card-tools';
+  tools.append(
+    button('reuse-settings', 'Reuse settings', () => {
+      applySettings(s);
+      setMessage('settings restored from the image');
+    }),
+    button('reuse-seed', 'Reuse seed', () => setField('seed', s.seed)),
+    download,
+  );
+  card.append(img, dl, tools);
+  return card;
+}
+
 function addToGallery(job) {
   $('gallery-empty').hidden = true;
-  const p = job.params;
-  for (const image of job.images) {
-    const card = document.createElement('figure');
-    card.className = 'card';
-    const img = Object.assign(document.createElement('img'), { src: image.url, width: image.width, height: image.height, alt: p.prompt });
-    const facts = [
-      ['prompt', p.prompt],
-      ['seed', p.seed],
-      ['preset', p.preset ?? '-'],
-      ['sampler', `${p.scheduler}, ${p.steps} steps`],
-      ['guidance', p.guidance],
-      ['eta', p.eta ?? '-'],
-      ['size', `${image.width}×${image.height}`],
-      ['LoRAs', p.loras.map((l) => `${l.name}:${l.weight}`).join(', ') || '-'],
-    ];
-    const dl = document.createElement('dl');
-    for (const [k, v] of facts)
-      dl.append(
-        Object.assign(document.createElement('dt'), { textContent: k }),
-        Object.assign(document.createElement('dd'), { textContent: String(v) }),
-      );
-    const download = Object.assign(document.createElement('a'), {
-      href: image.url,
-      download: `tdd-${p.seed}-${image.id.slice(0, 8)}.png`,
-      textContent: 'Download PNG',
-    });
-    card.append(img, dl, download);
+  let first = null;
+  job.images.forEach((image, i) => {
+    const card = makeCard(image, jobSettings(job, image, i));
     $('gallery').prepend(card);
+    first ??= card;
+  });
+  return first;
+}
+
+async function loadHistory() {
+  try {
+    const res = await fetch(`/api/images?limit=${HISTORY_LIMIT}`);
+    if (!res.ok) return;
+    const { images } = await res.json();
+    const shown = new Set([...$('gallery').children].map((c) => c.dataset.imageId));
+    // Newest first from the server; appended below anything generated meanwhile.
+    for (const image of images) {
+      if (shown.has(image.id)) continue;
+      const s = image.parameters ? parseParameters(image.parameters) : { prompt: '', seed: '-', loras: [] };
+      $('gallery').append(makeCard(image, s));
+    }
+    if ($('gallery').children.length) $('gallery-empty').hidden = true;
+  } finally {
+    $('gallery').dataset.history = 'loaded'; // for tests: the history is in
   }
 }
 
@@ -181,7 +323,8 @@ function follow(jobId, eventsUrl) {
   });
   events.addEventListener('done', async () => {
     const job = await (await fetch(`/api/jobs/${jobId}`)).json();
-    addToGallery(job);
+    const card = addToGallery(job);
+    if (card && matchMedia(SMALL_SCREEN).matches) card.scrollIntoView({ block: 'start' });
     // The live panel ends on the result itself.
     if (job.images[0]) Object.assign($('preview'), { src: job.images[0].url, hidden: false });
     showProgress(`done in ${(job.parameters.timings.totalMs / 1000).toFixed(1)} s`, 1);
@@ -223,6 +366,7 @@ async function generate() {
     }
     state.job = reply.id;
     follow(reply.id, reply.links.events);
+    if (matchMedia(SMALL_SCREEN).matches) $('live').scrollIntoView({ block: 'start' });
   } catch (err) {
     finishJob(`request failed: ${err.message}`, true);
   }
@@ -234,6 +378,146 @@ async function cancel() {
   if (!res.ok) setMessage((await res.json()).message, true);
 }
 
+// Image to image: the chosen image, scaled to the server's size limit and to multiples of 8, sent as a data
+// URL; the mask canvas (same size) holds white strokes on transparent, sent as white on black.
+async function decodeImage(blob) {
+  const url = URL.createObjectURL(blob);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return img;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+async function setInitImage(blob) {
+  if (!blob.type.startsWith('image/')) return setMessage(`not an image (${blob.type || 'unknown type'})`, true);
+  let img;
+  try {
+    img = await decodeImage(blob);
+  } catch {
+    return setMessage('cannot read that image', true);
+  }
+  const max = state.catalog?.limits.maxSize ?? 2048;
+  const scale = Math.min(1, max / Math.max(img.naturalWidth, img.naturalHeight));
+  const side = (v) => Math.max(8, Math.floor((v * scale) / 8) * 8);
+  const [width, height] = [side(img.naturalWidth), side(img.naturalHeight)];
+  const canvas = Object.assign(document.createElement('canvas'), { width, height });
+  canvas.getContext('2d').drawImage(img, 0, 0, width, height);
+  let dataUrl = canvas.toDataURL('image/png');
+  if (dataUrl.length > 11_000_000) dataUrl = canvas.toDataURL('image/jpeg', 0.92); // the server takes 8 MiB
+  state.init = { dataUrl, width, height };
+  $('init-preview').src = dataUrl;
+  Object.assign($('mask-canvas'), { width, height });
+  clearMask();
+  $('init-editor').hidden = false;
+  $('width').value = width;
+  $('height').value = height;
+  setMessage(`image to image from a ${width}×${height} image`);
+}
+
+function removeInitImage() {
+  state.init = null;
+  state.masked = false;
+  $('init-image').value = '';
+  $('init-editor').hidden = true;
+}
+
+function clearMask() {
+  const c = $('mask-canvas');
+  c.getContext('2d').clearRect(0, 0, c.width, c.height);
+  state.masked = false;
+  c.dataset.painted = '0';
+}
+
+function maskDataUrl() {
+  const c = $('mask-canvas');
+  const out = Object.assign(document.createElement('canvas'), { width: c.width, height: c.height });
+  const ctx = out.getContext('2d');
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(c, 0, 0);
+  return out.toDataURL('image/png');
+}
+
+function setUpMaskPainting() {
+  const c = $('mask-canvas');
+  let last = null;
+  const point = (e) => {
+    const r = c.getBoundingClientRect();
+    return { x: ((e.clientX - r.left) * c.width) / r.width, y: ((e.clientY - r.top) * c.height) / r.height, scale: c.width / r.width };
+  };
+  const stroke = (from, to) => {
+    const ctx = c.getContext('2d');
+    Object.assign(ctx, { strokeStyle: '#fff', lineCap: 'round', lineJoin: 'round', lineWidth: Number($('brush').value) * to.scale });
+    ctx.beginPath();
+    ctx.moveTo(from.x, from.y);
+    ctx.lineTo(to.x + 0.01, to.y);
+    ctx.stroke();
+    state.masked = true;
+    c.dataset.painted = String(Number(c.dataset.painted ?? 0) + 1);
+  };
+  c.addEventListener('pointerdown', (e) => {
+    e.preventDefault();
+    c.setPointerCapture(e.pointerId);
+    last = point(e);
+    stroke(last, last);
+  });
+  c.addEventListener('pointermove', (e) => {
+    if (!last) return;
+    const p = point(e);
+    stroke(last, p);
+    last = p;
+  });
+  for (const type of ['pointerup', 'pointercancel']) c.addEventListener(type, () => (last = null));
+}
+
+/** The `parameters` text of a PNG (tEXt, or uncompressed iTXt), or null. */
+function pngParameters(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  const signature = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) return null;
+  const latin1 = new TextDecoder('latin1');
+  for (let at = 8; at + 12 <= bytes.length;) {
+    const length = view.getUint32(at);
+    const type = latin1.decode(bytes.subarray(at + 4, at + 8));
+    const data = bytes.subarray(at + 8, at + 8 + length);
+    if (type === 'IEND') break;
+    const nul = data.indexOf(0);
+    if ((type === 'tEXt' || type === 'iTXt') && nul > 0 && latin1.decode(data.subarray(0, nul)) === 'parameters') {
+      if (type === 'tEXt') return latin1.decode(data.subarray(nul + 1));
+      if (data[nul + 1] !== 0) return null; // compressed iTXt: not read here
+      const lang = data.indexOf(0, nul + 3);
+      const translated = data.indexOf(0, lang + 1);
+      return new TextDecoder().decode(data.subarray(translated + 1));
+    }
+    at += 12 + length;
+  }
+  return null;
+}
+
+/** The dropped file, or an image dragged from this page (a gallery card). */
+async function droppedImage(e) {
+  const file = e.dataTransfer?.files?.[0];
+  if (file) return file;
+  const url = e.dataTransfer?.getData('text/uri-list')?.split('\n')[0]?.trim();
+  if (url && new URL(url, location.href).origin === location.origin) {
+    const res = await fetch(url);
+    if (res.ok) return await res.blob();
+  }
+  return null;
+}
+
+async function restoreFromPng(blob) {
+  const text = blob.type === 'image/png' || !blob.type ? pngParameters(await blob.arrayBuffer()) : null;
+  if (!text) return setMessage('that image carries no generation parameters (drop it on the form for image to image)', true);
+  applySettings(parseParameters(text));
+  setMessage('settings restored from the dropped PNG');
+}
+
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   void generate();
@@ -242,6 +526,9 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
     e.preventDefault();
     void generate();
+  } else if (e.key === 'Escape' && state.job) {
+    e.preventDefault();
+    void cancel();
   }
 });
 $('cancel').addEventListener('click', () => void cancel());
@@ -251,5 +538,36 @@ $('random-seed').addEventListener('click', () => {
 $('steps').addEventListener('input', () => ($('steps-value').value = $('steps').value));
 $('model').addEventListener('change', applyModelDefaults);
 $('preset').addEventListener('change', applyPreset);
+$('init-image').addEventListener('change', () => {
+  const file = $('init-image').files[0];
+  if (file) void setInitImage(file);
+});
+$('strength').addEventListener('input', () => ($('strength-value').value = $('strength').value));
+$('brush').addEventListener('input', () => ($('brush-value').value = $('brush').value));
+$('clear-mask').addEventListener('click', clearMask);
+$('remove-image').addEventListener('click', removeInitImage);
+setUpMaskPainting();
+// Dropped on the form: the init image; anywhere else: the settings written into a PNG.
+for (const type of ['dragenter', 'dragover']) {
+  document.addEventListener(type, (e) => e.preventDefault());
+  form.addEventListener(type, () => form.classList.add('dropping'));
+}
+form.addEventListener('dragleave', (e) => {
+  if (!form.contains(e.relatedTarget)) form.classList.remove('dropping');
+});
+form.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  e.stopPropagation();
+  form.classList.remove('dropping');
+  const image = await droppedImage(e);
+  if (image) await setInitImage(image);
+});
+document.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  const image = await droppedImage(e);
+  if (image) await restoreFromPng(image);
+});
 
-loadCatalog().catch((err) => setMessage(`cannot load the model list: ${err.message}`, true));
+loadCatalog()
+  .catch((err) => setMessage(`cannot load the model list: ${err.message}`, true))
+  .then(loadHistory);
