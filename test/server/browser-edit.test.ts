@@ -92,6 +92,10 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
       assert.equal(img2img.strength, 0.6);
       assert.equal(img2img.mask, undefined);
       assert.match((await page.textContent('#gallery .card')) ?? '', /strength\s*0\.6/);
+      if (viewport.width <= 390) {
+        const top = await page.evaluate(() => document.querySelector('#gallery .card')!.getBoundingClientRect().top);
+        assert.ok(top >= -1 && top < viewport.height / 2, `the result scrolled into view (card top at ${top} px)`);
+      }
 
       // inpainting: paint a stroke across the middle of the image
       await page.locator('#mask-canvas').scrollIntoViewIfNeeded();
@@ -113,6 +117,8 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
       assert.ok(at(server.size / 2, server.size / 2) > 200, 'white where painted');
       assert.ok(at(1, 1) < 50, 'black elsewhere');
       const cards = await page.locator('#gallery .card').count();
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, `serve-edit-${viewport.name}.png`), fullPage: true });
 
       // history after a reload, and "reuse seed" on a card from it
       await page.reload();
@@ -126,8 +132,6 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
         const scrollWidth = await page.evaluate(() => document.scrollingElement!.scrollWidth);
         assert.ok(scrollWidth <= viewport.width, `no horizontal scroll at ${viewport.width} px (scrollWidth ${scrollWidth})`);
       }
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, `serve-edit-${viewport.name}.png`), fullPage: true });
       assert.deepEqual(pageErrors, []);
       await page.close();
     });
