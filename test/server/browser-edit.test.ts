@@ -137,7 +137,7 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
     });
   }
 
-  test('a PNG dropped on the page restores its settings; Esc cancels the running job', async () => {
+  test('a PNG dropped on the page restores its settings, dropped on the form it is the init image; Esc cancels the running job', async () => {
     const { page, pageErrors } = await openPage(browser, server, { width: 1280, height: 800 });
     await page.waitForSelector('#gallery .card'); // from the tests above
     const url = (await page.getAttribute('#gallery .card img', 'src'))!;
@@ -155,6 +155,16 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
     assert.equal(await page.inputValue('#prompt'), 'grinning face, twemoji style');
     assert.equal(await page.inputValue('#seed'), '6');
     assert.equal(await page.inputValue('#steps'), '2');
+
+    // The same PNG dropped on the form is an init image instead.
+    await page.evaluate(async (src) => {
+      const blob = await (await fetch(src)).blob();
+      const data = new DataTransfer();
+      data.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+      document.getElementById('prompt')!.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+    }, url);
+    await page.waitForSelector('#init-editor:not([hidden])');
+    await page.click('#remove-image');
 
     await page.fill('#steps', '50');
     await page.click('#generate');
