@@ -31,8 +31,10 @@ const size = z
   .min(8)
   .max(MAX_SIZE)
   .refine((v) => v % 8 === 0, 'must be a multiple of 8');
+/** -1 (or "-1") means a random seed, as in A1111 and `tdd generate --seed -1`. */
 const seed = z.union([
-  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z.number().int().min(-1, 'must be a non-negative integer, or -1 for a random seed').max(Number.MAX_SAFE_INTEGER),
+  z.literal('-1'),
   z
     .string()
     .regex(/^\d{1,20}$/, 'must be a non-negative integer')
@@ -168,13 +170,14 @@ export function resolveJobSpec(body: GenerateRequestBody, registry: ModelRegistr
       throw fieldError(field, `must be a multiple of ${model.vaeFactor} for model "${model.id}"`);
   }
   checkSteps(model, sampling);
+  const randomSeed = body.seed === undefined || body.seed === -1 || body.seed === '-1';
   return {
     prompt: body.prompt,
     negativePrompt: body.negativePrompt,
     preset: teacher ? TEACHER_PRESET : (sampling.preset ?? null),
     sampling,
-    seed: body.seed === undefined ? BigInt(randomInt(0, 2 ** 32)) : BigInt(body.seed),
-    randomSeed: body.seed === undefined,
+    seed: randomSeed ? BigInt(randomInt(0, 2 ** 32)) : BigInt(body.seed!),
+    randomSeed,
     width: body.width,
     height: body.height,
     batch: body.batch ?? 1,

@@ -34,3 +34,18 @@ test('image 2 of a batch seeded 5 is seed 7, remade alone pixel for pixel', asyn
   assert.ok(alone.pixels.equals(batch[2].pixels));
   assert.equal(alone.parsed.fields.Model, 'tiny-sd', "the model folder's name, as the CLI writes it");
 });
+
+test('seed -1 (or "-1") is a random seed: the job and every PNG report the seed drawn', async () => {
+  for (const seed of [-1, '-1']) {
+    const { id } = await (await server.postJson('/api/generate', smallRequest({ seed, batch: 2 }))).json();
+    const job = await waitForJob(server, id);
+    assert.equal(job.status, 'done');
+    assert.equal(job.params.randomSeed, true);
+    assert.match(job.params.seed, /^\d+$/);
+    const drawn = BigInt(job.params.seed);
+    for (const [i, image] of job.images.entries()) {
+      const png = Buffer.from(await (await server.api((image as { url: string }).url)).arrayBuffer());
+      assert.equal(parseA1111Parameters(readPngText(png).parameters).fields.Seed, String(drawn + BigInt(i)));
+    }
+  }
+});
