@@ -12,6 +12,7 @@ import { readComponentConfig } from '../loaders/diffusers-folder.js';
 import { PICKLE_EXTENSIONS } from '../weights/pickle-refusal.js';
 import { FileTensorSource } from '../weights/tensor-source.js';
 import { ServeError } from './errors.js';
+import { checkpointBase, configBase, loraBase, loraFamily, loraFits, type LoraBase, type ModelBase } from './lora-fit.js';
 
 export type ModelKind = 'embedded' | 'diffusers' | 'single-file';
 
@@ -38,12 +39,16 @@ export interface ModelEntry {
   sizeMultiple?: number;
   /** The model's scheduler_config.json, when it has one (to check steps against the scheduler early). */
   schedulerConfig?: Record<string, unknown>;
+  /** What LoRAs must match (cross-attention and text encoder widths), from configs or the checkpoint header. */
+  base?: ModelBase;
 }
 
 export interface LoraEntry {
   id: string;
   name: string;
   path: string;
+  /** The widths the LoRA was trained for, read from its header at scan time (LoRAs only). */
+  base?: LoraBase;
 }
 
 /** What a scan passed over, with why (printed at start-up, never sent to clients). */
@@ -62,7 +67,8 @@ export interface RegistryView {
     defaultSize: number | null;
     previews: 'taesd' | 'vae';
   }[];
-  loras: { id: string; name: string }[];
+  /** `fits`: the ids of the listed models the LoRA's shapes fit; `family`: what it was made for, when told. */
+  loras: { id: string; name: string; family: string | null; fits: string[] }[];
   controlnets: { id: string; name: string }[];
 }
 
@@ -153,7 +159,12 @@ export class ModelRegistry {
         defaultSize: m.defaultSize ?? null,
         previews: m.taesd ? 'taesd' : 'vae',
       })),
-      loras: this.loras.map((l) => ({ id: l.id, name: l.name })),
+      loras: this.loras.map((l) => ({
+        id: l.id,
+        name: l.name,
+        family: l.base ? loraFamily(l.base) : null,
+        fits: this.models.filter((m) => !l.base || !m.base || loraFits(l.base, m.base)).map((m) => m.id),
+      })),
       controlnets: this.controlnets.map((l) => ({ id: l.id, name: l.name })),
     };
   }
@@ -161,7 +172,12 @@ export class ModelRegistry {
   private addEmbedded(embedded: EmbeddedModel): void {
     const entry = this.diffusersEntry(embedded.dir, EMBEDDED_MODEL_ID, 'embedded');
     if (embedded.lora) {
-      this.lorasById.set(EMBEDDED_LORA_ID, { id: EMBEDDED_LORA_ID, name: 'embedded TDD LoRA', path: embedded.lora });
+      this.lorasById.set(EMBEDDED_LORA_ID, {
+        id: EMBEDDED_LORA_ID,
+        name: 'embedded TDD LoRA',
+        path: embedded.lora,
+        base: readLoraBase(embedded.lora),
+      });
       entry.defaultLoras = [{ id: EMBEDDED_LORA_ID, weight: 1 }];
     }
     this.modelsById.set(entry.id, entry);
@@ -189,6 +205,13 @@ export class ModelRegistry {
       if (Array.isArray(unet.down_block_types)) entry.sizeMultiple = entry.vaeFactor * 2 ** Math.max(0, unet.down_block_types.length - 1);
       if (typeof unet.sample_size === 'number') entry.defaultSize = unet.sample_size * entry.vaeFactor;
       entry.schedulerConfig = readComponentConfig(join(dir, 'scheduler'));
+      let textEncoder: Record<string, unknown> | undefined;
+      try {
+        textEncoder = readComponentConfig(join(dir, 'text_encoder'));
+      } catch {
+        // a UNet config alone still tells the cross-attention width
+      }
+      entry.base = configBase(unet, textEncoder);
     } catch {
       // Unusual layouts are still offered; loading the model reports what is wrong with them.
     }
@@ -234,10 +257,13 @@ export class ModelRegistry {
     }
     if (ext !== '.safetensors') return;
     let role: SafetensorsRole;
+    let base: LoraBase | ModelBase | undefined;
     try {
       const source = FileTensorSource.open(path);
       try {
         role = classifyTensorKeys(source.keys());
+        if (role === 'checkpoint') base = checkpointBase(source);
+        else if (role === 'lora') base = loraBase(source);
       } finally {
         source.close();
       }
@@ -247,9 +273,23 @@ export class ModelRegistry {
     }
     const name = basename(path, extname(path));
     if (role === 'checkpoint')
-      this.modelsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, kind: 'single-file', path, defaultLoras: [] });
-    else if (role === 'lora') this.lorasById.set(opaqueId(name, path), { id: opaqueId(name, path), name, path });
+      this.modelsById.set(opaqueId(name, path), { id: opaqueId(name, path), name, kind: 'single-file', path, defaultLoras: [], base });
+    else if (role === 'lora') this.lorasById.set(opaqueId(name, path), { id: opaqueId(name, path), name, path, base });
     else this.skipped.push({ path, reason: 'neither a checkpoint nor a LoRA (unrecognised tensor names)' });
+  }
+}
+
+/** A LoRA file's base from its header; undefined (offered for every model) when the header cannot be read. */
+function readLoraBase(path: string): LoraBase | undefined {
+  try {
+    const source = FileTensorSource.open(path);
+    try {
+      return loraBase(source);
+    } finally {
+      source.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 
