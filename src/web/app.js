@@ -38,6 +38,8 @@ function renderLoras(loras) {
   for (const lora of loras) {
     const row = document.createElement('div');
     row.className = 'lora';
+    row.dataset.loraRow = lora.id;
+    if (lora.family) row.title = `made for ${lora.family}`;
     const check = Object.assign(document.createElement('input'), { type: 'checkbox', id: `lora-${lora.id}`, value: lora.id });
     const label = Object.assign(document.createElement('label'), { htmlFor: check.id, textContent: lora.name });
     const weight = Object.assign(document.createElement('input'), {
@@ -58,11 +60,19 @@ function applyModelDefaults() {
   const model = state.catalog.models.find((m) => m.id === $('model').value);
   if (!model) return;
   if (model.defaultSize) $('width').value = $('height').value = model.defaultSize;
+  // Only the LoRAs whose shapes fit this model (GET /api/models `fits`) are shown; the others are unchecked.
+  let shown = 0;
   for (const check of $('loras').querySelectorAll('input[type=checkbox]')) {
-    const preset = model.defaultLoras.find((l) => l.id === check.value);
+    const lora = state.catalog.loras.find((l) => l.id === check.value);
+    const fits = !lora?.fits || lora.fits.includes(model.id);
+    check.closest('.lora').hidden = !fits;
+    if (fits) shown += 1;
+    const preset = fits && model.defaultLoras.find((l) => l.id === check.value);
     check.checked = Boolean(preset);
     if (preset) $('loras').querySelector(`[data-lora-weight="${check.value}"]`).value = preset.weight;
   }
+  $('no-loras').textContent = state.catalog.loras.length ? 'none fit this model' : 'none found in the model folders';
+  $('no-loras').hidden = shown > 0;
 }
 
 function applyPreset() {
@@ -210,7 +220,7 @@ function applySettings(s) {
   $('strength-value').value = $('strength').value;
   // LoRAs by name; when none of the image's names is offered here (PNG names follow the file, not the
   // picker's label), the current choice stays.
-  const uses = [...$('loras').querySelectorAll('input[type=checkbox]')].map((check) => {
+  const uses = [...$('loras').querySelectorAll('.lora:not([hidden]) input[type=checkbox]')].map((check) => {
     const lora = state.catalog?.loras.find((l) => l.id === check.value);
     return { check, use: s.loras?.find((l) => l.name === lora?.name || l.name === lora?.id) };
   });

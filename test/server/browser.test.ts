@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { sharedPath } from '../helpers/shared.js';
 import { testServer, type TestServer } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,7 +22,8 @@ describe('tdd serve page in chromium', { skip }, () => {
   let browser: Browser;
   before(async () => {
     assert.ok(available, `${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
-    server = await testServer({ model: 'embedded' });
+    // The tiny test model's kohya LoRA beside the emoji model: its shapes fit no listed model.
+    server = await testServer({ model: 'embedded', extraLoras: [sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors')] });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -100,6 +102,18 @@ describe('tdd serve page in chromium', { skip }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'serve-page.png'), fullPage: true });
     assert.deepEqual(foreign, [], 'every request stays on the server');
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('a LoRA made for another model is not shown (and not sent)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => (document.getElementById('model') as HTMLSelectElement).options.length > 0);
+    const catalog = await (await server.api('/api/models')).json();
+    const foreign = catalog.loras.find((l: { name: string }) => l.name === 'tiny-sd-lora-kohya');
+    assert.deepEqual(foreign.fits, []);
+    assert.ok(await page.isHidden(`[data-lora-row="${foreign.id}"]`), 'the tiny-sd LoRA is hidden for the emoji model');
+    assert.ok(!(await page.isChecked(`#lora-${foreign.id}`)));
+    assert.ok(await page.isVisible(`[data-lora-row="${server.loraId}"]`), 'the LoRA made for it is shown');
   });
 
   test('field errors from the API are shown next to the form', async () => {

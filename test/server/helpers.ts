@@ -2,7 +2,7 @@
 // incremental Server-Sent Events reader.
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
 import { embeddedModel } from '../../src/embedded/index.js';
 import { sharedPath } from '../helpers/shared.js';
@@ -38,13 +38,14 @@ export interface TestServer extends RunningServer {
 }
 
 /** A server on 127.0.0.1 (free port) over a temp models folder holding the test model and a LoRA for it. */
-export async function testServer(options: ServeOptions & { model?: TestModelName } = {}): Promise<TestServer> {
-  const { model = 'tiny-sd', ...serveOptions } = options;
+export async function testServer(options: ServeOptions & { model?: TestModelName; extraLoras?: string[] } = {}): Promise<TestServer> {
+  const { model = 'tiny-sd', extraLoras = [], ...serveOptions } = options;
   const spec = TEST_MODELS[model];
   if (!spec.lora) throw new Error(`the ${model} test model is missing from this checkout`);
   const modelsDir = mkdtempSync(join(tmpdir(), 'tdd-serve-'));
   if ('dir' in spec) symlinkSync(spec.dir, join(modelsDir, 'tiny-sd'));
   copyFileSync(spec.lora, join(modelsDir, `${spec.loraName}.safetensors`));
+  for (const lora of extraLoras) copyFileSync(lora, join(modelsDir, basename(lora)));
   const embedded = 'embedded' in spec ? spec.embedded : null;
   const server = await startServer({
     port: 0,
