@@ -55,6 +55,14 @@ export function jobSize(pipe: StableDiffusionPipeline, spec: JobSpec): { width: 
 }
 
 /** Emits `step` (and, within budget, `preview`) events; the time spent on previews is not counted as step time. */
+/** sd-webui-controlnet's unit text: Module (canny with its thresholds as Threshold A/B, or none), Model, Weight. */
+function controlNetUnitText(control: NonNullable<JobSpec['control']>): string {
+  const { preprocessor: p } = control;
+  const module = p ? `Module: ${p.module}` : 'Module: none';
+  const thresholds = p ? `, Threshold A: ${p.low}, Threshold B: ${p.high}` : '';
+  return `${module}, Model: ${control.entry.name}, Weight: ${control.scale}${thresholds}`;
+}
+
 function stepReporter(job: Job, previews: PreviewMaker | null): (info: StepInfo) => Promise<void> {
   const started = performance.now();
   let lastEnd = started;
@@ -199,8 +207,8 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         seed: spec.seed,
         eta: sampling.eta,
         strength: spec.init?.strength,
-        // As sd-webui-controlnet records a unit (no preprocessor: the hint image is used as given).
-        extra: spec.control && { 'ControlNet 0': `Module: none, Model: ${spec.control.entry.name}, Weight: ${spec.control.scale}` },
+        // As sd-webui-controlnet records a unit (Module none: the hint image was used as given).
+        extra: spec.control && { 'ControlNet 0': controlNetUnitText(spec.control) },
         batchSize: spec.batch,
         version: ctx.version,
         ...who,

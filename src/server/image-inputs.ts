@@ -5,9 +5,10 @@
  * being decoded). Every refusal is a 400 naming the field.
  */
 import sharp, { type Metadata } from 'sharp';
+import { cannyEdges } from '../pipelines/canny.js';
 import { fieldError } from './errors.js';
 import type { LoraEntry } from './model-registry.js';
-import { MAX_IMAGE_BYTES, MAX_SIZE, type JobSpec } from './request-schema.js';
+import { MAX_IMAGE_BYTES, MAX_SIZE, type ControlNetPreprocessor, type ControlPreprocessing, type JobSpec } from './request-schema.js';
 
 /** Pixels of one image (a 2048×2048 image; larger ones are refused before decoding). */
 export const MAX_IMAGE_PIXELS = MAX_SIZE * MAX_SIZE;
@@ -60,7 +61,15 @@ export interface ImageFields {
   strength?: number;
   maskBlur?: number;
   /** A ControlNet's hint image (text-to-image only). */
-  control?: { value: string; field: string; entry: LoraEntry; scale: number };
+  control?: {
+    value: string;
+    field: string;
+    entry: LoraEntry;
+    scale: number;
+    preprocessor?: ControlNetPreprocessor;
+    low?: number;
+    high?: number;
+  };
 }
 
 /**
@@ -104,5 +113,28 @@ function sizeFrom(spec: JobSpec, image: DecodedImage, field: string): { width: n
 
 async function attachControl(spec: JobSpec, control: NonNullable<ImageFields['control']>): Promise<JobSpec> {
   const image = await decodeImageField(control.value, control.field);
-  return { ...spec, ...sizeFrom(spec, image, control.field), control: { entry: control.entry, scale: control.scale, image: image.bytes } };
+  const size = sizeFrom(spec, image, control.field);
+  if (!control.preprocessor || control.preprocessor === 'none')
+    return { ...spec, ...size, control: { entry: control.entry, scale: control.scale, image: image.bytes } };
+  const preprocessor: ControlPreprocessing = { module: control.preprocessor, low: control.low ?? 100, high: control.high ?? 200 };
+  return {
+    ...spec,
+    ...size,
+    control: { entry: control.entry, scale: control.scale, image: await cannyHint(image, preprocessor), preprocessor },
+  };
+}
+
+/** The hint's canny edges (OpenCV's algorithm, pipelines/canny.ts) as a PNG, white on black, at the image's size. */
+async function cannyHint(image: DecodedImage, options: ControlPreprocessing): Promise<Uint8Array> {
+  const { data, info } = await sharp(image.bytes, { limitInputPixels: MAX_IMAGE_PIXELS })
+    .rotate()
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const edges = cannyEdges({ width: info.width, height: info.height, channels: 3, pixels: new Uint8Array(data) }, options);
+  const png = await sharp(edges.pixels, { raw: { width: edges.width, height: edges.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  return new Uint8Array(png);
 }

@@ -102,7 +102,7 @@ export async function submitGenerate(d: AppDeps, raw: unknown, names: Readonly<R
     const body = parseGenerateBody(raw);
     const control = resolveControlNet(body, d.registry);
     const spec = await attachImages(resolveJobSpec(body, d.registry), {
-      control: control && { value: body.controlnet!.image, field: 'controlnet.image', entry: control, scale: body.controlnet!.scale },
+      control: control && { ...body.controlnet!, value: body.controlnet!.image, field: 'controlnet.image', entry: control },
       initImage: body.initImage === undefined ? undefined : { value: body.initImage, field: 'initImage' },
       mask: body.mask === undefined ? undefined : { value: body.mask, field: 'mask' },
       strength: body.strength,

@@ -21,6 +21,9 @@ export const TEACHER_PRESET = 'teacher';
 const TEACHER_SCHEDULER = 'ddim';
 /** Encoded bytes of one request image (init image, mask); image-inputs.ts checks the bytes and pixels. */
 export const MAX_IMAGE_BYTES = 8 * 2 ** 20;
+/** Hint preprocessors the server runs (A1111's ControlNet modules of the same names). */
+export const CONTROLNET_PREPROCESSORS = ['none', 'canny'] as const;
+export type ControlNetPreprocessor = (typeof CONTROLNET_PREPROCESSORS)[number];
 /** Characters of one base64 image field (its bytes, base64-encoded, plus a data URL prefix). */
 export const MAX_IMAGE_FIELD_CHARS = Math.ceil(MAX_IMAGE_BYTES / 3) * 4 + 100;
 
@@ -70,6 +73,10 @@ export const generateRequestSchema = z.strictObject({
       id: id('ControlNet'),
       image: z.string().max(MAX_IMAGE_FIELD_CHARS, `the image exceeds ${MAX_IMAGE_BYTES} bytes`),
       scale: z.number().min(0).max(2).default(1),
+      /** 'canny': the server turns the image into its canny edges first (cannyEdges, thresholds low/high). */
+      preprocessor: z.enum(CONTROLNET_PREPROCESSORS).default('none'),
+      low: z.number().min(0).max(1020).optional(),
+      high: z.number().min(0).max(1020).optional(),
     })
     .optional(),
 });
@@ -92,7 +99,14 @@ export interface JobSpec {
   /** img2img (and inpainting with a mask), decoded and checked by image-inputs.ts. */
   init?: InitImage;
   /** A ControlNet and its hint image (decoded and checked by image-inputs.ts). */
-  control?: { entry: LoraEntry; scale: number; image: Uint8Array };
+  control?: { entry: LoraEntry; scale: number; image: Uint8Array; preprocessor?: ControlPreprocessing };
+}
+
+/** A preprocessor the server ran on the hint image (recorded in the PNG as A1111's unit Module). */
+export interface ControlPreprocessing {
+  module: Exclude<ControlNetPreprocessor, 'none'>;
+  low: number;
+  high: number;
 }
 
 export interface InitImage {

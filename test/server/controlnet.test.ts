@@ -93,6 +93,41 @@ describe('ControlNet in POST /api/generate', () => {
     assert.equal(params.fields['ControlNet 0'], 'Module: none, Model: tiny-controlnet, Weight: 0.7');
   });
 
+  test("preprocessor 'canny': the server draws the hint's edges first and records Module: canny", async () => {
+    const catalog = await (await fetch(server.url + '/api/models')).json();
+    // A grey square on black: its canny edges are an outline, a different hint from the filled square.
+    const square = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000' } })
+      .composite([
+        {
+          input: await sharp({ create: { width: 32, height: 32, channels: 3, background: '#888' } })
+            .png()
+            .toBuffer(),
+          left: 16,
+          top: 16,
+        },
+      ])
+      .png()
+      .toBuffer();
+    const run = async (controlnet: Record<string, unknown>) => {
+      const { status, json } = await post({
+        prompt: 'a cat',
+        steps: 2,
+        seed: 1,
+        controlnet: { id: catalog.controlnets[0].id, image: square.toString('base64'), scale: 2, ...controlnet },
+      });
+      assert.equal(status, 202, JSON.stringify(json));
+      const job = await waitDone(json.id);
+      assert.equal(job.status, 'done', job.error);
+      const png = new Uint8Array(await (await fetch(server.url + job.images[0].url)).arrayBuffer());
+      return { pixels: await sharp(png).raw().toBuffer(), unit: parseA1111Parameters(readPngText(png).parameters).fields['ControlNet 0'] };
+    };
+    const canny = await run({ preprocessor: 'canny', low: 50, high: 150 });
+    assert.equal(canny.unit, 'Module: canny, Model: tiny-controlnet, Weight: 2, Threshold A: 50, Threshold B: 150');
+    const asGiven = await run({});
+    assert.equal(asGiven.unit, 'Module: none, Model: tiny-controlnet, Weight: 2');
+    assert.ok(!canny.pixels.equals(asGiven.pixels), 'the edges condition the image, not the square as given');
+  });
+
   test('unknown ids, bad hint images and ControlNet with an init image are 400s naming the field', async () => {
     const catalog = await (await fetch(server.url + '/api/models')).json();
     const id = catalog.controlnets[0].id;
@@ -107,6 +142,8 @@ describe('ControlNet in POST /api/generate', () => {
       [{ controlnet: { id, image: 'AAAA' } }, 'controlnet.image'],
       [{ controlnet: { id, image: hint }, initImage: hint }, 'controlnet'],
       [{ controlnet: { id, image: hint, scale: 5 } }, 'controlnet.scale'],
+      [{ controlnet: { id, image: hint, preprocessor: 'depth' } }, 'controlnet.preprocessor'],
+      [{ controlnet: { id, image: hint, preprocessor: 'canny', low: -1 } }, 'controlnet.low'],
     ];
     for (const [extra, field] of cases) {
       const { status, json } = await post({ prompt: 'x', steps: 1, ...extra });
