@@ -6,7 +6,7 @@
 
 const $ = (id) => document.getElementById(id);
 const form = $('generate-form');
-const state = { catalog: null, job: null, events: null, init: null, masked: false };
+const state = { catalog: null, job: null, events: null, init: null, masked: false, control: null };
 const HISTORY_LIMIT = 50;
 const SMALL_SCREEN = '(max-width: 720px)';
 
@@ -95,6 +95,9 @@ async function loadCatalog() {
   $('steps').max = catalog.limits.maxSteps;
   $('batch').max = catalog.limits.maxBatch;
   renderLoras(catalog.loras);
+  const controlnets = catalog.controlnets ?? [];
+  $('controlnet').replaceChildren(...controlnets.map((c) => option(c.id, c.name)));
+  $('controlnet-box').hidden = controlnets.length === 0;
   applyModelDefaults();
   applyPreset();
   $('server-info').textContent = `${catalog.models.length} model(s), ${catalog.loras.length} LoRA(s)`;
@@ -126,6 +129,14 @@ function requestBody() {
   if (seed) body.seed = /^\d+$/.test(seed) && seed.length <= 15 ? Number(seed) : seed;
   const batch = numberField('batch');
   if (batch !== undefined && batch !== 1) body.batch = batch;
+  if (state.control && $('controlnet').value) {
+    body.controlnet = {
+      id: $('controlnet').value,
+      image: state.control,
+      scale: Number($('control-scale').value),
+      preprocessor: $('canny').checked ? 'canny' : 'none',
+    };
+  }
   if (state.init) {
     body.initImage = state.init.dataUrl;
     body.strength = Number($('strength').value);
@@ -402,6 +413,25 @@ async function decodeImage(blob) {
   }
 }
 
+/** The ControlNet hint: sent as the file's data URL (the server checks and, for canny, edges it). */
+function setControlImage(file) {
+  const reader = new FileReader();
+  reader.onload = () => {
+    state.control = String(reader.result);
+    $('control-preview').src = state.control;
+    $('control-preview').hidden = false;
+  };
+  reader.onerror = () => setMessage('cannot read that image', true);
+  reader.readAsDataURL(file);
+}
+
+function removeControlImage() {
+  state.control = null;
+  $('control-image').value = '';
+  $('control-preview').hidden = true;
+  $('control-preview').removeAttribute('src');
+}
+
 async function setInitImage(blob) {
   if (!blob.type.startsWith('image/')) return setMessage(`not an image (${blob.type || 'unknown type'})`, true);
   let img;
@@ -552,6 +582,11 @@ $('init-image').addEventListener('change', () => {
   const file = $('init-image').files[0];
   if (file) void setInitImage(file);
 });
+$('control-image').addEventListener('change', () => {
+  const file = $('control-image').files[0];
+  if (file) setControlImage(file);
+});
+$('remove-control').addEventListener('click', removeControlImage);
 $('strength').addEventListener('input', () => ($('strength-value').value = $('strength').value));
 $('brush').addEventListener('input', () => ($('brush-value').value = $('brush').value));
 $('clear-mask').addEventListener('click', clearMask);

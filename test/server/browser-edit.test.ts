@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { testServer, type TestServer } from './helpers.js';
+import { testServer, tinyControlNetFolder, type TestServer } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -173,5 +173,51 @@ describe('tdd serve page: image to image, inpainting, history (chromium)', { ski
     await page.waitForFunction(() => /^cancelled at step/.test(document.getElementById('progress-text')!.textContent ?? ''));
     assert.deepEqual(pageErrors, []);
     await page.close();
+  });
+});
+
+describe('tdd serve page: ControlNet with a canny hint (chromium)', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  before(async () => {
+    assert.ok(available, `${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
+    server = await testServer({ prepare: (dir) => tinyControlNetFolder(join(dir, 'tiny-controlnet')) });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the ControlNet section is shown when the server has one; a hint with canny checked is sent and recorded', async () => {
+    const { page, pageErrors } = await openPage(browser, server, VIEWPORTS[0]);
+    assert.ok(await page.isVisible('#controlnet-box'));
+    const hint = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000' } })
+      .composite([
+        {
+          input: await sharp({ create: { width: 32, height: 32, channels: 3, background: '#fff' } })
+            .png()
+            .toBuffer(),
+          left: 16,
+          top: 16,
+        },
+      ])
+      .png()
+      .toBuffer();
+    await page.fill('#prompt', 'a cat');
+    await page.fill('#steps', '2');
+    await page.fill('#width', '64');
+    await page.fill('#height', '64');
+    await page.setInputFiles('#control-image', { name: 'hint.png', mimeType: 'image/png', buffer: hint });
+    await page.waitForSelector('#control-preview:not([hidden])');
+    await page.check('#canny');
+    const body = await generateAndWait(page);
+    const controlnet = body.controlnet as Record<string, unknown>;
+    assert.equal(controlnet.preprocessor, 'canny');
+    assert.equal(controlnet.scale, 1);
+    assert.match(String(controlnet.image), /^data:image\/png;base64,/);
+    const jobs = await (await server.api('/api/images?limit=1')).json();
+    assert.match(JSON.stringify(jobs), /Module: canny, Model: tiny-controlnet/);
+    assert.deepEqual(pageErrors, []);
   });
 });

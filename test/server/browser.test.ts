@@ -114,6 +114,7 @@ describe('tdd serve page in chromium', { skip }, () => {
     assert.ok(await page.isHidden(`[data-lora-row="${foreign.id}"]`), 'the tiny-sd LoRA is hidden for the emoji model');
     assert.ok(!(await page.isChecked(`#lora-${foreign.id}`)));
     assert.ok(await page.isVisible(`[data-lora-row="${server.loraId}"]`), 'the LoRA made for it is shown');
+    assert.ok(await page.isHidden('#controlnet-box'), 'no ControlNet section without ControlNets');
   });
 
   test('field errors from the API are shown next to the form', async () => {

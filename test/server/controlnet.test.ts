@@ -2,38 +2,15 @@
 // by GET /api/models): the hint image conditions text-to-image and is recorded in the PNG; unknown ids and
 // ControlNet with an init image are 400s naming the field.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { parseA1111Parameters } from '../../src/pipelines/metadata.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { readPngText } from '../../src/util/png.js';
-import { SafetensorsFile } from '../../src/weights/index.js';
-import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
-import { sharedPath } from '../helpers/shared.js';
-import { TEST_MODELS } from './helpers.js';
-
-/** A diffusers ControlNet folder for tiny-sd (as test/cli/generate-command.test.ts builds it). */
-function tinyControlNetFolder(dir: string): void {
-  const golden = (ext: string) => fileURLToPath(new URL(`../golden/controlnet-tiny-sd.${ext}`, import.meta.url));
-  const index = JSON.parse(readFileSync(golden('json'), 'utf8'));
-  mkdirSync(dir);
-  const own = SafetensorsFile.open(golden('safetensors'));
-  const unet = SafetensorsFile.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
-  const tensors = Object.entries(index.state_dict as Record<string, number[]>).map(([name, shape]) => ({
-    name,
-    shape,
-    dtype: 'F32' as const,
-    data: (own.has(name) ? own : unet).float32(name),
-  }));
-  writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(index.config));
-  own.close();
-  unet.close();
-}
+import { TEST_MODELS, tinyControlNetFolder } from './helpers.js';
 
 let server: RunningServer;
 let modelsDir: string;

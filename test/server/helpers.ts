@@ -1,10 +1,13 @@
 // Shared by the server tests: a real server on loopback over a temp --models folder, JSON requests, and an
 // incremental Server-Sent Events reader.
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
 import { embeddedModel } from '../../src/embedded/index.js';
+import { SafetensorsFile } from '../../src/weights/index.js';
+import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
 
 /**
@@ -38,14 +41,17 @@ export interface TestServer extends RunningServer {
 }
 
 /** A server on 127.0.0.1 (free port) over a temp models folder holding the test model and a LoRA for it. */
-export async function testServer(options: ServeOptions & { model?: TestModelName; extraLoras?: string[] } = {}): Promise<TestServer> {
-  const { model = 'tiny-sd', extraLoras = [], ...serveOptions } = options;
+export async function testServer(
+  options: ServeOptions & { model?: TestModelName; extraLoras?: string[]; prepare?: (modelsDir: string) => void } = {},
+): Promise<TestServer> {
+  const { model = 'tiny-sd', extraLoras = [], prepare, ...serveOptions } = options;
   const spec = TEST_MODELS[model];
   if (!spec.lora) throw new Error(`the ${model} test model is missing from this checkout`);
   const modelsDir = mkdtempSync(join(tmpdir(), 'tdd-serve-'));
   if ('dir' in spec) symlinkSync(spec.dir, join(modelsDir, 'tiny-sd'));
   copyFileSync(spec.lora, join(modelsDir, `${spec.loraName}.safetensors`));
   for (const lora of extraLoras) copyFileSync(lora, join(modelsDir, basename(lora)));
+  prepare?.(modelsDir);
   const embedded = 'embedded' in spec ? spec.embedded : null;
   const server = await startServer({
     port: 0,
@@ -138,4 +144,23 @@ export async function waitForJob(server: TestServer, id: string, timeoutMs = 20_
     if (Date.now() > deadline) throw new Error(`job ${id} still ${job.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A diffusers ControlNet folder for tiny-sd (as test/cli/generate-command.test.ts builds it). */
+export function tinyControlNetFolder(dir: string): void {
+  const golden = (ext: string) => fileURLToPath(new URL(`../golden/controlnet-tiny-sd.${ext}`, import.meta.url));
+  const index = JSON.parse(readFileSync(golden('json'), 'utf8'));
+  mkdirSync(dir);
+  const own = SafetensorsFile.open(golden('safetensors'));
+  const unet = SafetensorsFile.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
+  const tensors = Object.entries(index.state_dict as Record<string, number[]>).map(([name, shape]) => ({
+    name,
+    shape,
+    dtype: 'F32' as const,
+    data: (own.has(name) ? own : unet).float32(name),
+  }));
+  writeSafetensors(join(dir, 'diffusion_pytorch_model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(index.config));
+  own.close();
+  unet.close();
 }
