@@ -7,7 +7,7 @@
  * random; image i of the run gets seed + i (over batch_size × n_iter, each n_iter round one job);
  * `<lora:name:w>` tags are taken out of the prompt and applied (with the model's default LoRAs); sampler
  * names map to our schedulers (SAMPLERS; 'Euler a' runs as Euler: there is no ancestral sampler here); the
- * first enabled sd-webui-controlnet unit in `alwayson_scripts.controlnet.args` (module "none") is our ControlNet.
+ * first enabled sd-webui-controlnet unit in `alwayson_scripts.controlnet.args` (module "none" or "canny") is our ControlNet.
  * Fields that mean nothing here (styles, restore_faces, hires fix, scripts ...) are ignored. Errors are
  * `{ error, detail, body, errors }` as A1111's API answers them.
  */
@@ -71,6 +71,9 @@ const common = {
               input_image: z.string().nullish(),
               weight: z.number().optional(),
               module: z.string().optional(),
+              /** canny's low and high thresholds (-1 or absent: 100 and 200, sd-webui-controlnet's defaults). */
+              threshold_a: z.number().optional(),
+              threshold_b: z.number().optional(),
             }),
           ),
         })
@@ -101,24 +104,42 @@ const FIELD_NAMES: Record<string, string> = {
   model: 'override_settings.sd_model_checkpoint',
 };
 
-/** The first enabled sd-webui-controlnet unit as our `controlnet` field (no preprocessors: module none). */
-function controlNetFor(d: AppDeps, body: Txt2ImgBody): { id: string; image: string; scale?: number; field: string } | undefined {
+interface ControlNetUnit {
+  id: string;
+  image: string;
+  scale?: number;
+  preprocessor: 'none' | 'canny';
+  low?: number;
+  high?: number;
+  field: string;
+}
+
+/** The first enabled sd-webui-controlnet unit as our `controlnet` field (module none, or canny run here). */
+function controlNetFor(d: AppDeps, body: Txt2ImgBody): ControlNetUnit | undefined {
   const units = body.alwayson_scripts?.controlnet?.args ?? [];
   const index = units.findIndex((u) => u.enabled !== false && u.model && u.model !== 'None');
   if (index < 0) return undefined;
   const unit = units[index];
   const field = `alwayson_scripts.controlnet.args.${index}`;
-  if (unit.module && unit.module !== 'none')
+  const preprocessor = unit.module ?? 'none';
+  if (preprocessor !== 'none' && preprocessor !== 'canny')
     throw fieldError(
       `${field}.module`,
-      `no preprocessors here (got ${JSON.stringify(unit.module)}): send the hint image itself with module "none"`,
+      `only "canny" runs here (got ${JSON.stringify(unit.module)}): send the preprocessed hint image itself with module "none"`,
     );
+  const threshold = (key: 'threshold_a' | 'threshold_b'): number | undefined => {
+    const v = unit[key];
+    if (preprocessor !== 'canny' || v === undefined || v === -1) return undefined;
+    if (!(v >= 0 && v <= 1020)) throw fieldError(`${field}.${key}`, 'must be a canny threshold from 0 to 1020 (or -1 for the default)');
+    return v;
+  };
+  const [low, high] = [threshold('threshold_a'), threshold('threshold_b')];
   const name = unit.model!.replace(/ \[[0-9a-f]+\]$/, '');
   const entry = d.registry.controlnet(name) ?? d.registry.controlnets.find((c) => c.name === name);
   if (!entry) throw fieldError(`${field}.model`, `no ControlNet ${JSON.stringify(unit.model)} (see GET /api/models)`);
   const image = unit.image ?? unit.input_image;
   if (!image) throw fieldError(`${field}.image`, 'the unit needs its hint image');
-  return { id: entry.id, image, scale: unit.weight, field };
+  return { id: entry.id, image, scale: unit.weight, preprocessor, low, high, field };
 }
 
 /** An error as A1111's API (FastAPI) answers it. */
@@ -210,7 +231,14 @@ export function a1111Routes(d: AppDeps): Hono {
           strength: body.denoising_strength ?? (mode === 'img2img' ? 0.75 : undefined),
           mask: body.mask ?? undefined,
           maskBlur: body.mask ? (body.mask_blur ?? 4) : undefined,
-          controlnet: controlnet && { id: controlnet.id, image: controlnet.image, scale: controlnet.scale },
+          controlnet: controlnet && {
+            id: controlnet.id,
+            image: controlnet.image,
+            scale: controlnet.scale,
+            preprocessor: controlnet.preprocessor,
+            low: controlnet.low,
+            high: controlnet.high,
+          },
         }).filter(([, v]) => v !== undefined),
       );
     const task: Task = { jobs: iterations, jobNo: 0, startedAt: Date.now(), interrupted: false };

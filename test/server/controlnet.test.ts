@@ -129,7 +129,7 @@ describe('ControlNet in POST /api/generate', () => {
     }
   });
 
-  test('A1111: the first enabled sd-webui-controlnet unit of alwayson_scripts (module none)', async () => {
+  test('A1111: the first enabled sd-webui-controlnet unit of alwayson_scripts (module none or canny)', async () => {
     const hint = (
       await sharp({ create: { width: 64, height: 64, channels: 3, background: '#fff' } })
         .png()
@@ -152,9 +152,16 @@ describe('ControlNet in POST /api/generate', () => {
     const json = await res.json();
     assert.equal(res.status, 200, JSON.stringify(json));
     assert.match(JSON.parse(json.info).infotexts[0], /ControlNet 0: "Module: none, Model: tiny-controlnet, Weight: 0.5"/);
-    const canny = await request({ model: 'tiny-controlnet', image: hint, module: 'canny' });
-    assert.equal(canny.status, 400);
-    assert.match((await canny.json()).detail, /args\.1\.module: no preprocessors here/);
+    const canny = await request({ model: 'tiny-controlnet', image: hint, module: 'canny', threshold_a: -1, threshold_b: 150 });
+    const cannyJson = await canny.json();
+    assert.equal(canny.status, 200, JSON.stringify(cannyJson));
+    assert.match(
+      JSON.parse(cannyJson.info).infotexts[0],
+      /ControlNet 0: "Module: canny, Model: tiny-controlnet, Weight: 1, Threshold A: 100, Threshold B: 150"/,
+    );
+    const depth = await request({ model: 'tiny-controlnet', image: hint, module: 'depth_midas' });
+    assert.equal(depth.status, 400);
+    assert.match((await depth.json()).detail, /args\.1\.module: only "canny" runs here/);
     const badHint = await request({ model: 'tiny-controlnet', image: 'AAAA' });
     assert.equal(badHint.status, 400);
     assert.match((await badHint.json()).detail, /^alwayson_scripts\.controlnet\.args\.1\.image: /);
