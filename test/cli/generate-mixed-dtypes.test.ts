@@ -54,9 +54,13 @@ describe('tdd generate on mixed dtypes', () => {
   test('an integer tensor where a weight belongs: one line naming file and key, exit 2, nothing written', () => {
     const model = variantFolder('text_encoder', 'model.safetensors', (key) => (key.endsWith('final_layer_norm.weight') ? 'I8' : 'F32'));
     const r = generate(model);
+    // Under --json the error is one JSON object on stdout (nothing on stderr) whose message names file and key.
     assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /text_encoder\/model\.safetensors.*final_layer_norm\.weight.*I8/);
+    assert.equal(r.stderr, '');
+    const { error } = JSON.parse(r.stdout);
+    assert.equal(error.exitCode, 2);
+    assert.equal(error.message.split('\n').length, 1, error.message);
+    assert.match(error.message, /text_encoder\/model\.safetensors.*final_layer_norm\.weight.*I8/);
     assert.ok(!existsSync(join(r.cwd, 'outputs')) || readdirSync(join(r.cwd, 'outputs')).length === 0);
   });
 });
