@@ -12,18 +12,21 @@
  *            plus its mid-block attention scores)
  *   images = batch · 3 · H · W · 4 · 2                             (float image + the tiled accumulation)
  *   total  = FIXED + unet + attn + vae + images
- * K = 32 and FIXED = 256 MiB are calibrated on the built-in emoji model (f = 4, UNet [64,128,128], VAE
+ * K and FIXED = 256 MiB are calibrated on the built-in emoji model (f = 4, UNet [64,128,128], VAE
  * [32,64,64]) on CPU: peak RSS growth over the loaded model of one 1-step generation, measured
  * (process.resourceUsage().maxRSS in a subprocess): 128² b1 92 MiB, 256² b1 99, 256² b2 143, 256² cfg 134,
- * 384² b1 144, 512² cfg 294, 512² b2 339, 640² b1 233 MiB. Fitting growth − 90 MiB to the UNet term gives
- * K ≈ 14–19; K = 32 and FIXED = 256 MiB keep every measurement at or below ~60 % of the estimate.
+ * 384² b1 144, 512² cfg 294, 512² b2 339, 640² b1 233 MiB, 1024² cfg 1.03 GiB; and the server's whole
+ * process running the largest request it accepted, 2048² b1 with cfg, 4 steps: VmHWM 7.52 GiB, about 7.2 GiB
+ * over the loaded model. Growth rises faster than the cell count at that size (1024² → 2048² is 4× the
+ * cells and ~7× the memory), so the large point decides: K = 32 put it at 103 % of the estimate; K = 44 puts it
+ * at ~76 % and every smaller measurement at or below ~40 %.
  */
 import { join } from 'node:path';
 import { constrainedMemory, totalmem } from './memory-info.js';
 import { readComponentConfig } from '../loaders/diffusers-folder.js';
 import type { ModelEntry } from './model-registry.js';
 
-export const ACTIVATION_FACTOR = 32;
+export const ACTIVATION_FACTOR = 44;
 export const FIXED_JOB_BYTES = 256 * 2 ** 20;
 
 export interface MemoryModelConfig {
