@@ -1,7 +1,7 @@
 // `tdd generate` run as a user would: the built binary (npm test builds dist/ first) on the tiny-sd fixture
 // (64×64, 1–4 steps), each run in its own temp folder with its own hash cache.
+import { assertGenerateOk, runGenerate } from '../helpers/run-generate.js';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,25 +18,14 @@ import { SafetensorsFile } from '../../src/weights/index.js';
 import { writeSafetensors } from '../../src/weights/safetensors-writer.js';
 import { sharedPath } from '../helpers/shared.js';
 
-const bin = fileURLToPath(new URL('../../bin/tdd.js', import.meta.url));
 const model = sharedPath('fixtures', 'tiny-sd');
 const kohyaLora = sharedPath('fixtures', 'lora', 'tiny-sd-lora-kohya.safetensors');
 const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
 /** sha256 of tiny-sd/unet/diffusion_pytorch_model.safetensors, cut to A1111's 10 digits. */
 const MODEL_HASH = '15ee4085f9';
 
-function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-gen-'))) {
-  const r = spawnSync(process.execPath, [bin, 'generate', ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
-  });
-  return { ...r, cwd };
-}
-
-function assertOk(r: ReturnType<typeof tdd>): void {
-  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
-}
+const tdd = (args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-gen-'))) => runGenerate(args, cwd);
+const assertOk = assertGenerateOk;
 
 /**
  * A diffusers ControlNet folder for tiny-sd: the ControlNet golden's config, its `controlnet_*` weights, and

@@ -1,5 +1,6 @@
 // Issue 20, "CLI and library habits": `tdd generate` run as a user would (the built binary; npm test builds
 // dist/ first) on the tiny-sd fixture and the built-in emoji model at small sizes.
+import { assertGenerateOk, runGenerate } from '../helpers/run-generate.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,18 +23,8 @@ const model = sharedPath('fixtures', 'tiny-sd');
 const initImage = sharedPath('fixtures', 'e2e-tiny-sd-tdd-img2img-init.png');
 const builtinLora = fileURLToPath(new URL('../../models/emoji/tdd-lora.safetensors', import.meta.url));
 
-function tdd(args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'))) {
-  const r = spawnSync(process.execPath, [bin, 'generate', ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, XDG_CACHE_HOME: join(cwd, 'cache') },
-  });
-  return { ...r, cwd };
-}
-
-function assertOk(r: ReturnType<typeof tdd>): void {
-  assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`);
-}
+const tdd = (args: string[], cwd = mkdtempSync(join(tmpdir(), 'tdd-habits-'))) => runGenerate(args, cwd);
+const assertOk = assertGenerateOk;
 
 async function readPng(path: string) {
   const bytes = readFileSync(path);
