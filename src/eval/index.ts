@@ -38,7 +38,7 @@ export {
   LORA_ROLES,
   TEACHER_ROW,
   TEACHER_GUIDANCE,
-  TDD_FULL_SAMPLING,
+  TDD_SAMPLING,
   TDD_X0_CLIPPING,
   selectRows,
   type EvalRow,

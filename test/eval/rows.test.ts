@@ -39,8 +39,9 @@ describe('eval rows', () => {
       for (const g of [1.7, 1]) {
         const r = get(`tdd-${steps}-g${g.toFixed(1)}`);
         assert.deepEqual([r.lora, r.scheduler, r.steps, r.guidance, r.eta], ['tdd', 'tdd', steps, g, 0.2]);
+        // The reference scheduler's defaults: special jumps on, x0 clipping off.
         assert.equal(r.schedulerConfig.special_jump, true);
-        assert.equal(r.schedulerConfig.thresholding, true);
+        assert.equal(r.schedulerConfig.thresholding, false);
       }
       const lcm = get(`lcm-${steps}`);
       assert.deepEqual([lcm.lora, lcm.scheduler, lcm.steps, lcm.guidance], ['lcm', 'lcm', steps, 1]);
@@ -51,15 +52,23 @@ describe('eval rows', () => {
     );
   });
 
-  test('each 4-step ablation differs from full TDD in exactly its one setting', () => {
+  test('each 4-step ablation differs from full TDD in exactly its one setting; x0 clipping is the one added option', () => {
     const full = get('tdd-4-g1.7');
     assert.deepEqual(differences(get('ablation-single-k'), full), ['lora']);
     assert.equal(get('ablation-single-k').lora, 'tddSingleK');
     assert.deepEqual(differences(get('ablation-no-empty-prompts'), full), ['lora']);
     assert.equal(get('ablation-no-empty-prompts').lora, 'tddNoEmptyPrompts');
     assert.deepEqual(differences(get('ablation-no-non-equidistant'), full), ['schedulerConfig.special_jump']);
-    assert.deepEqual(differences(get('ablation-no-x0-clip'), full), ['schedulerConfig.thresholding']);
-    for (const name of ['ablation-single-k', 'ablation-no-empty-prompts', 'ablation-no-non-equidistant', 'ablation-no-x0-clip'])
+    const clip = get('option-x0-clip');
+    assert.deepEqual(differences(clip, full), [
+      'schedulerConfig.thresholding',
+      'schedulerConfig.t_l',
+      'schedulerConfig.dynamic_thresholding_ratio',
+      'schedulerConfig.sample_max_value',
+    ]);
+    assert.equal(clip.schedulerConfig.thresholding, true);
+    assert.equal(clip.expect, 'better');
+    for (const name of ['ablation-single-k', 'ablation-no-empty-prompts', 'ablation-no-non-equidistant', 'option-x0-clip'])
       assert.equal(get(name).compareTo, 'tdd-4-g1.7');
     assert.equal(get('ablation-6-no-non-equidistant').compareTo, 'tdd-6-g1.7');
   });
