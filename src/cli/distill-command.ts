@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
+import { distillMethods } from '../distill/method-table.js';
+import { distillMethodNames, isDistillMethodName } from '../distill/method.js';
 import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
 import { UsageError } from './errors.js';
 import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
@@ -56,7 +58,7 @@ export function registerDistillCommand(program: Command): void {
       'training data: a folder of images with metadata.jsonl or .txt captions, webdataset .tar shard(s), or emoji[:train|heldout|all] (the bundled emoji set)',
     )
     .requiredOption('--out <dir>', 'output folder (LoRA files, log.jsonl, loss.png, validation/, checkpoints/)')
-    .option('--method <name>', 'tdd or lcm', d.method)
+    .option('--method <name>', distillMethodNames.map((n) => `${n}: ${distillMethods[n].summary}`).join('; '), d.method)
     .option('--steps <n>', 'optimizer steps', String(d.steps))
     .option('--batch <n>', 'images per micro-batch', String(d.batch))
     .option('--grad-accumulation <n>', 'micro-batches per optimizer step', String(d.gradAccumulation))
@@ -116,7 +118,8 @@ function number(flag: string, value: string | undefined): number | undefined {
 }
 
 function configFrom(f: DistillFlags): DistillConfigInput {
-  if (f.method !== 'tdd' && f.method !== 'lcm') throw new UsageError(`--method: must be tdd or lcm, got ${JSON.stringify(f.method)}`);
+  if (!isDistillMethodName(f.method))
+    throw new UsageError(`--method: must be one of ${distillMethodNames.join(', ')}, got ${JSON.stringify(f.method)}`);
   if (f.loss !== 'l2' && f.loss !== 'huber') throw new UsageError(`--loss: must be l2 or huber, got ${JSON.stringify(f.loss)}`);
   return {
     teacher: f.teacher,

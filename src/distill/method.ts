@@ -15,6 +15,10 @@ import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 export type DistillMethodName = 'tdd' | 'lcm';
 export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm'];
 
+export function isDistillMethodName(name: string): name is DistillMethodName {
+  return (distillMethodNames as readonly string[]).includes(name);
+}
+
 /** One batch's timesteps on the solver grid. */
 export interface GridTimesteps {
   /** Solver grid index per sample. */

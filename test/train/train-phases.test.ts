@@ -3,8 +3,8 @@
 // must hold its parameters between updates and count its own Adam steps, and resuming must stay exact.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createGraph, type Graph } from '../../src/ops/index.js';
-import type { Value } from '../../src/ir/index.js';
+import type { Graph, Value } from '../../src/ir/index.js';
+import { createGraph } from '../../src/ops/index.js';
 import type { HostTensor } from '../../src/runtime/tensors.js';
 import { TrainStep, type TrainPhase } from '../../src/train/index.js';
 
