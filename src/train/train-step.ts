@@ -24,8 +24,10 @@ export interface TrainPhase {
   readonly optimizer: AdamWConfig;
   readonly lrSchedule?: LrSchedule;
   readonly maxGradNorm?: number;
-  /** Updates on optimizer steps 0, n, 2n, … (0-based; default 1: every step). */
+  /** Updates on every n-th optimizer step (default 1: every step)… */
   readonly every?: number;
+  /** …those whose 0-based index leaves this remainder (default 0), so two phases can alternate (every 2, at 0 and 1). */
+  readonly at?: number;
 }
 
 interface TrainStepCommon {
@@ -96,6 +98,9 @@ export class TrainStep {
       if (!/^[a-z0-9_]+$/.test(p.name)) throw new RangeError(`training phase name must match [a-z0-9_]+, got "${p.name}"`);
       const every = p.every ?? 1;
       if (!Number.isInteger(every) || every < 1) throw new RangeError(`phase "${p.name}": every must be an integer >= 1, got ${every}`);
+      const at = p.at ?? 0;
+      if (!Number.isInteger(at) || at < 0 || at >= every)
+        throw new RangeError(`phase "${p.name}": at must be an integer in [0, ${every - 1}], got ${at}`);
     }
     const sg = buildStepGraph(o.graph, {
       phases: phases.map((p) => ({ ...p, gated: (p.every ?? 1) > 1 })),
@@ -126,9 +131,9 @@ export class TrainStep {
     return this.state.optimizerSteps;
   }
 
-  /** Updates a phase has applied after `optimizerSteps` optimizer steps: the due steps 0, n, 2n, … before it. */
-  static phaseUpdates(optimizerSteps: number, every = 1): number {
-    return Math.ceil(optimizerSteps / every);
+  /** Updates a phase has applied after `optimizerSteps` optimizer steps: the due steps at, at + n, … before it. */
+  static phaseUpdates(optimizerSteps: number, every = 1, at = 0): number {
+    return Math.max(0, Math.ceil((optimizerSteps - at) / every));
   }
 
   /** Runs one (micro-)batch through every phase. `batch` feeds the graph's own inputs by name. */
@@ -141,8 +146,9 @@ export class TrainStep {
     if (accSteps > 1) feeds[names.accScale] = scalar(1 / accSteps);
     const plans = this.phases.map((phase, i) => {
       const every = phase.every ?? 1;
-      const applies = completes && st.optimizerSteps % every === 0;
-      const done = TrainStep.phaseUpdates(st.optimizerSteps, every);
+      const at = phase.at ?? 0;
+      const applies = completes && st.optimizerSteps % every === at;
+      const done = TrainStep.phaseUpdates(st.optimizerSteps, every, at);
       const { beta1, beta2 } = { ...adamwDefaults, ...phase.optimizer };
       const lr = phase.optimizer.lr * (phase.lrSchedule ? lrFactor(phase.lrSchedule, done) : 1);
       feeds[names.lr(phase.name)] = scalar(lr);

@@ -34,8 +34,10 @@ function problem(g: Graph, parts: { g: boolean; d: boolean }) {
 const batch = { x: f32([4, 3], values(12, 1)), t: f32([4, 2], values(8, 2)), target: f32([5], values(5, 3)) };
 const feedsFor = (parts: { g: boolean; d: boolean }) =>
   Object.fromEntries(Object.entries(batch).filter(([k]) => (k === 'target' ? parts.d : parts.g)));
-const phaseG = (p: { loss: Value; trainable: Value[] }): TrainPhase => ({
+const phaseG = (p: { loss: Value; trainable: Value[] }, every?: number, at?: number): TrainPhase => ({
   name: 'g',
+  every,
+  at,
   ...p,
   initial: new Map([['W', values(6, 4)]]),
   optimizer: { lr: 0.05 },
@@ -94,6 +96,23 @@ describe('TrainStep phases', () => {
     assert.notDeepEqual(snapshots[2], snapshots[1]);
     assert.deepEqual(snapshots[3], snapshots[2]);
     assert.equal(TrainStep.phaseUpdates(joint.optimizerSteps, 2), 2);
+  });
+
+  test('two phases alternate (every 2, at 1 and at 0), as a generator and its discriminator do', async () => {
+    const graph = createGraph();
+    const p = problem(graph, { g: true, d: true });
+    await using joint = await TrainStep.create({ graph, phases: [phaseG(p.g!, 2, 1), phaseD(p.d!, 2)] });
+    await using g = await alone('g');
+    await using d = await alone('d');
+    for (let s = 0; s < 5; s++) {
+      const r = await joint.run(batch);
+      if (s % 2 === 1) await g.run(feedsFor({ g: true, d: false }));
+      else await d.run(feedsFor({ g: false, d: true }));
+      assert.equal(r.gradNorm === undefined, s % 2 === 0, `step ${s}: the generator's grad norm only when it updates`);
+      assert.deepEqual(joint.parameters().get('W'), g.parameters().get('W'), `W after optimizer step ${s + 1}`);
+      assert.deepEqual(joint.parameters().get('P'), d.parameters().get('P'), `P after optimizer step ${s + 1}`);
+    }
+    assert.deepEqual([TrainStep.phaseUpdates(5, 2, 1), TrainStep.phaseUpdates(5, 2, 0), TrainStep.phaseUpdates(0, 2, 1)], [2, 3, 0]);
   });
 
   test('saveState / loadState resumes both phases exactly, mid-schedule', async () => {
