@@ -1,7 +1,7 @@
 // `tdd distill`: trains a TDD (or LCM baseline) LoRA for a teacher model on an image+caption dataset.
 // Progress and Ctrl+C handling: training-progress.ts; `--resume` continues.
 import type { Command } from 'commander';
-import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
+import { DEFAULT_PCM_PHASES, distillDefaults, type DistillConfigInput } from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
 import { distillMethods } from '../distill/method-table.js';
 import { distillMethodNames, isDistillMethodName } from '../distill/method.js';
@@ -31,6 +31,7 @@ interface DistillFlags extends DeviceFlags {
   kMin: string;
   kMax: string;
   sRatio: string;
+  pcmPhases?: string;
   proportionEmptyPrompts: string;
   emaDecay?: string;
   resolution?: string;
@@ -76,6 +77,10 @@ export function registerDistillCommand(program: Command): void {
     .option('--k-min <n>', 'TDD: fewest inference steps of the merged target schedules', String(d.kMin))
     .option('--k-max <n>', 'TDD: most inference steps of the merged target schedules', String(d.kMax))
     .option('--s-ratio <x>', 'TDD: γ offset ratio of the target timestep', String(d.sRatio))
+    .option(
+      '--pcm-phases <n>',
+      `PCM: sub-trajectories the trajectory is split into (1, 2, 4, 8, 16: the steps its LoRA samples with; default ${DEFAULT_PCM_PHASES})`,
+    )
     .option('--proportion-empty-prompts <x>', 'share of captions replaced by "" (decoupled guidance)', String(d.proportionEmptyPrompts))
     .option('--ema-decay <x>', 'take the target from an EMA of the LoRA with this decay (default: the live student, as the reference)')
     .option('--resolution <px>', "training image size (default: the model's native size)")
@@ -143,6 +148,7 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     kMin: number('k-min', f.kMin),
     kMax: number('k-max', f.kMax),
     sRatio: number('s-ratio', f.sRatio),
+    pcmPhases: number('pcm-phases', f.pcmPhases),
     proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
     emaDecay: number('ema-decay', f.emaDecay),
     resolution: number('resolution', f.resolution),

@@ -37,6 +37,8 @@ export interface DistillConfig {
   kMin: number;
   kMax: number;
   sRatio: number;
+  /** PCM: sub-trajectories of the trajectory (set for --method pcm only, so other methods' checkpoints are unchanged). */
+  pcmPhases?: number;
   /** Decoupled guidance: share of captions replaced by the empty prompt. */
   proportionEmptyPrompts: number;
   /** Target from an EMA of the student's LoRA with this decay (undefined: the live student, as the reference). */
@@ -94,6 +96,9 @@ export const distillDefaults = {
   resume: false,
 } as const satisfies Partial<DistillConfig>;
 
+/** PCM's phases when --pcm-phases is not given (the reference's SD1.5 launch script). */
+export const DEFAULT_PCM_PHASES = 4;
+
 export { DistillConfigError } from './errors.js';
 
 /** Upper bounds that keep a typo (an extra zero) from asking for terabytes before anything is checked. */
@@ -130,6 +135,10 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   int('num-ddim-timesteps', c.numDdimTimesteps, 1);
   int('k-min', c.kMin, 1);
   int('k-max', c.kMax, c.kMin);
+  if (c.method === 'pcm') {
+    c.pcmPhases ??= DEFAULT_PCM_PHASES;
+    intIn('pcm-phases', c.pcmPhases, 1, c.numDdimTimesteps, ' (at most --num-ddim-timesteps)');
+  } else if (c.pcmPhases !== undefined) fail('pcm-phases', `only --method pcm has phases (method ${c.method})`);
   int('seed', c.seed, 0);
   int('checkpoint-every', c.checkpointEvery, 1);
   int('keep-checkpoints', c.keepCheckpoints, 1);

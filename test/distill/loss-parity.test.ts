@@ -2,7 +2,8 @@
  * One distillation batch end to end against the reference training scripts' math (issue 26): the golden
  * (test/golden/tdd-loss-parity.*, made by scripts/golden/tdd_loss_torch.py with diffusers' UNet in torch) holds
  * the inputs, every random choice and the loss of RedAIGC/Target-Driven-Distillation's train/SD15/train_tdd.py
- * (and of diffusers' LCM-LoRA script) on the fixtures' tiny-sd UNet with a random LoRA. Here the same batch goes
+ * (and of diffusers' LCM-LoRA script, and of PCM's train_pcm_lora_sd15.py) on the fixtures' tiny-sd UNet with a
+ * random LoRA. Here the same batch goes
  * through our real step code — stepFeeds (caption drops, noising), planStep (grid index, w), the TDD method's
  * target selection (window, pick, γ offset), the coefficient folding, the one-graph step (student, CFG teacher,
  * DDIM move, stop-gradient target, loss) on onnxruntime — with the golden's draws replayed in our draw order.
@@ -16,6 +17,11 @@
  * |ref| per tensor; measured ≤ 6.2e-4: the pseudo-Huber derivative d/√(d² + c²) with c = 0.001 amplifies float32
  * differences), the global norm over all within 1e-3 (measured 2e-7). They pin the stop-gradient on the target,
  * which a loss value cannot: differentiating the target too changes them by ~100 %.
+ *
+ * PCM: the reference keeps x_prev as the target of a sample whose grid index starts a phase (c_skip 1). With the
+ * teacher's step ending on the grid predecessor, that target already sits on its phase end, and the DDIM move to
+ * the level it is at is the identity: keeping or moving it differs by float rounding only (the golden measures
+ * 1.4e-7 relative on the 25-phase loss), so that branch is followed but cannot be pinned by a loss.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -26,7 +32,7 @@ import { buildDistillGraph, distillInputs, STUDENT_SLOT } from '../../src/distil
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import type { DistillLossType } from '../../src/distill/common/losses.js';
 import { loraTargets } from '../../src/distill/common/lora-targets.js';
-import { lcmMethod, tddMethod } from '../../src/distill/method.js';
+import { lcmMethod, pcmMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
 import { PromptCache } from '../../src/distill/prompt-cache.js';
 import { stepFeeds } from '../../src/distill/step-feeds.js';
 import { mergedTimesteps } from '../../src/distill/common/target-selection.js';
@@ -118,7 +124,14 @@ function goldenPrompts(): PromptCache {
   return new PromptCache(encoder as unknown as PromptEncoder);
 }
 
-async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradients = false) {
+type MethodChoice = 'tdd' | 'lcm' | { pcmPhases: number };
+
+function method(choice: MethodChoice): DistillMethod {
+  if (choice === 'tdd') return tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio });
+  return choice === 'lcm' ? lcmMethod() : pcmMethod(solver, choice.pcmPhases);
+}
+
+async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients = false) {
   const source = FileTensorSource.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
   const targets = loraTargets(sourceShapes(source));
   assert.deepEqual([...targets.keys()], index.lora_targets, 'LoRA target weights differ from the reference module list');
@@ -144,7 +157,7 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
     predictionType: 'epsilon',
     wMin: index.w_min,
     wMax: index.w_max,
-    method: method === 'tdd' ? tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio }) : lcmMethod(),
+    method: method(name),
     batch: B,
     latentShape: [C, H, W],
     proportionEmptyPrompts: index.proportion_empty_prompts,
@@ -229,5 +242,18 @@ describe('distillation loss parity with the reference training scripts (test/gol
 
   test('LCM (boundary scalings c_skip/c_out), pseudo-Huber', async () => {
     assertClose('LCM huber loss', (await ourLoss('lcm', 'huber')).loss, index.losses.lcm_huber, LOSS_TOLERANCE);
+  });
+
+  test('PCM, 4 and 25 phases: each sample moved to the end of its phase; pseudo-Huber and L2', async () => {
+    for (const [phases, key] of [
+      [4, 'pcm_huber'],
+      [25, 'pcm25_huber'],
+    ] as const) {
+      const huber = await ourLoss({ pcmPhases: phases }, 'huber');
+      const ends = (index.pcm[String(phases)].sample_phase_start as number[]).map((start) => solver.timestepsPrev[start]);
+      assert.deepEqual(huber.prepared.plan.selected, ends, `${phases} phases: phase ends`);
+      assertClose(`PCM ${phases} phases huber loss`, huber.loss, index.losses[key], LOSS_TOLERANCE);
+    }
+    assertClose('PCM L2 loss', (await ourLoss({ pcmPhases: 4 }, 'l2')).loss, index.losses.pcm_l2, LOSS_TOLERANCE);
   });
 });

@@ -96,6 +96,31 @@ describe('tdd distill on tiny-sd', () => {
     await assert.rejects(distill({ ...settings, out, resume: true, lr: 5e-4 }), /settings differ \(lr: checkpoint 0.001, now 0.0005\)/);
   });
 
+  test('PCM with 2 phases: trains, resumes exactly, and records its method and phases in the LoRA', async () => {
+    const settings = { ...base(), method: 'pcm' as const, pcmPhases: 2, steps: 4, checkpointEvery: 2, validationPrompts: [] };
+    const full = await distill({ ...settings, out: join(root, 'pcm-full') });
+    assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
+    const out = join(root, 'pcm-interrupted');
+    const controller = new AbortController();
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 2 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    assert.deepEqual(
+      resumed.log.map((e) => e.loss),
+      full.log.map((e) => e.loss),
+    );
+    const file = SafetensorsFile.open(full.lora!.kohya);
+    try {
+      assert.equal(file.metadata.tdd_method, 'pcm');
+      assert.equal(JSON.parse(file.metadata.tdd_hyperparameters).pcmPhases, 2);
+    } finally {
+      file.close();
+    }
+    await assert.rejects(
+      distill({ ...settings, method: 'tdd', out: join(root, 'tdd-phases') }),
+      /--pcm-phases: only --method pcm has phases/,
+    );
+  });
+
   test('SDXL teacher with gradient checkpointing and an EMA target: trains and writes a LoRA that loads fully', async () => {
     const xl = sharedPath('fixtures', 'tiny-sdxl');
     const result = await distill({
