@@ -24,6 +24,8 @@ What one batch does (both methods share everything up to the mapping of the outp
      PCM: phases start at floor(linspace(0, N, M, endpoint=False)) on the grid; both outputs DDIM-moved from their
      x0 and ε to the end of the sample's phase (ᾱ of the phase start's grid predecessor, ᾱ[0] for the first); the
      student with c_skip 0 / c_out 1, the target with c_skip 1 (x_prev kept) where the grid index is a phase start.
+     simpleCTM (no public code; our definition, see src/distill/method.ts): both moved to s drawn uniformly among 0
+     and the grid timesteps below t'.
   6. pseudo-Huber mean(√(d² + c²) − c).
 Every random choice is drawn here (torch.Generator, seed below) and stored, so the TypeScript side replays them
 through its own step code instead of needing the same generator order. The LoRA is random (non-zero up
@@ -158,6 +160,11 @@ def main(fixtures, out_dir):
     u = torch.rand((B,), generator=g)
     chosen = torch.tensor([c[p] for c, p in zip(windows, picks)], dtype=torch.int64)
     s = torch.floor((1 - u * S_RATIO) * chosen).to(torch.int64)
+    # simpleCTM (drawn last, so every earlier draw is as before): s uniform among 0 and the grid timesteps below
+    # t', i.e. the grid's predecessor list up to index i.
+    ts_prev = numpy.concatenate([[0], ts[:-1]])
+    ctm_picks = [int(torch.randint(0, int(i) + 1, (1,), generator=g)) for i in INDICES]
+    s_ctm = torch.tensor([int(ts_prev[p]) for p in ctm_picks], dtype=torch.int64)
 
     dropped = torch.tensor(DROPS) < EMPTY
     cond = torch.where(dropped[:, None, None], empty_states.expand(B, -1, -1), caption_states)
@@ -193,6 +200,7 @@ def main(fixtures, out_dir):
         tdd_pred, tdd_target = to_s(x0_student, eps_student), to_s(x0_target, eps_target)
         (cs_src, co_src), (cs_tgt, co_tgt) = boundary(t_src), boundary(t_tgt)
         lcm_pred, lcm_target = cs_src * noisy + co_src * x0_student, cs_tgt * x_prev + co_tgt * x0_target
+        ctm_pred, ctm_target = to_s_at(abar, s_ctm, x0_student, eps_student), to_s_at(abar, s_ctm, x0_target, eps_target)
         pcm = {m: pcm_outputs(m, index, abar_prev, x_prev, x0_student, eps_student, x0_target, eps_target) for m in PCM_PHASES}
         pcm_pred, pcm_target = pcm[PCM_PHASES[0]]["pred"], pcm[PCM_PHASES[0]]["target"]
         # Sensitivity: how far the TDD loss moves when one piece is done differently.
@@ -216,6 +224,7 @@ def main(fixtures, out_dir):
         "lcm_huber": huber(lcm_pred, lcm_target).item(), "lcm_l2": l2(lcm_pred, lcm_target).item(),
         "pcm_huber": huber(pcm_pred, pcm_target).item(), "pcm_l2": l2(pcm_pred, pcm_target).item(),
         "pcm25_huber": huber(pcm[25]["pred"], pcm[25]["target"]).item(),
+        "simplectm_huber": huber(ctm_pred, ctm_target).item(),
     }
     sensitivity = {name: huber(p, t).item() for name, (p, t) in variants.items()}
     sensitivity_pcm25 = {"target_always_moved": huber(pcm[25]["pred"], pcm[25]["moved_target"]).item()}
@@ -251,9 +260,10 @@ def main(fixtures, out_dir):
         "pcm_reference_commit": PCM_COMMIT, "sensitivity_pcm25_huber": sensitivity_pcm25,
         "draws": {
             "drop_u": DROPS, "dropped": dropped.tolist(), "index": INDICES, "w_u": w_u.tolist(), "w": w.flatten().tolist(),
-            "window_sizes": [len(c) for c in windows], "picks": picks, "offset_u": u.tolist(),
+            "window_sizes": [len(c) for c in windows], "picks": picks, "offset_u": u.tolist(), "simplectm_picks": ctm_picks,
         },
-        "timesteps": {"source": t_src.tolist(), "target": t_tgt.tolist(), "chosen": chosen.tolist(), "s": s.tolist()},
+        "timesteps": {"source": t_src.tolist(), "target": t_tgt.tolist(), "chosen": chosen.tolist(), "s": s.tolist(),
+                      "simplectm_s": s_ctm.tolist()},
         "merged_timesteps": merged,
         "losses": losses, "losses_float64_reduction": losses64,
         "tdd_huber_grad": {"keys": sorted(grads), "global_norm": grad_norm,

@@ -4,7 +4,7 @@
  * batch of records becomes the graph's feeds — from what the run has set up (teacher, prompts, latents, settings).
  * The trainer runs whatever an entry returns and knows no method by name.
  *
- * TDD, LCM and PCM share the consistency graph (distill-graph.ts) and differ only in where they map the student's
+ * TDD, LCM, PCM and simpleCTM share the consistency graph (distill-graph.ts) and differ only in where they map the student's
  * and the target's outputs (method.ts); their one phase trains the student LoRA.
  */
 import type { ImageCaptionRecord } from '../data/types.js';
@@ -22,7 +22,7 @@ import { DdimSolver } from './common/ddim-solver.js';
 import { buildDistillGraph, STUDENT_SLOT } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
 import type { DistillConfig } from './config.js';
-import { lcmMethod, pcmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
 import type { PromptCache } from './prompt-cache.js';
 import { stepFeeds } from './step-feeds.js';
 import type { Teacher } from './teacher.js';
@@ -139,5 +139,12 @@ export const distillMethods: Readonly<Record<DistillMethodName, DistillMethodEnt
     summary: "phased consistency distillation: targets at the end of the sample's phase (--pcm-phases)",
     preset: 'pcm',
     build: (setup) => consistencyTraining(setup, (solver) => pcmMethod(solver, setup.config.pcmPhases!)),
+  },
+  simplectm: {
+    name: 'simplectm',
+    summary: 'simpleCTM baseline: targets at a timestep drawn anywhere below the teacher step',
+    // A student that jumps to any earlier timestep samples deterministically at any step count, as PCM's does.
+    preset: 'pcm',
+    build: (setup) => consistencyTraining(setup, (solver) => simpleCtmMethod(solver, setup.teacher.schedule)),
   },
 });

@@ -2,8 +2,8 @@
  * One distillation batch end to end against the reference training scripts' math (issue 26): the golden
  * (test/golden/tdd-loss-parity.*, made by scripts/golden/tdd_loss_torch.py with diffusers' UNet in torch) holds
  * the inputs, every random choice and the loss of RedAIGC/Target-Driven-Distillation's train/SD15/train_tdd.py
- * (and of diffusers' LCM-LoRA script, and of PCM's train_pcm_lora_sd15.py) on the fixtures' tiny-sd UNet with a
- * random LoRA. Here the same batch goes
+ * (and of diffusers' LCM-LoRA script, of PCM's train_pcm_lora_sd15.py, and of simpleCTM as src/distill/method.ts
+ * defines it: PCM's baseline has no public code) on the fixtures' tiny-sd UNet with a random LoRA. Here the same batch goes
  * through our real step code — stepFeeds (caption drops, noising), planStep (grid index, w), the TDD method's
  * target selection (window, pick, γ offset), the coefficient folding, the one-graph step (student, CFG teacher,
  * DDIM move, stop-gradient target, loss) on onnxruntime — with the golden's draws replayed in our draw order.
@@ -32,7 +32,7 @@ import { buildDistillGraph, distillInputs, STUDENT_SLOT } from '../../src/distil
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import type { DistillLossType } from '../../src/distill/common/losses.js';
 import { loraTargets } from '../../src/distill/common/lora-targets.js';
-import { lcmMethod, pcmMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
 import { PromptCache } from '../../src/distill/prompt-cache.js';
 import { stepFeeds } from '../../src/distill/step-feeds.js';
 import { mergedTimesteps } from '../../src/distill/common/target-selection.js';
@@ -72,8 +72,12 @@ const GRAD_TOLERANCE = 5e-3;
  * grid index (randint B), w (rand B), then TDD's per-sample window pick (randint 1, checked against the golden's
  * window size) and offsets (rand B).
  */
-function scriptedGenerator(): TorchGenerator {
+function scriptedGenerator(choice: MethodChoice): TorchGenerator {
   const d = index.draws;
+  // After the grid index, TDD's randint draws are its window picks; simpleCTM's are its picks among t' and below.
+  const ctm = choice === 'simplectm';
+  const picks: number[] = ctm ? d.simplectm_picks : d.picks;
+  const sizes: number[] = ctm ? (d.index as number[]).map((i) => i + 1) : d.window_sizes;
   const rands: Float32Array[] = [Float32Array.from(d.drop_u), Float32Array.from(d.w_u), Float32Array.from(d.offset_u)];
   let pick = 0;
   let indexDrawn = false;
@@ -96,12 +100,8 @@ function scriptedGenerator(): TorchGenerator {
         assert.deepEqual([...shape], [B]);
         return [...d.index];
       }
-      assert.equal(
-        high,
-        d.window_sizes[pick],
-        `sample ${pick}: our target window has ${high} candidates, the reference's ${d.window_sizes[pick]}`,
-      );
-      return [d.picks[pick++]];
+      assert.equal(high, sizes[pick], `sample ${pick}: our target window has ${high} candidates, the reference's ${sizes[pick]}`);
+      return [picks[pick++]];
     },
   };
   return fake as unknown as TorchGenerator;
@@ -124,10 +124,11 @@ function goldenPrompts(): PromptCache {
   return new PromptCache(encoder as unknown as PromptEncoder);
 }
 
-type MethodChoice = 'tdd' | 'lcm' | { pcmPhases: number };
+type MethodChoice = 'tdd' | 'lcm' | 'simplectm' | { pcmPhases: number };
 
 function method(choice: MethodChoice): DistillMethod {
   if (choice === 'tdd') return tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio });
+  if (choice === 'simplectm') return simpleCtmMethod(solver, schedule);
   return choice === 'lcm' ? lcmMethod() : pcmMethod(solver, choice.pcmPhases);
 }
 
@@ -151,7 +152,7 @@ async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients 
     for (const part of ['down', 'up'] as const) weights.set(loraParamName(STUDENT_SLOT, key, part), file.float32(`lora.${key}.${part}`));
   }
   const records = Array.from({ length: B }, (_, i) => ({ caption: `caption ${i}` }));
-  const prepared = await stepFeeds(records as never, scriptedGenerator(), {
+  const prepared = await stepFeeds(records as never, scriptedGenerator(name), {
     solver,
     schedule,
     predictionType: 'epsilon',
@@ -255,5 +256,11 @@ describe('distillation loss parity with the reference training scripts (test/gol
       assertClose(`PCM ${phases} phases huber loss`, huber.loss, index.losses[key], LOSS_TOLERANCE);
     }
     assertClose('PCM L2 loss', (await ourLoss({ pcmPhases: 4 }, 'l2')).loss, index.losses.pcm_l2, LOSS_TOLERANCE);
+  });
+
+  test('simpleCTM: s drawn among 0 and the grid below t′, both outputs moved there; pseudo-Huber', async () => {
+    const ours = await ourLoss('simplectm', 'huber');
+    assert.deepEqual(ours.prepared.plan.selected, index.timesteps.simplectm_s);
+    assertClose('simpleCTM huber loss', ours.loss, index.losses.simplectm_huber, LOSS_TOLERANCE);
   });
 });

@@ -96,6 +96,20 @@ describe('tdd distill on tiny-sd', () => {
     await assert.rejects(distill({ ...settings, out, resume: true, lr: 5e-4 }), /settings differ \(lr: checkpoint 0.001, now 0.0005\)/);
   });
 
+  test('simpleCTM: trains and resumes exactly (its target draws come from the checkpointed generator)', async () => {
+    const settings = { ...base(), method: 'simplectm' as const, steps: 3, checkpointEvery: 1, validationPrompts: [] };
+    const full = await distill({ ...settings, out: join(root, 'ctm-full') });
+    const out = join(root, 'ctm-interrupted');
+    const controller = new AbortController();
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 1 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    assert.deepEqual(
+      resumed.log.map((e) => e.loss),
+      full.log.map((e) => e.loss),
+    );
+    assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
+  });
+
   test('PCM with 2 phases: trains, resumes exactly, and records its method and phases in the LoRA', async () => {
     const settings = { ...base(), method: 'pcm' as const, pcmPhases: 2, steps: 4, checkpointEvery: 2, validationPrompts: [] };
     const full = await distill({ ...settings, out: join(root, 'pcm-full') });
