@@ -16,12 +16,13 @@ import type { PresetName } from '../pipelines/presets.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { TrainPhase } from '../train/index.js';
 import type { MicroBatch } from '../train/training-loop.js';
-import type { TorchGenerator } from '../util/torch-generator.js';
+import { TorchGenerator } from '../util/torch-generator.js';
 import { sourceShapes } from '../weights/tensor-source.js';
 import { DdimSolver } from './common/ddim-solver.js';
-import { buildDistillGraph, STUDENT_SLOT } from './common/distill-graph.js';
+import { initDiscriminatorWeights, type DiscriminatorLosses } from './common/discriminator.js';
+import { buildDistillGraph, distillInputs, STUDENT_SLOT } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
-import type { DistillConfig } from './config.js';
+import type { AdversarialConfig, DistillConfig } from './config.js';
 import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
 import type { PromptCache } from './prompt-cache.js';
 import { stepFeeds } from './step-feeds.js';
@@ -47,9 +48,24 @@ export interface MethodTraining {
   readonly student: UnfusedLora;
   /** The EMA target's LoRA, when the method keeps one (its weights are fed each step, not trained). */
   readonly ema?: UnfusedLora;
-  /** One micro-batch's feeds; `constantFeeds` are the run's own (LoRA scales, EMA weights). */
-  feeds(records: readonly ImageCaptionRecord[], rng: TorchGenerator, constantFeeds: () => Record<string, HostTensor>): Promise<MicroBatch>;
+  /** Extra scalars logged every step (loss terms). */
+  readonly logs?: Readonly<Record<string, Value>>;
+  /** One micro-batch's feeds. */
+  feeds(batch: MicroBatchRequest): Promise<MicroBatch>;
 }
+
+export interface MicroBatchRequest {
+  readonly records: readonly ImageCaptionRecord[];
+  /** The run's generator (checkpointed): every draw of the method's own sampling comes from it. */
+  readonly rng: TorchGenerator;
+  /** The run's own feeds (LoRA scales, EMA weights). */
+  readonly constantFeeds: () => Record<string, HostTensor>;
+  /** Micro-batches run before this one (from 0; resumes count on), for draws that must not move the run's generator. */
+  readonly microStep: number;
+}
+
+/** Seeds of the adversarial draws' per-micro-step generators: far from any seed a run is given. */
+const ADVERSARIAL_SEED_BASE = 1_000_003;
 
 export interface DistillMethodEntry {
   readonly name: DistillMethodName;
@@ -90,6 +106,7 @@ function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) =
     loss: { type: config.loss, huberC: config.huberC },
     emaTarget: config.emaDecay !== undefined,
     gradientCheckpointing: config.gradientCheckpointing,
+    adversarial: config.adversarial !== undefined,
   });
   const side = teacher.resolution;
   const context = {
@@ -106,15 +123,72 @@ function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) =
     latents: setup.latents,
     timeIds: text.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
   };
+  const adversarial = config.adversarial && dg.adversarial ? adversarialTraining(config, config.adversarial, dg.adversarial) : undefined;
+  const student = studentPhase(
+    config,
+    adversarial ? dg.loss.add(dg.adversarial!.generator.mul(config.adversarial!.weight)) : dg.loss,
+    dg.student,
+  );
   return {
     graph,
-    phases: [studentPhase(config, dg.loss, dg.student)],
+    phases: adversarial ? [{ ...student, ...adversarial.studentSchedule }, adversarial.phase] : [student],
     student: dg.student,
     ema: dg.ema,
-    async feeds(records, rng, constantFeeds) {
+    logs: adversarial && { adv_generator: dg.adversarial!.generator },
+    async feeds({ records, rng, constantFeeds, microStep }) {
       const prepared = await stepFeeds(records, rng, { ...context, constantFeeds });
-      return { feeds: prepared.feeds, emptied: prepared.emptied };
+      const feeds = adversarial
+        ? { ...prepared.feeds, ...adversarialFeeds(prepared.plan.selected!, teacher, config, microStep) }
+        : prepared.feeds;
+      return { feeds, emptied: prepared.emptied };
     },
+  };
+}
+
+/** The discriminator's phase and when each phase updates (the reference alternates: discriminator on even steps). */
+function adversarialTraining(config: DistillConfig, adv: AdversarialConfig, losses: DiscriminatorLosses) {
+  const alternate = adv.schedule === 'alternate';
+  const phase: TrainPhase = {
+    name: 'discriminator',
+    loss: losses.discriminator,
+    trainable: losses.params,
+    initial: initDiscriminatorWeights(losses.params, config.seed + 1),
+    optimizer: { lr: adv.lr, weightDecay: config.weightDecay },
+    maxGradNorm: config.maxGradNorm,
+    ...(alternate ? { every: 2, at: 0 } : {}),
+  };
+  return { phase, studentSchedule: alternate ? { every: 2, at: 1 } : {} };
+}
+
+/**
+ * The discriminator's timestep per sample, uniform in [end, end + T/M) above the sample's phase end, and the
+ * noise that carries both outputs there: x_adv = √(ᾱ_adv/ᾱ_end)·x + √(1 − ᾱ_adv/ᾱ_end)·ε (the reference's
+ * noise_travel). Drawn from a generator of their own, seeded by the micro-step, so the run's generator — and with
+ * it every draw the consistency loss sees — is the same with the adversarial loss as without it.
+ */
+function adversarialFeeds(ends: readonly number[], teacher: Teacher, config: DistillConfig, microStep: number): Record<string, HostTensor> {
+  const schedule = teacher.schedule;
+  const n = ends.length;
+  const total = schedule.numTrainTimesteps;
+  const span = Math.floor(total / config.pcmPhases!);
+  const rng = new TorchGenerator(ADVERSARIAL_SEED_BASE * (config.seed + 1) + microStep);
+  const timesteps = ends.map((end) => Math.min(total - 1, end + Number(rng.randint(0, span, [1])[0])));
+  const keep = new Float32Array(n);
+  const scale = new Float32Array(n);
+  timesteps.forEach((t, b) => {
+    const ratio = schedule.alphaBar(t) / schedule.alphaBar(ends[b]);
+    keep[b] = Math.sqrt(ratio);
+    scale[b] = Math.sqrt(1 - ratio);
+  });
+  const latent = [n, ...teacher.latentShape];
+  const a = distillInputs.adversarial;
+  const column = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [n, 1, 1, 1], data });
+  return {
+    [a.timestep]: { dtype: 'float32', dims: [n], data: Float32Array.from(timesteps) },
+    [a.keep]: column(keep),
+    [a.noiseScale]: column(scale),
+    [a.noiseFake]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
+    [a.noiseReal]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
   };
 }
 

@@ -153,6 +153,7 @@ class DistillRun {
       phases: training.phases,
       frozen,
       gradAccumulationSteps: config.gradAccumulation,
+      logs: training.logs,
       session: sessionOptionsFor(config.runtime),
     });
     events.onPhase?.('compiling the training step', 1, 1);
@@ -177,7 +178,12 @@ class DistillRun {
         order: this.order,
         microBatch: async () => {
           const records = this.order.next(c.batch).map((k) => this.dataset.records[k]);
-          return this.training.feeds(records, this.rng, () => this.constantFeeds());
+          return this.training.feeds({
+            records,
+            rng: this.rng,
+            constantFeeds: () => this.constantFeeds(),
+            microStep: this.step.microSteps,
+          });
         },
         extraState: this.ema && {
           save: () => this.ema,

@@ -126,6 +126,11 @@ export class TrainStep {
     return new TrainStep(session, sg, phases, { phases: phaseOutputs, logs }, o, state);
   }
 
+  /** Micro-batches run so far (equal to optimizerSteps without gradient accumulation). */
+  get microSteps(): number {
+    return this.state.microSteps;
+  }
+
   /** Optimizer steps taken so far (each applies every phase that is due). */
   get optimizerSteps(): number {
     return this.state.optimizerSteps;
