@@ -165,6 +165,14 @@ def main(fixtures, out_dir):
     ts_prev = numpy.concatenate([[0], ts[:-1]])
     ctm_picks = [int(torch.randint(0, int(i) + 1, (1,), generator=g)) for i in INDICES]
     s_ctm = torch.tensor([int(ts_prev[p]) for p in ctm_picks], dtype=torch.int64)
+    # PCM's adversarial loss at 4 phases (drawn after everything above): the discriminator's timestep per sample,
+    # uniform in [end, end + 1000/M) above the phase end, the two re-noising draws, and random heads.
+    pcm_start4 = [int(max(st for st in numpy.floor(numpy.linspace(0, N_DDIM, num=4, endpoint=False)).astype(numpy.int64) if st <= i)) for i in INDICES]
+    adv_end = torch.tensor([int(ts_prev[st]) for st in pcm_start4], dtype=torch.int64)
+    adv_t = torch.stack([torch.randint(int(e), int(e) + 1000 // 4, (1,), generator=g)[0] for e in adv_end])
+    adv_noise_fake = torch.randn((B, C, H, W), generator=g)
+    adv_noise_real = torch.randn((B, C, H, W), generator=g)
+    heads = make_heads(teacher, g)
 
     dropped = torch.tensor(DROPS) < EMPTY
     cond = torch.where(dropped[:, None, None], empty_states.expand(B, -1, -1), caption_states)
@@ -216,6 +224,16 @@ def main(fixtures, out_dir):
         eps_target_nd = student(x_prev_nd, t_tgt, encoder_hidden_states=caption_states).sample
         variants["no_empty_prompt"] = (to_s(x0_of(noisy, eps_student_nd, a_src), eps_student_nd), to_s(x0_of(x_prev_nd, eps_target_nd, a_tgt), eps_target_nd))
 
+    with torch.no_grad():
+        ratio = col(abar[adv_t] / abar[adv_end])
+        fake_adv = ratio.sqrt() * pcm[4]["pred"] + (1 - ratio).sqrt() * adv_noise_fake
+        real_adv = ratio.sqrt() * pcm[4]["target"] + (1 - ratio).sqrt() * adv_noise_real
+        out_fake = head_outputs(teacher, heads, fake_adv, adv_t, cond)
+        out_real = head_outputs(teacher, heads, real_adv, adv_t, cond)
+        count = len(out_fake)
+        d_loss = sum(torch.mean(torch.relu(f + 1)) + torch.mean(torch.relu(1 - r)) for f, r in zip(out_fake, out_real)) / count
+        g_loss = sum(torch.mean(torch.relu(1 - f)) for f in out_fake) / count
+
     grads, grad_norm = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s)
     unstopped, _ = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s, False)
     unstopped_change = max(((unstopped[k2] - grads[k2]).abs().max() / grads[k2].abs().max()).item() for k2 in grads)
@@ -225,6 +243,7 @@ def main(fixtures, out_dir):
         "pcm_huber": huber(pcm_pred, pcm_target).item(), "pcm_l2": l2(pcm_pred, pcm_target).item(),
         "pcm25_huber": huber(pcm[25]["pred"], pcm[25]["target"]).item(),
         "simplectm_huber": huber(ctm_pred, ctm_target).item(),
+        "pcm_adv_discriminator": d_loss.item(), "pcm_adv_generator": g_loss.item(),
     }
     sensitivity = {name: huber(p, t).item() for name, (p, t) in variants.items()}
     sensitivity_pcm25 = {"target_always_moved": huber(pcm[25]["pred"], pcm[25]["moved_target"]).item()}
@@ -247,6 +266,8 @@ def main(fixtures, out_dir):
     }
     tensors = {k2: v for k2, (v, _) in described.items()}
     tensors.update(lora)
+    tensors.update({f"discriminator.heads.{k2}": v for k2, v in heads.state_dict().items()})
+    tensors.update({"in.adv_noise_fake": adv_noise_fake, "in.adv_noise_real": adv_noise_real})
     tensors.update({f"grad.{k2}": v for k2, v in grads.items()})
     write_safetensors(os.path.join(out_dir, "tdd-loss-parity.safetensors"), tensors)
     index_json = {
@@ -257,7 +278,11 @@ def main(fixtures, out_dir):
         "num_ddim_timesteps": N_DDIM, "k_min": K_MIN, "k_max": K_MAX, "s_ratio": S_RATIO, "w_min": W_MIN, "w_max": W_MAX,
         "proportion_empty_prompts": EMPTY, "huber_c": HUBER_C, "lora_targets": targets,
         "pcm": {str(m): {"phase_starts": pcm[m]["starts"], "sample_phase_start": pcm[m]["sample_start"]} for m in PCM_PHASES},
-        "pcm_reference_commit": PCM_COMMIT, "sensitivity_pcm25_huber": sensitivity_pcm25,
+        "pcm_reference_commit": PCM_COMMIT,
+        "pcm_adversarial": {"phases": 4, "end": adv_end.tolist(), "timestep": adv_t.tolist(), "heads": count,
+                            "description": "discriminator_sd15.py's heads (4 per down/mid/up block feature of the teacher UNet, "
+                                           "GroupNorm(32), LeakyReLU 0.01) and hinge losses, on the 4-phase PCM outputs "
+                                           "re-noised from the phase end to the discriminator timestep (noise_travel)"}, "sensitivity_pcm25_huber": sensitivity_pcm25,
         "draws": {
             "drop_u": DROPS, "dropped": dropped.tolist(), "index": INDICES, "w_u": w_u.tolist(), "w": w.flatten().tolist(),
             "window_sizes": [len(c) for c in windows], "picks": picks, "offset_u": u.tolist(), "simplectm_picks": ctm_picks,
@@ -325,6 +350,46 @@ def pcm_outputs(phases, index, abar_prev, x_prev, x0_student, eps_student, x0_ta
     moved_target = move(x0_target, eps_target)
     return {"pred": move(x0_student, eps_student), "target": on_start * x_prev + (1 - on_start) * moved_target,
             "moved_target": moved_target, "starts": starts.tolist(), "sample_start": sample_start.tolist()}
+
+
+class Head(torch.nn.Module):
+    """One discriminator head as PCM's DiscriminatorHead: two conv-GroupNorm-LeakyReLU blocks (residual), conv 1x1."""
+    def __init__(self, c):
+        super().__init__()
+        block = lambda: torch.nn.Sequential(torch.nn.Conv2d(c, c, 3, 1, 1), torch.nn.GroupNorm(32, c), torch.nn.LeakyReLU())  # noqa: E731
+        self.conv1, self.conv2 = block(), block()
+        self.conv_out = torch.nn.Conv2d(c, 1, 1, 1, 0)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return self.conv_out(self.conv2(x) + x)
+
+
+def unet_features(unet, sample, t, states):
+    """The outputs of every down block, the mid block and every up block (PCM's modified_forward), via hooks."""
+    found = []
+    hook = lambda _m, _i, out: found.append(out[0] if isinstance(out, tuple) else out)  # noqa: E731
+    handles = [b.register_forward_hook(hook) for b in [*unet.down_blocks, unet.mid_block, *unet.up_blocks]]
+    try:
+        unet(sample, t, encoder_hidden_states=states)
+    finally:
+        for h in handles:
+            h.remove()
+    return found
+
+
+def make_heads(unet, g):
+    probe = unet_features(unet, torch.zeros((1, C, H, W)), torch.tensor([1]), torch.zeros((1, TOKENS, 32)))
+    heads = torch.nn.ModuleList([torch.nn.ModuleList([Head(f.shape[1]) for _ in range(4)]) for f in probe])
+    with torch.no_grad():
+        for name, p in heads.named_parameters():
+            # Random, not torch's init: GroupNorm's affine too, so every parameter is exercised.
+            p.copy_(torch.randn(p.shape, generator=g) * (0.2 if p.dim() > 1 else 0.5) + (1.0 if name.endswith("1.weight") and p.dim() == 1 else 0.0))
+    return heads
+
+
+def head_outputs(unet, heads, sample, t, states):
+    return [h(f) for f, per in zip(unet_features(unet, sample, t, states), heads) for h in per]
 
 
 def to_s_at(abar, timesteps, x0_, eps):

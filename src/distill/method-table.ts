@@ -14,6 +14,7 @@ import type { UnfusedLora } from '../nn/lora-graph.js';
 import { createGraph } from '../ops/index.js';
 import type { PresetName } from '../pipelines/presets.js';
 import type { HostTensor } from '../runtime/tensors.js';
+import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 import type { TrainPhase } from '../train/index.js';
 import type { MicroBatch } from '../train/training-loop.js';
 import { TorchGenerator } from '../util/torch-generator.js';
@@ -173,6 +174,18 @@ function adversarialFeeds(ends: readonly number[], teacher: Teacher, config: Dis
   const span = Math.floor(total / config.pcmPhases!);
   const rng = new TorchGenerator(ADVERSARIAL_SEED_BASE * (config.seed + 1) + microStep);
   const timesteps = ends.map((end) => Math.min(total - 1, end + Number(rng.randint(0, span, [1])[0])));
+  const latent = [n, ...teacher.latentShape];
+  const a = distillInputs.adversarial;
+  return {
+    ...adversarialColumns(ends, timesteps, schedule),
+    [a.noiseFake]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
+    [a.noiseReal]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
+  };
+}
+
+/** The discriminator's timesteps and the noise_travel coefficients from each phase end to them, as feeds. */
+export function adversarialColumns(ends: readonly number[], timesteps: readonly number[], schedule: NoiseSchedule): Record<string, HostTensor> {
+  const n = ends.length;
   const keep = new Float32Array(n);
   const scale = new Float32Array(n);
   timesteps.forEach((t, b) => {
@@ -180,15 +193,12 @@ function adversarialFeeds(ends: readonly number[], teacher: Teacher, config: Dis
     keep[b] = Math.sqrt(ratio);
     scale[b] = Math.sqrt(1 - ratio);
   });
-  const latent = [n, ...teacher.latentShape];
   const a = distillInputs.adversarial;
   const column = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [n, 1, 1, 1], data });
   return {
     [a.timestep]: { dtype: 'float32', dims: [n], data: Float32Array.from(timesteps) },
     [a.keep]: column(keep),
     [a.noiseScale]: column(scale),
-    [a.noiseFake]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
-    [a.noiseReal]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
   };
 }
 

@@ -22,6 +22,11 @@
  * teacher's step ending on the grid predecessor, that target already sits on its phase end, and the DDIM move to
  * the level it is at is the identity: keeping or moving it differs by float rounding only (the golden measures
  * 1.4e-7 relative on the 25-phase loss), so that branch is followed but cannot be pinned by a loss.
+ *
+ * PCM's adversarial loss: the golden restates discriminator_sd15.py (4 heads on every down/mid/up block output of
+ * the teacher UNet, hinge losses) with random heads, the 4-phase outputs re-noised from their phase end to a drawn
+ * timestep (noise_travel); ours gets the same heads, timesteps and noise. Both losses agree to float32 rounding
+ * (swapping the two noises moves the discriminator loss by 0.56 %, so the match is not vacuous).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -29,6 +34,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { grad } from '../../src/autodiff/index.js';
 import { buildDistillGraph, distillInputs, STUDENT_SLOT } from '../../src/distill/common/distill-graph.js';
+import { adversarialColumns } from '../../src/distill/method-table.js';
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import type { DistillLossType } from '../../src/distill/common/losses.js';
 import { loraTargets } from '../../src/distill/common/lora-targets.js';
@@ -132,7 +138,7 @@ function method(choice: MethodChoice): DistillMethod {
   return choice === 'lcm' ? lcmMethod() : pcmMethod(solver, choice.pcmPhases);
 }
 
-async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients = false) {
+async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients = false, adversarial = false) {
   const source = FileTensorSource.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
   const targets = loraTargets(sourceShapes(source));
   assert.deepEqual([...targets.keys()], index.lora_targets, 'LoRA target weights differ from the reference module list');
@@ -146,8 +152,15 @@ async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients 
     rank: index.rank,
     alpha: index.alpha,
     loss: { type: loss, huberC: index.huber_c },
+    adversarial,
   });
-  const weights = loadParams(source, splitLoraParams(graph.params).base, 'unet').weights;
+  const heads = (p: { name?: string }) => p.name!.startsWith('discriminator.');
+  const weights = loadParams(
+    source,
+    splitLoraParams(graph.params).base.filter((p) => !heads(p)),
+    'unet',
+  ).weights;
+  for (const p of graph.params.filter(heads)) weights.set(p.name!, file.float32(p.name!));
   for (const key of targets.keys()) {
     for (const part of ['down', 'up'] as const) weights.set(loraParamName(STUDENT_SLOT, key, part), file.float32(`lora.${key}.${part}`));
   }
@@ -166,11 +179,22 @@ async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients 
     latents: async () => file.float32('in.x0'),
     constantFeeds: () => ({ [`lora_scale.${STUDENT_SLOT}`]: { dtype: 'float32', dims: [], data: Float32Array.of(1) } }),
   });
+  const feeds = { ...prepared.feeds };
+  if (adversarial) {
+    const adv = index.pcm_adversarial;
+    Object.assign(feeds, adversarialColumns(adv.end, adv.timestep, schedule), {
+      [distillInputs.adversarial.noiseFake]: { dtype: 'float32', dims: [B, C, H, W], data: file.float32('in.adv_noise_fake') },
+      [distillInputs.adversarial.noiseReal]: { dtype: 'float32', dims: [B, C, H, W], data: file.float32('in.adv_noise_real') },
+    });
+  }
   // The LoRA arrays are initializers here (weights), so they are not fed.
   const grads = withGradients ? grad(dg.loss, dg.trainable) : [];
-  const [value, ...gradValues] = await runOrt(graph, [dg.loss, ...grads], weights, prepared.feeds);
+  const advOutputs = dg.adversarial ? [dg.adversarial.discriminator, dg.adversarial.generator] : [];
+  const [value, ...rest] = await runOrt(graph, [dg.loss, ...advOutputs, ...grads], weights, feeds);
+  const gradValues = rest.slice(advOutputs.length);
   const gradients = new Map(dg.trainable.map((p, i) => [p.name!.replace(`lora.${STUDENT_SLOT}.`, 'lora.'), gradValues[i]]));
-  return { loss: value[0], prepared, gradients };
+  const [discriminator, generator] = rest.slice(0, advOutputs.length).map((v) => v[0]);
+  return { loss: value[0], prepared, gradients, discriminator, generator };
 }
 
 function assertClose(name: string, ours: number, reference: number, tol: number): void {
@@ -256,6 +280,14 @@ describe('distillation loss parity with the reference training scripts (test/gol
       assertClose(`PCM ${phases} phases huber loss`, huber.loss, index.losses[key], LOSS_TOLERANCE);
     }
     assertClose('PCM L2 loss', (await ourLoss({ pcmPhases: 4 }, 'l2')).loss, index.losses.pcm_l2, LOSS_TOLERANCE);
+  });
+
+  test('PCM adversarial loss (4 phases): the discriminator heads on the teacher features, both hinge losses', async () => {
+    const ours = await ourLoss({ pcmPhases: 4 }, 'huber', false, true);
+    assert.deepEqual(ours.prepared.plan.selected, index.pcm_adversarial.end);
+    assertClose('PCM consistency loss with the discriminator in the graph', ours.loss, index.losses.pcm_huber, LOSS_TOLERANCE);
+    assertClose('discriminator hinge loss', ours.discriminator!, index.losses.pcm_adv_discriminator, LOSS_TOLERANCE);
+    assertClose('generator hinge loss', ours.generator!, index.losses.pcm_adv_generator, LOSS_TOLERANCE);
   });
 
   test('simpleCTM: s drawn among 0 and the grid below t′, both outputs moved there; pseudo-Huber', async () => {
