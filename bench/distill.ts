@@ -26,7 +26,19 @@ interface MethodTiming {
   readonly setupMs: number;
 }
 
-async function timeMethod(method: DistillMethodName, root: string, data: string, steps: number): Promise<MethodTiming> {
+interface BenchCase {
+  readonly label: string;
+  readonly method: DistillMethodName;
+  readonly adversarial?: boolean;
+}
+
+/** Every method of the table, and PCM with its adversarial loss (the joint schedule: both phases every step). */
+const CASES: readonly BenchCase[] = [
+  ...distillMethodNames.map((method) => ({ label: method, method })),
+  { label: 'pcm+adv', method: 'pcm', adversarial: true },
+];
+
+async function timeMethod({ label, method, adversarial }: BenchCase, root: string, data: string, steps: number): Promise<MethodTiming> {
   const t0 = performance.now();
   let setupMs = 0;
   const stepMs: number[] = [];
@@ -35,8 +47,9 @@ async function timeMethod(method: DistillMethodName, root: string, data: string,
     {
       teacher: sharedPath('fixtures', 'tiny-sd'),
       data,
-      out: join(root, `out-${method}`),
+      out: join(root, `out-${label}`),
       method,
+      adversarial: adversarial ? { weight: 0.1, lr: 1e-5, schedule: 'joint' } : undefined,
       steps: steps + 1,
       batch: BATCH,
       checkpointEvery: 1000,
@@ -63,13 +76,13 @@ export async function runDistillBench(steps: number): Promise<void> {
     const data = join(root, 'data');
     await writeToyDataset(data);
     console.log(`\ntdd distill step on tiny-sd (batch ${BATCH}, 32×32 latents, LoRA rank 64, Huber, AdamW), per method`);
-    const timings = new Map<DistillMethodName, MethodTiming>();
-    for (const method of distillMethodNames) {
-      const t = await timeMethod(method, root, data, steps);
-      timings.set(method, t);
-      const vsTdd = method === 'tdd' ? '' : `; ${(timings.get('tdd')!.medianMs / t.medianMs).toFixed(2)}× TDD's samples/s`;
+    const timings = new Map<string, MethodTiming>();
+    for (const c of CASES) {
+      const t = await timeMethod(c, root, data, steps);
+      timings.set(c.label, t);
+      const vsTdd = c.label === 'tdd' ? '' : `; ${(timings.get('tdd')!.medianMs / t.medianMs).toFixed(2)}× TDD's samples/s`;
       console.log(
-        `  ${method.padEnd(9)}: ${formatMs(t.medianMs)}/step median (best ${formatMs(t.bestMs)}) = ${((BATCH * 1000) / t.medianMs).toFixed(2)} samples/s; set-up incl. first step ${formatMs(t.setupMs)}${vsTdd}`,
+        `  ${c.label.padEnd(9)}: ${formatMs(t.medianMs)}/step median (best ${formatMs(t.bestMs)}) = ${((BATCH * 1000) / t.medianMs).toFixed(2)} samples/s; set-up incl. first step ${formatMs(t.setupMs)}${vsTdd}`,
       );
     }
     console.log(`  peak RSS of the process (all methods): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
