@@ -1,6 +1,7 @@
-"""Reference for test/distill/loss-parity.test.ts: one TDD (and one LCM) distillation batch end to end, the loss
-as RedAIGC/Target-Driven-Distillation train/SD15/train_tdd.py computes it (LCM: diffusers'
-train_lcm_distill_lora_sd_wds.py), restated here in plain torch around diffusers' UNet2DConditionModel.
+"""Reference for test/distill/loss-parity.test.ts: one TDD (and one LCM, one PCM) distillation batch end to end, the
+loss as RedAIGC/Target-Driven-Distillation train/SD15/train_tdd.py computes it (LCM: diffusers'
+train_lcm_distill_lora_sd_wds.py; PCM: G-U-N/Phased-Consistency-Model code/text_to_image_sd15/train_pcm_lora_sd15.py),
+restated here in plain torch around diffusers' UNet2DConditionModel.
 
 Run from the repository root with Debian's torch (apt-get install python3-torch) and the diffusers source tree
 of the baselines (../shared/baselines/setup.sh makes $BENCH_WORK/src and $BENCH_WORK/stubs; only its first part,
@@ -20,6 +21,11 @@ What one batch does (both methods share everything up to the mapping of the outp
      timestep ≤ t', a uniform pick, then s = ⌊(1 − u·s_ratio)·c⌋); both outputs moved to s with
      √ᾱ_s·x0 + √(1−ᾱ_s)·ε (no c_skip/c_out: the reference defines them but never applies them).
      LCM: both mapped with the boundary scalings c_skip/c_out (σ_data 0.5, timestep scaling 10).
+     PCM: phases start at floor(linspace(0, N, M, endpoint=False)) on the grid; both outputs DDIM-moved from their
+     x0 and ε to the end of the sample's phase (ᾱ of the phase start's grid predecessor, ᾱ[0] for the first); the
+     student with c_skip 0 / c_out 1, the target with c_skip 1 (x_prev kept) where the grid index is a phase start.
+     simpleCTM (no public code; our definition, see src/distill/method.ts): both moved to s drawn uniformly among 0
+     and the grid timesteps below t'.
   6. pseudo-Huber mean(√(d² + c²) − c).
 Every random choice is drawn here (torch.Generator, seed below) and stored, so the TypeScript side replays them
 through its own step code instead of needing the same generator order. The LoRA is random (non-zero up
@@ -62,6 +68,9 @@ RANK, ALPHA = 2, 1.0
 N_DDIM, K_MIN, K_MAX, S_RATIO = 250, 4, 8, 0.3
 W_MIN, W_MAX = 2.0, 6.0
 EMPTY = 0.2
+# PCM phase counts: 4 (the reference's launch script), and 25, whose phase starts (multiples of 10) include the
+# grid index 140, so the "target keeps x_prev" branch acts on a sample with t' > 0.
+PCM_PHASES = [4, 25]
 HUBER_C = 0.001
 WINDOW = 260
 # LoRA target module names of both reference scripts (peft: module path equals a name or ends with "." + name).
@@ -69,6 +78,7 @@ MODULES = ["to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.
            "conv_shortcut", "downsamplers.0.conv", "upsamplers.0.conv", "time_emb_proj"]
 # Grid indices: the first (t' clamps to 0), the last (t = 999), two in between; drops: sample 1 loses its caption.
 INDICES = [0, 57, 140, 249]
+PCM_COMMIT = "b127277"  # G-U-N/Phased-Consistency-Model, the commit read
 DROPS = [0.71, 0.05, 0.93, 0.38]
 
 
@@ -150,6 +160,19 @@ def main(fixtures, out_dir):
     u = torch.rand((B,), generator=g)
     chosen = torch.tensor([c[p] for c, p in zip(windows, picks)], dtype=torch.int64)
     s = torch.floor((1 - u * S_RATIO) * chosen).to(torch.int64)
+    # simpleCTM (drawn last, so every earlier draw is as before): s uniform among 0 and the grid timesteps below
+    # t', i.e. the grid's predecessor list up to index i.
+    ts_prev = numpy.concatenate([[0], ts[:-1]])
+    ctm_picks = [int(torch.randint(0, int(i) + 1, (1,), generator=g)) for i in INDICES]
+    s_ctm = torch.tensor([int(ts_prev[p]) for p in ctm_picks], dtype=torch.int64)
+    # PCM's adversarial loss at 4 phases (drawn after everything above): the discriminator's timestep per sample,
+    # uniform in [end, end + 1000/M) above the phase end, the two re-noising draws, and random heads.
+    pcm_start4 = [int(max(st for st in numpy.floor(numpy.linspace(0, N_DDIM, num=4, endpoint=False)).astype(numpy.int64) if st <= i)) for i in INDICES]
+    adv_end = torch.tensor([int(ts_prev[st]) for st in pcm_start4], dtype=torch.int64)
+    adv_t = torch.stack([torch.randint(int(e), int(e) + 1000 // 4, (1,), generator=g)[0] for e in adv_end])
+    adv_noise_fake = torch.randn((B, C, H, W), generator=g)
+    adv_noise_real = torch.randn((B, C, H, W), generator=g)
+    heads = make_heads(teacher, g)
 
     dropped = torch.tensor(DROPS) < EMPTY
     cond = torch.where(dropped[:, None, None], empty_states.expand(B, -1, -1), caption_states)
@@ -185,6 +208,9 @@ def main(fixtures, out_dir):
         tdd_pred, tdd_target = to_s(x0_student, eps_student), to_s(x0_target, eps_target)
         (cs_src, co_src), (cs_tgt, co_tgt) = boundary(t_src), boundary(t_tgt)
         lcm_pred, lcm_target = cs_src * noisy + co_src * x0_student, cs_tgt * x_prev + co_tgt * x0_target
+        ctm_pred, ctm_target = to_s_at(abar, s_ctm, x0_student, eps_student), to_s_at(abar, s_ctm, x0_target, eps_target)
+        pcm = {m: pcm_outputs(m, index, abar_prev, x_prev, x0_student, eps_student, x0_target, eps_target) for m in PCM_PHASES}
+        pcm_pred, pcm_target = pcm[PCM_PHASES[0]]["pred"], pcm[PCM_PHASES[0]]["target"]
         # Sensitivity: how far the TDD loss moves when one piece is done differently.
         variants = {
             "no_gamma_offset": (to_s_at(abar, chosen, x0_student, eps_student), to_s_at(abar, chosen, x0_target, eps_target)),
@@ -198,14 +224,29 @@ def main(fixtures, out_dir):
         eps_target_nd = student(x_prev_nd, t_tgt, encoder_hidden_states=caption_states).sample
         variants["no_empty_prompt"] = (to_s(x0_of(noisy, eps_student_nd, a_src), eps_student_nd), to_s(x0_of(x_prev_nd, eps_target_nd, a_tgt), eps_target_nd))
 
+    with torch.no_grad():
+        ratio = col(abar[adv_t] / abar[adv_end])
+        fake_adv = ratio.sqrt() * pcm[4]["pred"] + (1 - ratio).sqrt() * adv_noise_fake
+        real_adv = ratio.sqrt() * pcm[4]["target"] + (1 - ratio).sqrt() * adv_noise_real
+        out_fake = head_outputs(teacher, heads, fake_adv, adv_t, cond)
+        out_real = head_outputs(teacher, heads, real_adv, adv_t, cond)
+        count = len(out_fake)
+        d_loss = sum(torch.mean(torch.relu(f + 1)) + torch.mean(torch.relu(1 - r)) for f, r in zip(out_fake, out_real)) / count
+        g_loss = sum(torch.mean(torch.relu(1 - f)) for f in out_fake) / count
+
     grads, grad_norm = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s)
     unstopped, _ = lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev, t_tgt, a_src, a_tgt, a_s, False)
     unstopped_change = max(((unstopped[k2] - grads[k2]).abs().max() / grads[k2].abs().max()).item() for k2 in grads)
     losses = {
         "tdd_huber": huber(tdd_pred, tdd_target).item(), "tdd_l2": l2(tdd_pred, tdd_target).item(),
         "lcm_huber": huber(lcm_pred, lcm_target).item(), "lcm_l2": l2(lcm_pred, lcm_target).item(),
+        "pcm_huber": huber(pcm_pred, pcm_target).item(), "pcm_l2": l2(pcm_pred, pcm_target).item(),
+        "pcm25_huber": huber(pcm[25]["pred"], pcm[25]["target"]).item(),
+        "simplectm_huber": huber(ctm_pred, ctm_target).item(),
+        "pcm_adv_discriminator": d_loss.item(), "pcm_adv_generator": g_loss.item(),
     }
     sensitivity = {name: huber(p, t).item() for name, (p, t) in variants.items()}
+    sensitivity_pcm25 = {"target_always_moved": huber(pcm[25]["pred"], pcm[25]["moved_target"]).item()}
     # float64 recomputation of the final reduction, for the rounding floor of the comparison.
     losses64 = {"tdd_huber": torch.mean(torch.sqrt((tdd_pred.double() - tdd_target.double()) ** 2 + HUBER_C ** 2) - HUBER_C).item()}
 
@@ -220,9 +261,13 @@ def main(fixtures, out_dir):
         "out.tdd_target": (tdd_target, "target model mapped to s"),
         "out.lcm_pred": (lcm_pred, "student with c_skip/c_out at t"),
         "out.lcm_target": (lcm_target, "target with c_skip/c_out at t'"),
+        "out.pcm_pred": (pcm_pred, "student moved to its phase's end"),
+        "out.pcm_target": (pcm_target, "target moved to the phase's end (x_prev where the index starts a phase)"),
     }
     tensors = {k2: v for k2, (v, _) in described.items()}
     tensors.update(lora)
+    tensors.update({f"discriminator.heads.{k2}": v for k2, v in heads.state_dict().items()})
+    tensors.update({"in.adv_noise_fake": adv_noise_fake, "in.adv_noise_real": adv_noise_real})
     tensors.update({f"grad.{k2}": v for k2, v in grads.items()})
     write_safetensors(os.path.join(out_dir, "tdd-loss-parity.safetensors"), tensors)
     index_json = {
@@ -232,11 +277,18 @@ def main(fixtures, out_dir):
         "seed": SEED, "batch": B, "latent_shape": [C, H, W], "tokens": TOKENS, "rank": RANK, "alpha": ALPHA,
         "num_ddim_timesteps": N_DDIM, "k_min": K_MIN, "k_max": K_MAX, "s_ratio": S_RATIO, "w_min": W_MIN, "w_max": W_MAX,
         "proportion_empty_prompts": EMPTY, "huber_c": HUBER_C, "lora_targets": targets,
+        "pcm": {str(m): {"phase_starts": pcm[m]["starts"], "sample_phase_start": pcm[m]["sample_start"]} for m in PCM_PHASES},
+        "pcm_reference_commit": PCM_COMMIT,
+        "pcm_adversarial": {"phases": 4, "end": adv_end.tolist(), "timestep": adv_t.tolist(), "heads": count,
+                            "description": "discriminator_sd15.py's heads (4 per down/mid/up block feature of the teacher UNet, "
+                                           "GroupNorm(32), LeakyReLU 0.01) and hinge losses, on the 4-phase PCM outputs "
+                                           "re-noised from the phase end to the discriminator timestep (noise_travel)"}, "sensitivity_pcm25_huber": sensitivity_pcm25,
         "draws": {
             "drop_u": DROPS, "dropped": dropped.tolist(), "index": INDICES, "w_u": w_u.tolist(), "w": w.flatten().tolist(),
-            "window_sizes": [len(c) for c in windows], "picks": picks, "offset_u": u.tolist(),
+            "window_sizes": [len(c) for c in windows], "picks": picks, "offset_u": u.tolist(), "simplectm_picks": ctm_picks,
         },
-        "timesteps": {"source": t_src.tolist(), "target": t_tgt.tolist(), "chosen": chosen.tolist(), "s": s.tolist()},
+        "timesteps": {"source": t_src.tolist(), "target": t_tgt.tolist(), "chosen": chosen.tolist(), "s": s.tolist(),
+                      "simplectm_s": s_ctm.tolist()},
         "merged_timesteps": merged,
         "losses": losses, "losses_float64_reduction": losses64,
         "tdd_huber_grad": {"keys": sorted(grads), "global_norm": grad_norm,
@@ -250,7 +302,7 @@ def main(fixtures, out_dir):
     with open(os.path.join(out_dir, "tdd-loss-parity.json"), "w") as f:
         json.dump(index_json, f, indent=1)
         f.write("\n")
-    print(json.dumps({"losses": losses, "sensitivity": sensitivity, "s": s.tolist(), "windows": [len(c) for c in windows]}))
+    print(json.dumps({"losses": losses, "sensitivity": sensitivity, "sensitivity_pcm25": sensitivity_pcm25, "s": s.tolist(), "windows": [len(c) for c in windows]}))
 
 
 GRAD_MODULES = ["down_blocks.0.resnets.0.conv1", "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
@@ -286,6 +338,58 @@ def lora_gradients(student, merged_state, base, lora, noisy, t_src, cond, x_prev
     picked = {k2: v.grad for k2, v in leaves.items() if any(k2 in (f"lora.{m}.weight.down", f"lora.{m}.weight.up") for m in GRAD_MODULES)}
     assert len(picked) == 2 * len(GRAD_MODULES), sorted(picked)
     return picked, norm
+
+
+def pcm_outputs(phases, index, abar_prev, x_prev, x0_student, eps_student, x0_target, eps_target):
+    """PCM's prediction and target for `phases` sub-trajectories (and the target as if no sample sat on a phase start)."""
+    starts = numpy.floor(numpy.linspace(0, N_DDIM, num=phases, endpoint=False)).astype(numpy.int64)
+    sample_start = torch.tensor([int(starts[starts <= int(i)].max()) for i in index], dtype=torch.int64)
+    a_end = abar_prev[sample_start].reshape(-1, 1, 1, 1)
+    on_start = torch.isin(index, torch.from_numpy(starts)).float().reshape(-1, 1, 1, 1)
+    move = lambda x0_, eps: a_end.sqrt() * x0_ + (1 - a_end).sqrt() * eps  # noqa: E731
+    moved_target = move(x0_target, eps_target)
+    return {"pred": move(x0_student, eps_student), "target": on_start * x_prev + (1 - on_start) * moved_target,
+            "moved_target": moved_target, "starts": starts.tolist(), "sample_start": sample_start.tolist()}
+
+
+class Head(torch.nn.Module):
+    """One discriminator head as PCM's DiscriminatorHead: two conv-GroupNorm-LeakyReLU blocks (residual), conv 1x1."""
+    def __init__(self, c):
+        super().__init__()
+        block = lambda: torch.nn.Sequential(torch.nn.Conv2d(c, c, 3, 1, 1), torch.nn.GroupNorm(32, c), torch.nn.LeakyReLU())  # noqa: E731
+        self.conv1, self.conv2 = block(), block()
+        self.conv_out = torch.nn.Conv2d(c, 1, 1, 1, 0)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        return self.conv_out(self.conv2(x) + x)
+
+
+def unet_features(unet, sample, t, states):
+    """The outputs of every down block, the mid block and every up block (PCM's modified_forward), via hooks."""
+    found = []
+    hook = lambda _m, _i, out: found.append(out[0] if isinstance(out, tuple) else out)  # noqa: E731
+    handles = [b.register_forward_hook(hook) for b in [*unet.down_blocks, unet.mid_block, *unet.up_blocks]]
+    try:
+        unet(sample, t, encoder_hidden_states=states)
+    finally:
+        for h in handles:
+            h.remove()
+    return found
+
+
+def make_heads(unet, g):
+    probe = unet_features(unet, torch.zeros((1, C, H, W)), torch.tensor([1]), torch.zeros((1, TOKENS, 32)))
+    heads = torch.nn.ModuleList([torch.nn.ModuleList([Head(f.shape[1]) for _ in range(4)]) for f in probe])
+    with torch.no_grad():
+        for name, p in heads.named_parameters():
+            # Random, not torch's init: GroupNorm's affine too, so every parameter is exercised.
+            p.copy_(torch.randn(p.shape, generator=g) * (0.2 if p.dim() > 1 else 0.5) + (1.0 if name.endswith("1.weight") and p.dim() == 1 else 0.0))
+    return heads
+
+
+def head_outputs(unet, heads, sample, t, states):
+    return [h(f) for f, per in zip(unet_features(unet, sample, t, states), heads) for h in per]
 
 
 def to_s_at(abar, timesteps, x0_, eps):

@@ -1,8 +1,16 @@
 // `tdd distill`: trains a TDD (or LCM baseline) LoRA for a teacher model on an image+caption dataset.
 // Progress and Ctrl+C handling: training-progress.ts; `--resume` continues.
 import type { Command } from 'commander';
-import { distillDefaults, type DistillConfigInput } from '../distill/config.js';
+import {
+  adversarialDefaults,
+  DEFAULT_PCM_PHASES,
+  distillDefaults,
+  type AdversarialConfig,
+  type DistillConfigInput,
+} from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
+import { distillMethods } from '../distill/method-table.js';
+import { distillMethodNames, isDistillMethodName } from '../distill/method.js';
 import { TrainingProgress, withGracefulInterrupt } from './training-progress.js';
 import { UsageError } from './errors.js';
 import { addDeviceOptions, runtimeFrom, type DeviceFlags } from './device-options.js';
@@ -29,6 +37,11 @@ interface DistillFlags extends DeviceFlags {
   kMin: string;
   kMax: string;
   sRatio: string;
+  pcmPhases?: string;
+  adversarial?: boolean;
+  advWeight?: string;
+  advLr?: string;
+  advSchedule?: string;
   proportionEmptyPrompts: string;
   emaDecay?: string;
   resolution?: string;
@@ -56,7 +69,7 @@ export function registerDistillCommand(program: Command): void {
       'training data: a folder of images with metadata.jsonl or .txt captions, webdataset .tar shard(s), or emoji[:train|heldout|all] (the bundled emoji set)',
     )
     .requiredOption('--out <dir>', 'output folder (LoRA files, log.jsonl, loss.png, validation/, checkpoints/)')
-    .option('--method <name>', 'tdd or lcm', d.method)
+    .option('--method <name>', distillMethodNames.map((n) => `${n}: ${distillMethods[n].summary}`).join('; '), d.method)
     .option('--steps <n>', 'optimizer steps', String(d.steps))
     .option('--batch <n>', 'images per micro-batch', String(d.batch))
     .option('--grad-accumulation <n>', 'micro-batches per optimizer step', String(d.gradAccumulation))
@@ -74,6 +87,17 @@ export function registerDistillCommand(program: Command): void {
     .option('--k-min <n>', 'TDD: fewest inference steps of the merged target schedules', String(d.kMin))
     .option('--k-max <n>', 'TDD: most inference steps of the merged target schedules', String(d.kMax))
     .option('--s-ratio <x>', 'TDD: γ offset ratio of the target timestep', String(d.sRatio))
+    .option(
+      '--pcm-phases <n>',
+      `PCM: sub-trajectories the trajectory is split into (1, 2, 4, 8, 16: the steps its LoRA samples with; default ${DEFAULT_PCM_PHASES})`,
+    )
+    .option('--adversarial', "PCM: add the reference's adversarial loss (a discriminator on the teacher's features, its own optimizer)")
+    .option('--adv-weight <x>', `PCM --adversarial: weight of the generator's hinge loss (default ${adversarialDefaults.weight})`)
+    .option('--adv-lr <x>', `PCM --adversarial: the discriminator's learning rate (default ${adversarialDefaults.lr})`)
+    .option(
+      '--adv-schedule <name>',
+      `PCM --adversarial: alternate (discriminator and student on alternate steps, as the reference) or joint (default ${adversarialDefaults.schedule})`,
+    )
     .option('--proportion-empty-prompts <x>', 'share of captions replaced by "" (decoupled guidance)', String(d.proportionEmptyPrompts))
     .option('--ema-decay <x>', 'take the target from an EMA of the LoRA with this decay (default: the live student, as the reference)')
     .option('--resolution <px>', "training image size (default: the model's native size)")
@@ -115,8 +139,23 @@ function number(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
+/** --adversarial and its settings; a setting without the switch is a mistake worth naming. */
+function adversarialFrom(f: DistillFlags): AdversarialConfig | undefined {
+  const given = (['advWeight', 'advLr', 'advSchedule'] as const).filter((k) => f[k] !== undefined);
+  if (!f.adversarial) {
+    if (given.length > 0) throw new UsageError(`--${given[0].replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}: needs --adversarial`);
+    return undefined;
+  }
+  return {
+    weight: number('adv-weight', f.advWeight) ?? adversarialDefaults.weight,
+    lr: number('adv-lr', f.advLr) ?? adversarialDefaults.lr,
+    schedule: (f.advSchedule ?? adversarialDefaults.schedule) as AdversarialConfig['schedule'],
+  };
+}
+
 function configFrom(f: DistillFlags): DistillConfigInput {
-  if (f.method !== 'tdd' && f.method !== 'lcm') throw new UsageError(`--method: must be tdd or lcm, got ${JSON.stringify(f.method)}`);
+  if (!isDistillMethodName(f.method))
+    throw new UsageError(`--method: must be one of ${distillMethodNames.join(', ')}, got ${JSON.stringify(f.method)}`);
   if (f.loss !== 'l2' && f.loss !== 'huber') throw new UsageError(`--loss: must be l2 or huber, got ${JSON.stringify(f.loss)}`);
   return {
     teacher: f.teacher,
@@ -140,6 +179,8 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     kMin: number('k-min', f.kMin),
     kMax: number('k-max', f.kMax),
     sRatio: number('s-ratio', f.sRatio),
+    pcmPhases: number('pcm-phases', f.pcmPhases),
+    adversarial: adversarialFrom(f),
     proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
     emaDecay: number('ema-decay', f.emaDecay),
     resolution: number('resolution', f.resolution),

@@ -37,6 +37,10 @@ export interface DistillConfig {
   kMin: number;
   kMax: number;
   sRatio: number;
+  /** PCM: sub-trajectories of the trajectory (set for --method pcm only, so other methods' checkpoints are unchanged). */
+  pcmPhases?: number;
+  /** PCM's adversarial loss (set only when asked for). */
+  adversarial?: AdversarialConfig;
   /** Decoupled guidance: share of captions replaced by the empty prompt. */
   proportionEmptyPrompts: number;
   /** Target from an EMA of the student's LoRA with this decay (undefined: the live student, as the reference). */
@@ -61,6 +65,18 @@ export interface DistillConfig {
   /** Device and threads of the training step and the teacher's sessions (not a hyper-parameter: a run may resume elsewhere). */
   runtime?: RuntimeOptions;
 }
+
+export interface AdversarialConfig {
+  /** Weight of the generator's hinge loss in the student's loss (the reference's adv_weight). */
+  weight: number;
+  /** The discriminator heads' AdamW learning rate (adv_lr). */
+  lr: number;
+  /** 'alternate': the discriminator updates on even optimizer steps, the student on odd ones, as the reference;
+   *  'joint': both on every step. */
+  schedule: 'alternate' | 'joint';
+}
+
+export const adversarialDefaults: AdversarialConfig = { weight: 0.1, lr: 1e-5, schedule: 'alternate' };
 
 export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> & Partial<DistillConfig>;
 
@@ -93,6 +109,9 @@ export const distillDefaults = {
   validationSteps: [2, 4, 8],
   resume: false,
 } as const satisfies Partial<DistillConfig>;
+
+/** PCM's phases when --pcm-phases is not given (the reference's SD1.5 launch script). */
+export const DEFAULT_PCM_PHASES = 4;
 
 export { DistillConfigError } from './errors.js';
 
@@ -130,6 +149,18 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   int('num-ddim-timesteps', c.numDdimTimesteps, 1);
   int('k-min', c.kMin, 1);
   int('k-max', c.kMax, c.kMin);
+  if (c.method === 'pcm') {
+    c.pcmPhases ??= DEFAULT_PCM_PHASES;
+    intIn('pcm-phases', c.pcmPhases, 1, c.numDdimTimesteps, ' (at most --num-ddim-timesteps)');
+  } else if (c.pcmPhases !== undefined) fail('pcm-phases', `only --method pcm has phases (method ${c.method})`);
+  if (c.adversarial !== undefined) {
+    if (c.method !== 'pcm') fail('adversarial', `the adversarial loss is PCM's (method ${c.method})`);
+    c.adversarial = { ...adversarialDefaults, ...stripUndefined(c.adversarial) };
+    range('adv-weight', c.adversarial.weight, 0, 1e3);
+    if (!(c.adversarial.lr > 0)) fail('adv-lr', `must be > 0 (got ${c.adversarial.lr})`);
+    if (c.adversarial.schedule !== 'alternate' && c.adversarial.schedule !== 'joint')
+      fail('adv-schedule', `must be alternate or joint (got ${c.adversarial.schedule})`);
+  }
   int('seed', c.seed, 0);
   int('checkpoint-every', c.checkpointEvery, 1);
   int('keep-checkpoints', c.keepCheckpoints, 1);

@@ -4,16 +4,26 @@
  *   TDD — both to a target timestep s chosen per sample among the merged K-step schedules (K ∈ [kMin, kMax]),
  *         moved earlier by the γ offset: x_s = sqrt(ᾱ_s)·x0 + sqrt(1−ᾱ_s)·ε (the reference's tdd_step).
  *   LCM — both to the trajectory's origin with the consistency boundary scalings c_skip/c_out.
+ *   PCM — both to the end of the sample's phase (phase-edges.ts) with a DDIM step from x0 and ε; a target that
+ *         already sits on a phase end (its source is a phase start) is the teacher's step itself.
+ *   simpleCTM — both to a timestep s drawn uniformly on the grid at or below the teacher's step end t' (0
+ *         included): CTM's "jump from t to any earlier s" in the DDPM framing, where the DDIM move from the
+ *         predicted x0 and ε stands in for CTM's s-conditioned network (PCM's paper's baseline of that name).
  */
 import { DistillConfigError } from './errors.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
 import { boundaryBlend, noisingBlend, type Blend } from './common/coefficients.js';
 import type { DdimSolver } from './common/ddim-solver.js';
 import { mergedTimesteps, selectTargets } from './common/target-selection.js';
+import { phaseStartOf, phaseStarts } from './common/phase-edges.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 
-export type DistillMethodName = 'tdd' | 'lcm';
-export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm'];
+export type DistillMethodName = 'tdd' | 'lcm' | 'pcm' | 'simplectm';
+export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm', 'pcm', 'simplectm'];
+
+export function isDistillMethodName(name: string): name is DistillMethodName {
+  return (distillMethodNames as readonly string[]).includes(name);
+}
 
 /** One batch's timesteps on the solver grid. */
 export interface GridTimesteps {
@@ -28,7 +38,7 @@ export interface GridTimesteps {
 export interface MethodBlends {
   readonly student: Blend[];
   readonly target: Blend[];
-  /** TDD: the chosen timesteps s, for logs. */
+  /** TDD and simpleCTM: the chosen timesteps s; PCM: the phase ends (for logs and tests). */
   readonly selected?: number[];
 }
 
@@ -67,6 +77,43 @@ export function lcmMethod(): DistillMethod {
     name: 'lcm',
     blends(timesteps) {
       return { student: timesteps.source.map(boundaryBlend), target: timesteps.target.map(boundaryBlend) };
+    },
+  };
+}
+
+/** The value itself: the sample, untouched (a target already on its phase end). */
+const IDENTITY: Blend = { sample: 1, x0: 0, eps: 0 };
+
+export function pcmMethod(solver: DdimSolver, phases: number): DistillMethod {
+  const starts = phaseStarts(solver.count, phases);
+  return {
+    name: 'pcm',
+    blends(timesteps) {
+      const student: Blend[] = [];
+      const target: Blend[] = [];
+      const selected: number[] = [];
+      for (const i of timesteps.index) {
+        const start = phaseStartOf(starts, i);
+        // The reference's ddim_alpha_cumprods_prev: ᾱ at the start's predecessor on the grid (ᾱ[0] for the first phase).
+        const end = noisingBlend(solver.alphaCumprodsPrev[start]);
+        student.push(end);
+        target.push(start === i ? IDENTITY : end);
+        selected.push(solver.timestepsPrev[start]);
+      }
+      return { student, target, selected };
+    },
+  };
+}
+
+export function simpleCtmMethod(solver: DdimSolver, schedule: NoiseSchedule): DistillMethod {
+  return {
+    name: 'simplectm',
+    blends(timesteps, rng) {
+      // Grid index i ends its teacher step at timestepsPrev[i]; the candidates are timestepsPrev[0..i]
+      // (0, then every grid timestep below t'), one randint per sample as TDD draws its window picks.
+      const selected = timesteps.index.map((i) => solver.timestepsPrev[Number(rng.randint(0, i + 1, [1])[0])]);
+      const blends = selected.map((s) => noisingBlend(schedule.alphaBar(s)));
+      return { student: blends, target: blends, selected };
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
- * `tdd distill`'s training run: teacher and data in, a LoRA out. Sets up the latent cache, the one-graph
- * training step (distill-graph.ts compiled with autodiff + AdamW) and the loop, with atomic checkpoints every
- * `checkpointEvery` optimizer steps, exact resume, a JSONL log, a loss plot and validation grids.
+ * `tdd distill`'s training run: teacher and data in, a LoRA out. Sets up the latent cache, the method's training
+ * (its graph and phases, from the method table) compiled into one step (autodiff + AdamW per phase) and the loop,
+ * with atomic checkpoints every `checkpointEvery` optimizer steps, exact resume, a JSONL log, a loss plot and
+ * validation grids.
  */
 import { UserError } from '../util/user-error.js';
 import { mkdirSync } from 'node:fs';
@@ -21,9 +22,7 @@ import { loadParams } from '../weights/load-params.js';
 import { sourceShapes } from '../weights/tensor-source.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { runTrainingLoop, ShuffledOrder, TrainingDivergedError } from '../train/training-loop.js';
-import { DdimSolver } from './common/ddim-solver.js';
-import { buildDistillGraph, EMA_SLOT, STUDENT_SLOT, type DistillGraph } from './common/distill-graph.js';
-import { loraTargets } from './common/lora-targets.js';
+import { EMA_SLOT, STUDENT_SLOT } from './common/distill-graph.js';
 import {
   DistillConfigError,
   resolveDistillConfig,
@@ -32,9 +31,8 @@ import {
   type DistillConfigInput,
 } from './config.js';
 import { distillMetadata, loraModules, writeDistilledLora, type WrittenLora } from './lora-output.js';
-import { lcmMethod, tddMethod, type DistillMethod } from './method.js';
+import { distillMethods, type MethodTraining } from './method-table.js';
 import { PromptCache } from './prompt-cache.js';
-import { stepFeeds, type StepFeedsContext } from './step-feeds.js';
 import { openTeacher, type Teacher } from './teacher.js';
 import { prepareOutputFolder } from './output-folder.js';
 import { TRAINING_LOG_FILE, TrainingLog, type StepLogEntry } from '../train/training-log.js';
@@ -117,8 +115,7 @@ class DistillRun {
     private readonly teacher: Teacher,
     private readonly dataset: ImageCaptionDataset,
     private readonly step: TrainStep,
-    private readonly dg: DistillGraph,
-    private readonly feedsContext: Omit<StepFeedsContext, 'constantFeeds'>,
+    private readonly training: MethodTraining,
     private readonly events: DistillEvents,
   ) {
     this.log = new TrainingLog(join(config.out, TRAINING_LOG_FILE));
@@ -135,59 +132,32 @@ class DistillRun {
     cache: LatentCache,
     events: DistillEvents,
   ): Promise<DistillRun> {
-    const solver = new DdimSolver(teacher.schedule, config.numDdimTimesteps);
-    const method: DistillMethod =
-      config.method === 'tdd'
-        ? tddMethod(solver, teacher.schedule, { kMin: config.kMin, kMax: config.kMax, sRatio: config.sRatio })
-        : lcmMethod();
     const prompts = new PromptCache(teacher.pipeline.prompts);
     const probe = await prompts.embed(['']);
-    const graph = createGraph();
-    const dg = buildDistillGraph(graph, {
-      unet: teacher.components.unet.config,
-      batch: config.batch,
-      latentShape: teacher.latentShape,
-      textShape: [probe.tokens, probe.width],
-      pooledWidth: probe.pooledWidth,
-      loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
-      rank: config.rank,
-      alpha: config.alpha,
-      loss: { type: config.loss, huberC: config.huberC },
-      emaTarget: config.emaDecay !== undefined,
-      gradientCheckpointing: config.gradientCheckpointing,
+    const training = distillMethods[config.method].build({
+      config,
+      teacher,
+      prompts,
+      text: { tokens: probe.tokens, width: probe.width, pooledWidth: probe.pooledWidth },
+      latents: async (records, rng) =>
+        sampleLatents(await Promise.all(records.map((r) => cache.get(r))), rng, teacher.scalingFactor, teacher.shiftFactor),
     });
     events.onPhase?.('compiling the training step', 0, 1);
-    const frozen = loadParams(teacher.components.unet.source, splitLoraParams(graph.params).base, 'unet').weights;
+    // The teacher's weights, baked once into the one session every phase runs in; LoRA slots and other
+    // phases' parameters are fed.
+    const trained = new Set(training.phases.flatMap((p) => p.trainable.map((v) => v.name!)));
+    const base = splitLoraParams(training.graph.params).base.filter((p) => !trained.has(p.name!));
+    const frozen = loadParams(teacher.components.unet.source, base, 'unet').weights;
     const step = await TrainStep.create({
-      graph,
-      loss: dg.loss,
-      trainable: dg.trainable,
-      initial: initLoraWeights(dg.student, STUDENT_SLOT, config.seed),
+      graph: training.graph,
+      phases: training.phases,
       frozen,
-      optimizer: { lr: config.lr, weightDecay: config.weightDecay },
-      lrSchedule: config.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: config.warmupSteps } : undefined,
-      maxGradNorm: config.maxGradNorm,
       gradAccumulationSteps: config.gradAccumulation,
+      logs: training.logs,
       session: sessionOptionsFor(config.runtime),
     });
     events.onPhase?.('compiling the training step', 1, 1);
-    const side = teacher.resolution;
-    const feedsContext: Omit<StepFeedsContext, 'constantFeeds'> = {
-      solver,
-      schedule: teacher.schedule,
-      method,
-      predictionType: teacher.predictionType,
-      wMin: config.wMin,
-      wMax: config.wMax,
-      batch: config.batch,
-      latentShape: teacher.latentShape,
-      proportionEmptyPrompts: config.proportionEmptyPrompts,
-      prompts,
-      latents: async (records, rng) =>
-        sampleLatents(await Promise.all(records.map((r) => cache.get(r))), rng, teacher.scalingFactor, teacher.shiftFactor),
-      timeIds: probe.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
-    };
-    return new DistillRun(config, teacher, dataset, step, dg, feedsContext, events);
+    return new DistillRun(config, teacher, dataset, step, training, events);
   }
 
   async loop(signal?: AbortSignal): Promise<DistillResult> {
@@ -208,8 +178,12 @@ class DistillRun {
         order: this.order,
         microBatch: async () => {
           const records = this.order.next(c.batch).map((k) => this.dataset.records[k]);
-          const prepared = await stepFeeds(records, this.rng, { ...this.feedsContext, constantFeeds: () => this.constantFeeds() });
-          return { feeds: prepared.feeds, emptied: prepared.emptied };
+          return this.training.feeds({
+            records,
+            rng: this.rng,
+            constantFeeds: () => this.constantFeeds(),
+            microStep: this.step.microSteps,
+          });
         },
         extraState: this.ema && {
           save: () => this.ema,
@@ -241,9 +215,9 @@ class DistillRun {
   private constantFeeds(): Record<string, HostTensor> {
     const one: HostTensor = { dtype: 'float32', dims: [], data: Float32Array.of(1) };
     const feeds: Record<string, HostTensor> = { [loraScaleName(STUDENT_SLOT)]: one };
-    if (this.ema && this.dg.ema) {
+    if (this.ema && this.training.ema) {
       feeds[loraScaleName(EMA_SLOT)] = one;
-      for (const p of this.dg.ema.params) feeds[p.name!] = { dtype: 'float32', dims: [...p.shape], data: this.ema.get(p.name!)! };
+      for (const p of this.training.ema.params) feeds[p.name!] = { dtype: 'float32', dims: [...p.shape], data: this.ema.get(p.name!)! };
     }
     return feeds;
   }
@@ -255,17 +229,23 @@ class DistillRun {
     return `lora.${EMA_SLOT}.${studentName.slice(studentPrefix.length)}`;
   }
 
+  /** The student LoRA's current values (other phases' parameters are not part of it). */
+  private studentParameters(): [string, Float32Array][] {
+    const all = this.step.parameters();
+    return this.training.student.params.map((p) => [p.name!, all.get(p.name!)!]);
+  }
+
   private emaFromStudent(): Map<string, Float32Array> {
-    return new Map([...this.step.parameters()].map(([name, v]) => [this.emaName(name), v.slice()]));
+    return new Map(this.studentParameters().map(([name, v]) => [this.emaName(name), v.slice()]));
   }
 
   private updateEma(): void {
     if (!this.ema) return;
-    for (const [name, v] of this.step.parameters()) updateEma(this.ema.get(this.emaName(name))!, v, this.config.emaDecay!);
+    for (const [name, v] of this.studentParameters()) updateEma(this.ema.get(this.emaName(name))!, v, this.config.emaDecay!);
   }
 
   private modules() {
-    return loraModules(this.dg.student, this.step.parameters());
+    return loraModules(this.training.student, this.step.parameters());
   }
 
   private async validate(step: number): Promise<void> {
@@ -277,7 +257,7 @@ class DistillRun {
     await renderValidationGrid(this.teacher.pipeline, this.modules(), join(dir, `step-${String(step).padStart(8, '0')}.png`), {
       prompts: c.validationPrompts,
       steps: c.validationSteps,
-      method: c.method,
+      preset: distillMethods[c.method].preset,
       resolution: this.teacher.resolution,
       seed: c.seed,
     });

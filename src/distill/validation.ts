@@ -1,5 +1,5 @@
 /**
- * Validation grids during distillation: fixed prompts and seeds, sampled with the method's own sampler at a
+ * Validation grids during distillation: fixed prompts and seeds, sampled with the method's own sampler preset at a
  * few step counts (TDD: the TDD scheduler with its preset; LCM: the LCM scheduler), so grids from different
  * steps of a run compare like for like. Rows are prompts, columns step counts.
  */
@@ -11,12 +11,13 @@ import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
 import { presets } from '../pipelines/presets.js';
 import { txt2img } from '../pipelines/txt2img.js';
 import { writeLora, type LoraModules } from '../weights/lora/export.js';
-import type { DistillMethodName } from './method.js';
+import type { PresetName } from '../pipelines/presets.js';
 
 export interface ValidationOptions {
   readonly prompts: readonly string[];
   readonly steps: readonly number[];
-  readonly method: DistillMethodName;
+  /** The method's sampler preset. */
+  readonly preset: PresetName;
   readonly resolution: number;
   readonly seed: number;
 }
@@ -37,7 +38,7 @@ export async function renderValidationGrid(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const preset = presets[o.method];
+  const preset = presets[o.preset];
   const rows = [];
   for (const [i, prompt] of o.prompts.entries()) {
     const row = [];

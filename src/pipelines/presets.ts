@@ -5,13 +5,14 @@
  *   tcd  — TCD scheduler, 4 steps, no guidance, γ (eta) 0.3 (jabir-zheng/TCD)
  *   lcm  — LCM scheduler, 4 steps, guidance 1 = no CFG (LCM / LCM-LoRA)
  *   dmd2 — DMD scheduler, 4 steps at 999/749/499/249 or 1 step at 399, no guidance (tianweiy/DMD2)
+ *   pcm  — TCD scheduler with γ 0 (deterministic), as many steps as the LoRA has phases, no CFG (G-U-N/Phased-Consistency-Model's demo)
  * Without a preset, naming one of those schedulers picks its family's preset; naming no scheduler at all
  * picks `tdd` (this project's main method); any other scheduler gets diffusers' SD defaults (50 steps, 7.5).
  */
 import { UserError } from '../util/user-error.js';
 import type { SchedulerName } from '../schedulers/index.js';
 
-export type PresetName = 'tdd' | 'tcd' | 'lcm' | 'dmd2';
+export type PresetName = 'tdd' | 'tcd' | 'lcm' | 'dmd2' | 'pcm';
 
 export interface Preset {
   readonly name: PresetName;
@@ -61,6 +62,16 @@ export const presets: Readonly<Record<PresetName, Preset>> = Object.freeze({
     guidanceScale: 0,
     recommendedSteps: [1, 4],
     summary: 'DMD2: 4 steps (999/749/499/249) or 1 step (399), guidance 0',
+  },
+  // After tcd: naming the TCD scheduler keeps implying the tcd preset.
+  pcm: {
+    name: 'pcm',
+    scheduler: 'tcd',
+    steps: 4,
+    guidanceScale: 1,
+    eta: 0,
+    recommendedSteps: [1, 2, 4, 8, 16],
+    summary: 'PCM: 1, 2, 4, 8 or 16 steps (its phases), guidance 1 (no CFG), deterministic (eta 0)',
   },
 });
 

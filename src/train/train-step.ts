@@ -12,31 +12,45 @@ import { checkLrSchedule, lrFactor, type LrSchedule } from './lr-schedule.js';
 import { adamwDefaults, biasCorrection, type AdamWConfig } from './optim/adamw.js';
 import { buildStepGraph, optimizerInputNames as names, type StepGraph } from './step-graph.js';
 
-export interface TrainStepOptions {
-  readonly graph: Graph;
+/** One optimizer over one set of parameters, minimizing one loss of the shared graph. */
+export interface TrainPhase {
+  /** Names the phase in logs and graph inputs (`[a-z0-9_]`). */
+  readonly name: string;
   /** Scalar loss. */
   readonly loss: Value;
   /** Parameters to optimize, with their initial float32 values by name. */
   readonly trainable: readonly Value[];
   readonly initial: ReadonlyMap<string, Float32Array>;
-  /** Parameters that stay fixed, baked into the model (not fed per step). */
-  readonly frozen?: ReadonlyMap<string, OnnxTensorData>;
   readonly optimizer: AdamWConfig;
   readonly lrSchedule?: LrSchedule;
   readonly maxGradNorm?: number;
+  /** Updates on every n-th optimizer step (default 1: every step)… */
+  readonly every?: number;
+  /** …those whose 0-based index leaves this remainder (default 0), so two phases can alternate (every 2, at 0 and 1). */
+  readonly at?: number;
+}
+
+interface TrainStepCommon {
+  readonly graph: Graph;
+  /** Parameters that stay fixed, baked into the model (not fed per step): one copy, whatever the phases. */
+  readonly frozen?: ReadonlyMap<string, OnnxTensorData>;
   readonly gradAccumulationSteps?: number;
   /** Extra scalar values reported by every run (e.g. loss terms). */
   readonly logs?: Readonly<Record<string, Value>>;
   readonly session?: SessionOptions;
 }
 
+/** One phase (its fields inline, named "main") or a list of phases sharing the graph and its frozen weights. */
+export type TrainStepOptions = TrainStepCommon & (Omit<TrainPhase, 'name' | 'every'> | { readonly phases: readonly TrainPhase[] });
+
 export interface TrainStepResult {
+  /** The first phase's loss (every other phase's is in logs as `loss_<phase>`). */
   readonly loss: number;
   /** Learning rate used by this run's update (the one pending, for non-applying micro-steps). */
   readonly lr: number;
   /** Whether this run applied an optimizer update (false on accumulation micro-steps). */
   readonly applied: boolean;
-  /** Gradient norm before clipping, when clipping is on and an update was applied. */
+  /** The first phase's gradient norm before clipping, when clipping is on and it applied an update. */
   readonly gradNorm?: number;
   readonly logs: Record<string, number>;
 }
@@ -51,61 +65,104 @@ export interface TrainState {
   acc: Map<string, Float32Array>;
 }
 
+/** The phases of a TrainStepOptions, the single-phase shorthand named "main". */
+export function trainPhases(o: TrainStepOptions): readonly TrainPhase[] {
+  if ('phases' in o) return o.phases;
+  const { loss, trainable, initial, optimizer, lrSchedule, maxGradNorm } = o;
+  return [{ name: 'main', loss, trainable, initial, optimizer, lrSchedule, maxGradNorm }];
+}
+
+interface PhaseOutputs {
+  readonly loss: string;
+  readonly gradNorm?: string;
+  /** [param, m, v, acc?] output names per slot. */
+  readonly params: [string, string, string, string?][];
+}
+
 export class TrainStep {
   private constructor(
     private readonly session: Session,
     private readonly stepGraph: StepGraph,
-    private readonly outputs: { loss: string; gradNorm?: string; logs: [string, string][]; params: [string, string, string, string?][] },
+    private readonly phases: readonly TrainPhase[],
+    private readonly outputs: { phases: PhaseOutputs[]; logs: [string, string][] },
     private readonly options: TrainStepOptions,
     private state: TrainState,
   ) {}
 
   static async create(o: TrainStepOptions): Promise<TrainStep> {
-    if (o.lrSchedule) checkLrSchedule(o.lrSchedule);
+    const phases = trainPhases(o);
     const accSteps = o.gradAccumulationSteps ?? 1;
     if (!Number.isInteger(accSteps) || accSteps < 1) throw new RangeError(`gradAccumulationSteps must be an integer >= 1, got ${accSteps}`);
-    const state = initialState(o);
-    const sg = buildStepGraph(o.graph, o);
+    for (const p of phases) {
+      if (p.lrSchedule) checkLrSchedule(p.lrSchedule);
+      if (!/^[a-z0-9_]+$/.test(p.name)) throw new RangeError(`training phase name must match [a-z0-9_]+, got "${p.name}"`);
+      const every = p.every ?? 1;
+      if (!Number.isInteger(every) || every < 1) throw new RangeError(`phase "${p.name}": every must be an integer >= 1, got ${every}`);
+      const at = p.at ?? 0;
+      if (!Number.isInteger(at) || at < 0 || at >= every)
+        throw new RangeError(`phase "${p.name}": at must be an integer in [0, ${every - 1}], got ${at}`);
+    }
+    const sg = buildStepGraph(o.graph, {
+      phases: phases.map((p) => ({ ...p, gated: (p.every ?? 1) > 1 })),
+      gradAccumulationSteps: accSteps,
+    });
+    const state = initialState(phases, accSteps > 1);
     const logValues = Object.entries(o.logs ?? {});
-    const outs: Value[] = [o.loss, ...(sg.gradNorm ? [sg.gradNorm] : []), ...logValues.map(([, v]) => v)];
-    for (const s of sg.slots) outs.push(s.newParam, s.newM, s.newV, ...(s.newAcc ? [s.newAcc] : []));
+    const outs: Value[] = [];
+    for (const [i, pg] of sg.phases.entries()) {
+      outs.push(phases[i].loss, ...(pg.gradNorm ? [pg.gradNorm] : []));
+      for (const s of pg.slots) outs.push(s.newParam, s.newM, s.newV, ...(s.newAcc ? [s.newAcc] : []));
+    }
+    outs.push(...logValues.map(([, v]) => v));
     const { session, outputNames } = await compileGraph(o.graph, outs, { weights: o.frozen, session: o.session });
     let k = 0;
     const next = () => outputNames[k++];
-    const outputs = {
+    const phaseOutputs = sg.phases.map((pg): PhaseOutputs => ({
       loss: next(),
-      gradNorm: sg.gradNorm ? next() : undefined,
-      logs: logValues.map(([key]): [string, string] => [key, next()]),
-      params: sg.slots.map((s): [string, string, string, string?] => [next(), next(), next(), s.newAcc ? next() : undefined]),
-    };
-    return new TrainStep(session, sg, outputs, o, state);
+      gradNorm: pg.gradNorm ? next() : undefined,
+      params: pg.slots.map((s): [string, string, string, string?] => [next(), next(), next(), s.newAcc ? next() : undefined]),
+    }));
+    const logs = logValues.map(([key]): [string, string] => [key, next()]);
+    return new TrainStep(session, sg, phases, { phases: phaseOutputs, logs }, o, state);
   }
 
-  /** Optimizer updates applied so far. */
+  /** Micro-batches run so far (equal to optimizerSteps without gradient accumulation). */
+  get microSteps(): number {
+    return this.state.microSteps;
+  }
+
+  /** Optimizer steps taken so far (each applies every phase that is due). */
   get optimizerSteps(): number {
     return this.state.optimizerSteps;
   }
 
-  /** Runs one (micro-)batch. `batch` feeds the graph's own inputs by name. */
+  /** Updates a phase has applied after `optimizerSteps` optimizer steps: the due steps at, at + n, … before it. */
+  static phaseUpdates(optimizerSteps: number, every = 1, at = 0): number {
+    return Math.max(0, Math.ceil((optimizerSteps - at) / every));
+  }
+
+  /** Runs one (micro-)batch through every phase. `batch` feeds the graph's own inputs by name. */
   async run(batch: Readonly<Record<string, HostTensor>>): Promise<TrainStepResult> {
-    const o = this.options;
     const st = this.state;
-    const accSteps = o.gradAccumulationSteps ?? 1;
-    const applies = (st.microSteps + 1) % accSteps === 0;
-    const t = st.optimizerSteps + 1;
-    const { beta1, beta2 } = { ...adamwDefaults, ...o.optimizer };
-    const lr = o.optimizer.lr * (o.lrSchedule ? lrFactor(o.lrSchedule, st.optimizerSteps) : 1);
+    const accSteps = this.options.gradAccumulationSteps ?? 1;
+    const completes = (st.microSteps + 1) % accSteps === 0;
     const scalar = (x: number): HostTensor => ({ dtype: 'float32', dims: [], data: Float32Array.of(x) });
-    const feeds: Record<string, HostTensor> = {
-      ...batch,
-      [names.lr]: scalar(lr),
-      [names.biasCorrection1]: scalar(biasCorrection(beta1, t)),
-      [names.biasCorrection2]: scalar(biasCorrection(beta2, t)),
-    };
-    if (accSteps > 1) {
-      feeds[names.accScale] = scalar(1 / accSteps);
-      feeds[names.apply] = { dtype: 'bool', dims: [], data: Uint8Array.of(applies ? 1 : 0) };
-    }
+    const feeds: Record<string, HostTensor> = { ...batch };
+    if (accSteps > 1) feeds[names.accScale] = scalar(1 / accSteps);
+    const plans = this.phases.map((phase, i) => {
+      const every = phase.every ?? 1;
+      const at = phase.at ?? 0;
+      const applies = completes && st.optimizerSteps % every === at;
+      const done = TrainStep.phaseUpdates(st.optimizerSteps, every, at);
+      const { beta1, beta2 } = { ...adamwDefaults, ...phase.optimizer };
+      const lr = phase.optimizer.lr * (phase.lrSchedule ? lrFactor(phase.lrSchedule, done) : 1);
+      feeds[names.lr(phase.name)] = scalar(lr);
+      feeds[names.biasCorrection1(phase.name)] = scalar(biasCorrection(beta1, done + 1));
+      feeds[names.biasCorrection2(phase.name)] = scalar(biasCorrection(beta2, done + 1));
+      if (this.stepGraph.phases[i].scalars.apply)
+        feeds[names.apply(phase.name)] = { dtype: 'bool', dims: [], data: Uint8Array.of(applies ? 1 : 0) };
+      return { lr, applies };
+    });
     for (const s of this.stepGraph.slots) {
       const dims = [...s.param.shape];
       const f = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
@@ -116,21 +173,30 @@ export class TrainStep {
     }
     const out = await this.session.run(feeds);
     const num = (name: string): number => Number(out[name].data[0]);
-    this.stepGraph.slots.forEach((s, i) => {
-      const [p, m, v, acc] = this.outputs.params[i];
-      st.params.set(s.name, out[p].data as Float32Array);
-      st.m.set(s.name, out[m].data as Float32Array);
-      st.v.set(s.name, out[v].data as Float32Array);
-      if (acc) st.acc.set(s.name, out[acc].data as Float32Array);
+    const logs: Record<string, number> = {};
+    this.stepGraph.phases.forEach((pg, i) => {
+      const o = this.outputs.phases[i];
+      pg.slots.forEach((s, j) => {
+        const [p, m, v, acc] = o.params[j];
+        st.params.set(s.name, out[p].data as Float32Array);
+        st.m.set(s.name, out[m].data as Float32Array);
+        st.v.set(s.name, out[v].data as Float32Array);
+        if (acc) st.acc.set(s.name, out[acc].data as Float32Array);
+      });
+      if (i === 0) return;
+      logs[`loss_${pg.name}`] = num(o.loss);
+      if (o.gradNorm && plans[i].applies) logs[`grad_norm_${pg.name}`] = num(o.gradNorm);
     });
+    for (const [key, name] of this.outputs.logs) logs[key] = num(name);
     st.microSteps++;
-    if (applies) st.optimizerSteps++;
+    if (completes) st.optimizerSteps++;
+    const first = this.outputs.phases[0];
     return {
-      loss: num(this.outputs.loss),
-      lr,
-      applied: applies,
-      gradNorm: this.outputs.gradNorm && applies ? num(this.outputs.gradNorm) : undefined,
-      logs: Object.fromEntries(this.outputs.logs.map(([key, name]) => [key, num(name)])),
+      loss: num(first.loss),
+      lr: plans[0].lr,
+      applied: completes,
+      gradNorm: first.gradNorm && plans[0].applies ? num(first.gradNorm) : undefined,
+      logs,
     };
   }
 
@@ -186,17 +252,17 @@ export class TrainStep {
   }
 }
 
-function initialState(o: TrainStepOptions): TrainState {
-  const zeros = (p: Value) => new Float32Array(numel(p.shape));
+function initialState(phases: readonly TrainPhase[], accumulate: boolean): TrainState {
+  const trainable = phases.flatMap((p) => p.trainable);
   const params = new Map<string, Float32Array>();
-  for (const p of o.trainable) {
-    const init = o.initial.get(p.name!);
-    const n = numel(p.shape);
-    if (!init) throw new RangeError(`no initial value for trainable parameter "${p.name}"`);
-    if (init.length !== n) throw new RangeError(`initial value of "${p.name}" has ${init.length} values, shape needs ${n}`);
-    params.set(p.name!, init.slice());
-  }
-  const accumulate = (o.gradAccumulationSteps ?? 1) > 1;
-  const map = (make: boolean) => new Map(make ? o.trainable.map((p) => [p.name!, zeros(p)]) : []);
+  for (const phase of phases)
+    for (const p of phase.trainable) {
+      const init = phase.initial.get(p.name!);
+      const n = numel(p.shape);
+      if (!init) throw new RangeError(`no initial value for trainable parameter "${p.name}"`);
+      if (init.length !== n) throw new RangeError(`initial value of "${p.name}" has ${init.length} values, shape needs ${n}`);
+      params.set(p.name!, init.slice());
+    }
+  const map = (make: boolean) => new Map(make ? trainable.map((p) => [p.name!, new Float32Array(numel(p.shape))]) : []);
   return { optimizerSteps: 0, microSteps: 0, params, m: map(true), v: map(true), acc: map(accumulate) };
 }

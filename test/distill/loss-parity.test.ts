@@ -2,7 +2,8 @@
  * One distillation batch end to end against the reference training scripts' math (issue 26): the golden
  * (test/golden/tdd-loss-parity.*, made by scripts/golden/tdd_loss_torch.py with diffusers' UNet in torch) holds
  * the inputs, every random choice and the loss of RedAIGC/Target-Driven-Distillation's train/SD15/train_tdd.py
- * (and of diffusers' LCM-LoRA script) on the fixtures' tiny-sd UNet with a random LoRA. Here the same batch goes
+ * (and of diffusers' LCM-LoRA script, of PCM's train_pcm_lora_sd15.py, and of simpleCTM as src/distill/method.ts
+ * defines it: PCM's baseline has no public code) on the fixtures' tiny-sd UNet with a random LoRA. Here the same batch goes
  * through our real step code — stepFeeds (caption drops, noising), planStep (grid index, w), the TDD method's
  * target selection (window, pick, γ offset), the coefficient folding, the one-graph step (student, CFG teacher,
  * DDIM move, stop-gradient target, loss) on onnxruntime — with the golden's draws replayed in our draw order.
@@ -16,6 +17,16 @@
  * |ref| per tensor; measured ≤ 6.2e-4: the pseudo-Huber derivative d/√(d² + c²) with c = 0.001 amplifies float32
  * differences), the global norm over all within 1e-3 (measured 2e-7). They pin the stop-gradient on the target,
  * which a loss value cannot: differentiating the target too changes them by ~100 %.
+ *
+ * PCM: the reference keeps x_prev as the target of a sample whose grid index starts a phase (c_skip 1). With the
+ * teacher's step ending on the grid predecessor, that target already sits on its phase end, and the DDIM move to
+ * the level it is at is the identity: keeping or moving it differs by float rounding only (the golden measures
+ * 1.4e-7 relative on the 25-phase loss), so that branch is followed but cannot be pinned by a loss.
+ *
+ * PCM's adversarial loss: the golden restates discriminator_sd15.py (4 heads on every down/mid/up block output of
+ * the teacher UNet, hinge losses) with random heads, the 4-phase outputs re-noised from their phase end to a drawn
+ * timestep (noise_travel); ours gets the same heads, timesteps and noise. Both losses agree to float32 rounding
+ * (swapping the two noises moves the discriminator loss by 0.56 %, so the match is not vacuous).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,10 +34,11 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { grad } from '../../src/autodiff/index.js';
 import { buildDistillGraph, distillInputs, STUDENT_SLOT } from '../../src/distill/common/distill-graph.js';
+import { adversarialColumns } from '../../src/distill/method-table.js';
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import type { DistillLossType } from '../../src/distill/common/losses.js';
 import { loraTargets } from '../../src/distill/common/lora-targets.js';
-import { lcmMethod, tddMethod } from '../../src/distill/method.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
 import { PromptCache } from '../../src/distill/prompt-cache.js';
 import { stepFeeds } from '../../src/distill/step-feeds.js';
 import { mergedTimesteps } from '../../src/distill/common/target-selection.js';
@@ -66,8 +78,12 @@ const GRAD_TOLERANCE = 5e-3;
  * grid index (randint B), w (rand B), then TDD's per-sample window pick (randint 1, checked against the golden's
  * window size) and offsets (rand B).
  */
-function scriptedGenerator(): TorchGenerator {
+function scriptedGenerator(choice: MethodChoice): TorchGenerator {
   const d = index.draws;
+  // After the grid index, TDD's randint draws are its window picks; simpleCTM's are its picks among t' and below.
+  const ctm = choice === 'simplectm';
+  const picks: number[] = ctm ? d.simplectm_picks : d.picks;
+  const sizes: number[] = ctm ? (d.index as number[]).map((i) => i + 1) : d.window_sizes;
   const rands: Float32Array[] = [Float32Array.from(d.drop_u), Float32Array.from(d.w_u), Float32Array.from(d.offset_u)];
   let pick = 0;
   let indexDrawn = false;
@@ -90,12 +106,8 @@ function scriptedGenerator(): TorchGenerator {
         assert.deepEqual([...shape], [B]);
         return [...d.index];
       }
-      assert.equal(
-        high,
-        d.window_sizes[pick],
-        `sample ${pick}: our target window has ${high} candidates, the reference's ${d.window_sizes[pick]}`,
-      );
-      return [d.picks[pick++]];
+      assert.equal(high, sizes[pick], `sample ${pick}: our target window has ${high} candidates, the reference's ${sizes[pick]}`);
+      return [picks[pick++]];
     },
   };
   return fake as unknown as TorchGenerator;
@@ -118,7 +130,15 @@ function goldenPrompts(): PromptCache {
   return new PromptCache(encoder as unknown as PromptEncoder);
 }
 
-async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradients = false) {
+type MethodChoice = 'tdd' | 'lcm' | 'simplectm' | { pcmPhases: number };
+
+function method(choice: MethodChoice): DistillMethod {
+  if (choice === 'tdd') return tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio });
+  if (choice === 'simplectm') return simpleCtmMethod(solver, schedule);
+  return choice === 'lcm' ? lcmMethod() : pcmMethod(solver, choice.pcmPhases);
+}
+
+async function ourLoss(name: MethodChoice, loss: DistillLossType, withGradients = false, adversarial = false) {
   const source = FileTensorSource.open(sharedPath('fixtures', 'tiny-sd', 'unet', 'diffusion_pytorch_model.safetensors'));
   const targets = loraTargets(sourceShapes(source));
   assert.deepEqual([...targets.keys()], index.lora_targets, 'LoRA target weights differ from the reference module list');
@@ -132,19 +152,26 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
     rank: index.rank,
     alpha: index.alpha,
     loss: { type: loss, huberC: index.huber_c },
+    adversarial,
   });
-  const weights = loadParams(source, splitLoraParams(graph.params).base, 'unet').weights;
+  const heads = (p: { name?: string }) => p.name!.startsWith('discriminator.');
+  const weights = loadParams(
+    source,
+    splitLoraParams(graph.params).base.filter((p) => !heads(p)),
+    'unet',
+  ).weights;
+  for (const p of graph.params.filter(heads)) weights.set(p.name!, file.float32(p.name!));
   for (const key of targets.keys()) {
     for (const part of ['down', 'up'] as const) weights.set(loraParamName(STUDENT_SLOT, key, part), file.float32(`lora.${key}.${part}`));
   }
   const records = Array.from({ length: B }, (_, i) => ({ caption: `caption ${i}` }));
-  const prepared = await stepFeeds(records as never, scriptedGenerator(), {
+  const prepared = await stepFeeds(records as never, scriptedGenerator(name), {
     solver,
     schedule,
     predictionType: 'epsilon',
     wMin: index.w_min,
     wMax: index.w_max,
-    method: method === 'tdd' ? tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio }) : lcmMethod(),
+    method: method(name),
     batch: B,
     latentShape: [C, H, W],
     proportionEmptyPrompts: index.proportion_empty_prompts,
@@ -152,11 +179,22 @@ async function ourLoss(method: 'tdd' | 'lcm', loss: DistillLossType, withGradien
     latents: async () => file.float32('in.x0'),
     constantFeeds: () => ({ [`lora_scale.${STUDENT_SLOT}`]: { dtype: 'float32', dims: [], data: Float32Array.of(1) } }),
   });
+  const feeds = { ...prepared.feeds };
+  if (adversarial) {
+    const adv = index.pcm_adversarial;
+    Object.assign(feeds, adversarialColumns(adv.end, adv.timestep, schedule), {
+      [distillInputs.adversarial.noiseFake]: { dtype: 'float32', dims: [B, C, H, W], data: file.float32('in.adv_noise_fake') },
+      [distillInputs.adversarial.noiseReal]: { dtype: 'float32', dims: [B, C, H, W], data: file.float32('in.adv_noise_real') },
+    });
+  }
   // The LoRA arrays are initializers here (weights), so they are not fed.
   const grads = withGradients ? grad(dg.loss, dg.trainable) : [];
-  const [value, ...gradValues] = await runOrt(graph, [dg.loss, ...grads], weights, prepared.feeds);
+  const advOutputs = dg.adversarial ? [dg.adversarial.discriminator, dg.adversarial.generator] : [];
+  const [value, ...rest] = await runOrt(graph, [dg.loss, ...advOutputs, ...grads], weights, feeds);
+  const gradValues = rest.slice(advOutputs.length);
   const gradients = new Map(dg.trainable.map((p, i) => [p.name!.replace(`lora.${STUDENT_SLOT}.`, 'lora.'), gradValues[i]]));
-  return { loss: value[0], prepared, gradients };
+  const [discriminator, generator] = rest.slice(0, advOutputs.length).map((v) => v[0]);
+  return { loss: value[0], prepared, gradients, discriminator, generator };
 }
 
 function assertClose(name: string, ours: number, reference: number, tol: number): void {
@@ -229,5 +267,32 @@ describe('distillation loss parity with the reference training scripts (test/gol
 
   test('LCM (boundary scalings c_skip/c_out), pseudo-Huber', async () => {
     assertClose('LCM huber loss', (await ourLoss('lcm', 'huber')).loss, index.losses.lcm_huber, LOSS_TOLERANCE);
+  });
+
+  test('PCM, 4 and 25 phases: each sample moved to the end of its phase; pseudo-Huber and L2', async () => {
+    for (const [phases, key] of [
+      [4, 'pcm_huber'],
+      [25, 'pcm25_huber'],
+    ] as const) {
+      const huber = await ourLoss({ pcmPhases: phases }, 'huber');
+      const ends = (index.pcm[String(phases)].sample_phase_start as number[]).map((start) => solver.timestepsPrev[start]);
+      assert.deepEqual(huber.prepared.plan.selected, ends, `${phases} phases: phase ends`);
+      assertClose(`PCM ${phases} phases huber loss`, huber.loss, index.losses[key], LOSS_TOLERANCE);
+    }
+    assertClose('PCM L2 loss', (await ourLoss({ pcmPhases: 4 }, 'l2')).loss, index.losses.pcm_l2, LOSS_TOLERANCE);
+  });
+
+  test('PCM adversarial loss (4 phases): the discriminator heads on the teacher features, both hinge losses', async () => {
+    const ours = await ourLoss({ pcmPhases: 4 }, 'huber', false, true);
+    assert.deepEqual(ours.prepared.plan.selected, index.pcm_adversarial.end);
+    assertClose('PCM consistency loss with the discriminator in the graph', ours.loss, index.losses.pcm_huber, LOSS_TOLERANCE);
+    assertClose('discriminator hinge loss', ours.discriminator!, index.losses.pcm_adv_discriminator, LOSS_TOLERANCE);
+    assertClose('generator hinge loss', ours.generator!, index.losses.pcm_adv_generator, LOSS_TOLERANCE);
+  });
+
+  test('simpleCTM: s drawn among 0 and the grid below t′, both outputs moved there; pseudo-Huber', async () => {
+    const ours = await ourLoss('simplectm', 'huber');
+    assert.deepEqual(ours.prepared.plan.selected, index.timesteps.simplectm_s);
+    assertClose('simpleCTM huber loss', ours.loss, index.losses.simplectm_huber, LOSS_TOLERANCE);
   });
 });

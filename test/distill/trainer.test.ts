@@ -96,6 +96,95 @@ describe('tdd distill on tiny-sd', () => {
     await assert.rejects(distill({ ...settings, out, resume: true, lr: 5e-4 }), /settings differ \(lr: checkpoint 0.001, now 0.0005\)/);
   });
 
+  test('simpleCTM: trains and resumes exactly (its target draws come from the checkpointed generator)', async () => {
+    const settings = { ...base(), method: 'simplectm' as const, steps: 3, checkpointEvery: 1, validationPrompts: [] };
+    const full = await distill({ ...settings, out: join(root, 'ctm-full') });
+    const out = join(root, 'ctm-interrupted');
+    const controller = new AbortController();
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 1 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    assert.deepEqual(
+      resumed.log.map((e) => e.loss),
+      full.log.map((e) => e.loss),
+    );
+    assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
+  });
+
+  test('PCM with 2 phases: trains, resumes exactly, and records its method and phases in the LoRA', async () => {
+    const settings = { ...base(), method: 'pcm' as const, pcmPhases: 2, steps: 4, checkpointEvery: 2, validationPrompts: [] };
+    const full = await distill({ ...settings, out: join(root, 'pcm-full') });
+    assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
+    const out = join(root, 'pcm-interrupted');
+    const controller = new AbortController();
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 2 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    assert.deepEqual(
+      resumed.log.map((e) => e.loss),
+      full.log.map((e) => e.loss),
+    );
+    const file = SafetensorsFile.open(full.lora!.kohya);
+    try {
+      assert.equal(file.metadata.tdd_method, 'pcm');
+      assert.equal(JSON.parse(file.metadata.tdd_hyperparameters).pcmPhases, 2);
+    } finally {
+      file.close();
+    }
+    await assert.rejects(
+      distill({ ...settings, method: 'tdd', out: join(root, 'tdd-phases') }),
+      /--pcm-phases: only --method pcm has phases/,
+    );
+  });
+
+  test('PCM --adversarial: the discriminator and the student alternate, both resume exactly', async () => {
+    const settings = {
+      ...base(),
+      batch: 2,
+      method: 'pcm' as const,
+      pcmPhases: 2,
+      steps: 3,
+      checkpointEvery: 1,
+      validationPrompts: [],
+      adversarial: { weight: 0.1, lr: 1e-3, schedule: 'alternate' as const },
+    };
+    const full = await distill({ ...settings, out: join(root, 'adv-full') });
+    // Optimizer steps 1 and 3 update the discriminator (no student gradient norm), step 2 the student.
+    assert.deepEqual(
+      full.log.map((e) => e.grad_norm !== undefined),
+      [false, true, false],
+    );
+    assert.ok(full.log.every((e) => Number.isFinite(e.loss_discriminator) && Number.isFinite(e.adv_generator)));
+    const out = join(root, 'adv-interrupted');
+    const controller = new AbortController();
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 2 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    for (const key of ['loss', 'loss_discriminator', 'adv_generator'] as const)
+      assert.deepEqual(
+        resumed.log.map((e) => e[key]),
+        full.log.map((e) => e[key]),
+        key,
+      );
+  });
+
+  test('PCM --adversarial switched off (weight 0, joint schedule) leaves the student bit-identical to plain PCM', async () => {
+    const settings = { ...base(), batch: 2, method: 'pcm' as const, pcmPhases: 2, steps: 2, validationPrompts: [] };
+    const plain = await distill({ ...settings, out: join(root, 'pcm-plain') });
+    const off = await distill({ ...settings, out: join(root, 'pcm-adv-off'), adversarial: { weight: 0, lr: 1e-3, schedule: 'joint' } });
+    assert.deepEqual(
+      off.log.map((e) => e.loss),
+      plain.log.map((e) => e.loss),
+    );
+    assert.ok(off.log.every((e) => e.loss_discriminator !== undefined));
+    const tensors = (path: string) => {
+      const f = SafetensorsFile.open(path);
+      try {
+        return Object.fromEntries([...f.tensors.keys()].map((k) => [k, f.raw(k)]));
+      } finally {
+        f.close();
+      }
+    };
+    assert.deepEqual(tensors(off.lora!.kohya), tensors(plain.lora!.kohya));
+  });
+
   test('SDXL teacher with gradient checkpointing and an EMA target: trains and writes a LoRA that loads fully', async () => {
     const xl = sharedPath('fixtures', 'tiny-sdxl');
     const result = await distill({

@@ -44,6 +44,17 @@ describe('presets', () => {
       eta: undefined,
       warnings: [],
     });
+    // PCM's own demo samples its LoRAs with TCD, deterministically (diffusers' pipelines pass eta 0).
+    assert.deepEqual(resolveSampling({ preset: 'pcm' }), {
+      preset: 'pcm',
+      scheduler: 'tcd',
+      steps: 4,
+      guidanceScale: 1,
+      eta: 0,
+      warnings: [],
+    });
+    for (const steps of [1, 2, 8, 16]) assert.deepEqual(resolveSampling({ preset: 'pcm', steps }).warnings, []);
+    assert.equal(resolveSampling({ preset: 'pcm', steps: 3 }).warnings.length, 1);
   });
 
   test("dmd2 runs at 999/749/499/249 for 4 steps and 399 for 1 step (the model's own scheduler config)", () => {
@@ -56,7 +67,7 @@ describe('presets', () => {
   test('without a preset or scheduler the default is TDD; a distilled scheduler implies its family', () => {
     assert.equal(DEFAULT_PRESET, 'tdd');
     assert.deepEqual(resolveSampling({}), resolveSampling({ preset: 'tdd' }));
-    assert.deepEqual(resolveSampling({ scheduler: 'tcd' }), resolveSampling({ preset: 'tcd' }));
+    assert.deepEqual(resolveSampling({ scheduler: 'tcd' }), resolveSampling({ preset: 'tcd' })); // not pcm, which also samples with TCD
     assert.equal(resolveSampling({ scheduler: 'dmd' }).preset, 'dmd2');
     assert.equal(presetFor({ scheduler: 'lcm' })?.name, 'lcm');
   });

@@ -46,7 +46,7 @@ describe('tdd serve API', () => {
     assert.ok(!text.includes(server.modelsDir) && !text.includes('/fixtures/'), 'no server path leaks into the listing');
     assert.deepEqual(
       catalog.presets.map((p: { name: string }) => p.name),
-      ['tdd', 'tcd', 'lcm', 'dmd2', 'teacher'],
+      ['tdd', 'tcd', 'lcm', 'dmd2', 'pcm', 'teacher'],
     );
   });
 

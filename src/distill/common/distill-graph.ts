@@ -18,6 +18,7 @@ import { unet2DConditionModel, type UNetConfig, type UNetInputs } from '../../mo
 import { Scope } from '../../nn/index.js';
 import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
 import { concat } from '../../ops/index.js';
+import { discriminatorLosses, type DiscriminatorLosses } from './discriminator.js';
 import { distillLoss, type DistillLossOptions } from './losses.js';
 
 export interface DistillGraphOptions {
@@ -38,6 +39,8 @@ export interface DistillGraphOptions {
   readonly emaTarget?: boolean;
   /** Recompute the student's UNet blocks in the backward pass (memory for time). */
   readonly gradientCheckpointing?: boolean;
+  /** PCM's adversarial loss: a discriminator on the teacher's features judges the student's output against the target. */
+  readonly adversarial?: boolean;
 }
 
 /** Names of the graph's per-step inputs. */
@@ -52,6 +55,14 @@ export const distillInputs = {
   timeIds: 'time_ids',
   /** Per-sample coefficient columns [B, 1, 1, 1]. */
   coefficients: ['student_sample', 'student_model', 'guidance', 'prev_sample', 'prev_model', 'target_sample', 'target_model'] as const,
+  /** Adversarial inputs: both outputs re-noised from their timestep to the discriminator's (noise_travel). */
+  adversarial: {
+    timestep: 'adv_timestep',
+    keep: 'adv_keep',
+    noiseScale: 'adv_noise_scale',
+    noiseFake: 'adv_noise_fake',
+    noiseReal: 'adv_noise_real',
+  },
 } as const;
 
 export type CoefficientName = (typeof distillInputs.coefficients)[number];
@@ -66,6 +77,8 @@ export interface DistillGraph {
   readonly ema?: UnfusedLora;
   /** The trainable LoRA parameters (student slot). */
   readonly trainable: readonly Value[];
+  /** With `adversarial`: both hinge losses and the discriminator's parameters. */
+  readonly adversarial?: DiscriminatorLosses;
 }
 
 export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): DistillGraph {
@@ -126,7 +139,17 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
   const target = coef.target_sample.mul(xPrev).add(coef.target_model.mul(targetOut)).stopGradient();
 
   const loss = distillLoss(prediction, target, o.loss);
+  let adversarial: DiscriminatorLosses | undefined;
+  if (o.adversarial) {
+    const a = names.adversarial;
+    const keep = graph.input(a.keep, [n, 1, 1, 1]);
+    const scale = graph.input(a.noiseScale, [n, 1, 1, 1]);
+    const travel = (v: Value, noise: string) => keep.mul(v).add(scale.mul(graph.input(noise, [n, c, h, w])));
+    const fake = travel(prediction, a.noiseFake);
+    const real = travel(target, a.noiseReal);
+    adversarial = discriminatorLosses(base, o.unet, fake, real, graph.input(a.timestep, [n]), cond, added('cond'));
+  }
   student.assertApplied();
   ema?.assertApplied();
-  return { graph, loss, student, ema, trainable: student.params };
+  return { graph, loss, student, ema, trainable: student.params, adversarial };
 }

@@ -1,0 +1,234 @@
+/**
+ * The distillation methods as a table (as src/schedulers/registry.ts is for samplers): each entry builds its own
+ * training — the graph, the phases it optimizes (each with its loss, parameters, optimizer and schedule), and how a
+ * batch of records becomes the graph's feeds — from what the run has set up (teacher, prompts, latents, settings).
+ * The trainer runs whatever an entry returns and knows no method by name.
+ *
+ * TDD, LCM, PCM and simpleCTM share the consistency graph (distill-graph.ts) and differ only in where they map the student's
+ * and the target's outputs (method.ts); their one phase trains the student LoRA.
+ */
+import type { ImageCaptionRecord } from '../data/types.js';
+import type { Graph, Value } from '../ir/index.js';
+import { initLoraWeights } from '../nn/lora-weights.js';
+import type { UnfusedLora } from '../nn/lora-graph.js';
+import { createGraph } from '../ops/index.js';
+import type { PresetName } from '../pipelines/presets.js';
+import type { HostTensor } from '../runtime/tensors.js';
+import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
+import type { TrainPhase } from '../train/index.js';
+import type { MicroBatch } from '../train/training-loop.js';
+import { TorchGenerator } from '../util/torch-generator.js';
+import { sourceShapes } from '../weights/tensor-source.js';
+import { DdimSolver } from './common/ddim-solver.js';
+import { initDiscriminatorWeights, type DiscriminatorLosses } from './common/discriminator.js';
+import { buildDistillGraph, distillInputs, STUDENT_SLOT } from './common/distill-graph.js';
+import { loraTargets } from './common/lora-targets.js';
+import type { AdversarialConfig, DistillConfig } from './config.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
+import type { PromptCache } from './prompt-cache.js';
+import { stepFeeds } from './step-feeds.js';
+import type { Teacher } from './teacher.js';
+
+/** What the run has set up before a method builds its training. */
+export interface MethodSetup {
+  readonly config: DistillConfig;
+  readonly teacher: Teacher;
+  readonly prompts: PromptCache;
+  /** The text encoders' output sizes (from embedding the empty prompt). */
+  readonly text: { readonly tokens: number; readonly width: number; readonly pooledWidth?: number };
+  /** Latents (diffusion scale) for the records, drawing their samples from `rng`. */
+  readonly latents: (records: readonly ImageCaptionRecord[], rng: TorchGenerator) => Promise<Float32Array>;
+}
+
+/** A method's training, ready to compile: one graph, its phases, and its feeds per micro-batch. */
+export interface MethodTraining {
+  readonly graph: Graph;
+  /** The first phase is the student's: its loss is the run's reported loss. */
+  readonly phases: readonly TrainPhase[];
+  /** The LoRA the run writes out (slot STUDENT_SLOT). */
+  readonly student: UnfusedLora;
+  /** The EMA target's LoRA, when the method keeps one (its weights are fed each step, not trained). */
+  readonly ema?: UnfusedLora;
+  /** Extra scalars logged every step (loss terms). */
+  readonly logs?: Readonly<Record<string, Value>>;
+  /** One micro-batch's feeds. */
+  feeds(batch: MicroBatchRequest): Promise<MicroBatch>;
+}
+
+export interface MicroBatchRequest {
+  readonly records: readonly ImageCaptionRecord[];
+  /** The run's generator (checkpointed): every draw of the method's own sampling comes from it. */
+  readonly rng: TorchGenerator;
+  /** The run's own feeds (LoRA scales, EMA weights). */
+  readonly constantFeeds: () => Record<string, HostTensor>;
+  /** Micro-batches run before this one (from 0; resumes count on), for draws that must not move the run's generator. */
+  readonly microStep: number;
+}
+
+/** Seeds of the adversarial draws' per-micro-step generators: far from any seed a run is given. */
+const ADVERSARIAL_SEED_BASE = 1_000_003;
+
+export interface DistillMethodEntry {
+  readonly name: DistillMethodName;
+  /** One line for help texts. */
+  readonly summary: string;
+  /** The sampler preset its LoRAs are made for (validation grids; `tdd generate --preset`). */
+  readonly preset: PresetName;
+  build(setup: MethodSetup): MethodTraining;
+}
+
+/** The student LoRA's phase: AdamW with the run's settings, LoRA initialised as peft does (B = 0). */
+export function studentPhase(config: DistillConfig, loss: Value, student: UnfusedLora): TrainPhase {
+  return {
+    name: 'student',
+    loss,
+    trainable: student.params,
+    initial: initLoraWeights(student, STUDENT_SLOT, config.seed),
+    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
+    lrSchedule: config.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: config.warmupSteps } : undefined,
+    maxGradNorm: config.maxGradNorm,
+  };
+}
+
+/** A consistency-distillation method on the shared graph: only the output mapping is the method's own. */
+function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) => DistillMethod): MethodTraining {
+  const { config, teacher, text } = setup;
+  const solver = new DdimSolver(teacher.schedule, config.numDdimTimesteps);
+  const graph = createGraph();
+  const dg = buildDistillGraph(graph, {
+    unet: teacher.components.unet.config,
+    batch: config.batch,
+    latentShape: teacher.latentShape,
+    textShape: [text.tokens, text.width],
+    pooledWidth: text.pooledWidth,
+    loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
+    rank: config.rank,
+    alpha: config.alpha,
+    loss: { type: config.loss, huberC: config.huberC },
+    emaTarget: config.emaDecay !== undefined,
+    gradientCheckpointing: config.gradientCheckpointing,
+    adversarial: config.adversarial !== undefined,
+  });
+  const side = teacher.resolution;
+  const context = {
+    solver,
+    schedule: teacher.schedule,
+    method: mapping(solver),
+    predictionType: teacher.predictionType,
+    wMin: config.wMin,
+    wMax: config.wMax,
+    batch: config.batch,
+    latentShape: teacher.latentShape,
+    proportionEmptyPrompts: config.proportionEmptyPrompts,
+    prompts: setup.prompts,
+    latents: setup.latents,
+    timeIds: text.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
+  };
+  const adversarial = config.adversarial && dg.adversarial ? adversarialTraining(config, config.adversarial, dg.adversarial) : undefined;
+  const student = studentPhase(
+    config,
+    adversarial ? dg.loss.add(dg.adversarial!.generator.mul(config.adversarial!.weight)) : dg.loss,
+    dg.student,
+  );
+  return {
+    graph,
+    phases: adversarial ? [{ ...student, ...adversarial.studentSchedule }, adversarial.phase] : [student],
+    student: dg.student,
+    ema: dg.ema,
+    logs: adversarial && { adv_generator: dg.adversarial!.generator },
+    async feeds({ records, rng, constantFeeds, microStep }) {
+      const prepared = await stepFeeds(records, rng, { ...context, constantFeeds });
+      const feeds = adversarial
+        ? { ...prepared.feeds, ...adversarialFeeds(prepared.plan.selected!, teacher, config, microStep) }
+        : prepared.feeds;
+      return { feeds, emptied: prepared.emptied };
+    },
+  };
+}
+
+/** The discriminator's phase and when each phase updates (the reference alternates: discriminator on even steps). */
+function adversarialTraining(config: DistillConfig, adv: AdversarialConfig, losses: DiscriminatorLosses) {
+  const alternate = adv.schedule === 'alternate';
+  const phase: TrainPhase = {
+    name: 'discriminator',
+    loss: losses.discriminator,
+    trainable: losses.params,
+    initial: initDiscriminatorWeights(losses.params, config.seed + 1),
+    optimizer: { lr: adv.lr, weightDecay: config.weightDecay },
+    maxGradNorm: config.maxGradNorm,
+    ...(alternate ? { every: 2, at: 0 } : {}),
+  };
+  return { phase, studentSchedule: alternate ? { every: 2, at: 1 } : {} };
+}
+
+/**
+ * The discriminator's timestep per sample, uniform in [end, end + T/M) above the sample's phase end, and the
+ * noise that carries both outputs there: x_adv = √(ᾱ_adv/ᾱ_end)·x + √(1 − ᾱ_adv/ᾱ_end)·ε (the reference's
+ * noise_travel). Drawn from a generator of their own, seeded by the micro-step, so the run's generator — and with
+ * it every draw the consistency loss sees — is the same with the adversarial loss as without it.
+ */
+function adversarialFeeds(ends: readonly number[], teacher: Teacher, config: DistillConfig, microStep: number): Record<string, HostTensor> {
+  const schedule = teacher.schedule;
+  const n = ends.length;
+  const total = schedule.numTrainTimesteps;
+  const span = Math.floor(total / config.pcmPhases!);
+  const rng = new TorchGenerator(ADVERSARIAL_SEED_BASE * (config.seed + 1) + microStep);
+  const timesteps = ends.map((end) => Math.min(total - 1, end + Number(rng.randint(0, span, [1])[0])));
+  const latent = [n, ...teacher.latentShape];
+  const a = distillInputs.adversarial;
+  return {
+    ...adversarialColumns(ends, timesteps, schedule),
+    [a.noiseFake]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
+    [a.noiseReal]: { dtype: 'float32', dims: latent, data: rng.randn(latent) },
+  };
+}
+
+/** The discriminator's timesteps and the noise_travel coefficients from each phase end to them, as feeds. */
+export function adversarialColumns(ends: readonly number[], timesteps: readonly number[], schedule: NoiseSchedule): Record<string, HostTensor> {
+  const n = ends.length;
+  const keep = new Float32Array(n);
+  const scale = new Float32Array(n);
+  timesteps.forEach((t, b) => {
+    const ratio = schedule.alphaBar(t) / schedule.alphaBar(ends[b]);
+    keep[b] = Math.sqrt(ratio);
+    scale[b] = Math.sqrt(1 - ratio);
+  });
+  const a = distillInputs.adversarial;
+  const column = (data: Float32Array): HostTensor => ({ dtype: 'float32', dims: [n, 1, 1, 1], data });
+  return {
+    [a.timestep]: { dtype: 'float32', dims: [n], data: Float32Array.from(timesteps) },
+    [a.keep]: column(keep),
+    [a.noiseScale]: column(scale),
+  };
+}
+
+export const distillMethods: Readonly<Record<DistillMethodName, DistillMethodEntry>> = Object.freeze({
+  tdd: {
+    name: 'tdd',
+    summary: 'target-driven distillation: targets on merged K-step schedules with a γ offset',
+    preset: 'tdd',
+    build: (setup) =>
+      consistencyTraining(setup, (solver) =>
+        tddMethod(solver, setup.teacher.schedule, { kMin: setup.config.kMin, kMax: setup.config.kMax, sRatio: setup.config.sRatio }),
+      ),
+  },
+  lcm: {
+    name: 'lcm',
+    summary: 'latent consistency distillation: targets at the trajectory origin',
+    preset: 'lcm',
+    build: (setup) => consistencyTraining(setup, () => lcmMethod()),
+  },
+  pcm: {
+    name: 'pcm',
+    summary: "phased consistency distillation: targets at the end of the sample's phase (--pcm-phases)",
+    preset: 'pcm',
+    build: (setup) => consistencyTraining(setup, (solver) => pcmMethod(solver, setup.config.pcmPhases!)),
+  },
+  simplectm: {
+    name: 'simplectm',
+    summary: 'simpleCTM baseline: targets at a timestep drawn anywhere below the teacher step',
+    // A student that jumps to any earlier timestep samples deterministically at any step count, as PCM's does.
+    preset: 'pcm',
+    build: (setup) => consistencyTraining(setup, (solver) => simpleCtmMethod(solver, setup.teacher.schedule)),
+  },
+});
