@@ -184,7 +184,11 @@ function adversarialFeeds(ends: readonly number[], teacher: Teacher, config: Dis
 }
 
 /** The discriminator's timesteps and the noise_travel coefficients from each phase end to them, as feeds. */
-export function adversarialColumns(ends: readonly number[], timesteps: readonly number[], schedule: NoiseSchedule): Record<string, HostTensor> {
+export function adversarialColumns(
+  ends: readonly number[],
+  timesteps: readonly number[],
+  schedule: NoiseSchedule,
+): Record<string, HostTensor> {
   const n = ends.length;
   const keep = new Float32Array(n);
   const scale = new Float32Array(n);
