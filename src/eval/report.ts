@@ -20,9 +20,9 @@ function tableRow(r: RowResult): string {
   const lora = r.lora === 'none' ? '—' : r.lora;
   const eta = r.eta === undefined ? '—' : String(r.eta);
   if (r.status === 'skipped')
-    return `| ${r.label} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | skipped: ${r.reason} | | | |`;
+    return `| ${r.label} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | skipped: ${r.reason} | | | | |`;
   const same = r.identicalTo.length > 0 ? ` (samples identical to ${r.identicalTo.join(', ')})` : '';
-  return `| ${r.label}${same} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | ${num(r.fdData)} | ${num(r.fdTeacher)} | ${pct(r.alignment)} | ${num(r.secondsPerImage, 3)} |`;
+  return `| ${r.label}${same} | ${lora} | ${samplerText(r)} | ${r.steps} | ${r.guidance} | ${eta} | ${num(r.fdData)} | ${num(r.fdTeacher)} | ${pct(r.alignment)} | ${num(r.diversity)} | ${num(r.secondsPerImage, 3)} |`;
 }
 
 export function evalMarkdown(results: EvalResults): string {
@@ -39,12 +39,13 @@ export function evalMarkdown(results: EvalResults): string {
     results.realBaseline
       ? `- Real-data floor: FD-emoji between ${results.realBaseline.trainImages} real training emoji and the held-out real emoji is ${num(results.realBaseline.fd)}.`
       : '- Real-data floor: not measured.',
+    "- **Diversity**: the mean pairwise distance between the classifier features of samples that share a caption (caption *i* mod the caption count recurs with other seeds), averaged over captions; 0 means every seed gives the same image, the teacher's row is the level to keep.",
     '- **Seconds per image**: wall clock of generation only (text encoding, denoising, VAE decode; not classification), batches after the first (which compiles the sessions), on the machine that ran the eval.',
     '',
     '## Results',
     '',
-    '| row | LoRA | sampler | steps | cfg | η | FD-emoji (data) ↓ | FD to teacher ↓ | alignment ↑ | s / image |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| row | LoRA | sampler | steps | cfg | η | FD-emoji (data) ↓ | FD to teacher ↓ | alignment ↑ | diversity | s / image |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...results.rows.map(tableRow),
     '',
     '![FD-emoji and alignment per row](chart.png)',

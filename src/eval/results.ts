@@ -10,6 +10,8 @@ export type RowResult =
   | (StoredRow & {
       readonly status: 'done';
       readonly fdTeacher: number | null;
+      /** Mean pairwise feature distance between samples of one caption (other seeds); null without repeats. */
+      readonly diversity: number | null;
       readonly resumed: boolean;
       readonly identicalTo: readonly string[];
     })

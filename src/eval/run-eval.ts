@@ -18,6 +18,7 @@ import { featureStatistics, frechetDistanceFromStatistics, type FeatureStatistic
 import { saveEvalChart, saveSampleGrid, writeEvalMarkdown } from './report.js';
 import { checkClaims, identicalRows, type EvalResults, type RowResult } from './results.js';
 import { RowStore, rowFingerprint, type StoredRow } from './row-store.js';
+import { seedDiversity } from './diversity.js';
 import { EVAL_ROWS, selectRows, TEACHER_ROW, type EvalRow, type LoraRole } from './rows.js';
 import { generateRowSamples } from './sampling.js';
 
@@ -340,7 +341,8 @@ function finishResults(
         ? 0
         : frechetDistanceFromStatistics(featureStatistics(o.features, `${def.name} sample features`), teacherStats)
       : null;
-    return { ...o.row, status: 'done', fdTeacher, resumed: o.resumed, identicalTo: identical.get(def.name) ?? [] };
+    const diversity = seedDiversity(o.features, c.captions);
+    return { ...o.row, status: 'done', fdTeacher, diversity, resumed: o.resumed, identicalTo: identical.get(def.name) ?? [] };
   });
   const info = c.classifier.info;
   return {

@@ -14,6 +14,7 @@ function done(name: string, fdData: number, fdTeacher: number, sampleHash = name
     batch: 5,
     fdData,
     fdTeacher,
+    diversity: 10,
     alignment: 0.2,
     secondsPerImage: 0.1,
     timesteps: [],

@@ -70,6 +70,8 @@ describe('runEval (tiny-sd)', () => {
       assert.ok(Number.isFinite(r.fdData) && r.fdData >= -1e-6, `${r.name} fdData ${r.fdData}`);
       assert.ok(r.alignment >= 0 && r.alignment <= 1);
       assert.ok(r.secondsPerImage > 0);
+      // 4 samples over 3 captions: caption 0 recurs with another seed, so diversity is measured.
+      assert.ok(r.diversity !== null && r.diversity > 0, `${r.name} diversity ${r.diversity}`);
       assert.equal(r.timesteps.length, 2);
       for (const f of [`${r.name}.json`, `${r.name}.features.safetensors`, `${r.name}.png`])
         assert.ok(existsSync(join(options.out, 'rows', f)), f);
