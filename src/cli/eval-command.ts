@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { embeddedModel } from '../embedded/index.js';
 import { classifierTrainingDefaults } from '../eval/classifier-train.js';
-import { EVAL_ROWS, selectRows } from '../eval/rows.js';
+import { ALL_ROWS, LORA_ROLES, selectRows, type LoraRole } from '../eval/rows.js';
 import { evalDefaults, runEval, type EvalEvents, type EvalOptions } from '../eval/run-eval.js';
 import type { EvalResults } from '../eval/results.js';
 import { parseInteger, UsageError } from './errors.js';
@@ -18,6 +18,7 @@ interface EvalFlags extends DeviceFlags {
   lcmLora?: string;
   tddSingleKLora?: string;
   tddNoEmptyPromptsLora?: string;
+  lora?: string[];
   classifier?: string;
   classifierSteps?: number;
   samples: number;
@@ -52,7 +53,11 @@ export function registerEvalCommand(program: Command, runner: EvalRunner = runEv
     .option('--batch <n>', 'images per generation call', int('--batch'), evalDefaults.batch)
     .option('--seed <n>', 'sample i is seeded with seed + i', int('--seed'), evalDefaults.seed)
     .option('--out <dir>', 'output folder', join('docs', 'eval'))
-    .option('--rows <list>', `comma-separated rows to run (default: all but the optional ones): ${EVAL_ROWS.map((r) => r.name).join(', ')}`)
+    .option('--lora <role=file...>', `a LoRA by role, for the steps table (${LORA_ROLES.filter((r) => r !== 'none').join(', ')})`)
+    .option(
+      '--rows <list>',
+      `comma-separated rows to run (default: all but the optional ones), or "steps" for the 1-16 step table: ${ALL_ROWS.map((r) => r.name).join(', ')}`,
+    )
     .option('--quiet', 'no progress output');
   addDeviceOptions(command).action(async (flags: EvalFlags) => {
     const options = { ...evalOptionsFrom(flags), runtime: await runtimeFrom(flags) };
@@ -99,11 +104,12 @@ export function evalOptionsFrom(f: EvalFlags): EvalOptions {
       throw new UsageError(`--rows: ${(e as Error).message}`);
     }
   }
-  const loras = {
+  const loras: Partial<Record<LoraRole, string>> = {
     tdd: f.tddLora ?? embedded?.lora,
     lcm: f.lcmLora,
     tddSingleK: f.tddSingleKLora,
     tddNoEmptyPrompts: f.tddNoEmptyPromptsLora,
+    ...lorasByRole(f.lora ?? []),
   };
   return {
     model,
@@ -116,6 +122,21 @@ export function evalOptionsFrom(f: EvalFlags): EvalOptions {
     out: f.out,
     rows,
   };
+}
+
+/** `--lora ROLE=FILE` values: a role this eval knows, once each. */
+function lorasByRole(values: readonly string[]): Partial<Record<LoraRole, string>> {
+  const out: Partial<Record<LoraRole, string>> = {};
+  for (const v of values) {
+    const at = v.indexOf('=');
+    const role = v.slice(0, at) as LoraRole;
+    if (at <= 0 || at === v.length - 1) throw new UsageError(`--lora: expected ROLE=FILE, got ${JSON.stringify(v)}`);
+    if (!LORA_ROLES.includes(role) || role === 'none')
+      throw new UsageError(`--lora: unknown role "${role}"; choose from: ${LORA_ROLES.filter((r) => r !== 'none').join(', ')}`);
+    if (out[role] !== undefined) throw new UsageError(`--lora: ${role} given twice`);
+    out[role] = v.slice(at + 1);
+  }
+  return out;
 }
 
 function summary(results: EvalResults, out: string): string {

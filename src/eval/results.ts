@@ -4,7 +4,7 @@
  * the claim held; a check whose rows are missing says so instead.
  */
 import type { StoredRow } from './row-store.js';
-import { EVAL_ROWS, TEACHER_ROW, type EvalRow } from './rows.js';
+import { ALL_ROWS, TEACHER_ROW, type EvalRow } from './rows.js';
 
 export type RowResult =
   | (StoredRow & {
@@ -65,11 +65,13 @@ export function identicalRows(rows: readonly StoredRow[]): Map<string, string[]>
   return out;
 }
 
-export function checkClaims(rows: readonly RowResult[], definitions: readonly EvalRow[] = EVAL_ROWS): ClaimCheck[] {
+export function checkClaims(rows: readonly RowResult[], definitions: readonly EvalRow[] = ALL_ROWS): ClaimCheck[] {
   const done = new Map(rows.filter((r): r is DoneRow => r.status === 'done').map((r) => [r.name, r]));
   const checks: ClaimCheck[] = [];
   // The TDD-vs-LCM check applies when either of its rows was asked for.
   if (rows.some((r) => r.name === TDD_VS_LCM[0] || r.name === TDD_VS_LCM[1])) checks.push(tddVersusLcm(done));
+  for (const pair of STEP_CLAIMS.filter((p) => p.rows.some(([a, b]) => rows.some((r) => r.name === a || r.name === b))))
+    checks.push(pairClaim(done, pair));
   for (const def of definitions.filter((d) => d.compareTo !== undefined && rows.some((r) => r.name === d.name))) {
     const row = done.get(def.name);
     const full = done.get(def.compareTo!);
@@ -105,6 +107,42 @@ function tddVersusLcm(done: ReadonlyMap<string, DoneRow>): ClaimCheck {
     claim,
     holds: tdd4.fdTeacher < lcm4.fdTeacher,
     detail: `TDD ${fmt(tdd4.fdTeacher)} vs LCM ${fmt(lcm4.fdTeacher)}, FD-emoji (data) ${fmt(tdd4.fdData)} vs ${fmt(lcm4.fdData)}`,
+  };
+}
+
+/** A claim that the first row of each pair has the lower FD-emoji (all pairs must agree for it to hold). */
+interface PairClaim {
+  readonly claim: string;
+  readonly rows: readonly (readonly [better: string, worse: string])[];
+}
+
+/** The claims the steps table checks (issue 21), as the README family states them. */
+const STEP_CLAIMS: readonly PairClaim[] = [
+  {
+    claim: 'PCM beats LCM at 1 and 2 steps (FD-emoji)',
+    rows: [
+      ['pcm-1', 'lcm-1'],
+      ['pcm-2', 'lcm-2'],
+    ],
+  },
+  { claim: 'the adversarial loss improves 1-step PCM samples (FD-emoji)', rows: [['pcm-adv-1', 'pcm-1']] },
+  {
+    claim: 'TDD and PCM beat simpleCTM at 4 steps with the same budget (FD-emoji)',
+    rows: [
+      ['tdd-4-g1.0', 'simplectm-4'],
+      ['pcm-4', 'simplectm-4'],
+    ],
+  },
+];
+
+function pairClaim(done: ReadonlyMap<string, DoneRow>, { claim, rows }: PairClaim): ClaimCheck {
+  const missing = rows.flat().filter((name) => !done.has(name));
+  if (missing.length > 0) return { claim, holds: null, detail: `needs rows ${[...new Set(missing)].join(', ')}` };
+  const results = rows.map(([a, b]) => ({ a, b, fa: done.get(a)!.fdData, fb: done.get(b)!.fdData }));
+  return {
+    claim,
+    holds: results.every((r) => r.fa < r.fb),
+    detail: results.map((r) => `${r.a} ${fmt(r.fa)} vs ${r.b} ${fmt(r.fb)}`).join('; '),
   };
 }
 

@@ -9,16 +9,32 @@
  */
 import { EvalError } from './errors.js';
 
+/** Step counts of the "quality from 1 to 16 steps" table; PCM trains one LoRA per count (its phases). */
+export const STEP_COUNTS = [1, 2, 4, 8, 16] as const;
+/** PCM with its adversarial loss: at the step counts where the paper says it matters. */
+export const ADVERSARIAL_STEP_COUNTS = [1, 2] as const;
+
+type PcmRole = `pcm${(typeof STEP_COUNTS)[number]}` | `pcmAdv${(typeof ADVERSARIAL_STEP_COUNTS)[number]}`;
+
 /** Which LoRA a row samples with; 'none' is the teacher itself. */
-export type LoraRole = 'none' | 'tdd' | 'lcm' | 'tddSingleK' | 'tddNoEmptyPrompts';
-export const LORA_ROLES: readonly LoraRole[] = ['none', 'tdd', 'lcm', 'tddSingleK', 'tddNoEmptyPrompts'];
+export type LoraRole = 'none' | 'tdd' | 'lcm' | 'tddSingleK' | 'tddNoEmptyPrompts' | 'simplectm' | PcmRole;
+export const LORA_ROLES: readonly LoraRole[] = [
+  'none',
+  'tdd',
+  'lcm',
+  'tddSingleK',
+  'tddNoEmptyPrompts',
+  'simplectm',
+  ...STEP_COUNTS.map((m) => `pcm${m}` as const),
+  ...ADVERSARIAL_STEP_COUNTS.map((m) => `pcmAdv${m}` as const),
+];
 
 export interface EvalRow {
   /** File-name-safe id, used by --rows and for rows/<name>.json. */
   readonly name: string;
   /** Human label for the table. */
   readonly label: string;
-  readonly group: 'teacher' | 'tdd' | 'lcm' | 'tcd' | 'ablation' | 'extra';
+  readonly group: 'teacher' | 'tdd' | 'lcm' | 'tcd' | 'ablation' | 'extra' | 'steps';
   readonly lora: LoraRole;
   readonly scheduler: string;
   /** Extra scheduler_config fields (over the model's own). */
@@ -141,15 +157,61 @@ export const EVAL_ROWS: readonly EvalRow[] = Object.freeze([
   },
 ] satisfies EvalRow[]);
 
-/** The rows named in `names` (all non-optional rows when undefined), in table order; unknown names are an error. */
-export function selectRows(names: readonly string[] | undefined, rows: readonly EvalRow[] = EVAL_ROWS): EvalRow[] {
+/** PCM's sampler (its authors' demo: TCD, deterministic, no CFG), also used for the simpleCTM LoRA. */
+const deterministicTcd = { scheduler: 'tcd', schedulerConfig: {}, guidance: 1, eta: 0 } as const;
+
+/**
+ * "Quality from 1 to 16 steps" (issue 21): every method at 1, 2, 4, 8 and 16 steps with the same budget. TDD and
+ * LCM sample with their LoRA at each count (rows of the main table where they exist), PCM with the LoRA distilled
+ * for that many phases, PCM with its adversarial loss at 1 and 2, simpleCTM with its one LoRA. Select them with
+ * `--rows steps` (a separate table: they need the LoRAs of every method).
+ */
+export const STEP_ROWS: readonly EvalRow[] = Object.freeze(
+  STEP_COUNTS.flatMap((steps): EvalRow[] => {
+    const tdd = EVAL_ROWS.find((r) => r.name === `tdd-${steps}-g1.0`) ?? { ...tddRow(steps, 1), group: 'steps', optional: true };
+    const lcm = EVAL_ROWS.find((r) => r.name === `lcm-${steps}`) ?? { ...lcmRow(steps), group: 'steps', optional: true };
+    const pcm = (role: LoraRole, name: string, label: string): EvalRow => ({
+      name,
+      label,
+      group: 'steps',
+      lora: role,
+      steps,
+      optional: true,
+      ...deterministicTcd,
+    });
+    return [
+      tdd,
+      lcm,
+      pcm(`pcm${steps}`, `pcm-${steps}`, `PCM LoRA (${steps} phases), ${steps} steps`),
+      ...(ADVERSARIAL_STEP_COUNTS.some((m) => m === steps)
+        ? [pcm(`pcmAdv${steps}` as LoraRole, `pcm-adv-${steps}`, `PCM LoRA with adversarial loss (${steps} phases), ${steps} steps`)]
+        : []),
+      pcm('simplectm', `simplectm-${steps}`, `simpleCTM LoRA, ${steps} steps`),
+    ];
+  }),
+);
+
+/** Every row `--rows` can name: the main table and the steps table. */
+export const ALL_ROWS: readonly EvalRow[] = Object.freeze([...EVAL_ROWS, ...STEP_ROWS.filter((r) => !EVAL_ROWS.includes(r))]);
+
+/** Row groups `--rows` accepts besides row names. */
+const ROW_GROUPS: Readonly<Record<string, readonly EvalRow[]>> = { steps: STEP_ROWS };
+
+/**
+ * The rows named in `names` (all non-optional rows when undefined): a group name (`steps`) stands for its rows, in
+ * the group's order; plain names come in table order; unknown names are an error.
+ */
+export function selectRows(names: readonly string[] | undefined, rows: readonly EvalRow[] = ALL_ROWS): EvalRow[] {
   if (names === undefined) return rows.filter((r) => !r.optional);
+  const groups = names.filter((n) => Object.hasOwn(ROW_GROUPS, n));
+  const plain = names.filter((n) => !Object.hasOwn(ROW_GROUPS, n));
   const known = new Set(rows.map((r) => r.name));
-  const unknown = names.filter((n) => !known.has(n));
+  const unknown = plain.filter((n) => !known.has(n));
   if (unknown.length > 0)
     throw new EvalError(
-      `unknown eval row${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from: ${rows.map((r) => r.name).join(', ')}`,
+      `unknown eval row${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; choose from: ${rows.map((r) => r.name).join(', ')}; or a group: ${Object.keys(ROW_GROUPS).join(', ')}`,
     );
   if (names.length === 0) throw new EvalError('no eval rows selected');
-  return rows.filter((r) => names.includes(r.name));
+  const picked = [...groups.flatMap((g) => ROW_GROUPS[g]), ...rows.filter((r) => plain.includes(r.name))];
+  return picked.filter((r, i) => picked.findIndex((o) => o.name === r.name) === i);
 }

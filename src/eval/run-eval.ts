@@ -19,7 +19,7 @@ import { saveEvalChart, saveSampleGrid, writeEvalMarkdown } from './report.js';
 import { checkClaims, identicalRows, type EvalResults, type RowResult } from './results.js';
 import { RowStore, rowFingerprint, type StoredRow } from './row-store.js';
 import { seedDiversity } from './diversity.js';
-import { EVAL_ROWS, selectRows, TEACHER_ROW, type EvalRow, type LoraRole } from './rows.js';
+import { ALL_ROWS, selectRows, TEACHER_ROW, type EvalRow, type LoraRole } from './rows.js';
 import { generateRowSamples } from './sampling.js';
 
 export type LoraPaths = Partial<Record<Exclude<LoraRole, 'none'>, string>>;
@@ -40,7 +40,7 @@ export interface EvalOptions {
   out: string;
   /** Row names to run (default: every non-optional row). */
   rows?: readonly string[];
-  /** Row definitions (default EVAL_ROWS); tests shorten them. */
+  /** Row definitions (default ALL_ROWS: the main table and the steps table); tests shorten them. */
   rowDefinitions?: readonly EvalRow[];
   /** Prompt and reference emoji (default: the held-out split, both styles). */
   heldout?: readonly EmojiEntry[];
@@ -59,22 +59,27 @@ export interface EvalEvents {
 
 export const evalDefaults = { samples: 1000, batch: 50, seed: 0, realBaselineImages: 1000 } as const;
 
-const ROLE_FLAGS: Record<Exclude<LoraRole, 'none'>, string> = {
+const NAMED_FLAGS: Partial<Record<LoraRole, string>> = {
   tdd: '--tdd-lora',
   lcm: '--lcm-lora',
   tddSingleK: '--tdd-single-k-lora',
   tddNoEmptyPrompts: '--tdd-no-empty-prompts-lora',
 };
 
+/** The flag that gives a role's LoRA: its own for the main table's, `--lora ROLE=FILE` for the others. */
+export function loraRoleFlag(role: LoraRole): string {
+  return NAMED_FLAGS[role] ?? `--lora ${role}=FILE`;
+}
+
 export async function runEval(options: EvalOptions, events: EvalEvents = {}): Promise<EvalResults> {
   const samples = options.samples ?? evalDefaults.samples;
   const batch = options.batch ?? evalDefaults.batch;
   const seed = options.seed ?? evalDefaults.seed;
   checkCounts(samples, batch, seed);
-  const definitions = options.rowDefinitions ?? EVAL_ROWS;
+  const definitions = options.rowDefinitions ?? ALL_ROWS;
   const rows = selectRows(options.rows, definitions);
   for (const [role, path] of Object.entries(options.loras ?? {}))
-    if (path !== undefined && !existsSync(path)) throw new EvalError(`${ROLE_FLAGS[role as keyof LoraPaths] ?? role}: no file at ${path}`);
+    if (path !== undefined && !existsSync(path)) throw new EvalError(`${loraRoleFlag(role as LoraRole)}: no file at ${path}`);
   mkdirSync(options.out, { recursive: true });
   const store = new RowStore(options.out);
   const classifier = await ensureClassifier(options, events);
@@ -204,7 +209,7 @@ async function fingerprintFor(c: RowContext, row: EvalRow): Promise<string | { s
   let loraHash: string | undefined;
   if (row.lora !== 'none') {
     const path = c.options.loras?.[row.lora];
-    if (path === undefined) return { skipped: `no ${ROLE_FLAGS[row.lora]} given` };
+    if (path === undefined) return { skipped: `no ${loraRoleFlag(row.lora)} given` };
     if (!c.loraHashes.has(path)) c.loraHashes.set(path, await sha256File(path));
     loraHash = c.loraHashes.get(path);
   }

@@ -92,6 +92,15 @@ describe('tdd eval (options)', () => {
     });
   });
 
+  test('--lora ROLE=FILE gives the steps table its LoRAs; a bad role or form is named', async () => {
+    const [o] = await parse(['--model', model, '--lora', 'pcm4=p.safetensors', 'simplectm=s.safetensors', '--rows', 'steps', '--quiet']);
+    assert.equal(o.loras?.pcm4, 'p.safetensors');
+    assert.equal(o.loras?.simplectm, 's.safetensors');
+    assert.deepEqual(o.rows, ['steps']);
+    await assert.rejects(parse(['--model', model, '--lora', 'pcm3=x', '--quiet']), /--lora: unknown role "pcm3"/);
+    await assert.rejects(parse(['--model', model, '--lora', 'pcm4', '--quiet']), /--lora: expected ROLE=FILE/);
+  });
+
   test('bad numbers name their flag', async () => {
     await assert.rejects(parse(['--model', model, '--samples', 'ten']), /--samples must be an integer \(got "ten"\)/);
     await assert.rejects(parse(['--model', model, '--batch', '2.5']), /--batch must be an integer/);

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkClaims, type RowResult } from '../../src/eval/results.js';
-import { EVAL_ROWS } from '../../src/eval/rows.js';
+import { ALL_ROWS } from '../../src/eval/rows.js';
 
 function done(name: string, fdData: number, fdTeacher: number, sampleHash = name): RowResult {
-  const def = EVAL_ROWS.find((r) => r.name === name)!;
+  const def = ALL_ROWS.find((r) => r.name === name)!;
   return {
     ...def,
     status: 'done',
@@ -37,6 +37,16 @@ describe('eval claims', () => {
     assert.equal(clip?.holds, false);
     assert.match(clip!.claim, /is better than TDD \(tdd-4-g1\.7\)/);
     assert.equal(claim(checkClaims([done('tdd-4-g1.7', 15, 1), done('option-x0-clip', 14, 1)]), 'TDD with x0 clipping')?.holds, true);
+  });
+
+  test('steps table claims: every pair must agree; a missing row is named', () => {
+    const rows = [done('pcm-1', 14, 1), done('lcm-1', 15, 1), done('pcm-2', 13, 1), done('lcm-2', 12, 1), done('pcm-adv-1', 13, 1)];
+    const checks = checkClaims(rows);
+    const pcmLcm = claim(checks, 'PCM beats LCM at 1 and 2 steps');
+    assert.equal(pcmLcm?.holds, false);
+    assert.equal(pcmLcm?.detail, 'pcm-1 14.00 vs lcm-1 15.00; pcm-2 13.00 vs lcm-2 12.00');
+    assert.equal(claim(checks, 'the adversarial loss improves')?.holds, true);
+    assert.equal(claim(checkClaims([done('pcm-4', 12, 1)]), 'TDD and PCM beat simpleCTM')?.detail, 'needs rows tdd-4-g1.0, simplectm-4');
   });
 
   test('TDD vs LCM at 4 steps is checked at cfg 1 against cfg 1, not with TDD at cfg 1.7', () => {

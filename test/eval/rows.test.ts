@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EvalError } from '../../src/eval/errors.js';
-import { EVAL_ROWS, selectRows, TEACHER_ROW, type EvalRow } from '../../src/eval/rows.js';
+import { EVAL_ROWS, selectRows, STEP_COUNTS, TEACHER_ROW, type EvalRow } from '../../src/eval/rows.js';
 
 const byName = new Map(EVAL_ROWS.map((r) => [r.name, r]));
 const get = (name: string): EvalRow => {
@@ -90,5 +90,23 @@ describe('eval rows', () => {
       (e: Error) => e instanceof EvalError && /unknown eval row "lcm-3"/.test(e.message),
     );
     assert.throws(() => selectRows([]), /no eval rows selected/);
+  });
+
+  test('the steps table: every method at 1, 2, 4, 8 and 16 steps, PCM with its own LoRA per count, adversarial at 1 and 2', () => {
+    const rows = selectRows(['steps']);
+    assert.equal(rows.length, 5 * 4 + 2);
+    for (const steps of STEP_COUNTS) {
+      const at = rows.filter((r) => r.steps === steps);
+      assert.deepEqual(
+        at.map((r) => r.lora),
+        ['tdd', 'lcm', `pcm${steps}`, ...(steps <= 2 ? [`pcmAdv${steps}`] : []), 'simplectm'],
+      );
+      // TDD and LCM rows of the main table are the same rows (stored rows are reused).
+      if (steps >= 2 && steps <= 8) assert.ok(at.slice(0, 2).every((r) => EVAL_ROWS.includes(r)));
+      for (const r of at.filter((x) => x.lora.startsWith('pcm') || x.lora === 'simplectm'))
+        assert.deepEqual([r.scheduler, r.guidance, r.eta, r.optional], ['tcd', 1, 0, true]);
+    }
+    assert.ok(!selectRows(undefined).some((r) => r.group === 'steps'), 'the steps table is not part of the default run');
+    assert.deepEqual(selectRows(['steps', TEACHER_ROW]).map((r) => r.name)[0], 'tdd-1-g1.0');
   });
 });
