@@ -70,8 +70,8 @@ export function checkClaims(rows: readonly RowResult[], definitions: readonly Ev
   const checks: ClaimCheck[] = [];
   // The TDD-vs-LCM check applies when either of its rows was asked for.
   if (rows.some((r) => r.name === TDD_VS_LCM[0] || r.name === TDD_VS_LCM[1])) checks.push(tddVersusLcm(done));
-  for (const pair of STEP_CLAIMS.filter((p) => p.rows.some(([a, b]) => rows.some((r) => r.name === a || r.name === b))))
-    checks.push(pairClaim(done, pair));
+  // The steps table's claims apply to a run of that table (a row of its own group), not to the main table.
+  if (rows.some((r) => r.group === 'steps')) for (const pair of STEP_CLAIMS) checks.push(pairClaim(done, pair));
   for (const def of definitions.filter((d) => d.compareTo !== undefined && rows.some((r) => r.name === d.name))) {
     const row = done.get(def.name);
     const full = done.get(def.compareTo!);
