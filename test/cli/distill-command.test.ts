@@ -57,7 +57,7 @@ describe('tdd distill (CLI)', () => {
     const common = ['distill', '--teacher', teacher, '--data', join(root, 'data'), '--out', join(root, 'bad')];
     for (const [args, message] of [
       [['--steps', 'ten'], /--steps: expected a number/],
-      [['--method', 'dmd'], /--method: must be tdd or lcm/],
+      [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, got "dmd"/],
       [['--s-ratio', '2'], /--s-ratio: must be in \[0, 1\]/],
     ] as const) {
       const r = tdd([...common, ...args]);
