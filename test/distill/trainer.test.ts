@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
+import type { DistillConfigInput } from '../../src/distill/config.js';
 import { distill, DistillError } from '../../src/distill/trainer.js';
 import { loadPipeline } from '../../src/pipelines/pipeline.js';
 import { txt2img } from '../../src/pipelines/txt2img.js';
@@ -22,6 +23,13 @@ let root: string;
 let data: string;
 
 const base = () => ({ teacher, data, batch: 4, rank: 8, lr: 1e-3, validationPrompts: ['a red square'], validationSteps: [2, 4] });
+/** Runs `settings` into `out`, stops it after optimizer step `step` (a checkpoint is written), then resumes it. */
+async function resumeAfterInterrupting(settings: Omit<DistillConfigInput, 'out'>, out: string, step: number) {
+  const controller = new AbortController();
+  await distill({ ...settings, out }, { onStep: (e) => e.step === step && controller.abort() }, controller.signal);
+  return distill({ ...settings, out, resume: true });
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('tdd distill on tiny-sd', () => {
@@ -100,9 +108,7 @@ describe('tdd distill on tiny-sd', () => {
     const settings = { ...base(), batch: 2, method: 'simplectm' as const, steps: 2, checkpointEvery: 1, validationPrompts: [] };
     const full = await distill({ ...settings, out: join(root, 'ctm-full') });
     const out = join(root, 'ctm-interrupted');
-    const controller = new AbortController();
-    await distill({ ...settings, out }, { onStep: (e) => e.step === 1 && controller.abort() }, controller.signal);
-    const resumed = await distill({ ...settings, out, resume: true });
+    const resumed = await resumeAfterInterrupting(settings, out, 1);
     assert.deepEqual(
       resumed.log.map((e) => e.loss),
       full.log.map((e) => e.loss),
@@ -115,9 +121,7 @@ describe('tdd distill on tiny-sd', () => {
     const full = await distill({ ...settings, out: join(root, 'pcm-full') });
     assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
     const out = join(root, 'pcm-interrupted');
-    const controller = new AbortController();
-    await distill({ ...settings, out }, { onStep: (e) => e.step === 1 && controller.abort() }, controller.signal);
-    const resumed = await distill({ ...settings, out, resume: true });
+    const resumed = await resumeAfterInterrupting(settings, out, 1);
     assert.deepEqual(
       resumed.log.map((e) => e.loss),
       full.log.map((e) => e.loss),
@@ -154,9 +158,7 @@ describe('tdd distill on tiny-sd', () => {
     );
     assert.ok(full.log.every((e) => Number.isFinite(e.loss_discriminator) && Number.isFinite(e.adv_generator)));
     const out = join(root, 'adv-interrupted');
-    const controller = new AbortController();
-    await distill({ ...settings, out }, { onStep: (e) => e.step === 1 && controller.abort() }, controller.signal);
-    const resumed = await distill({ ...settings, out, resume: true });
+    const resumed = await resumeAfterInterrupting(settings, out, 1);
     for (const key of ['loss', 'loss_discriminator', 'adv_generator'] as const)
       assert.deepEqual(
         resumed.log.map((e) => e[key]),
