@@ -162,7 +162,7 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
     const problem = v === undefined ? undefined : sizeProblem(pipe, flag, v);
     if (problem) throw new UsageError(problem);
   }
-  const { scheduler, steps } = s.sampling;
+  const { scheduler, steps, timesteps } = s.sampling;
   const planner = createScheduler(scheduler, { ...pipe.components.schedulerConfig }); // a bad model config is not a --steps problem
   const options = Object.keys(s.schedulerConfig);
   let configured = planner;
@@ -181,10 +181,15 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
     }
   }
   try {
-    configured.setTimesteps(steps);
+    configured.setTimesteps(steps, timesteps ? { timesteps: [...timesteps] } : {});
   } catch (e) {
+    const asked = s.flags.timesteps
+      ? `--timesteps ${s.flags.timesteps.join(',')}`
+      : timesteps
+        ? `the ${s.sampling.preset} preset's timesteps`
+        : `--steps ${steps}`;
     if (e instanceof RangeError || e instanceof SchedulerConfigError || e instanceof SchedulerOptionError)
-      throw new UsageError(`--steps ${steps} with the ${scheduler} scheduler: ${e.message}`);
+      throw new UsageError(`${asked} with the ${scheduler} scheduler: ${e.message}`);
     throw e;
   }
 }
@@ -242,6 +247,7 @@ function requestFor(s: GenerateSettings, onStep: GenerationRequest['onStep']): G
     width: flags.width,
     height: flags.height,
     steps: sampling.steps,
+    timesteps: sampling.timesteps,
     scheduler: sampling.scheduler,
     schedulerConfig: s.schedulerConfig,
     guidanceScale: sampling.guidanceScale,

@@ -32,6 +32,8 @@ export interface GenerateFlags extends DeviceFlags {
   preset?: string;
   scheduler?: string;
   steps?: number;
+  /** Explicit timesteps, largest first (--timesteps 999,747,499,247). */
+  timesteps?: number[];
   guidance?: number;
   guidanceRescale?: number;
   eta?: number;
@@ -187,6 +189,13 @@ export function parseSchedulerOption(text: string, previous: SchedulerOption[] =
 
 const integer = (flag: string) => (v: string) => parseInteger(flag, v);
 const number = (flag: string) => (v: string) => parseNumber(flag, v);
+/** Comma-separated integer timesteps, largest first (the scheduler checks their range against its training grid). */
+const timestepList = (v: string): number[] => {
+  const values = v.split(',').map((part) => parseInteger('--timesteps', part.trim()));
+  if (values.some((t, i) => t < 0 || (i > 0 && t >= values[i - 1])))
+    throw new UsageError(`--timesteps: give strictly descending timesteps ≥ 0, e.g. 999,747,499,247 (got ${v})`);
+  return values;
+};
 
 export function addGenerateOptions(command: Command): Command {
   const presetHelp = presetNames.map((n) => `${n} = ${presets[n].summary}`).join('; ');
@@ -226,6 +235,11 @@ export function addGenerateOptions(command: Command): Command {
       )
       .option('-s, --scheduler <name>', `scheduler, overrides the preset's (${schedulerNames.join(', ')})`)
       .option('-n, --steps <n>', 'inference steps (overrides the preset)', integer('--steps'))
+      .option(
+        '--timesteps <list>',
+        "explicit timesteps, largest first, e.g. 999,747,499,247 (lcm, tcd, dmd schedulers; their count is the step count; overrides the preset's)",
+        timestepList,
+      )
       .option('-g, --guidance <scale>', 'classifier-free guidance scale; ≤ 1 disables CFG (overrides the preset)', number('--guidance'))
       .option('--guidance-rescale <phi>', 'guidance rescale φ in [0, 1]', number('--guidance-rescale'))
       .option('--eta <eta>', 'stochasticity: TDD/DDIM η, TCD γ, in [0, 1] (overrides the preset)', number('--eta'))
@@ -391,7 +405,16 @@ export function settingsFrom(prompt: string, flags: GenerateFlags): GenerateSett
   checkRange('--controlnet-scale', f.controlnetScale, 0, Number.MAX_VALUE);
   checkPairs(f);
   for (const l of f.lora) if (!existsSync(l.path)) throw new UsageError(`--lora: ${l.path} does not exist`);
-  const sampling = resolveSampling({ preset: f.preset, scheduler: f.scheduler, steps: f.steps, guidanceScale: f.guidance, eta: f.eta });
+  if (f.timesteps && f.steps !== undefined && f.steps !== f.timesteps.length)
+    throw new UsageError(`--steps ${f.steps} and --timesteps (${f.timesteps.length} of them) disagree; give one of them`);
+  const sampling = resolveSampling({
+    preset: f.preset,
+    scheduler: f.scheduler,
+    steps: f.steps,
+    timesteps: f.timesteps,
+    guidanceScale: f.guidance,
+    eta: f.eta,
+  });
   // A diffusers folder brings its own tokenizer/, the one its text encoder was trained with, and the loader uses
   // it; --tokenizer is for single-file checkpoints. A warning, not an error: the run is still right, and scripts
   // that always pass --tokenizer keep working, but the user learns the flag did nothing.

@@ -57,6 +57,8 @@ export function rowFingerprint(p: FingerprintParts): string {
     steps: row.steps,
     guidance: row.guidance,
     eta: row.eta ?? null,
+    // Only rows with explicit timesteps add the key, so the fingerprints of finished rows stay valid.
+    ...(row.timesteps && { timesteps: row.timesteps }),
   };
   const captions = createHash('sha256').update(p.captions.join('\n')).digest('hex');
   const parts = {

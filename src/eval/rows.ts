@@ -8,6 +8,7 @@
  * whose samples came out identical.
  */
 import { EvalError } from './errors.js';
+import { presets } from '../pipelines/presets.js';
 
 /** Step counts of the "quality from 1 to 16 steps" table; PCM trains one LoRA per count (its phases). */
 export const STEP_COUNTS = [1, 2, 4, 8, 16] as const;
@@ -40,6 +41,8 @@ export interface EvalRow {
   /** Extra scheduler_config fields (over the model's own). */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
   readonly steps: number;
+  /** Explicit timesteps (PCM: its phase ends), else the scheduler's plan for `steps`. */
+  readonly timesteps?: readonly number[];
   readonly guidance: number;
   readonly eta?: number;
   /** Ablations: the full-TDD row they are checked against. */
@@ -170,15 +173,19 @@ export const STEP_ROWS: readonly EvalRow[] = Object.freeze(
   STEP_COUNTS.flatMap((steps): EvalRow[] => {
     const tdd = EVAL_ROWS.find((r) => r.name === `tdd-${steps}-g1.0`) ?? { ...tddRow(steps, 1), group: 'steps', optional: true };
     const lcm = EVAL_ROWS.find((r) => r.name === `lcm-${steps}`) ?? { ...lcmRow(steps), group: 'steps', optional: true };
-    const pcm = (role: LoraRole, name: string, label: string): EvalRow => ({
+    const deterministic = (role: LoraRole, name: string, label: string, timesteps?: readonly number[]): EvalRow => ({
       name,
       label,
       group: 'steps',
       lora: role,
       steps,
+      ...(timesteps && { timesteps }),
       optional: true,
       ...deterministicTcd,
     });
+    // PCM samples at the phase ends its LoRA was distilled for (the pcm preset's timesteps); simpleCTM, trained to
+    // jump between any two grid points, at TCD's own plan.
+    const pcm = (role: LoraRole, name: string, label: string) => deterministic(role, name, label, presets.pcm.timesteps!(steps));
     return [
       tdd,
       lcm,
@@ -186,7 +193,7 @@ export const STEP_ROWS: readonly EvalRow[] = Object.freeze(
       ...(ADVERSARIAL_STEP_COUNTS.some((m) => m === steps)
         ? [pcm(`pcmAdv${steps}` as LoraRole, `pcm-adv-${steps}`, `PCM LoRA with adversarial loss (${steps} phases), ${steps} steps`)]
         : []),
-      pcm('simplectm', `simplectm-${steps}`, `simpleCTM LoRA, ${steps} steps`),
+      deterministic('simplectm', `simplectm-${steps}`, `simpleCTM LoRA, ${steps} steps`),
     ];
   }),
 );

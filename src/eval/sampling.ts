@@ -55,6 +55,7 @@ export async function generateRowSamples(
       prompt: indices.map((i) => plan.captions[i]),
       seed: indices.map((i) => plan.seed + i),
       steps: row.steps,
+      timesteps: row.timesteps,
       scheduler: row.scheduler,
       schedulerConfig: { ...row.schedulerConfig },
       guidanceScale: row.guidance,

@@ -4,7 +4,8 @@
  * scheduler_config, and turning decoded images into results.
  */
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
-import type { NoiseSource } from '../schedulers/scheduler.js';
+import type { NoiseSource, SchedulerPlan } from '../schedulers/scheduler.js';
+import { SchedulerOptionError } from '../schedulers/config.js';
 import { concatFloat32 } from '../util/float32.js';
 import { noiseSourceFor, type Seed } from './seeds.js';
 import { GenerationError } from './generation-error.js';
@@ -26,6 +27,12 @@ export interface GenerationRequest {
   width?: number;
   height?: number;
   steps?: number;
+  /**
+   * Explicit timesteps, largest first, instead of the scheduler's own plan for `steps` (diffusers' `timesteps=`):
+   * for samplers that take them (lcm, tcd, dmd); e.g. the phase ends a PCM LoRA was distilled for. When `steps` is
+   * given too it must equal their count.
+   */
+  timesteps?: readonly number[];
   /** A scheduler name (tdd, tcd, lcm, ddim, euler, dpmsolver++, ...); default: tdd. */
   scheduler?: string;
   /** Extra scheduler_config fields (e.g. tdd_train_step, special_jump). */
@@ -99,9 +106,7 @@ export async function prepareGeneration(pipe: StableDiffusionPipeline, r: Genera
   const width = r.width ?? sampleSize;
   const height = r.height ?? sampleSize;
   checkSize(pipe, width, height);
-  const steps = r.steps ?? 4;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
-    throw new GenerationError(`steps must be an integer in [1, 1000] (got ${steps})`);
+  stepCount(r);
   const numImages = r.numImages ?? 1;
   if (!Number.isInteger(numImages) || numImages < 1) throw new GenerationError(`numImages must be a positive integer (got ${numImages})`);
   const guidanceScale = r.guidanceScale ?? 1;
@@ -205,4 +210,25 @@ export function toImages(
   return Array.from({ length: n }, (_, i) =>
     GeneratedImage.fromNCHW(decoded.subarray(i * per, (i + 1) * per), width, height, { ...parameters, index: i }),
   );
+}
+
+/** The number of steps a request asks for: its timesteps' count, else `steps` (default 4); checked. */
+export function stepCount(r: Pick<GenerationRequest, 'steps' | 'timesteps'>): number {
+  const steps = r.steps ?? r.timesteps?.length ?? 4;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
+    throw new GenerationError(`steps must be an integer in [1, 1000] (got ${steps})`);
+  if (r.timesteps && r.timesteps.length !== steps)
+    throw new GenerationError(`steps (${steps}) and timesteps (${r.timesteps.length} of them) disagree; give one of them`);
+  return steps;
+}
+
+/** The scheduler's plan for a request: its explicit timesteps, or the scheduler's own for its step count. */
+export function planFor(scheduler: Scheduler<any, any>, r: Pick<GenerationRequest, 'steps' | 'timesteps'>): SchedulerPlan {
+  const steps = stepCount(r);
+  try {
+    return scheduler.setTimesteps(steps, r.timesteps ? { timesteps: [...r.timesteps] } : {});
+  } catch (e) {
+    if (r.timesteps && e instanceof SchedulerOptionError) throw new GenerationError(`timesteps: ${e.message}`);
+    throw e;
+  }
 }

@@ -5,7 +5,15 @@
  * inpainting shares (preparation, image latents, the loop over the cut schedule, decoding).
  */
 import { denoise, type DenoiseOptions } from './denoise.js';
-import { GenerationError, prepareGeneration, toImages, type GenerationRequest, type PreparedGeneration } from './generation.js';
+import {
+  GenerationError,
+  planFor,
+  prepareGeneration,
+  stepCount,
+  toImages,
+  type GenerationRequest,
+  type PreparedGeneration,
+} from './generation.js';
 import { loadImageTensor, type ImageInput, type ImageTensor } from './image-input.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 import { generationParameters, type GenerationResult } from './txt2img.js';
@@ -59,8 +67,8 @@ export async function prepareImageGeneration(
   const f = pipe.vaeScaleFactor;
   const image = await loadImageTensor(request.image, { width: request.width, height: request.height, factor: f });
   const prepared = await prepareGeneration(pipe, { ...request, width: image.width, height: image.height });
-  const steps = request.steps ?? 4;
-  const plan = prepared.scheduler.setTimesteps(steps);
+  const steps = stepCount(request);
+  const plan = planFor(prepared.scheduler, request);
   const { timesteps, startIndex } = strengthSchedule(plan.timesteps, strength);
   return {
     ...prepared,

@@ -5,12 +5,14 @@
  *   tcd  — TCD scheduler, 4 steps, no guidance, γ (eta) 0.3 (jabir-zheng/TCD)
  *   lcm  — LCM scheduler, 4 steps, guidance 1 = no CFG (LCM / LCM-LoRA)
  *   dmd2 — DMD scheduler, 4 steps at 999/749/499/249 or 1 step at 399, no guidance (tianweiy/DMD2)
- *   pcm  — TCD scheduler with γ 0 (deterministic), as many steps as the LoRA has phases, no CFG (G-U-N/Phased-Consistency-Model's demo)
+ *   pcm  — TCD scheduler with γ 0 (deterministic), as many steps as the LoRA has phases, landing exactly on the
+ *          phase ends of `tdd distill`'s grid, no CFG (G-U-N/Phased-Consistency-Model's demo)
  * Without a preset, naming one of those schedulers picks its family's preset; naming no scheduler at all
  * picks `tdd` (this project's main method); any other scheduler gets diffusers' SD defaults (50 steps, 7.5).
  */
 import { UserError } from '../util/user-error.js';
 import type { SchedulerName } from '../schedulers/index.js';
+import { ddimGridTimesteps, phaseSamplingTimesteps } from '../schedulers/phase-grid.js';
 
 export type PresetName = 'tdd' | 'tcd' | 'lcm' | 'dmd2' | 'pcm';
 
@@ -22,8 +24,16 @@ export interface Preset {
   readonly eta?: number;
   /** Step counts the family was distilled for; others work but are off the tested path (a warning). */
   readonly recommendedSteps: readonly number[];
+  /** The timesteps to sample `steps` steps at, when the family needs its own (else the scheduler's plan). */
+  readonly timesteps?: (steps: number) => number[];
   readonly summary: string;
 }
+
+/**
+ * The grid PCM LoRAs are distilled on: `tdd distill`'s default --num-ddim-timesteps over SD's 1000 training
+ * timesteps. A LoRA distilled on another grid samples at its own phase ends given as explicit timesteps.
+ */
+export const PCM_SAMPLING_GRID = Object.freeze({ numTrainTimesteps: 1000, count: 250 });
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -71,6 +81,8 @@ export const presets: Readonly<Record<PresetName, Preset>> = Object.freeze({
     guidanceScale: 1,
     eta: 0,
     recommendedSteps: [1, 2, 4, 8, 16],
+    // TCD's own plan (multiples of 20 minus 1) misses the phase ends (4 phases: 999/759/499/259 against 999/747/499/247).
+    timesteps: (steps) => phaseSamplingTimesteps(ddimGridTimesteps(PCM_SAMPLING_GRID.numTrainTimesteps, PCM_SAMPLING_GRID.count), steps),
     summary: 'PCM: 1, 2, 4, 8 or 16 steps (its phases), guidance 1 (no CFG), deterministic (eta 0)',
   },
 });
@@ -101,6 +113,8 @@ export interface SamplingChoices {
   steps?: number;
   guidanceScale?: number;
   eta?: number;
+  /** Explicit timesteps (their count is the step count). */
+  timesteps?: readonly number[];
 }
 
 export interface ResolvedSampling {
@@ -108,6 +122,8 @@ export interface ResolvedSampling {
   preset?: PresetName;
   scheduler: string;
   steps: number;
+  /** Explicit timesteps: the user's, or the preset's for its step count (PCM's phase ends); else the scheduler plans. */
+  timesteps?: readonly number[];
   guidanceScale: number;
   /** Only for samplers that use it. */
   eta?: number;
@@ -130,7 +146,9 @@ export function presetFor(choices: Pick<SamplingChoices, 'preset' | 'scheduler'>
 export function resolveSampling(choices: SamplingChoices): ResolvedSampling {
   const preset = presetFor(choices);
   const scheduler = choices.scheduler ?? preset?.scheduler ?? presets[DEFAULT_PRESET].scheduler;
-  const steps = choices.steps ?? preset?.steps ?? UNDISTILLED_DEFAULTS.steps;
+  if (choices.timesteps && choices.steps !== undefined && choices.steps !== choices.timesteps.length)
+    throw new PresetError(`steps (${choices.steps}) and timesteps (${choices.timesteps.length} of them) disagree; give one of them`);
+  const steps = choices.steps ?? choices.timesteps?.length ?? preset?.steps ?? UNDISTILLED_DEFAULTS.steps;
   const guidanceScale = choices.guidanceScale ?? preset?.guidanceScale ?? UNDISTILLED_DEFAULTS.guidanceScale;
   const warnings: string[] = [];
   if (preset && scheduler === preset.scheduler && !preset.recommendedSteps.includes(steps)) {
@@ -144,7 +162,9 @@ export function resolveSampling(choices: SamplingChoices): ResolvedSampling {
       warnings.push(`eta has no effect with the ${scheduler} scheduler (only ${[...TAKES_ETA].join(', ')} use it)`);
     eta = undefined;
   }
-  return { preset: preset?.name, scheduler, steps, guidanceScale, eta, warnings };
+  const onPresetSampler = preset !== undefined && scheduler === preset.scheduler;
+  const timesteps = choices.timesteps ?? (onPresetSampler ? preset.timesteps?.(steps) : undefined);
+  return { preset: preset?.name, scheduler, steps, ...(timesteps && { timesteps }), guidanceScale, eta, warnings };
 }
 
 function describeSteps(steps: readonly number[]): string {

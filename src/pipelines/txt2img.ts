@@ -4,7 +4,7 @@
  */
 import { denoise } from './denoise.js';
 import { prepareControl, type ControlNetRequest } from './controlnet.js';
-import { prepareGeneration, toImages, type GenerationRequest } from './generation.js';
+import { planFor, prepareGeneration, toImages, type GenerationRequest } from './generation.js';
 import type { GeneratedImage } from './image.js';
 import type { StableDiffusionPipeline } from './pipeline.js';
 import { pipelineIdentity } from './identity.js';
@@ -30,7 +30,7 @@ export async function txt2img(pipe: StableDiffusionPipeline, request: Txt2ImgReq
   const p = await prepareGeneration(pipe, control ? { ...request, width: control.width, height: control.height } : request);
   const f = pipe.vaeScaleFactor;
   const [h, w] = [p.height / f, p.width / f];
-  const plan = p.scheduler.setTimesteps(request.steps ?? 4);
+  const plan = planFor(p.scheduler, request);
   const noise = p.generator.randn([p.batch, pipe.latentChannels, h, w]);
   const sigma = plan.initNoiseSigma;
   const latents = await denoise({

@@ -187,6 +187,7 @@ export function createJobRunner(ctx: RunnerContext): JobRunner {
         width,
         height,
         steps: sampling.steps,
+        timesteps: sampling.timesteps,
         scheduler: sampling.scheduler,
         guidanceScale: sampling.guidanceScale,
         eta: sampling.eta,

@@ -161,7 +161,11 @@ function resolveLoras(registry: ModelRegistry, body: GenerateRequestBody, model:
 /** Steps the scheduler cannot plan (e.g. DMD2 with 3 steps) are a 400 now rather than a failed job later. */
 function checkSteps(model: ModelEntry, sampling: ResolvedSampling): void {
   try {
-    createScheduler(sampling.scheduler, { ...(model.schedulerConfig ?? {}) }).setTimesteps(sampling.steps);
+    const { steps, timesteps } = sampling;
+    createScheduler(sampling.scheduler, { ...(model.schedulerConfig ?? {}) }).setTimesteps(
+      steps,
+      timesteps ? { timesteps: [...timesteps] } : {},
+    );
   } catch (e) {
     throw fieldError('steps', `${sampling.steps} steps with the ${sampling.scheduler} scheduler: ${(e as Error).message}`);
   }

@@ -150,6 +150,18 @@ describe('tdd generate', () => {
     assert.ok(!(await readPng(join(r.cwd, 'plain.png'))).pixels.equals(pngs[0].pixels), 'the LoRA changes the image');
   });
 
+  test('--preset pcm samples at the phase ends; --timesteps replaces them and sets the step count', () => {
+    const run = (...args: string[]) => {
+      const r = tdd(['a cat', '--model', model, '--preset', 'pcm', '--seed', '2', '--json', ...args]);
+      assertOk(r);
+      return JSON.parse(r.stdout);
+    };
+    const phased = run('--steps', '4');
+    assert.deepEqual([phased.parameters.timesteps, phased.warnings], [[999, 747, 499, 247], []]);
+    const given = run('--timesteps', '999,600,300');
+    assert.deepEqual([given.parameters.timesteps, given.parameters.steps], [[999, 600, 300], 3]);
+  });
+
   test('text mode: a random seed is printed and names the file; dmd2 1-step preset; truncation warned', async () => {
     const longPrompt = `a dog ${'very '.repeat(100)}happy`;
     const r = tdd([longPrompt, '--model', model, '--preset', 'dmd2', '--steps', '1']);
@@ -253,6 +265,14 @@ describe('tdd generate', () => {
       [['--steps', '0'], /--steps must be in \[1, 1000\] \(got 0\)/],
       [['--steps', '300'], /--steps 300 with the tdd scheduler: tdd: steps \(300\) cannot exceed tdd_train_step \(250\)/],
       [['--steps', 'four'], /--steps must be an integer \(got "four"\)/],
+      [['--timesteps', '999,999'], /--timesteps: give strictly descending timesteps ≥ 0, e\.g\. 999,747,499,247 \(got 999,999\)/],
+      [['--timesteps', '999,x'], /--timesteps must be an integer \(got "x"\)/],
+      [['--timesteps', '999,499', '--steps', '3'], /--steps 3 and --timesteps \(2 of them\) disagree; give one of them/],
+      [['--timesteps', '999,499'], /--timesteps 999,499 with the tdd scheduler: tdd: setTimesteps option `timesteps` is not supported/],
+      [
+        ['--preset', 'pcm', '--timesteps', '1200,499'],
+        /--timesteps 1200,499 with the tcd scheduler: tcd: timesteps\[0\] = 1200 is not an integer in \[0, 999\]/,
+      ],
       [['--guidance', '-1'], /--guidance must be in \[0, /],
       [['--eta', '2'], /--eta must be in \[0, 1\] \(got 2\)/],
       [['--seed', '1.5'], /--seed must be an integer/],

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { noisingBlend } from '../../src/distill/common/coefficients.js';
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
-import { phaseSamplingTimesteps, phaseStartOf, phaseStarts } from '../../src/distill/common/phase-edges.js';
+import { phaseStartOf, phaseStarts } from '../../src/distill/common/phase-edges.js';
 import { pcmMethod } from '../../src/distill/method.js';
 import { planStep } from '../../src/distill/step-plan.js';
 import { createScheduler } from '../../src/schedulers/index.js';
+import { ddimGridTimesteps, phaseSamplingTimesteps } from '../../src/schedulers/phase-grid.js';
 import { TorchGenerator } from '../../src/util/torch-generator.js';
 
 const schedule = createScheduler('ddim', { beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012 }).schedule;
@@ -28,9 +29,14 @@ describe('PCM phases', () => {
   });
 
   test('sampling lands on every phase end: 999, 739, 499, 239 for N 50 and 4 phases', () => {
-    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 50), 4), [999, 739, 499, 239]);
-    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 250), 4), [999, 747, 499, 247]);
-    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 50), 1), [999]);
+    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 50).timesteps, 4), [999, 739, 499, 239]);
+    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 250).timesteps, 4), [999, 747, 499, 247]);
+    assert.deepEqual(phaseSamplingTimesteps(new DdimSolver(schedule, 50).timesteps, 1), [999]);
+  });
+
+  test("the sampling grid is the training solver's grid", () => {
+    for (const count of [10, 50, 250, 1000])
+      assert.deepEqual(ddimGridTimesteps(1000, count), [...new DdimSolver(schedule, count).timesteps]);
   });
 
   test('student and target move to the phase end; a target on a phase start is left as the teacher made it', () => {

@@ -1,6 +1,7 @@
 // The evaluation rows are the list: teacher DDIM/DPM-Solver++ at 25 steps, TDD at 2/4/8 steps with
 // cfg 1.7 and 1.0, LCM at 2/4/8, TCD on the TDD LoRA, and four 4-step ablations that each change one thing.
 import assert from 'node:assert/strict';
+import { presets } from '../../src/pipelines/presets.js';
 import { describe, test } from 'node:test';
 import { EvalError } from '../../src/eval/errors.js';
 import { EVAL_ROWS, selectRows, STEP_COUNTS, TEACHER_ROW, type EvalRow } from '../../src/eval/rows.js';
@@ -105,7 +106,10 @@ describe('eval rows', () => {
       if (steps >= 2 && steps <= 8) assert.ok(at.slice(0, 2).every((r) => EVAL_ROWS.includes(r)));
       for (const r of at.filter((x) => x.lora.startsWith('pcm') || x.lora === 'simplectm'))
         assert.deepEqual([r.scheduler, r.guidance, r.eta, r.optional], ['tcd', 1, 0, true]);
+      // PCM lands on its phase ends (the pcm preset's timesteps); simpleCTM and the other methods keep their plans.
+      for (const r of at) assert.deepEqual(r.timesteps, r.lora.startsWith('pcm') ? presets.pcm.timesteps!(steps) : undefined, r.name);
     }
+    assert.deepEqual(rows.find((r) => r.name === 'pcm-4')?.timesteps, [999, 747, 499, 247]);
     assert.ok(!selectRows(undefined).some((r) => r.group === 'steps'), 'the steps table is not part of the default run');
     assert.deepEqual(selectRows(['steps', TEACHER_ROW]).map((r) => r.name)[0], 'tdd-1-g1.0');
   });

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { DEFAULT_PRESET, PresetError, presetFor, presets, resolveSampling, UNDISTILLED_DEFAULTS } from '../../src/pipelines/presets.js';
+import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
+import { distillDefaults } from '../../src/distill/config.js';
+import {
+  DEFAULT_PRESET,
+  PCM_SAMPLING_GRID,
+  PresetError,
+  presetFor,
+  presets,
+  resolveSampling,
+  UNDISTILLED_DEFAULTS,
+} from '../../src/pipelines/presets.js';
+import { phaseStarts } from '../../src/schedulers/phase-grid.js';
 import { createScheduler } from '../../src/schedulers/index.js';
 import { parsePythonJson } from '../../src/util/python-json.js';
 import { sharedPath } from '../helpers/shared.js';
@@ -44,17 +55,51 @@ describe('presets', () => {
       eta: undefined,
       warnings: [],
     });
-    // PCM's own demo samples its LoRAs with TCD, deterministically (diffusers' pipelines pass eta 0).
+    // PCM's own demo samples its LoRAs with TCD, deterministically (diffusers' pipelines pass eta 0), here at the
+    // phase ends of the distillation grid.
     assert.deepEqual(resolveSampling({ preset: 'pcm' }), {
       preset: 'pcm',
       scheduler: 'tcd',
       steps: 4,
+      timesteps: [999, 747, 499, 247],
       guidanceScale: 1,
       eta: 0,
       warnings: [],
     });
     for (const steps of [1, 2, 8, 16]) assert.deepEqual(resolveSampling({ preset: 'pcm', steps }).warnings, []);
     assert.equal(resolveSampling({ preset: 'pcm', steps: 3 }).warnings.length, 1);
+  });
+
+  test('pcm samples at the phase ends of the grid tdd distill trains on, for any phase count; explicit timesteps win', () => {
+    assert.equal(PCM_SAMPLING_GRID.count, distillDefaults.numDdimTimesteps);
+    const grid = new DdimSolver(createScheduler('tcd', tinySdSchedulerConfig).schedule, PCM_SAMPLING_GRID.count).timesteps;
+    for (const steps of [1, 2, 4, 8, 16]) {
+      const { timesteps } = resolveSampling({ preset: 'pcm', steps });
+      const starts = phaseStarts(grid.length, steps);
+      // the first step starts at the top of the grid; every later one at the end of the phase above it
+      assert.deepEqual(timesteps, [
+        grid[grid.length - 1],
+        ...starts
+          .slice(1)
+          .map((s) => grid[s - 1])
+          .reverse(),
+      ]);
+      assert.deepEqual(
+        [...createScheduler('tcd', tinySdSchedulerConfig).setTimesteps(steps, { timesteps: [...timesteps!] }).timesteps],
+        timesteps,
+      );
+    }
+    assert.deepEqual(resolveSampling({ preset: 'pcm', steps: 1 }).timesteps, [999]);
+    assert.deepEqual(resolveSampling({ preset: 'pcm', steps: 2 }).timesteps, [999, 499]);
+    assert.deepEqual(resolveSampling({ preset: 'pcm', timesteps: [999, 500] }).timesteps, [999, 500]);
+    assert.equal(resolveSampling({ preset: 'pcm', timesteps: [999, 500] }).steps, 2);
+    assert.throws(
+      () => resolveSampling({ preset: 'pcm', steps: 3, timesteps: [999, 500] }),
+      /steps \(3\) and timesteps \(2 of them\) disagree/,
+    );
+    // another sampler than the preset's plans its own steps; so do presets without timesteps
+    assert.equal(resolveSampling({ preset: 'pcm', scheduler: 'lcm' }).timesteps, undefined);
+    assert.equal('timesteps' in resolveSampling({ preset: 'tcd' }), false);
   });
 
   test("dmd2 runs at 999/749/499/249 for 4 steps and 399 for 1 step (the model's own scheduler config)", () => {

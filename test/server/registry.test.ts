@@ -118,6 +118,9 @@ describe('request resolution', () => {
     assert.equal(tcd.randomSeed, false);
     const random = resolveJobSpec(parseGenerateBody({ prompt: 'x' }), r);
     assert.equal(random.randomSeed, true);
+    // pcm lands on its LoRA's phase ends, which the runner passes to the pipeline as explicit timesteps
+    const pcm = resolveJobSpec(parseGenerateBody({ prompt: 'x', preset: 'pcm', steps: 2 }), r);
+    assert.deepEqual([pcm.sampling.scheduler, pcm.sampling.timesteps], ['tcd', [999, 499]]);
   });
 });
 

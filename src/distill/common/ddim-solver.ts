@@ -6,6 +6,7 @@
  */
 import { DistillConfigError } from '../errors.js';
 import type { NoiseSchedule } from '../../schedulers/noise-schedule.js';
+import { ddimGridTimesteps } from '../../schedulers/phase-grid.js';
 
 export class DdimSolver {
   /** Grid spacing in training timesteps (also the reference's `topk`). */
@@ -23,7 +24,7 @@ export class DdimSolver {
     if (!Number.isInteger(count) || count < 1 || count > total)
       throw new DistillConfigError(`DDIM solver: num_ddim_timesteps must be an integer in [1, ${total}] (got ${count})`);
     this.stepRatio = Math.floor(total / count);
-    this.timesteps = Int32Array.from({ length: count }, (_, i) => Math.round((i + 1) * this.stepRatio) - 1);
+    this.timesteps = Int32Array.from(ddimGridTimesteps(total, count));
     this.timestepsPrev = Int32Array.from({ length: count }, (_, i) => (i === 0 ? 0 : this.timesteps[i - 1]));
     const abar = schedule.alphasCumprod;
     this.alphaCumprods = Float32Array.from(this.timesteps, (t) => abar[t]);
