@@ -30,6 +30,19 @@ async function resumeAfterInterrupting(settings: Omit<DistillConfigInput, 'out'>
   return distill({ ...settings, out, resume: true });
 }
 
+/** Plain 2-phase PCM, 2 steps at batch 2: run once, by the PCM test, and compared with by the switched-off discriminator. */
+const plainPcmSettings = () => ({
+  ...base(),
+  batch: 2,
+  method: 'pcm' as const,
+  pcmPhases: 2,
+  steps: 2,
+  checkpointEvery: 1,
+  validationPrompts: [],
+});
+let plainPcm: ReturnType<typeof distill> | undefined;
+const plainPcmRun = () => (plainPcm ??= distill({ ...plainPcmSettings(), out: join(root, 'pcm-full') }));
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('tdd distill on tiny-sd', () => {
@@ -117,8 +130,8 @@ describe('tdd distill on tiny-sd', () => {
   });
 
   test('PCM with 2 phases: trains, resumes exactly, and records its method and phases in the LoRA', async () => {
-    const settings = { ...base(), batch: 2, method: 'pcm' as const, pcmPhases: 2, steps: 2, checkpointEvery: 1, validationPrompts: [] };
-    const full = await distill({ ...settings, out: join(root, 'pcm-full') });
+    const settings = plainPcmSettings();
+    const full = await plainPcmRun();
     assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
     const out = join(root, 'pcm-interrupted');
     const resumed = await resumeAfterInterrupting(settings, out, 1);
@@ -168,9 +181,12 @@ describe('tdd distill on tiny-sd', () => {
   });
 
   test('PCM --adversarial switched off (weight 0, joint schedule) leaves the student bit-identical to plain PCM', async () => {
-    const settings = { ...base(), batch: 2, method: 'pcm' as const, pcmPhases: 2, steps: 2, validationPrompts: [] };
-    const plain = await distill({ ...settings, out: join(root, 'pcm-plain') });
-    const off = await distill({ ...settings, out: join(root, 'pcm-adv-off'), adversarial: { weight: 0, lr: 1e-3, schedule: 'joint' } });
+    const plain = await plainPcmRun();
+    const off = await distill({
+      ...plainPcmSettings(),
+      out: join(root, 'pcm-adv-off'),
+      adversarial: { weight: 0, lr: 1e-3, schedule: 'joint' },
+    });
     assert.deepEqual(
       off.log.map((e) => e.loss),
       plain.log.map((e) => e.loss),
