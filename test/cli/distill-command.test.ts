@@ -59,10 +59,19 @@ describe('tdd distill (CLI)', () => {
       [['--steps', 'ten'], /--steps: expected a number/],
       [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, got "dmd"/],
       [['--s-ratio', '2'], /--s-ratio: must be in \[0, 1\]/],
+      [['--pcm-phases', '4'], /--pcm-phases: only --method pcm has phases \(method tdd\)/],
+      [['--method', 'pcm', '--pcm-phases', '300'], /--pcm-phases: .*at most --num-ddim-timesteps/],
+      [['--adv-weight', '0.2'], /--adv-weight: needs --adversarial/],
+      [['--method', 'pcm', '--adv-schedule', 'joint'], /--adv-schedule: needs --adversarial/],
+      [['--adversarial'], /--adversarial: the adversarial loss is PCM's \(method tdd\)/],
+      [['--method', 'pcm', '--adversarial', '--adv-lr', '0'], /--adv-lr: must be > 0 \(got 0\)/],
+      [['--method', 'pcm', '--adversarial', '--adv-lr', 'fast'], /--adv-lr: expected a number/],
+      [['--method', 'pcm', '--adversarial', '--adv-weight', '-1'], /--adv-weight: must be in \[0, 1000\]/],
+      [['--method', 'pcm', '--adversarial', '--adv-schedule', 'sometimes'], /--adv-schedule: must be alternate or joint \(got sometimes\)/],
     ] as const) {
       const r = tdd([...common, ...args]);
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, message);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
     }
     const missing = tdd(['distill', '--teacher', teacher]);
     assert.equal(missing.status, 2);
