@@ -138,12 +138,11 @@ const STEP_CLAIMS: readonly PairClaim[] = [
 function pairClaim(done: ReadonlyMap<string, DoneRow>, { claim, rows }: PairClaim): ClaimCheck {
   const missing = rows.flat().filter((name) => !done.has(name));
   if (missing.length > 0) return { claim, holds: null, detail: `needs rows ${[...new Set(missing)].join(', ')}` };
-  const results = rows.map(([a, b]) => ({ a, b, fa: done.get(a)!.fdData, fb: done.get(b)!.fdData }));
-  return {
-    claim,
-    holds: results.every((r) => r.fa < r.fb),
-    detail: results.map((r) => `${r.a} ${fmt(r.fa)} vs ${r.b} ${fmt(r.fb)}`).join('; '),
-  };
+  const results = rows.map(([a, b]) => ({ a, b, ra: done.get(a)!, rb: done.get(b)! }));
+  // FD to the teacher is shown beside it: what distillation aims at, which can disagree with the data (issue 26).
+  const detail = ({ a, b, ra, rb }: (typeof results)[number]) =>
+    `${a} ${fmt(ra.fdData)} vs ${b} ${fmt(rb.fdData)} (FD to teacher ${fmt(ra.fdTeacher)} vs ${fmt(rb.fdTeacher)})`;
+  return { claim, holds: results.every((r) => r.ra.fdData < r.rb.fdData), detail: results.map(detail).join('; ') };
 }
 
 export function pct(x: number): string {

@@ -40,11 +40,14 @@ describe('eval claims', () => {
   });
 
   test('steps table claims: every pair must agree; a missing row is named', () => {
-    const rows = [done('pcm-1', 14, 1), done('lcm-1', 15, 1), done('pcm-2', 13, 1), done('lcm-2', 12, 1), done('pcm-adv-1', 13, 1)];
+    const rows = [done('pcm-1', 14, 1), done('lcm-1', 15, 2), done('pcm-2', 13, 1), done('lcm-2', 12, 0.5), done('pcm-adv-1', 13, 1)];
     const checks = checkClaims(rows);
     const pcmLcm = claim(checks, 'PCM beats LCM at 1 and 2 steps');
     assert.equal(pcmLcm?.holds, false);
-    assert.equal(pcmLcm?.detail, 'pcm-1 14.00 vs lcm-1 15.00; pcm-2 13.00 vs lcm-2 12.00');
+    assert.equal(
+      pcmLcm?.detail,
+      'pcm-1 14.00 vs lcm-1 15.00 (FD to teacher 1.00 vs 2.00); pcm-2 13.00 vs lcm-2 12.00 (FD to teacher 1.00 vs 0.50)',
+    );
     assert.equal(claim(checks, 'the adversarial loss improves')?.holds, true);
     assert.equal(claim(checkClaims([done('pcm-4', 12, 1)]), 'TDD and PCM beat simpleCTM')?.detail, 'needs rows tdd-4-g1.0, simplectm-4');
   });
