@@ -153,16 +153,7 @@ describe('tdd distill on tiny-sd', () => {
   });
 
   test('PCM --adversarial: the discriminator and the student alternate, both resume exactly', async () => {
-    const settings = {
-      ...base(),
-      batch: 2,
-      method: 'pcm' as const,
-      pcmPhases: 2,
-      steps: 2,
-      checkpointEvery: 1,
-      validationPrompts: [],
-      adversarial: { weight: 0.1, lr: 1e-3, schedule: 'alternate' as const },
-    };
+    const settings = { ...plainPcmSettings(), adversarial: { weight: 0.1, lr: 1e-3, schedule: 'alternate' as const } };
     const full = await distill({ ...settings, out: join(root, 'adv-full') });
     // Optimizer step 1 updates the discriminator (no student gradient norm), step 2 the student.
     assert.deepEqual(
