@@ -19,6 +19,8 @@ run() {
 for m in 1 2 4 8 16; do run "training/lora-pcm-$m" --method pcm --pcm-phases "$m"; done
 run training/lora-simplectm --method simplectm
 for m in 1 2; do run "training/lora-pcm-adv-$m" --method pcm --pcm-phases "$m" --adversarial; done
-echo "then: tdd eval --rows steps --out docs/eval/steps --lcm-lora training/lora-lcm/lora.safetensors \\"
+# The steps table then reuses the main table's classifier (FD values comparable across both tables).
+echo "then: $TDD eval --model models/emoji --rows steps --out docs/eval/steps --classifier docs/eval/classifier.safetensors \\"
+echo "  --tdd-lora models/emoji/tdd-lora.safetensors --lcm-lora training/lora-lcm/lora.safetensors \\"
 echo "  --lora $(for m in 1 2 4 8 16; do printf 'pcm%s=training/lora-pcm-%s/lora.safetensors ' "$m" "$m"; done)\\"
 echo "  pcmAdv1=training/lora-pcm-adv-1/lora.safetensors pcmAdv2=training/lora-pcm-adv-2/lora.safetensors simplectm=training/lora-simplectm/lora.safetensors"
