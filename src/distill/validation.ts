@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeGrid, savePng } from '../plot/index.js';
 import type { StableDiffusionPipeline } from '../pipelines/pipeline.js';
-import { presets } from '../pipelines/presets.js';
+import { resolveSampling } from '../pipelines/presets.js';
 import { txt2img } from '../pipelines/txt2img.js';
 import { writeLora, type LoraModules } from '../weights/lora/export.js';
 import type { PresetName } from '../pipelines/presets.js';
@@ -38,17 +38,19 @@ export async function renderValidationGrid(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const preset = presets[o.preset];
   const rows = [];
   for (const [i, prompt] of o.prompts.entries()) {
     const row = [];
     for (const steps of o.steps) {
+      // As `tdd generate --preset NAME --steps N` samples (PCM: at its phase ends).
+      const { scheduler, timesteps, guidanceScale, eta } = resolveSampling({ preset: o.preset, steps });
       const result = await txt2img(pipe, {
         prompt,
         steps,
-        scheduler: preset.scheduler,
-        guidanceScale: preset.guidanceScale,
-        eta: preset.eta,
+        timesteps,
+        scheduler,
+        guidanceScale,
+        eta,
         width: o.resolution,
         height: o.resolution,
         seed: o.seed + i,
