@@ -41,6 +41,8 @@ export interface DistillConfig {
   pcmPhases?: number;
   /** PCM's adversarial loss (set only when asked for). */
   adversarial?: AdversarialConfig;
+  /** DMD2's settings (set for --method dmd2 only). */
+  dmd?: DmdConfig;
   /** Decoupled guidance: share of captions replaced by the empty prompt. */
   proportionEmptyPrompts: number;
   /** Target from an EMA of the student's LoRA with this decay (undefined: the live student, as the reference). */
@@ -77,6 +79,38 @@ export interface AdversarialConfig {
 }
 
 export const adversarialDefaults: AdversarialConfig = { weight: 0.1, lr: 1e-5, schedule: 'alternate' };
+
+/** DMD2 (tianweiy/DMD2's SD1.5 script where it sets a value; the SDXL one-step script's conditioning timestep). */
+export interface DmdConfig {
+  /** The real score's CFG scale (diffusers' guidance_scale form). */
+  realGuidance: number;
+  /** The one-step generator's conditioning timestep: it sees pure noise and reads x0 at this timestep's ᾱ. */
+  generatorTimestep: number;
+  /** Fake-score (and classifier) updates per generator update (the two time-scale rule). */
+  updateRatio: number;
+  /** The fake score's and the classifier's learning rate (default: --lr). */
+  fakeLr?: number;
+  /** The fake score's LoRA rank (default: --rank); its alpha equals its rank. */
+  fakeRank?: number;
+  /** Weights: distribution matching and the GAN's generator term in the generator's loss, the classifier's term in the fake score's. */
+  dmWeight: number;
+  genWeight: number;
+  discWeight: number;
+  /** Inclusive range of the distribution-matching timesteps (the reference's 2 % and 98 % of 1000). */
+  dmMin: number;
+  dmMax: number;
+}
+
+export const dmdDefaults: DmdConfig = {
+  realGuidance: 1.75,
+  generatorTimestep: 399,
+  updateRatio: 10,
+  dmWeight: 1,
+  genWeight: 1e-3,
+  discWeight: 1e-2,
+  dmMin: 20,
+  dmMax: 980,
+};
 
 export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> & Partial<DistillConfig>;
 
@@ -161,6 +195,26 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
     if (c.adversarial.schedule !== 'alternate' && c.adversarial.schedule !== 'joint')
       fail('adv-schedule', `must be alternate or joint (got ${c.adversarial.schedule})`);
   }
+  if (c.method === 'dmd2') {
+    c.dmd = { ...dmdDefaults, ...stripUndefined(c.dmd ?? {}) };
+    // A one-step generator: the validation grid shows its one step unless other counts are asked for.
+    if (input.validationSteps === undefined) c.validationSteps = [1];
+    if (c.emaDecay !== undefined) fail('ema-decay', 'DMD2 has no consistency target to average (method dmd2)');
+    const d = c.dmd;
+    range('real-guidance', d.realGuidance, 0, 100);
+    intIn('generator-timestep', d.generatorTimestep, 0, 999);
+    intIn('update-ratio', d.updateRatio, 1, 1000);
+    if (d.fakeLr !== undefined && !(d.fakeLr > 0)) fail('fake-lr', `must be > 0 (got ${d.fakeLr})`);
+    if (d.fakeRank !== undefined) intIn('fake-rank', d.fakeRank, 1, MAX_DISTILL_RANK);
+    for (const [option, v] of [
+      ['dm-weight', d.dmWeight],
+      ['gan-gen-weight', d.genWeight],
+      ['gan-disc-weight', d.discWeight],
+    ] as const)
+      range(option, v, 0, 1e3);
+    intIn('dm-min', d.dmMin, 0, 999);
+    intIn('dm-max', d.dmMax, d.dmMin, 999, ' (at least --dm-min)');
+  } else if (c.dmd !== undefined) fail('method', `DMD2 settings need --method dmd2 (method ${c.method})`);
   int('seed', c.seed, 0);
   int('checkpoint-every', c.checkpointEvery, 1);
   int('keep-checkpoints', c.keepCheckpoints, 1);

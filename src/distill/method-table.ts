@@ -5,65 +5,28 @@
  * The trainer runs whatever an entry returns and knows no method by name.
  *
  * TDD, LCM, PCM and simpleCTM share the consistency graph (distill-graph.ts) and differ only in where they map the student's
- * and the target's outputs (method.ts); their one phase trains the student LoRA.
+ * and the target's outputs (method.ts); their one phase trains the student LoRA. DMD2 (dmd/) has a graph and two
+ * phases of its own.
  */
-import type { ImageCaptionRecord } from '../data/types.js';
-import type { Graph, Value } from '../ir/index.js';
-import { initLoraWeights } from '../nn/lora-weights.js';
-import type { UnfusedLora } from '../nn/lora-graph.js';
 import { createGraph } from '../ops/index.js';
 import type { PresetName } from '../pipelines/presets.js';
 import type { HostTensor } from '../runtime/tensors.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 import type { TrainPhase } from '../train/index.js';
-import type { MicroBatch } from '../train/training-loop.js';
 import { TorchGenerator } from '../util/torch-generator.js';
 import { sourceShapes } from '../weights/tensor-source.js';
 import { DdimSolver } from './common/ddim-solver.js';
 import { initDiscriminatorWeights, type DiscriminatorLosses } from './common/discriminator.js';
-import { buildDistillGraph, distillInputs, STUDENT_SLOT } from './common/distill-graph.js';
+import { buildDistillGraph, distillInputs } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
 import type { AdversarialConfig, DistillConfig } from './config.js';
 import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
-import type { PromptCache } from './prompt-cache.js';
+import { dmdTraining } from './dmd/dmd-training.js';
 import { stepFeeds } from './step-feeds.js';
+import { studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
 import type { Teacher } from './teacher.js';
 
-/** What the run has set up before a method builds its training. */
-export interface MethodSetup {
-  readonly config: DistillConfig;
-  readonly teacher: Teacher;
-  readonly prompts: PromptCache;
-  /** The text encoders' output sizes (from embedding the empty prompt). */
-  readonly text: { readonly tokens: number; readonly width: number; readonly pooledWidth?: number };
-  /** Latents (diffusion scale) for the records, drawing their samples from `rng`. */
-  readonly latents: (records: readonly ImageCaptionRecord[], rng: TorchGenerator) => Promise<Float32Array>;
-}
-
-/** A method's training, ready to compile: one graph, its phases, and its feeds per micro-batch. */
-export interface MethodTraining {
-  readonly graph: Graph;
-  /** The first phase is the student's: its loss is the run's reported loss. */
-  readonly phases: readonly TrainPhase[];
-  /** The LoRA the run writes out (slot STUDENT_SLOT). */
-  readonly student: UnfusedLora;
-  /** The EMA target's LoRA, when the method keeps one (its weights are fed each step, not trained). */
-  readonly ema?: UnfusedLora;
-  /** Extra scalars logged every step (loss terms). */
-  readonly logs?: Readonly<Record<string, Value>>;
-  /** One micro-batch's feeds. */
-  feeds(batch: MicroBatchRequest): Promise<MicroBatch>;
-}
-
-export interface MicroBatchRequest {
-  readonly records: readonly ImageCaptionRecord[];
-  /** The run's generator (checkpointed): every draw of the method's own sampling comes from it. */
-  readonly rng: TorchGenerator;
-  /** The run's own feeds (LoRA scales, EMA weights). */
-  readonly constantFeeds: () => Record<string, HostTensor>;
-  /** Micro-batches run before this one (from 0; resumes count on), for draws that must not move the run's generator. */
-  readonly microStep: number;
-}
+export { studentPhase, type MethodSetup, type MethodTraining, type MicroBatchRequest } from './method-training.js';
 
 /** Seeds of the adversarial draws' per-micro-step generators: far from any seed a run is given. */
 const ADVERSARIAL_SEED_BASE = 1_000_003;
@@ -75,19 +38,6 @@ export interface DistillMethodEntry {
   /** The sampler preset its LoRAs are made for (validation grids; `tdd generate --preset`). */
   readonly preset: PresetName;
   build(setup: MethodSetup): MethodTraining;
-}
-
-/** The student LoRA's phase: AdamW with the run's settings, LoRA initialised as peft does (B = 0). */
-export function studentPhase(config: DistillConfig, loss: Value, student: UnfusedLora): TrainPhase {
-  return {
-    name: 'student',
-    loss,
-    trainable: student.params,
-    initial: initLoraWeights(student, STUDENT_SLOT, config.seed),
-    optimizer: { lr: config.lr, weightDecay: config.weightDecay },
-    lrSchedule: config.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: config.warmupSteps } : undefined,
-    maxGradNorm: config.maxGradNorm,
-  };
 }
 
 /** A consistency-distillation method on the shared graph: only the output mapping is the method's own. */
@@ -234,5 +184,11 @@ export const distillMethods: Readonly<Record<DistillMethodName, DistillMethodEnt
     // A student that jumps to any earlier timestep samples deterministically at any step count, as PCM's does.
     preset: 'pcm',
     build: (setup) => consistencyTraining(setup, (solver) => simpleCtmMethod(solver, setup.teacher.schedule)),
+  },
+  dmd2: {
+    name: 'dmd2',
+    summary: 'DMD2: a one-step generator trained by distribution matching against a learned fake score, with a GAN on its features',
+    preset: 'dmd2',
+    build: (setup) => dmdTraining(setup),
   },
 });

@@ -18,8 +18,8 @@ import { mergedTimesteps, selectTargets } from './common/target-selection.js';
 import { phaseStartOf, phaseStarts } from './common/phase-edges.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 
-export type DistillMethodName = 'tdd' | 'lcm' | 'pcm' | 'simplectm';
-export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm', 'pcm', 'simplectm'];
+export type DistillMethodName = 'tdd' | 'lcm' | 'pcm' | 'simplectm' | 'dmd2';
+export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm', 'pcm', 'simplectm', 'dmd2'];
 
 export function isDistillMethodName(name: string): name is DistillMethodName {
   return (distillMethodNames as readonly string[]).includes(name);

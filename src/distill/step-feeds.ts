@@ -9,6 +9,7 @@ import type { HostTensor } from '../runtime/tensors.js';
 import { renoiseCoefficients } from '../schedulers/prediction.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
 import { distillInputs } from './common/distill-graph.js';
+import { textFeeds } from './common/text-inputs.js';
 import type { PromptCache } from './prompt-cache.js';
 import { planStep, type StepPlan, type StepPlanContext } from './step-plan.js';
 
@@ -57,18 +58,8 @@ export async function stepFeeds(records: readonly ImageCaptionRecord[], rng: Tor
     [names.noisy]: tensor([n, c, h, w], noisy),
     [names.sourceTimestep]: tensor([n], Float32Array.from(plan.timesteps.source)),
     [names.targetTimestep]: tensor([n], Float32Array.from(plan.timesteps.target)),
-    [names.cond]: tensor([n, cond.tokens, cond.width], cond.states),
-    [names.uncond]: tensor([n, uncond.tokens, uncond.width], uncond.states),
+    ...textFeeds(cond, uncond, n, ctx.timeIds),
   };
-  if (cond.pooled && uncond.pooled && cond.pooledWidth) {
-    feeds[names.condPooled] = tensor([n, cond.pooledWidth], cond.pooled);
-    feeds[names.uncondPooled] = tensor([n, cond.pooledWidth], uncond.pooled);
-    if (!ctx.timeIds) throw new Error('SDXL distillation needs time ids');
-    feeds[names.timeIds] = tensor(
-      [n, 6],
-      Float32Array.from({ length: n * 6 }, (_, i) => ctx.timeIds![i % 6]),
-    );
-  }
   for (const [name, column] of Object.entries(plan.coefficients)) feeds[name] = tensor([n, 1, 1, 1], column);
   return { feeds, plan, emptied: captions.filter((x, i) => x === '' && records[i].caption !== '').length };
 }

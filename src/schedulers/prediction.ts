@@ -64,3 +64,15 @@ export function renoiseCoefficients(alphaBarFrom: number, alphaBarTo: number): {
   const r = alphaBarTo / alphaBarFrom;
   return { keep: Math.sqrt(r), noise: Math.sqrt(1 - r) };
 }
+
+/** What a model of `predictionType` is trained to output for x_t = α·x0 + σ·ε, as noise·ε + x0·x0 (the denoising loss target). */
+export function modelTarget(predictionType: PredictionType, { alpha, sigmaT }: NoiseLevel): { noise: number; x0: number } {
+  switch (predictionType) {
+    case 'epsilon':
+      return { noise: 1, x0: 0 };
+    case 'v_prediction':
+      return { noise: alpha, x0: -sigmaT };
+    case 'sample':
+      return { noise: 0, x0: 1 };
+  }
+}

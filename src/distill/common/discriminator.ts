@@ -25,7 +25,7 @@ export const DISCRIMINATOR_PREFIX = 'discriminator';
 const leakyRelu = (x: Value): Value => x.relu().sub(x.neg().relu().mul(LEAKY_SLOPE));
 
 /** GroupNorm's 32 groups, or fewer where a tiny model's channel count is not a multiple of 32. */
-function groupsFor(channels: number): number {
+export function groupsFor(channels: number): number {
   let g = Math.min(32, channels);
   while (channels % g !== 0) g--;
   return g;

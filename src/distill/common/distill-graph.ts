@@ -20,6 +20,7 @@ import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
 import { concat } from '../../ops/index.js';
 import { discriminatorLosses, type DiscriminatorLosses } from './discriminator.js';
 import { distillLoss, type DistillLossOptions } from './losses.js';
+import { textInputNames, textInputs } from './text-inputs.js';
 
 export interface DistillGraphOptions {
   readonly unet: UNetConfig;
@@ -48,11 +49,7 @@ export const distillInputs = {
   noisy: 'noisy',
   sourceTimestep: 'timestep_source',
   targetTimestep: 'timestep_target',
-  cond: 'cond',
-  uncond: 'uncond',
-  condPooled: 'cond_pooled',
-  uncondPooled: 'uncond_pooled',
-  timeIds: 'time_ids',
+  ...textInputNames,
   /** Per-sample coefficient columns [B, 1, 1, 1]. */
   coefficients: ['student_sample', 'student_model', 'guidance', 'prev_sample', 'prev_model', 'target_sample', 'target_model'] as const,
   /** Adversarial inputs: both outputs re-noised from their timestep to the discriminator's (noise_travel). */
@@ -85,28 +82,13 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
   const n = o.batch;
   const names = distillInputs;
   const [c, h, w] = o.latentShape;
-  const [tokens, width] = o.textShape;
   const column = (name: CoefficientName) => graph.input(name, [n, 1, 1, 1]);
   const coef = Object.fromEntries(names.coefficients.map((k) => [k, column(k)])) as Record<CoefficientName, Value>;
   const x = graph.input(names.noisy, [n, c, h, w]);
   const tSource = graph.input(names.sourceTimestep, [n]);
   const tTarget = graph.input(names.targetTimestep, [n]);
-  const cond = graph.input(names.cond, [n, tokens, width]);
-  const uncond = graph.input(names.uncond, [n, tokens, width]);
-  const sdxl = o.pooledWidth !== undefined;
-  const pooled = sdxl
-    ? {
-        cond: graph.input(names.condPooled, [n, o.pooledWidth!]),
-        uncond: graph.input(names.uncondPooled, [n, o.pooledWidth!]),
-        timeIds: graph.input(names.timeIds, [n, 6]),
-      }
-    : undefined;
-  const added = (which: 'cond' | 'uncond' | 'both'): Pick<UNetInputs, 'textEmbeds' | 'timeIds'> => {
-    if (!pooled) return {};
-    if (which === 'both')
-      return { textEmbeds: concat([pooled.cond, pooled.uncond], 0), timeIds: concat([pooled.timeIds, pooled.timeIds], 0) };
-    return { textEmbeds: pooled[which], timeIds: pooled.timeIds };
-  };
+  const text = textInputs(graph, n, o.textShape, o.pooledWidth);
+  const { cond, added } = text;
 
   const base = new Scope(graph);
   const slot = (name: string) => loraTrainingSlot(name, o.loraTargets.keys(), { rank: o.rank, alpha: o.alpha });
@@ -129,7 +111,7 @@ export function buildDistillGraph(graph: Graph, o: DistillGraphOptions): Distill
     .mul(x)
     .add(coef.student_model.mul(unet(studentScope, x, tSource, cond, added('cond'), o.gradientCheckpointing)));
 
-  const teacherOut = unet(base, concat([x, x], 0), concat([tSource, tSource], 0), concat([cond, uncond], 0), added('both'));
+  const teacherOut = unet(base, concat([x, x], 0), concat([tSource, tSource], 0), text.states('cond', 'uncond'), added('cond', 'uncond'));
   const [fc, fu] = teacherOut.split([n, n], 0);
   const guided = fc.add(coef.guidance.mul(fc.sub(fu)));
   const xPrev = coef.prev_sample.mul(x).add(coef.prev_model.mul(guided));
