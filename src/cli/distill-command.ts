@@ -5,8 +5,10 @@ import {
   adversarialDefaults,
   DEFAULT_PCM_PHASES,
   distillDefaults,
+  dmdDefaults,
   type AdversarialConfig,
   type DistillConfigInput,
+  type DmdConfig,
 } from '../distill/config.js';
 import { distill, type DistillEvents } from '../distill/trainer.js';
 import { distillMethods } from '../distill/method-table.js';
@@ -42,6 +44,14 @@ interface DistillFlags extends DeviceFlags {
   advWeight?: string;
   advLr?: string;
   advSchedule?: string;
+  realGuidance?: string;
+  generatorTimestep?: string;
+  updateRatio?: string;
+  fakeLr?: string;
+  fakeRank?: string;
+  dmWeight?: string;
+  ganGenWeight?: string;
+  ganDiscWeight?: string;
   proportionEmptyPrompts: string;
   emaDecay?: string;
   resolution?: string;
@@ -50,7 +60,7 @@ interface DistillFlags extends DeviceFlags {
   keepCheckpoints: string;
   validateEvery: string;
   validationPrompt?: string[];
-  validationSteps: string;
+  validationSteps?: string;
   latentCache?: string;
   resume?: boolean;
   gradientCheckpointing?: boolean;
@@ -62,7 +72,7 @@ const d = distillDefaults;
 export function registerDistillCommand(program: Command): void {
   const command = program
     .command('distill')
-    .description('distill a few-step LoRA from a teacher model (TDD, or the LCM-LoRA baseline) on images with captions')
+    .description('distill a few-step LoRA from a teacher model (TDD, LCM, PCM, simpleCTM, DMD2) on images with captions')
     .requiredOption('--teacher <path>', 'teacher model: a diffusers folder or a single-file .safetensors checkpoint')
     .requiredOption(
       '--data <path>',
@@ -98,6 +108,20 @@ export function registerDistillCommand(program: Command): void {
       '--adv-schedule <name>',
       `PCM --adversarial: alternate (discriminator and student on alternate steps, as the reference) or joint (default ${adversarialDefaults.schedule})`,
     )
+    .option('--real-guidance <x>', `DMD2: the real score's CFG scale (default ${dmdDefaults.realGuidance})`)
+    .option(
+      '--generator-timestep <t>',
+      `DMD2: the one-step generator's conditioning timestep (default ${dmdDefaults.generatorTimestep}, as the dmd2 preset samples)`,
+    )
+    .option('--update-ratio <n>', `DMD2: fake-score updates per generator update (default ${dmdDefaults.updateRatio})`)
+    .option('--fake-lr <x>', 'DMD2: learning rate of the fake score and its classifier (default: --lr)')
+    .option('--fake-rank <n>', "DMD2: the fake score's LoRA rank (default: --rank)")
+    .option('--dm-weight <x>', `DMD2: weight of the distribution-matching loss (default ${dmdDefaults.dmWeight})`)
+    .option('--gan-gen-weight <x>', `DMD2: weight of the generator's GAN term (default ${dmdDefaults.genWeight}; 0 turns the GAN off)`)
+    .option(
+      '--gan-disc-weight <x>',
+      `DMD2: weight of the classifier's GAN term in the fake score's loss (default ${dmdDefaults.discWeight})`,
+    )
     .option('--proportion-empty-prompts <x>', 'share of captions replaced by "" (decoupled guidance)', String(d.proportionEmptyPrompts))
     .option('--ema-decay <x>', 'take the target from an EMA of the LoRA with this decay (default: the live student, as the reference)')
     .option('--resolution <px>', "training image size (default: the model's native size)")
@@ -106,7 +130,10 @@ export function registerDistillCommand(program: Command): void {
     .option('--keep-checkpoints <n>', 'checkpoints kept on disk', String(d.keepCheckpoints))
     .option('--validate-every <n>', 'validation grid every n steps (0: at the end only)', String(d.validateEvery))
     .option('--validation-prompt <text...>', 'validation prompts (default: four generic prompts)')
-    .option('--validation-steps <list>', 'sampling steps in validation grids, comma-separated', d.validationSteps.join(','))
+    .option(
+      '--validation-steps <list>',
+      `sampling steps in validation grids, comma-separated (default ${d.validationSteps.join(',')}; dmd2: 1)`,
+    )
     .option('--latent-cache <dir>', 'VAE latent cache folder (default <out>/latent-cache; share it between runs)')
     .option('--gradient-checkpointing', 'recompute UNet blocks in the backward pass (less memory, slower)')
     .option('--resume', 'continue from the latest checkpoint in <out>/checkpoints')
@@ -153,6 +180,37 @@ function adversarialFrom(f: DistillFlags): AdversarialConfig | undefined {
   };
 }
 
+const DMD_FLAGS = [
+  ['realGuidance', 'real-guidance'],
+  ['generatorTimestep', 'generator-timestep'],
+  ['updateRatio', 'update-ratio'],
+  ['fakeLr', 'fake-lr'],
+  ['fakeRank', 'fake-rank'],
+  ['dmWeight', 'dm-weight'],
+  ['ganGenWeight', 'gan-gen-weight'],
+  ['ganDiscWeight', 'gan-disc-weight'],
+] as const;
+
+/** DMD2's settings: only with --method dmd2 (a flag for another method is named). */
+function dmdFrom(f: DistillFlags): Partial<DmdConfig> | undefined {
+  const given = DMD_FLAGS.filter(([key]) => f[key] !== undefined);
+  if (f.method !== 'dmd2') {
+    if (given.length > 0) throw new UsageError(`--${given[0][1]}: only --method dmd2 takes it (method ${f.method})`);
+    return undefined;
+  }
+  const value = (key: (typeof DMD_FLAGS)[number][0]) => number(DMD_FLAGS.find(([k]) => k === key)![1], f[key]);
+  return {
+    realGuidance: value('realGuidance'),
+    generatorTimestep: value('generatorTimestep'),
+    updateRatio: value('updateRatio'),
+    fakeLr: value('fakeLr'),
+    fakeRank: value('fakeRank'),
+    dmWeight: value('dmWeight'),
+    genWeight: value('ganGenWeight'),
+    discWeight: value('ganDiscWeight'),
+  };
+}
+
 function configFrom(f: DistillFlags): DistillConfigInput {
   if (!isDistillMethodName(f.method))
     throw new UsageError(`--method: must be one of ${distillMethodNames.join(', ')}, got ${JSON.stringify(f.method)}`);
@@ -181,6 +239,7 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     sRatio: number('s-ratio', f.sRatio),
     pcmPhases: number('pcm-phases', f.pcmPhases),
     adversarial: adversarialFrom(f),
+    dmd: dmdFrom(f),
     proportionEmptyPrompts: number('proportion-empty-prompts', f.proportionEmptyPrompts),
     emaDecay: number('ema-decay', f.emaDecay),
     resolution: number('resolution', f.resolution),
@@ -189,7 +248,7 @@ function configFrom(f: DistillFlags): DistillConfigInput {
     keepCheckpoints: number('keep-checkpoints', f.keepCheckpoints),
     validateEvery: number('validate-every', f.validateEvery),
     validationPrompts: f.validationPrompt,
-    validationSteps: f.validationSteps.split(',').map((s) => number('validation-steps', s)!),
+    validationSteps: f.validationSteps?.split(',').map((s) => number('validation-steps', s)!),
     latentCache: f.latentCache,
     resume: Boolean(f.resume),
     gradientCheckpointing: Boolean(f.gradientCheckpointing),

@@ -112,7 +112,11 @@ export const dmdDefaults: DmdConfig = {
   dmMax: 980,
 };
 
-export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> & Partial<DistillConfig>;
+export type DistillConfigInput = Pick<DistillConfig, 'teacher' | 'data' | 'out'> &
+  Partial<Omit<DistillConfig, 'dmd'>> & {
+    /** DMD2's settings; those not given take dmdDefaults. */
+    dmd?: Partial<DmdConfig>;
+  };
 
 export const distillDefaults = {
   method: 'tdd',
@@ -159,10 +163,11 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
     ...distillDefaults,
     validationPrompts: [...distillDefaults.validationPrompts],
     validationSteps: [...distillDefaults.validationSteps],
-    ...stripUndefined(input),
+    ...stripUndefined({ ...input, dmd: undefined }),
     teacher: input.teacher,
     data: input.data,
     out: input.out,
+    ...(input.dmd && { dmd: { ...dmdDefaults, ...stripUndefined(input.dmd) } }),
   };
   const fail = (option: string, why: string): never => {
     throw new DistillConfigError(`--${option}: ${why}`);
@@ -196,7 +201,7 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
       fail('adv-schedule', `must be alternate or joint (got ${c.adversarial.schedule})`);
   }
   if (c.method === 'dmd2') {
-    c.dmd = { ...dmdDefaults, ...stripUndefined(c.dmd ?? {}) };
+    c.dmd ??= { ...dmdDefaults };
     // A one-step generator: the validation grid shows its one step unless other counts are asked for.
     if (input.validationSteps === undefined) c.validationSteps = [1];
     if (c.emaDecay !== undefined) fail('ema-decay', 'DMD2 has no consistency target to average (method dmd2)');

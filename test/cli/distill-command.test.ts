@@ -57,7 +57,12 @@ describe('tdd distill (CLI)', () => {
     const common = ['distill', '--teacher', teacher, '--data', join(root, 'data'), '--out', join(root, 'bad')];
     for (const [args, message] of [
       [['--steps', 'ten'], /--steps: expected a number/],
-      [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, got "dmd"/],
+      [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, dmd2, got "dmd"/],
+      [['--update-ratio', '5'], /--update-ratio: only --method dmd2 takes it \(method tdd\)/],
+      [['--method', 'dmd2', '--update-ratio', '0'], /--update-ratio: must be an integer in \[1, 1000\] \(got 0\)/],
+      [['--method', 'dmd2', '--generator-timestep', '1000'], /--generator-timestep: must be an integer in \[0, 999\]/],
+      [['--method', 'dmd2', '--fake-lr', 'x'], /--fake-lr: expected a number/],
+      [['--method', 'dmd2', '--ema-decay', '0.9'], /--ema-decay: DMD2 has no consistency target to average/],
       [['--s-ratio', '2'], /--s-ratio: must be in \[0, 1\]/],
       [['--pcm-phases', '4'], /--pcm-phases: only --method pcm has phases \(method tdd\)/],
       [['--method', 'pcm', '--pcm-phases', '300'], /--pcm-phases: .*at most --num-ddim-timesteps/],
