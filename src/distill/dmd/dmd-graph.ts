@@ -84,6 +84,8 @@ export const dmdInputs = {
 
 export interface DmdGraph {
   readonly graph: Graph;
+  /** The generator's sample x (its x0 from the noise). */
+  readonly generated: Value;
   /** The generator's loss (w_dm·L_dm + w_gen·L_gen) and the fake score's (L_fake + w_disc·L_disc). */
   readonly generatorLoss: Value;
   readonly fakeLoss: Value;
@@ -163,6 +165,7 @@ export function buildDmdGraph(graph: Graph, o: DmdGraphOptions): DmdGraph {
   fake.assertApplied();
   return {
     graph,
+    generated: x,
     generatorLoss: dm.mul(o.weights.dm).add(gen.mul(o.weights.gen)),
     fakeLoss: fakeLoss.add(disc.mul(o.weights.disc)),
     terms: { dm, gen, fake: fakeLoss, disc },
