@@ -20,7 +20,7 @@ import { initDiscriminatorWeights, type DiscriminatorLosses } from './common/dis
 import { buildDistillGraph, distillInputs } from './common/distill-graph.js';
 import { loraTargets } from './common/lora-targets.js';
 import type { AdversarialConfig, DistillConfig } from './config.js';
-import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tcdMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
 import { dmdTraining } from './dmd/dmd-training.js';
 import { stepFeeds } from './step-feeds.js';
 import { studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
@@ -184,6 +184,12 @@ export const distillMethods: Readonly<Record<DistillMethodName, DistillMethodEnt
     // A student that jumps to any earlier timestep samples deterministically at any step count, as PCM's does.
     preset: 'pcm',
     build: (setup) => consistencyTraining(setup, (solver) => simpleCtmMethod(solver, setup.teacher.schedule)),
+  },
+  tcd: {
+    name: 'tcd',
+    summary: "trajectory consistency distillation: simpleCTM's objective (TCD's first-order consistency function), for TCD's γ sampler",
+    preset: 'tcd',
+    build: (setup) => consistencyTraining(setup, (solver) => tcdMethod(solver, setup.teacher.schedule)),
   },
   dmd2: {
     name: 'dmd2',

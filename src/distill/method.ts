@@ -9,6 +9,11 @@
  *   simpleCTM — both to a timestep s drawn uniformly on the grid at or below the teacher's step end t' (0
  *         included): CTM's "jump from t to any earlier s" in the DDPM framing, where the DDIM move from the
  *         predicted x0 and ε stands in for CTM's s-conditioned network (PCM's paper's baseline of that name).
+ *   TCD — the same mapping: its trajectory consistency function of first order, x_s = √ᾱ_s·x0 + √(1−ᾱ_s)·ε
+ *         (the exponential-integrator form with an ε-model), to an end s drawn uniformly among 0 and the grid points
+ *         below t', after one DDIM teacher step. Its authors released no training code; their answers on the
+ *         TCD repository (one solver call per skipped step) and the public reimplementation
+ *         (rootonchair/consistency_models_distill) agree on this. What TCD adds is its sampler (γ), not the loss.
  */
 import { DistillConfigError } from './errors.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
@@ -18,8 +23,8 @@ import { mergedTimesteps, selectTargets } from './common/target-selection.js';
 import { phaseStartOf, phaseStarts } from './common/phase-edges.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 
-export type DistillMethodName = 'tdd' | 'lcm' | 'pcm' | 'simplectm' | 'dmd2';
-export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm', 'pcm', 'simplectm', 'dmd2'];
+export type DistillMethodName = 'tdd' | 'lcm' | 'pcm' | 'simplectm' | 'tcd' | 'dmd2';
+export const distillMethodNames: readonly DistillMethodName[] = ['tdd', 'lcm', 'pcm', 'simplectm', 'tcd', 'dmd2'];
 
 export function isDistillMethodName(name: string): name is DistillMethodName {
   return (distillMethodNames as readonly string[]).includes(name);
@@ -105,9 +110,10 @@ export function pcmMethod(solver: DdimSolver, phases: number): DistillMethod {
   };
 }
 
-export function simpleCtmMethod(solver: DdimSolver, schedule: NoiseSchedule): DistillMethod {
+/** simpleCTM and TCD: both outputs to an end drawn uniformly among 0 and the grid timesteps below t'. */
+function earlierTimestepMethod(name: 'simplectm' | 'tcd', solver: DdimSolver, schedule: NoiseSchedule): DistillMethod {
   return {
-    name: 'simplectm',
+    name,
     blends(timesteps, rng) {
       // Grid index i ends its teacher step at timestepsPrev[i]; the candidates are timestepsPrev[0..i]
       // (0, then every grid timestep below t'), one randint per sample as TDD draws its window picks.
@@ -117,3 +123,8 @@ export function simpleCtmMethod(solver: DdimSolver, schedule: NoiseSchedule): Di
     },
   };
 }
+
+export const simpleCtmMethod = (solver: DdimSolver, schedule: NoiseSchedule): DistillMethod =>
+  earlierTimestepMethod('simplectm', solver, schedule);
+
+export const tcdMethod = (solver: DdimSolver, schedule: NoiseSchedule): DistillMethod => earlierTimestepMethod('tcd', solver, schedule);

@@ -57,7 +57,7 @@ describe('tdd distill (CLI)', () => {
     const common = ['distill', '--teacher', teacher, '--data', join(root, 'data'), '--out', join(root, 'bad')];
     for (const [args, message] of [
       [['--steps', 'ten'], /--steps: expected a number/],
-      [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, dmd2, got "dmd"/],
+      [['--method', 'dmd'], /--method: must be one of tdd, lcm, pcm, simplectm, tcd, dmd2, got "dmd"/],
       [['--update-ratio', '5'], /--update-ratio: only --method dmd2 takes it \(method tdd\)/],
       [['--method', 'dmd2', '--update-ratio', '0'], /--update-ratio: must be an integer in \[1, 1000\] \(got 0\)/],
       [['--method', 'dmd2', '--generator-timestep', '1000'], /--generator-timestep: must be an integer in \[0, 999\]/],

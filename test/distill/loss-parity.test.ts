@@ -38,7 +38,7 @@ import { adversarialColumns } from '../../src/distill/method-table.js';
 import { DdimSolver } from '../../src/distill/common/ddim-solver.js';
 import type { DistillLossType } from '../../src/distill/common/losses.js';
 import { loraTargets } from '../../src/distill/common/lora-targets.js';
-import { lcmMethod, pcmMethod, simpleCtmMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
+import { lcmMethod, pcmMethod, simpleCtmMethod, tcdMethod, tddMethod, type DistillMethod } from '../../src/distill/method.js';
 import { PromptCache } from '../../src/distill/prompt-cache.js';
 import { stepFeeds } from '../../src/distill/step-feeds.js';
 import { mergedTimesteps } from '../../src/distill/common/target-selection.js';
@@ -81,7 +81,7 @@ const GRAD_TOLERANCE = 5e-3;
 function scriptedGenerator(choice: MethodChoice): TorchGenerator {
   const d = index.draws;
   // After the grid index, TDD's randint draws are its window picks; simpleCTM's are its picks among t' and below.
-  const ctm = choice === 'simplectm';
+  const ctm = choice === 'simplectm' || choice === 'tcd';
   const picks: number[] = ctm ? d.simplectm_picks : d.picks;
   const sizes: number[] = ctm ? (d.index as number[]).map((i) => i + 1) : d.window_sizes;
   const rands: Float32Array[] = [Float32Array.from(d.drop_u), Float32Array.from(d.w_u), Float32Array.from(d.offset_u)];
@@ -130,11 +130,12 @@ function goldenPrompts(): PromptCache {
   return new PromptCache(encoder as unknown as PromptEncoder);
 }
 
-type MethodChoice = 'tdd' | 'lcm' | 'simplectm' | { pcmPhases: number };
+type MethodChoice = 'tdd' | 'lcm' | 'simplectm' | 'tcd' | { pcmPhases: number };
 
 function method(choice: MethodChoice): DistillMethod {
   if (choice === 'tdd') return tddMethod(solver, schedule, { kMin: index.k_min, kMax: index.k_max, sRatio: index.s_ratio });
   if (choice === 'simplectm') return simpleCtmMethod(solver, schedule);
+  if (choice === 'tcd') return tcdMethod(solver, schedule);
   return choice === 'lcm' ? lcmMethod() : pcmMethod(solver, choice.pcmPhases);
 }
 
@@ -294,5 +295,11 @@ describe('distillation loss parity with the reference training scripts (test/gol
     const ours = await ourLoss('simplectm', 'huber');
     assert.deepEqual(ours.prepared.plan.selected, index.timesteps.simplectm_s);
     assertClose('simpleCTM huber loss', ours.loss, index.losses.simplectm_huber, LOSS_TOLERANCE);
+  });
+
+  test("TCD: the same draw and mapping (its first-order consistency function to an end at or below t′, as the public reimplementation's train_tcd_distill_lora_sd.py)", async () => {
+    const ours = await ourLoss('tcd', 'huber');
+    assert.deepEqual(ours.prepared.plan.selected, index.timesteps.simplectm_s);
+    assertClose('TCD huber loss', ours.loss, index.losses.simplectm_huber, LOSS_TOLERANCE);
   });
 });

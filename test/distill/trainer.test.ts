@@ -129,6 +129,18 @@ describe('tdd distill on tiny-sd', () => {
     assert.ok(full.log.every((e) => Number.isFinite(e.loss) && e.loss > 0));
   });
 
+  test('TCD: trains, records its method, and draws its validation grid with the TCD sampler', async () => {
+    const out = join(root, 'tcd');
+    const run = await distill({ ...base(), batch: 2, method: 'tcd', steps: 1, validationSteps: [2], out });
+    assert.ok(existsSync(join(out, 'validation', 'step-00000001.png')));
+    const file = SafetensorsFile.open(run.lora!.kohya);
+    try {
+      assert.equal(file.metadata.tdd_method, 'tcd');
+    } finally {
+      file.close();
+    }
+  });
+
   test('PCM with 2 phases: trains, resumes exactly, and records its method and phases in the LoRA', async () => {
     const settings = plainPcmSettings();
     const full = await plainPcmRun();
