@@ -34,7 +34,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tdd_loss_torch as shared  # noqa: E402  (imports compat before diffusers)
 from safetensors_io import write_safetensors  # noqa: E402
 import torch  # noqa: E402
-from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel  # noqa: E402
 from torch.nn.utils.stateless import functional_call  # noqa: E402
 
 DMD2_COMMIT = "8d8fa55"  # tianweiy/DMD2, the commit read
@@ -91,12 +90,7 @@ def mid_features(unet, state, sample, t, states):
 def main(fixtures, out_dir):
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(SEED)
-    unet_dir = os.path.join(fixtures, "tiny-sd", "unet")
-    with open(os.path.join(unet_dir, "config.json")) as f:
-        config = json.load(f)
-    base = shared.read_safetensors(os.path.join(unet_dir, "diffusion_pytorch_model.safetensors"))
-    unet = UNet2DConditionModel.from_config(config).eval()
-    unet.load_state_dict(base, strict=True)
+    config, base, unet = shared.load_tiny_unet(fixtures)
     targets = shared.lora_targets(unet)
     gen_lora = random_lora(base, targets, GEN_RANK, g, "gen")
     fake_lora = random_lora(base, targets, FAKE_RANK, g, "fake")

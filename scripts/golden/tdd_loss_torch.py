@@ -120,15 +120,21 @@ def lora_targets(unet):
     return sorted(keys)
 
 
-def main(fixtures, out_dir):
-    torch.set_num_threads(1)
-    g = torch.Generator().manual_seed(SEED)
+def load_tiny_unet(fixtures):
+    """The fixtures' tiny-sd UNet: its config, its weights by name, and the model holding them."""
     unet_dir = os.path.join(fixtures, "tiny-sd", "unet")
     with open(os.path.join(unet_dir, "config.json")) as f:
         config = json.load(f)
     base = read_safetensors(os.path.join(unet_dir, "diffusion_pytorch_model.safetensors"))
-    teacher = UNet2DConditionModel.from_config(config).eval()
-    teacher.load_state_dict(base, strict=True)
+    unet = UNet2DConditionModel.from_config(config).eval()
+    unet.load_state_dict(base, strict=True)
+    return config, base, unet
+
+
+def main(fixtures, out_dir):
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(SEED)
+    config, base, teacher = load_tiny_unet(fixtures)
 
     # Random LoRA, rank 4, alpha 2: W' = W + (alpha/rank)·reshape(up·down).
     targets = lora_targets(teacher)

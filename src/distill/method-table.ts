@@ -14,16 +14,14 @@ import type { HostTensor } from '../runtime/tensors.js';
 import type { NoiseSchedule } from '../schedulers/noise-schedule.js';
 import type { TrainPhase } from '../train/index.js';
 import { TorchGenerator } from '../util/torch-generator.js';
-import { sourceShapes } from '../weights/tensor-source.js';
 import { DdimSolver } from './common/ddim-solver.js';
 import { initDiscriminatorWeights, type DiscriminatorLosses } from './common/discriminator.js';
 import { buildDistillGraph, distillInputs } from './common/distill-graph.js';
-import { loraTargets } from './common/lora-targets.js';
 import type { AdversarialConfig, DistillConfig } from './config.js';
 import { lcmMethod, pcmMethod, simpleCtmMethod, tcdMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
 import { dmdTraining } from './dmd/dmd-training.js';
 import { stepFeeds } from './step-feeds.js';
-import { studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
+import { studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
 import type { Teacher } from './teacher.js';
 
 export { studentPhase, type MethodSetup, type MethodTraining, type MicroBatchRequest } from './method-training.js';
@@ -46,14 +44,7 @@ function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) =
   const solver = new DdimSolver(teacher.schedule, config.numDdimTimesteps);
   const graph = createGraph();
   const dg = buildDistillGraph(graph, {
-    unet: teacher.components.unet.config,
-    batch: config.batch,
-    latentShape: teacher.latentShape,
-    textShape: [text.tokens, text.width],
-    pooledWidth: text.pooledWidth,
-    loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
-    rank: config.rank,
-    alpha: config.alpha,
+    ...studentGraphOptions(setup),
     loss: { type: config.loss, huberC: config.huberC },
     emaTarget: config.emaDecay !== undefined,
     gradientCheckpointing: config.gradientCheckpointing,

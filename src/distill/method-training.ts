@@ -11,7 +11,10 @@ import type { HostTensor } from '../runtime/tensors.js';
 import type { TrainPhase } from '../train/index.js';
 import type { MicroBatch } from '../train/training-loop.js';
 import type { TorchGenerator } from '../util/torch-generator.js';
+import { sourceShapes } from '../weights/tensor-source.js';
 import { STUDENT_SLOT } from './common/distill-graph.js';
+import { loraTargets } from './common/lora-targets.js';
+import type { StudentGraphOptions } from './common/student-graph.js';
 import type { DistillConfig } from './config.js';
 import type { PromptCache } from './prompt-cache.js';
 import type { Teacher } from './teacher.js';
@@ -62,5 +65,19 @@ export function studentPhase(config: DistillConfig, loss: Value, student: Unfuse
     optimizer: { lr: config.lr, weightDecay: config.weightDecay },
     lrSchedule: config.warmupSteps > 0 ? { name: 'constant_with_warmup', warmupSteps: config.warmupSteps } : undefined,
     maxGradNorm: config.maxGradNorm,
+  };
+}
+
+/** The student graph's shapes and LoRA from the run's teacher and settings. */
+export function studentGraphOptions({ config, teacher, text }: MethodSetup): StudentGraphOptions {
+  return {
+    unet: teacher.components.unet.config,
+    batch: config.batch,
+    latentShape: teacher.latentShape,
+    textShape: [text.tokens, text.width],
+    pooledWidth: text.pooledWidth,
+    loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
+    rank: config.rank,
+    alpha: config.alpha,
   };
 }

@@ -14,27 +14,16 @@
  * from an EMA copy of the LoRA when asked (its arrays are then fed each step, not trained).
  */
 import type { Graph, Value } from '../../ir/index.js';
-import { unet2DConditionModel, type UNetConfig, type UNetInputs } from '../../models/unet/index.js';
+import { unet2DConditionModel, type UNetInputs } from '../../models/unet/index.js';
 import { Scope } from '../../nn/index.js';
 import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
 import { concat } from '../../ops/index.js';
 import { discriminatorLosses, type DiscriminatorLosses } from './discriminator.js';
 import { distillLoss, type DistillLossOptions } from './losses.js';
+import type { StudentGraphOptions } from './student-graph.js';
 import { textInputNames, textInputs } from './text-inputs.js';
 
-export interface DistillGraphOptions {
-  readonly unet: UNetConfig;
-  readonly batch: number;
-  /** Latent [C, h, w]. */
-  readonly latentShape: readonly [number, number, number];
-  /** Text states [tokens, width]. */
-  readonly textShape: readonly [number, number];
-  /** SDXL: pooled text embedding width (adds text_embeds/time_ids inputs). */
-  readonly pooledWidth?: number;
-  /** Weights the LoRA adapts, with their shapes. */
-  readonly loraTargets: ReadonlyMap<string, readonly number[]>;
-  readonly rank: number;
-  readonly alpha: number;
+export interface DistillGraphOptions extends StudentGraphOptions {
   readonly loss: DistillLossOptions;
   /** Target from an EMA of the LoRA (fed) instead of the live student weights. */
   readonly emaTarget?: boolean;

@@ -20,27 +20,18 @@
  * the classifier's never moves the generator.
  */
 import type { Graph, Value } from '../../ir/index.js';
-import { unet2DConditionModel, type UNetConfig, type UNetInputs } from '../../models/unet/index.js';
+import { unet2DConditionModel, type UNetInputs } from '../../models/unet/index.js';
 import { Scope } from '../../nn/index.js';
 import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
 import { concat } from '../../ops/index.js';
 import { STUDENT_SLOT } from '../common/distill-graph.js';
+import type { StudentGraphOptions } from '../common/student-graph.js';
 import { textInputNames, textInputs } from '../common/text-inputs.js';
 import { classifierHead } from './classifier-head.js';
 
 export const FAKE_SLOT = 'fake';
 
-export interface DmdGraphOptions {
-  readonly unet: UNetConfig;
-  readonly batch: number;
-  /** Latent [C, h, w]. */
-  readonly latentShape: readonly [number, number, number];
-  /** Text states [tokens, width]. */
-  readonly textShape: readonly [number, number];
-  readonly pooledWidth?: number;
-  readonly loraTargets: ReadonlyMap<string, readonly number[]>;
-  readonly rank: number;
-  readonly alpha: number;
+export interface DmdGraphOptions extends StudentGraphOptions {
   /** The fake score's LoRA rank and alpha (the reference fine-tunes a full copy; a LoRA keeps one copy of the weights). */
   readonly fakeRank: number;
   readonly fakeAlpha: number;

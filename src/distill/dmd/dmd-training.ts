@@ -8,10 +8,8 @@ import { initLoraWeights } from '../../nn/lora-weights.js';
 import { loraScaleName } from '../../nn/lora-graph.js';
 import { createGraph } from '../../ops/index.js';
 import type { TrainPhase } from '../../train/index.js';
-import { sourceShapes } from '../../weights/tensor-source.js';
 import { initDiscriminatorWeights } from '../common/discriminator.js';
-import { loraTargets } from '../common/lora-targets.js';
-import { studentPhase, type MethodSetup, type MethodTraining } from '../method-training.js';
+import { studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from '../method-training.js';
 import { dmdFeeds } from './dmd-feeds.js';
 import { buildDmdGraph, FAKE_SLOT } from './dmd-graph.js';
 
@@ -20,14 +18,7 @@ export function dmdTraining(setup: MethodSetup): MethodTraining {
   const d = config.dmd!;
   const fakeRank = d.fakeRank ?? config.rank;
   const dg = buildDmdGraph(createGraph(), {
-    unet: teacher.components.unet.config,
-    batch: config.batch,
-    latentShape: teacher.latentShape,
-    textShape: [text.tokens, text.width],
-    pooledWidth: text.pooledWidth,
-    loraTargets: loraTargets(sourceShapes(teacher.components.unet.source)),
-    rank: config.rank,
-    alpha: config.alpha,
+    ...studentGraphOptions(setup),
     fakeRank,
     fakeAlpha: fakeRank,
     weights: { dm: d.dmWeight, gen: d.genWeight, disc: d.discWeight },
