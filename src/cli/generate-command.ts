@@ -181,7 +181,7 @@ function checkAgainstModel(pipe: StableDiffusionPipeline, s: GenerateSettings): 
     }
   }
   try {
-    configured.setTimesteps(steps, timesteps ? { timesteps: [...timesteps] } : {});
+    configured.setTimesteps(steps, { timesteps });
   } catch (e) {
     const asked = s.flags.timesteps
       ? `--timesteps ${s.flags.timesteps.join(',')}`

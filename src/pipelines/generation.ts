@@ -226,7 +226,7 @@ export function stepCount(r: Pick<GenerationRequest, 'steps' | 'timesteps'>): nu
 export function planFor(scheduler: Scheduler<any, any>, r: Pick<GenerationRequest, 'steps' | 'timesteps'>): SchedulerPlan {
   const steps = stepCount(r);
   try {
-    return scheduler.setTimesteps(steps, r.timesteps ? { timesteps: [...r.timesteps] } : {});
+    return scheduler.setTimesteps(steps, { timesteps: r.timesteps });
   } catch (e) {
     if (r.timesteps && e instanceof SchedulerOptionError) throw new GenerationError(`timesteps: ${e.message}`);
     throw e;

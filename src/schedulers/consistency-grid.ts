@@ -71,7 +71,7 @@ export function consistencyPlan(name: string, c: ConsistencyConfig, n: number, o
   return { numInferenceSteps: n, timesteps: skippingGrid(gridSize, k, n), initNoiseSigma: 1 };
 }
 
-function customPlan(name: string, c: ConsistencyConfig, timesteps: number[], strength: number): SchedulerPlan {
+function customPlan(name: string, c: ConsistencyConfig, timesteps: readonly number[], strength: number): SchedulerPlan {
   timesteps.forEach((t, i) => {
     if (!Number.isInteger(t) || t < 0 || t >= c.num_train_timesteps) {
       throw new SchedulerOptionError(`${name}: timesteps[${i}] = ${t} is not an integer in [0, ${c.num_train_timesteps - 1}]`);

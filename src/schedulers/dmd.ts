@@ -38,9 +38,11 @@ export class DmdScheduler extends Scheduler<DmdConfig> {
   /** n steps at T−1−round(i·T/n): 4 steps give DMD2's 999, 749, 499, 249; 1 step uses one_step_timestep. */
   protected makePlan(n: number, options: SetTimestepsOptions): SchedulerPlan {
     const T = this.config.num_train_timesteps;
-    const timesteps =
-      options.timesteps ??
-      (n === 1 ? [this.config.one_step_timestep] : Array.from({ length: n }, (_, i) => T - 1 - Math.round((i * T) / n)));
+    const timesteps = options.timesteps
+      ? [...options.timesteps]
+      : n === 1
+        ? [this.config.one_step_timestep]
+        : Array.from({ length: n }, (_, i) => T - 1 - Math.round((i * T) / n));
     timesteps.forEach((t, i) => {
       if (!Number.isInteger(t) || t < 0 || t >= T) throw new SchedulerOptionError(`dmd: timesteps[${i}] = ${t} is outside [0, ${T - 1}]`);
       if (i > 0 && t >= timesteps[i - 1]) throw new SchedulerOptionError('dmd: timesteps must be strictly descending');

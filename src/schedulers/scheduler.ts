@@ -20,7 +20,7 @@ export interface SetTimestepsOptions {
   /** img2img strength for schedulers that cut their own grid (LCM, TCD); 1 = full schedule. */
   strength?: number;
   /** Explicit descending timesteps instead of a count (LCM, TCD, DMD). */
-  timesteps?: number[];
+  timesteps?: readonly number[];
   /** LCM/TCD: size of the coarse training grid (default: config.original_inference_steps). */
   originalInferenceSteps?: number;
 }

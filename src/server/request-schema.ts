@@ -162,10 +162,7 @@ function resolveLoras(registry: ModelRegistry, body: GenerateRequestBody, model:
 function checkSteps(model: ModelEntry, sampling: ResolvedSampling): void {
   try {
     const { steps, timesteps } = sampling;
-    createScheduler(sampling.scheduler, { ...(model.schedulerConfig ?? {}) }).setTimesteps(
-      steps,
-      timesteps ? { timesteps: [...timesteps] } : {},
-    );
+    createScheduler(sampling.scheduler, { ...(model.schedulerConfig ?? {}) }).setTimesteps(steps, { timesteps });
   } catch (e) {
     throw fieldError('steps', `${sampling.steps} steps with the ${sampling.scheduler} scheduler: ${(e as Error).message}`);
   }
