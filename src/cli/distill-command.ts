@@ -180,16 +180,17 @@ function adversarialFrom(f: DistillFlags): AdversarialConfig | undefined {
   };
 }
 
+/** DMD2's flags: the parsed flag, its option name, the DmdConfig field it sets. */
 const DMD_FLAGS = [
-  ['realGuidance', 'real-guidance'],
-  ['generatorTimestep', 'generator-timestep'],
-  ['updateRatio', 'update-ratio'],
-  ['fakeLr', 'fake-lr'],
-  ['fakeRank', 'fake-rank'],
-  ['dmWeight', 'dm-weight'],
-  ['ganGenWeight', 'gan-gen-weight'],
-  ['ganDiscWeight', 'gan-disc-weight'],
-] as const;
+  ['realGuidance', 'real-guidance', 'realGuidance'],
+  ['generatorTimestep', 'generator-timestep', 'generatorTimestep'],
+  ['updateRatio', 'update-ratio', 'updateRatio'],
+  ['fakeLr', 'fake-lr', 'fakeLr'],
+  ['fakeRank', 'fake-rank', 'fakeRank'],
+  ['dmWeight', 'dm-weight', 'dmWeight'],
+  ['ganGenWeight', 'gan-gen-weight', 'genWeight'],
+  ['ganDiscWeight', 'gan-disc-weight', 'discWeight'],
+] as const satisfies readonly (readonly [keyof DistillFlags, string, keyof DmdConfig])[];
 
 /** DMD2's settings: only with --method dmd2 (a flag for another method is named). */
 function dmdFrom(f: DistillFlags): Partial<DmdConfig> | undefined {
@@ -198,17 +199,7 @@ function dmdFrom(f: DistillFlags): Partial<DmdConfig> | undefined {
     if (given.length > 0) throw new UsageError(`--${given[0][1]}: only --method dmd2 takes it (method ${f.method})`);
     return undefined;
   }
-  const value = (key: (typeof DMD_FLAGS)[number][0]) => number(DMD_FLAGS.find(([k]) => k === key)![1], f[key]);
-  return {
-    realGuidance: value('realGuidance'),
-    generatorTimestep: value('generatorTimestep'),
-    updateRatio: value('updateRatio'),
-    fakeLr: value('fakeLr'),
-    fakeRank: value('fakeRank'),
-    dmWeight: value('dmWeight'),
-    genWeight: value('ganGenWeight'),
-    discWeight: value('ganDiscWeight'),
-  };
+  return Object.fromEntries(DMD_FLAGS.map(([key, option, field]) => [field, number(option, f[key])]));
 }
 
 function configFrom(f: DistillFlags): DistillConfigInput {

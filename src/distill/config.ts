@@ -167,7 +167,6 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
     teacher: input.teacher,
     data: input.data,
     out: input.out,
-    ...(input.dmd && { dmd: { ...dmdDefaults, ...stripUndefined(input.dmd) } }),
   };
   const fail = (option: string, why: string): never => {
     throw new DistillConfigError(`--${option}: ${why}`);
@@ -201,7 +200,7 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
       fail('adv-schedule', `must be alternate or joint (got ${c.adversarial.schedule})`);
   }
   if (c.method === 'dmd2') {
-    c.dmd ??= { ...dmdDefaults };
+    c.dmd = { ...dmdDefaults, ...stripUndefined(input.dmd ?? {}) };
     // A one-step generator: the validation grid shows its one step unless other counts are asked for.
     if (input.validationSteps === undefined) c.validationSteps = [1];
     if (c.emaDecay !== undefined) fail('ema-decay', 'DMD2 has no consistency target to average (method dmd2)');
@@ -219,7 +218,7 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
       range(option, v, 0, 1e3);
     intIn('dm-min', d.dmMin, 0, 999);
     intIn('dm-max', d.dmMax, d.dmMin, 999, ' (at least --dm-min)');
-  } else if (c.dmd !== undefined) fail('method', `DMD2 settings need --method dmd2 (method ${c.method})`);
+  } else if (input.dmd !== undefined) fail('method', `DMD2 settings need --method dmd2 (method ${c.method})`);
   int('seed', c.seed, 0);
   int('checkpoint-every', c.checkpointEvery, 1);
   int('keep-checkpoints', c.keepCheckpoints, 1);

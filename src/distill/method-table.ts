@@ -21,7 +21,7 @@ import type { AdversarialConfig, DistillConfig } from './config.js';
 import { lcmMethod, pcmMethod, simpleCtmMethod, tcdMethod, tddMethod, type DistillMethod, type DistillMethodName } from './method.js';
 import { dmdTraining } from './dmd/dmd-training.js';
 import { stepFeeds } from './step-feeds.js';
-import { studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
+import { sdxlTimeIds, studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from './method-training.js';
 import type { Teacher } from './teacher.js';
 
 export { studentPhase, type MethodSetup, type MethodTraining, type MicroBatchRequest } from './method-training.js';
@@ -40,7 +40,7 @@ export interface DistillMethodEntry {
 
 /** A consistency-distillation method on the shared graph: only the output mapping is the method's own. */
 function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) => DistillMethod): MethodTraining {
-  const { config, teacher, text } = setup;
+  const { config, teacher } = setup;
   const solver = new DdimSolver(teacher.schedule, config.numDdimTimesteps);
   const graph = createGraph();
   const dg = buildDistillGraph(graph, {
@@ -50,7 +50,6 @@ function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) =
     gradientCheckpointing: config.gradientCheckpointing,
     adversarial: config.adversarial !== undefined,
   });
-  const side = teacher.resolution;
   const context = {
     solver,
     schedule: teacher.schedule,
@@ -63,7 +62,7 @@ function consistencyTraining(setup: MethodSetup, mapping: (solver: DdimSolver) =
     proportionEmptyPrompts: config.proportionEmptyPrompts,
     prompts: setup.prompts,
     latents: setup.latents,
-    timeIds: text.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
+    timeIds: sdxlTimeIds(setup),
   };
   const adversarial = config.adversarial && dg.adversarial ? adversarialTraining(config, config.adversarial, dg.adversarial) : undefined;
   const student = studentPhase(

@@ -68,6 +68,12 @@ export function studentPhase(config: DistillConfig, loss: Value, student: Unfuse
   };
 }
 
+/** SDXL's micro-conditioning for every training sample (original size, no crop, target size), none for SD. */
+export function sdxlTimeIds({ teacher, text }: MethodSetup): number[] | undefined {
+  const side = teacher.resolution;
+  return text.pooledWidth ? [side, side, 0, 0, side, side] : undefined;
+}
+
 /** The student graph's shapes and LoRA from the run's teacher and settings. */
 export function studentGraphOptions({ config, teacher, text }: MethodSetup): StudentGraphOptions {
   return {

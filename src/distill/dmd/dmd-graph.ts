@@ -20,7 +20,7 @@
  * the classifier's never moves the generator.
  */
 import type { Graph, Value } from '../../ir/index.js';
-import { unet2DConditionModel, type UNetInputs } from '../../models/unet/index.js';
+import { unet2DConditionModel } from '../../models/unet/index.js';
 import { Scope } from '../../nn/index.js';
 import { loraTrainingSlot, UnfusedLora } from '../../nn/lora-graph.js';
 import { concat } from '../../ops/index.js';
@@ -110,7 +110,7 @@ export function buildDmdGraph(graph: Graph, o: DmdGraphOptions): DmdGraph {
         sample,
         timestep: t,
         encoderHiddenStates: text.states(...rows),
-        ...(text.added(...rows) as Pick<UNetInputs, 'textEmbeds' | 'timeIds'>),
+        ...text.added(...rows),
       },
       { activations },
     );

@@ -9,12 +9,12 @@ import { loraScaleName } from '../../nn/lora-graph.js';
 import { createGraph } from '../../ops/index.js';
 import type { TrainPhase } from '../../train/index.js';
 import { initDiscriminatorWeights } from '../common/discriminator.js';
-import { studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from '../method-training.js';
+import { sdxlTimeIds, studentGraphOptions, studentPhase, type MethodSetup, type MethodTraining } from '../method-training.js';
 import { dmdFeeds } from './dmd-feeds.js';
 import { buildDmdGraph, FAKE_SLOT } from './dmd-graph.js';
 
 export function dmdTraining(setup: MethodSetup): MethodTraining {
-  const { config, teacher, text } = setup;
+  const { config, teacher } = setup;
   const d = config.dmd!;
   const fakeRank = d.fakeRank ?? config.rank;
   const dg = buildDmdGraph(createGraph(), {
@@ -36,7 +36,6 @@ export function dmdTraining(setup: MethodSetup): MethodTraining {
     optimizer: { lr: d.fakeLr ?? config.lr, weightDecay: config.weightDecay },
     maxGradNorm: config.maxGradNorm,
   };
-  const side = teacher.resolution;
   const one = { dtype: 'float32' as const, dims: [], data: Float32Array.of(1) };
   return {
     graph: dg.graph,
@@ -55,7 +54,7 @@ export function dmdTraining(setup: MethodSetup): MethodTraining {
         prompts: setup.prompts,
         latents: setup.latents,
         constantFeeds: () => ({ ...constantFeeds(), [loraScaleName(FAKE_SLOT)]: one }),
-        timeIds: text.pooledWidth ? [side, side, 0, 0, side, side] : undefined,
+        timeIds: sdxlTimeIds(setup),
       });
       return { feeds };
     },
