@@ -46,6 +46,7 @@ interface DistillFlags extends DeviceFlags {
   advSchedule?: string;
   realGuidance?: string;
   generatorTimestep?: string;
+  generatorSteps?: string;
   updateRatio?: string;
   fakeLr?: string;
   fakeRank?: string;
@@ -112,6 +113,10 @@ export function registerDistillCommand(program: Command): void {
     .option(
       '--generator-timestep <t>',
       `DMD2: the one-step generator's conditioning timestep (default ${dmdDefaults.generatorTimestep}, as the dmd2 preset samples)`,
+    )
+    .option(
+      '--generator-steps <n>',
+      `DMD2: the generator's steps; more than 1 trains with backward simulation (4: 999/749/499/249, as the dmd2 preset samples) (default ${dmdDefaults.generatorSteps})`,
     )
     .option('--update-ratio <n>', `DMD2: fake-score updates per generator update (default ${dmdDefaults.updateRatio})`)
     .option('--fake-lr <x>', 'DMD2: learning rate of the fake score and its classifier (default: --lr)')
@@ -184,6 +189,7 @@ function adversarialFrom(f: DistillFlags): AdversarialConfig | undefined {
 const DMD_FLAGS = [
   ['realGuidance', 'real-guidance', 'realGuidance'],
   ['generatorTimestep', 'generator-timestep', 'generatorTimestep'],
+  ['generatorSteps', 'generator-steps', 'generatorSteps'],
   ['updateRatio', 'update-ratio', 'updateRatio'],
   ['fakeLr', 'fake-lr', 'fakeLr'],
   ['fakeRank', 'fake-rank', 'fakeRank'],

@@ -86,6 +86,11 @@ export interface DmdConfig {
   realGuidance: number;
   /** The one-step generator's conditioning timestep: it sees pure noise and reads x0 at this timestep's ᾱ. */
   generatorTimestep: number;
+  /**
+   * The generator's sampling steps: 1, or N evenly spaced from the last training timestep (4: 999, 749, 499, 249),
+   * trained with backward simulation.
+   */
+  generatorSteps: number;
   /** Fake-score (and classifier) updates per generator update (the two time-scale rule). */
   updateRatio: number;
   /** The fake score's and the classifier's learning rate (default: --lr). */
@@ -104,6 +109,7 @@ export interface DmdConfig {
 export const dmdDefaults: DmdConfig = {
   realGuidance: 1.75,
   generatorTimestep: 399,
+  generatorSteps: 1,
   updateRatio: 10,
   dmWeight: 1,
   genWeight: 1e-3,
@@ -201,12 +207,15 @@ export function resolveDistillConfig(input: DistillConfigInput): DistillConfig {
   }
   if (c.method === 'dmd2') {
     c.dmd = { ...dmdDefaults, ...stripUndefined(input.dmd ?? {}) };
-    // A one-step generator: the validation grid shows its one step unless other counts are asked for.
-    if (input.validationSteps === undefined) c.validationSteps = [1];
-    if (c.emaDecay !== undefined) fail('ema-decay', 'DMD2 has no consistency target to average (method dmd2)');
     const d = c.dmd;
+    // The validation grid shows the generator's own step count unless other counts are asked for.
+    if (input.validationSteps === undefined) c.validationSteps = [d.generatorSteps];
+    if (c.emaDecay !== undefined) fail('ema-decay', 'DMD2 has no consistency target to average (method dmd2)');
     range('real-guidance', d.realGuidance, 0, 100);
     intIn('generator-timestep', d.generatorTimestep, 0, 999);
+    intIn('generator-steps', d.generatorSteps, 1, 50);
+    if (d.generatorSteps > 1 && input.dmd?.generatorTimestep !== undefined)
+      fail('generator-timestep', `sets the one-step generator's timestep; ${d.generatorSteps} steps start at the last training timestep`);
     intIn('update-ratio', d.updateRatio, 1, 1000);
     if (d.fakeLr !== undefined && !(d.fakeLr > 0)) fail('fake-lr', `must be > 0 (got ${d.fakeLr})`);
     if (d.fakeRank !== undefined) intIn('fake-rank', d.fakeRank, 1, MAX_DISTILL_RANK);

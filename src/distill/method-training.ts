@@ -43,6 +43,8 @@ export interface MethodTraining {
   readonly logs?: Readonly<Record<string, Value>>;
   /** One micro-batch's feeds. */
   feeds(batch: MicroBatchRequest): Promise<MicroBatch>;
+  /** Frees what the method holds besides the training step (e.g. an inference session of its own). */
+  release?(): Promise<void>;
 }
 
 export interface MicroBatchRequest {
@@ -53,6 +55,8 @@ export interface MicroBatchRequest {
   readonly constantFeeds: () => Record<string, HostTensor>;
   /** Micro-batches run before this one (from 0; resumes count on), for draws that must not move the run's generator. */
   readonly microStep: number;
+  /** Every trained parameter's current value, by name (read only), for methods that sample with the live weights. */
+  readonly parameters: () => ReadonlyMap<string, Float32Array>;
 }
 
 /** The student LoRA's phase: AdamW with the run's settings, LoRA initialised as peft does (B = 0). */

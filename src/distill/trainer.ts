@@ -183,6 +183,7 @@ class DistillRun {
             rng: this.rng,
             constantFeeds: () => this.constantFeeds(),
             microStep: this.step.microSteps,
+            parameters: () => this.step.parameters(),
           });
         },
         extraState: this.ema && {
@@ -265,6 +266,7 @@ class DistillRun {
   }
 
   async release(): Promise<void> {
+    await this.training.release?.();
     await this.step.release();
     await this.teacher.pipeline.release();
   }

@@ -1,7 +1,8 @@
 /**
  * DMD2 on the tiny SD fixture: the generator updates on every update-ratio-th step and the fake score on every step,
  * every loss term is logged, an interrupted run (stopped between two generator updates, inside a fake-score burst)
- * resumes exactly, and the LoRA it writes records its method.
+ * resumes exactly, and the LoRA it writes records its method. The 4-step generator trains at the steps its backward
+ * simulation draws, with the live generator weights, and resumes exactly too.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -63,5 +64,36 @@ describe('tdd distill --method dmd2 on tiny-sd', () => {
     } finally {
       file.close();
     }
+  });
+
+  test('4 steps: backward simulation draws every step, resumes exactly after a generator update', async () => {
+    const settings = {
+      teacher: sharedPath('fixtures', 'tiny-sd'),
+      data,
+      batch: 2,
+      rank: 4,
+      lr: 1e-2,
+      method: 'dmd2' as const,
+      dmd: { updateRatio: 2, generatorSteps: 4 },
+      steps: 6,
+      checkpointEvery: 1,
+      validationPrompts: [],
+    };
+    const full = await distill({ ...settings, out: join(root, 'full-4') });
+    assert.equal(full.config.validationSteps.join(), '4');
+    const trained = full.log.map((e) => e.generator_timestep);
+    for (const t of trained) assert.ok([999, 749, 499, 249].includes(t!), `generator_timestep ${t}`);
+    assert.ok(new Set(trained).size > 1, `steps trained: ${trained.join(', ')}`);
+    // Interrupted after step 3 (a generator update): step 4 simulates with the updated weights, restored from the checkpoint.
+    const controller = new AbortController();
+    const out = join(root, 'interrupted-4');
+    await distill({ ...settings, out }, { onStep: (e) => e.step === 3 && controller.abort() }, controller.signal);
+    const resumed = await distill({ ...settings, out, resume: true });
+    for (const key of ['loss', 'loss_fake_score', 'generator_timestep'] as const)
+      assert.deepEqual(
+        resumed.log.map((e) => e[key]),
+        full.log.map((e) => e[key]),
+        key,
+      );
   });
 });

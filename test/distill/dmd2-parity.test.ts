@@ -127,7 +127,7 @@ describe('DMD2 parity with the reference on tiny-sd', () => {
       latentShape: [C, H, W],
       schedule,
       predictionType: 'epsilon',
-      generatorTimestep: settings.generator_timestep,
+      generatorInput: async (z) => ({ timestep: settings.generator_timestep, input: z }),
       dmTimesteps: [20, 980],
       realGuidance: settings.real_guidance,
       prompts: goldenPrompts(),

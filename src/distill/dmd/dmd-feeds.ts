@@ -1,8 +1,9 @@
 /**
  * One DMD2 micro-batch's feeds: real latents of the records (the classifier's real class; their captions prompt the
- * generator), then from the run's generator in this order — the generator's input noise, the distribution-matching
- * timesteps and noise, the fake score's timesteps and noise, the classifier's timesteps and its two noises — so a
- * resumed run draws exactly what the uninterrupted one would. Timesteps are uniform integers: DM in
+ * generator), then from the run's generator in this order — the generator's input noise (and a multi-step
+ * generator's simulation draws), the distribution-matching timesteps and noise, the fake score's timesteps and
+ * noise, the classifier's timesteps and its two noises — so a resumed run draws exactly what the uninterrupted one
+ * would. Timesteps are uniform integers: DM in
  * [t_min, t_max] (the reference's 2 %–98 % of the schedule), the fake score and classifier over the whole schedule.
  */
 import type { ImageCaptionRecord } from '../../data/types.js';
@@ -13,6 +14,7 @@ import { levelFromAlphaBar, modelTarget, originalReadout, renoiseCoefficients } 
 import type { TorchGenerator } from '../../util/torch-generator.js';
 import { textFeeds } from '../common/text-inputs.js';
 import type { PromptCache } from '../prompt-cache.js';
+import type { SimulatedInput } from './backward-simulation.js';
 import { dmdColumns, dmdInputs, type DmdColumn } from './dmd-graph.js';
 
 export interface DmdFeedsContext {
@@ -20,8 +22,11 @@ export interface DmdFeedsContext {
   readonly latentShape: readonly [number, number, number];
   readonly schedule: NoiseSchedule;
   readonly predictionType: PredictionType;
-  /** The generator's conditioning timestep (one step from pure noise). */
-  readonly generatorTimestep: number;
+  /**
+   * The generator's input and timestep from the batch's noise z and its text feeds: one step from pure noise by
+   * default (z at `generatorTimestep`), a multi-step generator's simulated input (backward-simulation.ts) otherwise.
+   */
+  readonly generatorInput: (z: Float32Array, rng: TorchGenerator, text: Record<string, HostTensor>) => Promise<SimulatedInput>;
   /** Inclusive range of the distribution-matching timesteps. */
   readonly dmTimesteps: readonly [number, number];
   /** The real score's CFG scale (diffusers' guidance_scale). */
@@ -44,7 +49,9 @@ export async function dmdFeeds(
   const latent = [n, ...ctx.latentShape];
   const total = ctx.schedule.numTrainTimesteps;
   const real = await ctx.latents(records, rng);
-  const z = rng.randn(latent);
+  const captions = records.map((r) => r.caption);
+  const text = textFeeds(await ctx.prompts.embed(captions), await ctx.prompts.embed(captions.map(() => '')), n, ctx.timeIds);
+  const generator = await ctx.generatorInput(rng.randn(latent), rng, text);
   const tDm = rng.randint(ctx.dmTimesteps[0], ctx.dmTimesteps[1] + 1, [n]).map(Number);
   const dmNoise = rng.randn(latent);
   const tFake = rng.randint(0, total, [n]).map(Number);
@@ -55,7 +62,7 @@ export async function dmdFeeds(
 
   const columns = Object.fromEntries(dmdColumns.map((k) => [k, new Float32Array(n)])) as Record<DmdColumn, Float32Array>;
   const abar = (t: number) => ctx.schedule.alphaBar(t);
-  const gen = originalReadout(ctx.predictionType, levelFromAlphaBar(abar(ctx.generatorTimestep)));
+  const gen = originalReadout(ctx.predictionType, levelFromAlphaBar(abar(generator.timestep)));
   for (let b = 0; b < n; b++) {
     const dm = renoiseCoefficients(1, abar(tDm[b]));
     const dmRead = originalReadout(ctx.predictionType, levelFromAlphaBar(abar(tDm[b])));
@@ -79,15 +86,12 @@ export async function dmdFeeds(
     ];
     for (const [k, v] of set) columns[k][b] = v;
   }
-  const captions = records.map((r) => r.caption);
-  const cond = await ctx.prompts.embed(captions);
-  const uncond = await ctx.prompts.embed(captions.map(() => ''));
   const names = dmdInputs;
   const feeds: Record<string, HostTensor> = {
     ...ctx.constantFeeds(),
-    ...textFeeds(cond, uncond, n, ctx.timeIds),
-    [names.genInput]: tensor(latent, z),
-    [names.genTimestep]: tensor([n], new Float32Array(n).fill(ctx.generatorTimestep)),
+    ...text,
+    [names.genInput]: tensor(latent, generator.input),
+    [names.genTimestep]: tensor([n], new Float32Array(n).fill(generator.timestep)),
     [names.dmTimestep]: tensor([n], Float32Array.from(tDm)),
     [names.dmNoise]: tensor(latent, dmNoise),
     [names.fakeTimestep]: tensor([n], Float32Array.from(tFake)),

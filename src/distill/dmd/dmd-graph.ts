@@ -75,8 +75,9 @@ export const dmdInputs = {
 
 export interface DmdGraph {
   readonly graph: Graph;
-  /** The generator's sample x (its x0 from the noise). */
+  /** The generator's sample x (its x0 from the noise) and its conditioning timestep [B]. */
   readonly generated: Value;
+  readonly generatorTimestep: Value;
   /** The generator's loss (w_dm·L_dm + w_gen·L_gen) and the fake score's (L_fake + w_disc·L_disc). */
   readonly generatorLoss: Value;
   readonly fakeLoss: Value;
@@ -116,7 +117,8 @@ export function buildDmdGraph(graph: Graph, o: DmdGraphOptions): DmdGraph {
     );
 
   const z = latent(names.genInput);
-  const x = col.gen_sample.mul(z).add(col.gen_model.mul(unet(studentScope, z, graph.input(names.genTimestep, [n]), ['cond'])));
+  const tGen = graph.input(names.genTimestep, [n]);
+  const x = col.gen_sample.mul(z).add(col.gen_model.mul(unet(studentScope, z, tGen, ['cond'])));
   const xs = x.stopGradient();
 
   const tDm = graph.input(names.dmTimestep, [n]);
@@ -157,6 +159,7 @@ export function buildDmdGraph(graph: Graph, o: DmdGraphOptions): DmdGraph {
   return {
     graph,
     generated: x,
+    generatorTimestep: tGen,
     generatorLoss: dm.mul(o.weights.dm).add(gen.mul(o.weights.gen)),
     fakeLoss: fakeLoss.add(disc.mul(o.weights.disc)),
     terms: { dm, gen, fake: fakeLoss, disc },
